@@ -1,0 +1,21 @@
+# embed_sql.cmake — turns sql/NNN_name.sql into a C table so sandq-worker carries
+# its own migrations (one binary to ship; no SQL directory to find at run time).
+# Invoked as: cmake -DSQL_DIR=... -DOUT=... -P embed_sql.cmake
+file(GLOB files RELATIVE ${SQL_DIR} ${SQL_DIR}/[0-9][0-9][0-9]_*.sql)
+list(SORT files)
+set(body "/* Generated from sql/ by cmake/embed_sql.cmake — do not edit. */\n#include \"migrations.h\"\n\n")
+set(table "const sq_migration sq_migrations[] = {\n")
+set(i 0)
+foreach(f ${files})
+  string(SUBSTRING ${f} 0 3 ver)
+  math(EXPR vernum "${ver}")
+  string(REGEX REPLACE "^[0-9]+_(.*)\\.sql$" "\\1" name ${f})
+  file(READ ${SQL_DIR}/${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char sql_${i}[] = {${hex} 0x00};\n")
+  string(APPEND table "    {${vernum}, \"${name}\", sql_${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "};\nconst int sq_migrations_count = ${i};\n")
+file(WRITE ${OUT}.tmp "${body}\n${table}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

@@ -1,0 +1,44 @@
+/* config.c — sandq-worker configuration from environment variables. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sq/protocol.h"
+
+int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    sq_conn_config_from_env(&cfg->conn);
+
+    const char *id = sq_env_str("SANDQ_WORKER_ID", NULL);
+    if (id) {
+        snprintf(cfg->worker_id, sizeof cfg->worker_id, "%s", id);
+    } else {
+        char host[64] = "worker";
+        gethostname(host, sizeof host - 1);
+        snprintf(cfg->worker_id, sizeof cfg->worker_id, "%s-%d", host, (int)getpid());
+    }
+    cfg->region = sq_env_str("SANDQ_REGION", "iad");
+    if (!sq_region_valid(cfg->region))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_REGION", "SANDQ_REGION must be three lowercase letters");
+    cfg->group_id = sq_env_str("SANDQ_GROUP_ID", "sandq-workers");
+    cfg->workspace_root = sq_env_str("SANDQ_WORKSPACE_ROOT", "/var/lib/sandq/workspaces");
+    cfg->run_dir = sq_env_str("SANDQ_RUN_DIR", "/run/sandq");
+    cfg->init_bin = sq_env_str("SANDQ_INIT_BIN", NULL);
+    cfg->log_level = sq_env_str("SANDQ_LOG_LEVEL", "info");
+
+    int64_t max_req;
+    if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||
+        sq_env_int("SANDQ_UID_BASE", 1000000000, 100000, 4000000000LL, &cfg->uid_base, err) < 0 ||
+        sq_env_int("SANDQ_MAX_SANDBOXES", 64, 1, 4096, &cfg->max_sandboxes, err) < 0 ||
+        sq_env_int("SANDQ_DEDUPE_TTL_S", 86400, 1, 30 * 86400, &cfg->dedupe_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0)
+        return -1;
+    cfg->max_request_bytes = (size_t)max_req;
+    if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",
+                            "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");
+    return 0;
+}

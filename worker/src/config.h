@@ -1,0 +1,29 @@
+/* config.h — sandq-worker's configuration, read once from the environment. */
+#ifndef SQ_WORKER_CONFIG_H
+#define SQ_WORKER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sq/env.h"
+#include "sq/err.h"
+
+typedef struct sq_worker_config {
+    sq_conn_config conn;
+    char worker_id[128];          /* SANDQ_WORKER_ID, default "<hostname>-<pid>" */
+    const char *region;           /* SANDQ_REGION, default "iad" */
+    const char *group_id;         /* SANDQ_GROUP_ID, default "sandq-workers" */
+    const char *workspace_root;   /* SANDQ_WORKSPACE_ROOT, default /var/lib/sandq/workspaces */
+    const char *run_dir;          /* SANDQ_RUN_DIR, default /run/sandq (uid slot locks) */
+    const char *init_bin;         /* SANDQ_INIT_BIN, default: sandq-init beside the worker */
+    size_t max_request_bytes;     /* SANDQ_MAX_REQUEST_BYTES, default 1 MiB */
+    int64_t uid_base;             /* SANDQ_UID_BASE, default 1000000000 */
+    int64_t max_sandboxes;        /* SANDQ_MAX_SANDBOXES, default 64 (uid slots) */
+    int64_t dedupe_ttl_s;         /* SANDQ_DEDUPE_TTL_S, default 86400 */
+    int64_t ended_ttl_s;          /* SANDQ_ENDED_TTL_S: Redis keeps ended sandboxes this long, default 86400 */
+    const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
+} sq_worker_config;
+
+int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);
+
+#endif

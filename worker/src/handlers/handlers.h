@@ -1,0 +1,20 @@
+/* handlers.h — one handler per request type the worker implements. Each is
+ * called by dispatch.c after parsing, dedupe, tenant and state checks passed.
+ * A handler returns -1 only when the worker's own stores fail; everything a
+ * user did wrong becomes a request.rejected or sandbox.task.failed event. */
+#ifndef SQ_HANDLERS_H
+#define SQ_HANDLERS_H
+
+#include "../worker.h"
+
+int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err);
+int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+
+/* Tear down a live sandbox's runtime, workspace and uid slot, unlink it from
+ * the registry and free it (no events; callers transition first). */
+void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb);
+
+#endif

@@ -1,0 +1,151 @@
+/* lifecycle.c — sandbox.create and sandbox.kill: bringing a sandbox up
+ * (queued → assigning → ready, or failed) and down (ending → ended). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../files/ws_fs.h"
+#include "../notify/emit.h"
+#include "../registry.h"
+#include "../slots.h"
+#include "../store/pg_store.h"
+#include "../store/redis_store.h"
+#include "handlers.h"
+#include "sq/codec.h"
+#include "sq/log.h"
+
+static void free_live(sq_live_sandbox *sb)
+{
+    json_decref(sb->env);
+    json_decref(sb->capabilities);
+    free(sb);
+}
+
+void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
+{
+    sq_log_ctx lc = {.sandbox_id = sb->id};
+    sq_sandbox_destroy(sb->runtime); /* kills the whole tree first: nothing writes during removal */
+    sb->runtime = NULL;
+    if (sb->workspace_fd >= 0) {
+        sq_err err;
+        int dfd = openat(sb->workspace_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || sq_ws_remove_tree_at(dfd, &err) < 0)
+            sq_warn(&lc, "could not empty workspace %s", sb->workspace);
+        if (dfd >= 0)
+            close(dfd);
+        close(sb->workspace_fd);
+        sb->workspace_fd = -1;
+        if (rmdir(sb->workspace) < 0 && errno != ENOENT)
+            sq_warn(&lc, "could not remove workspace %s: %s", sb->workspace, strerror(errno));
+    }
+    sq_slot_release(sb);
+    sq_registry_remove(w, sb->id);
+    free_live(sb);
+}
+
+static int make_workspace(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
+{
+    snprintf(sb->workspace, sizeof sb->workspace, "%s/%s", w->cfg.workspace_root, sb->id);
+    if (mkdir(sb->workspace, 0750) < 0 && errno != EEXIST)
+        return sq_err_errno(err, "mkdir %s", sb->workspace);
+    if (chown(sb->workspace, sb->host_uid, sb->host_gid) < 0)
+        return sq_err_errno(err, "chown %s", sb->workspace);
+    sb->workspace_fd = open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (sb->workspace_fd < 0)
+        return sq_err_errno(err, "open %s", sb->workspace);
+    return 0;
+}
+
+/* What is actually ready, reported in sandbox.ready's data.capabilities. */
+static json_t *ready_capabilities(void)
+{
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", 0, "browser", 0,
+                     "documents", 0);
+}
+
+int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
+{
+    const json_t *body = req->body;
+    const char *region = json_string_value(json_object_get(body, "region"));
+    sq_emit_target bare = {.sandbox_id = req->sandbox_id, .tenant = req->tenant, .reply_to = req->reply_to};
+    if (region && strcmp(region, w->cfg.region) != 0) {
+        sq_err why;
+        sq_err_field(&why, SQ_INVALID_REQUEST, "body.region",
+                     "region %s was asked, but this request reached a worker of region %s; publish it to the %s "
+                     "requests topic",
+                     region, w->cfg.region, region);
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
+
+    sq_live_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    snprintf(sb->id, sizeof sb->id, "%s", req->sandbox_id);
+    snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
+    snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
+    snprintf(sb->reply_to, sizeof sb->reply_to, "%s", req->reply_to);
+    sb->workspace_fd = -1;
+    sb->slot_lock_fd = -1;
+    sb->state = SQ_STATE_NONE;
+    const json_t *env = json_object_get(body, "env");
+    sb->env = env ? json_deep_copy(env) : json_object();
+
+    sq_err why;
+    if (sq_slot_acquire(w, sb, &why) < 0) {
+        free_live(sb);
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
+    if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
+        sq_slot_release(sb);
+        free_live(sb);
+        if (why.code != SQ_SANDBOX_EXISTS) {
+            *err = why;
+            return -1;
+        }
+        bare.has_stream = true;
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
+    sq_registry_put(w, sb);
+    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 ||
+        sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0 ||
+        sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
+                      json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0)
+        return -1;
+
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
+    sq_sandbox_opts opts = {
+        .sandbox_id = sb->id,
+        .workspace_dir = sb->workspace,
+        .host_uid = sb->host_uid,
+        .host_gid = sb->host_gid,
+        .id_range = SQ_SLOT_IDS,
+    };
+    int64_t t0 = sq_mono_ms();
+    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &sb->runtime, &why) < 0) {
+        sq_error(&lc, "sandbox set-up failed: %s", why.msg);
+        int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
+        sq_sandbox_teardown(w, sb);
+        return rc;
+    }
+    sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
+            (unsigned)sb->host_uid);
+    sb->capabilities = ready_capabilities();
+    return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
+                         json_pack("{s:O}", "capabilities", sb->capabilities), err);
+}
+
+int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
+        return -1;
+    sq_sandbox_destroy(sb->runtime);
+    sb->runtime = NULL;
+    if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
+        return -1;
+    sq_sandbox_teardown(w, sb);
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* kafka_conf.c — see kafka_conf.h. */
+#include "kafka_conf.h"
+
+#include <stdio.h>
+
+#include "sq/log.h"
+
+static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
+{
+    char e[256];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK)
+        return sq_err_set(err, SQ_INTERNAL, "kafka config %s=%s: %s", k, v, e);
+    return 0;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    sq_log(level <= 3 ? SQ_LOG_ERROR : level <= 4 ? SQ_LOG_WARN : SQ_LOG_DEBUG, NULL, "kafka %s: %s", fac, buf);
+}
+
+/* Delivery failures are logged; the flush after each request then reports
+ * the request as not durable only through the log for now. */
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err)
+        sq_error(NULL, "event delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+}
+
+int sq_kafka_producer_new(sq_worker *w, sq_err *err)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    /* murmur2_random is the Java client's partitioner: every client maps a
+     * sandbox id to the same events partition, so waiters read one partition. */
+    if (set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
+        set(conf, "client.id", w->cfg.worker_id, err) < 0 ||
+        set(conf, "partitioner", "murmur2_random", err) < 0 || set(conf, "acks", "all", err) < 0 ||
+        set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "linger.ms", "2", err) < 0 ||
+        set(conf, "message.max.bytes", "4000000", err) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!w->producer)
+        return sq_err_set(err, SQ_INTERNAL, "kafka producer: %s", e);
+    return 0;
+}
+
+int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    /* Offsets are stored by hand only after a request's effects are durable
+     * (enable.auto.offset.store=false); the background auto-commit then commits
+     * what was stored. A crash replays unfinished requests; dedupe by
+     * requestId makes the replay harmless. */
+    if (set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
+        set(conf, "client.id", w->cfg.worker_id, err) < 0 || set(conf, "group.id", w->cfg.group_id, err) < 0 ||
+        set(conf, "enable.auto.offset.store", "false", err) < 0 || set(conf, "enable.auto.commit", "true", err) < 0 ||
+        set(conf, "auto.commit.interval.ms", "1000", err) < 0 ||
+        set(conf, "auto.offset.reset", "earliest", err) < 0 || set(conf, "session.timeout.ms", "10000", err) < 0 ||
+        set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
+        set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!w->consumer)
+        return sq_err_set(err, SQ_INTERNAL, "kafka consumer: %s", e);
+    rd_kafka_poll_set_consumer(w->consumer);
+
+    char global[SQ_TOPIC_MAX], regional[SQ_TOPIC_MAX];
+    sq_topic_requests(w->cfg.conn.topic_prefix, NULL, global);
+    sq_topic_requests(w->cfg.conn.topic_prefix, w->cfg.region, regional);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(topics, global, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, regional, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t rc = rd_kafka_subscribe(w->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (rc)
+        return sq_err_set(err, SQ_INTERNAL, "kafka subscribe: %s", rd_kafka_err2str(rc));
+    sq_info(NULL, "subscribed to %s and %s as group %s", global, regional, w->cfg.group_id);
+    return 0;
+}
+
+void sq_kafka_close(sq_worker *w)
+{
+    if (w->consumer) {
+        rd_kafka_commit(w->consumer, NULL, 0);
+        rd_kafka_consumer_close(w->consumer);
+        rd_kafka_destroy(w->consumer);
+        w->consumer = NULL;
+    }
+    if (w->producer) {
+        rd_kafka_flush(w->producer, 10000);
+        rd_kafka_destroy(w->producer);
+        w->producer = NULL;
+    }
+}

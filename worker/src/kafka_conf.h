@@ -1,0 +1,14 @@
+/* kafka_conf.h — librdkafka client construction for the worker: the request
+ * consumer and the event producer. */
+#ifndef SQ_KAFKA_CONF_H
+#define SQ_KAFKA_CONF_H
+
+#include "worker.h"
+
+int sq_kafka_producer_new(sq_worker *w, sq_err *err);
+/* Joins the consumer group and subscribes to <prefix>.requests and
+ * <prefix>.requests.<region>. */
+int sq_kafka_consumer_new(sq_worker *w, sq_err *err);
+void sq_kafka_close(sq_worker *w);
+
+#endif

@@ -1,0 +1,111 @@
+/* emit.c — see emit.h. The order (seq, then PostgreSQL, then Kafka) means an
+ * event a consumer sees is always already in the audit log. */
+#include "emit.h"
+
+#include <string.h>
+
+#include "../store/pg_store.h"
+#include "../store/redis_store.h"
+#include "sq/codec.h"
+#include "sq/event.h"
+#include "sq/log.h"
+
+sq_emit_target sq_target_of(const sq_live_sandbox *sb)
+{
+    return (sq_emit_target){
+        .sandbox_id = sb->id, .has_stream = true, .tenant = sb->tenant, .region = sb->region,
+        .reply_to = sb->reply_to};
+}
+
+static int produce(sq_worker *w, const char *topic, const char *key, const char *payload, size_t len, sq_err *err)
+{
+    rd_kafka_resp_err_t rc;
+    for (int tries = 0; tries < 100; tries++) {
+        rc = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                               RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_END);
+        if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(w->producer, 100); /* back-pressure: wait for deliveries */
+    }
+    if (rc)
+        return sq_err_set(err, SQ_INTERNAL, "kafka produce to %s: %s", topic, rd_kafka_err2str(rc));
+    rd_kafka_poll(w->producer, 0);
+    return 0;
+}
+
+int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
+            json_t *data, sq_err *err)
+{
+    int64_t seq = 0;
+    if (t->sandbox_id && t->has_stream && sq_redis_next_seq(w, t->sandbox_id, &seq, err) < 0) {
+        json_decref(data);
+        return -1;
+    }
+    char event_id[SQ_ID_MAX];
+    sq_id_new("evt", event_id);
+    sq_event_ctx ctx = {
+        .sandbox_id = t->sandbox_id,
+        .task_id = task_id,
+        .request_id = req && req->request_id[0] ? req->request_id : NULL,
+        .worker_id = w->cfg.worker_id,
+        .region = t->region && *t->region ? t->region : w->cfg.region,
+        .tenant = t->tenant ? t->tenant : (req ? req->tenant : NULL),
+        .metadata = req ? req->metadata : NULL,
+    };
+    json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
+    int rc = sq_pg_event_append(w, ev, err);
+    char *payload = rc == 0 ? json_dumps(ev, JSON_COMPACT) : NULL;
+    if (payload) {
+        size_t len = strlen(payload);
+        rc = produce(w, w->topic_events, t->sandbox_id, payload, len, err);
+        if (rc == 0 && t->reply_to && *t->reply_to)
+            rc = produce(w, t->reply_to, t->sandbox_id, payload, len, err);
+        free(payload);
+    }
+    json_decref(ev);
+    return rc;
+}
+
+int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
+                  const char *message, json_t *extra, sq_err *err)
+{
+    sq_state from = sb->state;
+    sb->state = to;
+    if (sq_redis_sandbox_set_state(w, sb->id, to, from, err) < 0 ||
+        sq_pg_sandbox_state(w, sb->id, to, reason, message, err) < 0) {
+        json_decref(extra);
+        return -1;
+    }
+    json_t *data = extra ? extra : json_object();
+    json_object_set_new(data, "state", json_string(sq_state_name(to)));
+    const char *prev = sq_state_name(from);
+    json_object_set_new(data, "previous", prev ? json_string(prev) : json_null());
+    if (reason)
+        json_object_set_new(data, "reason", json_string(reason));
+    if (message)
+        json_object_set_new(data, "message", json_string(message));
+    sq_emit_target t = sq_target_of(sb);
+    return sq_emit(w, &t, req, NULL, sq_state_event_type(to), data, err);
+}
+
+int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err)
+{
+    json_t *data = json_object();
+    json_object_set_new(data, "code", json_string(sq_code_name(why->code)));
+    json_object_set_new(data, "message", json_string(why->msg));
+    if (why->field[0])
+        json_object_set_new(data, "field", json_string(why->field));
+    sq_log_ctx lc = {.sandbox_id = t->sandbox_id, .request_id = req ? req->request_id : NULL};
+    sq_info(&lc, "rejected %s: %s: %s", req && req->type_name[0] ? req->type_name : "request", sq_code_name(why->code),
+            why->msg);
+    return sq_emit(w, t, req, req && req->task_id[0] ? req->task_id : NULL, "request.rejected", data, err);
+}
+
+int sq_emit_flush(sq_worker *w, sq_err *err)
+{
+    rd_kafka_resp_err_t rc = rd_kafka_flush(w->producer, 30000);
+    if (rc)
+        return sq_err_set(err, SQ_INTERNAL, "kafka flush: %s", rd_kafka_err2str(rc));
+    return 0;
+}

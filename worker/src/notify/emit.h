@@ -1,0 +1,40 @@
+/* emit.h — emitting an event: take the sandbox's next seq (Redis), append the
+ * envelope to the events log (PostgreSQL), publish it to <prefix>.events and
+ * the sandbox's replyTo topic (Kafka). */
+#ifndef SQ_EMIT_H
+#define SQ_EMIT_H
+
+#include <jansson.h>
+
+#include "../worker.h"
+
+/* Where an event belongs. sandbox_id NULL (or has_stream false) means the
+ * event is not part of any sandbox's stream: seq 0. */
+typedef struct sq_emit_target {
+    const char *sandbox_id;
+    bool has_stream;           /* the sandbox exists: take its next seq */
+    const char *tenant;
+    const char *region;
+    const char *reply_to;      /* extra topic, may be NULL/"" */
+} sq_emit_target;
+
+sq_emit_target sq_target_of(const sq_live_sandbox *sb);
+
+/* Emit one event. `data` is stolen. req (may be NULL) gives requestId,
+ * taskId and metadata. */
+int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
+            json_t *data, sq_err *err);
+
+/* A lifecycle transition: updates Redis and PostgreSQL state, then emits the
+ * state's event with data {state, previous, reason?, message?} merged with
+ * `extra` (stolen, may be NULL). */
+int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
+                  const char *message, json_t *extra, sq_err *err);
+
+/* request.rejected {code, message, field?}. */
+int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err);
+
+/* Wait until every produced event is acknowledged by Kafka. */
+int sq_emit_flush(sq_worker *w, sq_err *err);
+
+#endif

@@ -1,0 +1,166 @@
+/* pg_store.c — libpq adapter for history (see pg_store.h). All statements use
+ * PQexecParams: no value is ever spliced into SQL text. */
+#include "pg_store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sq/log.h"
+
+int sq_pg_connect(sq_worker *w, sq_err *err)
+{
+    PGconn *c = PQconnectdb(w->cfg.conn.database_url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    if (w->pg)
+        PQfinish(w->pg);
+    w->pg = c;
+    return 0;
+}
+
+void sq_pg_close(sq_worker *w)
+{
+    if (w->pg)
+        PQfinish(w->pg);
+    w->pg = NULL;
+}
+
+/* Execute with text parameters (NULL = SQL NULL). A dropped connection is
+ * reset once and the statement retried. */
+static int exec(sq_worker *w, sq_err *err, const char *sql, int n, const char *const *params)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!w->pg && sq_pg_connect(w, err) < 0)
+            return -1;
+        PGresult *res = PQexecParams(w->pg, sql, n, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            PQclear(res);
+            return 0;
+        }
+        if (PQstatus(w->pg) == CONNECTION_BAD) {
+            PQclear(res);
+            sq_warn(NULL, "postgres connection lost; reconnecting");
+            PQreset(w->pg);
+            continue;
+        }
+        sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    return sq_err_set(err, SQ_INTERNAL, "postgres unavailable");
+}
+
+static char *dump_or(const json_t *v, const char *fallback)
+{
+    return v ? json_dumps(v, JSON_COMPACT) : strdup(fallback);
+}
+
+int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, sq_err *err)
+{
+    const json_t *body = create->body;
+    const char *runtime = json_string_value(json_object_get(body, "runtime"));
+    const char *network = json_string_value(json_object_get(body, "network"));
+    char *caps = dump_or(json_object_get(body, "capabilities"), "{}");
+    char *limits = dump_or(json_object_get(body, "limits"), "{}");
+    char *meta = dump_or(create->metadata, "{}");
+    const char *p[] = {sb->id,  sb->tenant, sb->region, w->cfg.worker_id, runtime ? runtime : "base",
+                       network ? network : "none", sb->reply_to[0] ? sb->reply_to : NULL, create->request_id,
+                       caps, limits, meta};
+    int rc = exec(w, err,
+                  "INSERT INTO sandboxes (id, tenant, region, worker_id, state, runtime, network, reply_to, "
+                  "create_request_id, capabilities, limits, metadata) "
+                  "VALUES ($1,$2,$3,$4,'queued',$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11::jsonb)",
+                  11, p);
+    free(caps);
+    free(limits);
+    free(meta);
+    return rc;
+}
+
+int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, const char *reason,
+                        const char *message, sq_err *err)
+{
+    const char *p[] = {sandbox_id, sq_state_name(state), reason, message, w->cfg.worker_id};
+    return exec(w, err,
+                "UPDATE sandboxes SET state = $2, updated_at = now(), worker_id = $5, "
+                "failure_reason = COALESCE($3, failure_reason), failure_message = COALESCE($4, failure_message), "
+                "ready_at = CASE WHEN $2 = 'ready' AND ready_at IS NULL THEN now() ELSE ready_at END, "
+                "ended_at = CASE WHEN $2 IN ('ended','failed') THEN now() ELSE ended_at END "
+                "WHERE id = $1",
+                5, p);
+}
+
+int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,
+                      const char *kind, const json_t *summary, sq_err *err)
+{
+    char *sum = dump_or(summary, "{}");
+    const char *p[] = {task_id, sandbox_id, req->request_id, kind, req->type_name, sum};
+    int rc = exec(w, err,
+                  "INSERT INTO tasks (id, sandbox_id, request_id, kind, type, state, summary) "
+                  "VALUES ($1,$2,$3,$4,$5,'queued',$6::jsonb)",
+                  6, p);
+    free(sum);
+    return rc;
+}
+
+int sq_pg_task_started(sq_worker *w, const char *task_id, sq_err *err)
+{
+    const char *p[] = {task_id};
+    return exec(w, err, "UPDATE tasks SET state = 'running', started_at = now() WHERE id = $1", 1, p);
+}
+
+int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_code, const char *error_message,
+                        int exit_code, const json_t *result, int64_t duration_ms, sq_err *err)
+{
+    char code[16], dur[32];
+    snprintf(code, sizeof code, "%d", exit_code);
+    snprintf(dur, sizeof dur, "%lld", (long long)duration_ms);
+    char *res = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    const char *p[] = {task_id, error_code ? "failed" : "completed", exit_code >= 0 ? code : NULL, error_code,
+                       error_message, res, dur};
+    int rc = exec(w, err,
+                  "UPDATE tasks SET state = $2, exit_code = $3::int, error_code = $4, error_message = $5, "
+                  "result = $6::jsonb, duration_ms = $7::bigint, finished_at = now() WHERE id = $1",
+                  7, p);
+    free(res);
+    return rc;
+}
+
+int sq_pg_event_append(sq_worker *w, const json_t *ev, sq_err *err)
+{
+    char seq[32], at[32];
+    snprintf(seq, sizeof seq, "%lld", (long long)json_integer_value(json_object_get(ev, "seq")));
+    snprintf(at, sizeof at, "%lld", (long long)json_integer_value(json_object_get(ev, "at")));
+    char *env = json_dumps(ev, JSON_COMPACT);
+    const char *p[] = {json_string_value(json_object_get(ev, "eventId")),
+                       json_string_value(json_object_get(ev, "sandboxId")),
+                       seq,
+                       json_string_value(json_object_get(ev, "type")),
+                       json_string_value(json_object_get(ev, "taskId")),
+                       json_string_value(json_object_get(ev, "requestId")),
+                       json_string_value(json_object_get(ev, "tenant")),
+                       json_string_value(json_object_get(ev, "workerId")),
+                       at,
+                       env};
+    int rc = exec(w, err,
+                  "INSERT INTO events (event_id, sandbox_id, seq, type, task_id, request_id, tenant, worker_id, at, "
+                  "envelope) VALUES ($1,$2,$3::bigint,$4,$5,$6,$7,$8,to_timestamp($9::bigint / 1000.0),$10::jsonb) "
+                  "ON CONFLICT (event_id) DO NOTHING",
+                  10, p);
+    free(env);
+    return rc;
+}
+
+int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
+                         const char *outcome, sq_err *err)
+{
+    const char *p[] = {request_id, sandbox_id && *sandbox_id ? sandbox_id : NULL, type, outcome};
+    return exec(w, err,
+                "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "
+                "ON CONFLICT (request_id) DO NOTHING",
+                4, p);
+}

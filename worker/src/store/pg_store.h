@@ -1,0 +1,29 @@
+/* pg_store.h — history in PostgreSQL: sandboxes, tasks, the append-only events
+ * log and the requests ledger. Writes are synchronous for now; every call
+ * reconnects once if the connection dropped. */
+#ifndef SQ_PG_STORE_H
+#define SQ_PG_STORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../worker.h"
+
+int sq_pg_connect(sq_worker *w, sq_err *err);
+void sq_pg_close(sq_worker *w);
+
+int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, sq_err *err);
+/* reason/message may be NULL. Sets ready_at / ended_at as the state implies. */
+int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, const char *reason,
+                        const char *message, sq_err *err);
+int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,
+                      const char *kind, const json_t *summary, sq_err *err);
+int sq_pg_task_started(sq_worker *w, const char *task_id, sq_err *err);
+/* error_code NULL for completed tasks; exit_code < 0 for none; result may be NULL. */
+int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_code, const char *error_message,
+                        int exit_code, const json_t *result, int64_t duration_ms, sq_err *err);
+int sq_pg_event_append(sq_worker *w, const json_t *envelope, sq_err *err);
+int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
+                         const char *outcome, sq_err *err);
+
+#endif
