@@ -29,6 +29,7 @@ typedef struct field_spec {
 #define INT(n, req, lo, hi) {n, K_INT, req, lo, hi, NULL, NULL, NULL}
 #define NUM(n, req, lo, hi) {n, K_NUM, req, lo, hi, NULL, NULL, NULL}
 #define BOOL(n) {n, K_BOOL, false, 0, 0, NULL, NULL, NULL}
+#define REQBOOL(n) {n, K_BOOL, true, 0, 0, NULL, NULL, NULL}
 #define OBJ(n, req, sub) {n, K_OBJ, req, 0, 0, NULL, NULL, sub}
 #define STRS(n, req, maxn) {n, K_STR_ARRAY, req, 0, maxn, NULL, NULL, NULL}
 #define MAP(n, maxn) {n, K_STR_MAP, false, 0, maxn, NULL, NULL, NULL}
@@ -52,12 +53,12 @@ static const field_spec limits_fields[] = {
     INT("memoryMb", false, 16, 1 << 20), NUM("cpus", false, 0, 1024), INT("pids", false, 1, 1 << 22),
     INT("diskMb", false, 1, 1 << 24), END};
 static const field_spec viewport_fields[] = {INT("width", true, 1, 16384), INT("height", true, 1, 16384), END};
-static const field_spec cap_agent[] = {BOOL("enabled"), ENUM("defaultAgent", false, agents), END};
+static const field_spec cap_agent[] = {REQBOOL("enabled"), ENUM("defaultAgent", false, agents), END};
 static const field_spec cap_browser[] = {OBJ("viewport", false, viewport_fields), BOOL("persistentProfile"),
                                          BOOL("recording"), BOOL("streamPreview"), BOOL("humanInLoop"),
                                          STR("byoProxyUrl", false, 2048), END};
-static const field_spec cap_documents[] = {BOOL("libreofficeHeadless"), END};
-static const field_spec cap_recording[] = {BOOL("enabled"), END};
+static const field_spec cap_documents[] = {REQBOOL("libreofficeHeadless"), END};
+static const field_spec cap_recording[] = {REQBOOL("enabled"), END};
 static const field_spec cap_storage[] = {STR("artifactPrefix", false, 256), END};
 static const field_spec capabilities_fields[] = {OBJ("agent", false, cap_agent),       OBJ("browser", false, cap_browser),
                                                  OBJ("documents", false, cap_documents), OBJ("recording", false, cap_recording),
@@ -281,6 +282,23 @@ static int check_object(const field_spec *table, const json_t *obj, const char *
     return 0;
 }
 
+/* Padded standard base64 (schema/common.json "base64"): what sq_b64_decode
+ * will accept later, so a request is refused here rather than failing mid-task. */
+static bool b64_valid(const char *s, size_t n)
+{
+    if (n % 4)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/')
+            continue;
+        if (c == '=' && i + 2 >= n && s[n - 1] == '=')
+            continue;
+        return false;
+    }
+    return true;
+}
+
 /* Rules a table cannot express. */
 static int check_files_write(const json_t *body, sq_err *err)
 {
@@ -291,7 +309,7 @@ static int check_files_write(const json_t *body, sq_err *err)
     if (b) {
         size_t n = json_string_length(b);
         const char *s = json_string_value(b);
-        if (n % 4)
+        if (!b64_valid(s, n))
             return sq_err_field(err, SQ_INVALID_REQUEST, "body.contentB64", "contentB64 is not valid base64");
         raw = n / 4 * 3 - (n && s[n - 1] == '=') - (n > 1 && s[n - 2] == '=');
     } else {
@@ -310,6 +328,9 @@ static int check_exec(const json_t *body, sq_err *err)
 {
     if (json_object_get(body, "stdin") && json_object_get(body, "stdinB64"))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.stdin", "give at most one of stdin and stdinB64");
+    const json_t *b = json_object_get(body, "stdinB64");
+    if (b && !b64_valid(json_string_value(b), json_string_length(b)))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.stdinB64", "stdinB64 is not valid base64");
     return 0;
 }
 
