@@ -1,0 +1,130 @@
+"""conftest.py — fixtures for the integration tests: the running test stack
+(started by scripts/test), a real sandq-worker process, and clients for Kafka,
+Redis and PostgreSQL. Nothing here is mocked."""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import psycopg
+import pytest
+import redis as redis_lib
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from sandq_client import Sandq, new_id  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", ROOT / "build"))
+
+
+def _require_env(name: str) -> str:
+    val = os.environ.get(name)
+    if not val:
+        pytest.exit(f"{name} is not set: run the integration tests through `make test` "
+                    f"(or source a stack's env file)", returncode=2)
+    return val
+
+
+class Worker:
+    """A real sandq-worker process with its own workspace and run directories."""
+
+    def __init__(self, worker_id: str, extra_env: dict | None = None):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"sandq-{worker_id}-"))
+        self.log_path = self.dir / "worker.log"
+        self.worker_id = worker_id
+        self.env = dict(os.environ)
+        self.env.update({
+            "SANDQ_WORKER_ID": worker_id,
+            "SANDQ_WORKSPACE_ROOT": str(self.dir / "workspaces"),
+            "SANDQ_RUN_DIR": str(self.dir / "run"),
+            "SANDQ_LOG_LEVEL": "debug",
+        })
+        self.env.update(extra_env or {})
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> "Worker":
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(BUILD / "worker" / "sandq-worker"), "run"], env=self.env,
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited {self.proc.returncode}: {self.log_text()[-2000:]}")
+            if b'"msg":"worker ' in self.log_path.read_bytes() and b" ready" in self.log_path.read_bytes():
+                return self
+            time.sleep(0.1)
+        raise TimeoutError("worker did not become ready: " + self.log_text()[-2000:])
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> dict:
+    return {
+        "brokers": _require_env("SANDQ_KAFKA_BROKERS"),
+        "redis_url": _require_env("SANDQ_REDIS_URL"),
+        "database_url": _require_env("SANDQ_DATABASE_URL"),
+        "prefix": os.environ.get("SANDQ_TOPIC_PREFIX", "sandq"),
+    }
+
+
+@pytest.fixture(scope="session")
+def worker(stack_env):
+    w = Worker("w-test-1").start()
+    yield w
+    code = w.stop()
+    assert code == 0, f"worker exited {code} on SIGTERM"
+    shutil.rmtree(w.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def client(stack_env) -> Sandq:
+    return Sandq(stack_env["brokers"], stack_env["prefix"])
+
+
+@pytest.fixture(scope="session")
+def rds(stack_env):
+    return redis_lib.Redis.from_url(stack_env["redis_url"], decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def pg(stack_env):
+    conn = psycopg.connect(stack_env["database_url"], autocommit=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def launched(client, worker):
+    """A ready sandbox: (sandbox_id, its EventStream). Killed afterwards if still alive."""
+    sbx = new_id("sbx")
+    stream = client.stream(sbx)
+    client.send(client.envelope("sandbox.create", sbx, {}))
+    stream.wait_type("sandbox.ready", timeout=60)
+    yield sbx, stream
+    kill = client.send(client.envelope("sandbox.kill", sbx))
+    stream.for_request(kill["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
+    stream.close()
