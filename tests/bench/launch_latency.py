@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""launch_latency.py — end-to-end latency through Kafka on a running stack + worker.
+
+Measures, in the same run:
+  * launch → sandbox.ready: produce a sandbox.create, read that sandbox's events
+    partition until sandbox.ready arrives (then kill it, outside the timing);
+  * exec round trip: task.exec of `true` in a ready sandbox → sandbox.task.completed;
+  * baseline: a raw Kafka round trip (produce one message, consume it back from an
+    assigned partition) on the same broker, same client library.
+Prints p50/p99 of each and the ratio against the raw round trip. Not a test:
+timings on shared machines are noisy, so nothing here asserts a number.
+
+usage: launch_latency.py [-n N]   (env: SANDQ_KAFKA_BROKERS, SANDQ_TOPIC_PREFIX;
+                                    a worker must be consuming the stack)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "integration"))
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+
+from sandq_client import Sandq, new_id  # noqa: E402
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def kafka_round_trips(brokers: str, topic: str, n: int) -> list[float]:
+    prod = Producer({"bootstrap.servers": brokers, "linger.ms": 0, "acks": "all"})
+    cons = Consumer({"bootstrap.servers": brokers, "group.id": "unused", "enable.auto.commit": False})
+    prod.produce(topic, b"warm-up", partition=0)
+    prod.flush(10)
+    _, high = cons.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    cons.assign([TopicPartition(topic, 0, high)])
+    out = []
+    for i in range(n):
+        payload = f"ping-{i}-{time.time_ns()}".encode()
+        t0 = time.perf_counter()
+        prod.produce(topic, payload, partition=0)
+        prod.poll(0)
+        while True:
+            m = cons.poll(5)
+            if m is not None and not m.error() and m.value() == payload:
+                break
+        out.append((time.perf_counter() - t0) * 1000)
+    cons.close()
+    prod.flush(10)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=30)
+    args = ap.parse_args()
+    brokers = os.environ.get("SANDQ_KAFKA_BROKERS", "127.0.0.1:19092")
+    prefix = os.environ.get("SANDQ_TOPIC_PREFIX", "sandq")
+    client = Sandq(brokers, prefix)
+
+    launch, execs = [], []
+    for _ in range(args.n):
+        sbx = new_id("sbx")
+        s = client.stream(sbx)
+        t0 = time.perf_counter()
+        client.send(client.envelope("sandbox.create", sbx, {}))
+        s.wait_type("sandbox.ready", timeout=60)
+        launch.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        ex = client.send(client.envelope("task.exec", sbx, {"command": "true"}))
+        s.for_request(ex["requestId"], {"sandbox.task.completed"})
+        execs.append((time.perf_counter() - t0) * 1000)
+        kill = client.send(client.envelope("sandbox.kill", sbx))
+        s.wait_type("sandbox.ended", requestId=kill["requestId"])
+        s.close()
+
+    base = kafka_round_trips(brokers, f"{prefix}.bench.roundtrip", args.n)
+    b50 = statistics.median(base)
+    print(f"{'measure':<34}{'p50 ms':>10}{'p99 ms':>10}{'x raw kafka p50':>18}")
+    for name, xs in (("raw Kafka round trip (baseline)", base), ("launch -> sandbox.ready", launch),
+                     ("exec `true` -> task.completed", execs)):
+        print(f"{name:<34}{statistics.median(xs):>10.1f}{pct(xs, 99):>10.1f}{statistics.median(xs) / b50:>18.2f}")
+    print(json.dumps({"n": args.n, "launch_p50_ms": round(statistics.median(launch), 1),
+                      "exec_p50_ms": round(statistics.median(execs), 1),
+                      "kafka_roundtrip_p50_ms": round(b50, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
