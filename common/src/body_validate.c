@@ -59,7 +59,7 @@ static const field_spec cap_browser[] = {OBJ("viewport", false, viewport_fields)
                                          STR("byoProxyUrl", false, 2048), END};
 static const field_spec cap_documents[] = {REQBOOL("libreofficeHeadless"), END};
 static const field_spec cap_recording[] = {REQBOOL("enabled"), END};
-static const field_spec cap_storage[] = {STR("artifactPrefix", false, 256), END};
+static const field_spec cap_storage[] = {NESTR("artifactPrefix", false, 256), END};
 static const field_spec capabilities_fields[] = {OBJ("agent", false, cap_agent),       OBJ("browser", false, cap_browser),
                                                  OBJ("documents", false, cap_documents), OBJ("recording", false, cap_recording),
                                                  OBJ("storage", false, cap_storage),   END};
@@ -76,23 +76,23 @@ static const field_spec pause_fields[] = {BOOL("persist"), END};
 static const field_spec empty_fields[] = {END};
 static const field_spec set_timeout_fields[] = {INT("timeoutMs", true, 1, MAX_TIMEOUT_MS), END};
 static const field_spec exec_fields[] = {
-    NESTR("command", true, 4096), STRS("args", false, 4096), STR("cwd", false, PATH_MAXLEN), MAP("env", 256),
+    NESTR("command", true, 4096), STRS("args", false, 4096), NESTR("cwd", false, PATH_MAXLEN), MAP("env", 256),
     STR("stdin", false, 1 << 20), STR("stdinB64", false, 1 << 21), INT("timeoutMs", false, 1, MAX_TIMEOUT_MS),
     STRS("outputs", false, 64), END};
 static const field_spec code_fields[] = {NESTR("code", true, 1 << 20), ENUM("language", false, languages),
                                          INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), STRS("outputs", false, 64), END};
 static const field_spec agent_fields[] = {NESTR("prompt", true, 1 << 18), ENUM("agent", false, agents),
-                                          STR("model", false, 256), INT("maxSteps", false, 1, 1000),
+                                          NESTR("model", false, 256), INT("maxSteps", false, 1, 1000),
                                           INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), STRS("outputs", false, 64), END};
 static const field_spec browser_action_fields[] = {
-    ENUM("op", true, browser_ops), STR("url", false, 8192), STR("selector", false, 4096), STR("text", false, 1 << 16),
-    STR("key", false, 64), INT("timeoutMs", false, 0, MAX_TIMEOUT_MS), STR("expression", false, 1 << 16),
-    STR("path", false, PATH_MAXLEN), BOOL("fullPage"), INT("width", false, 1, 16384), INT("height", false, 1, 16384),
+    ENUM("op", true, browser_ops), NESTR("url", false, 8192), NESTR("selector", false, 4096), STR("text", false, 1 << 16),
+    NESTR("key", false, 64), INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), NESTR("expression", false, 1 << 16),
+    NESTR("path", false, PATH_MAXLEN), BOOL("fullPage"), INT("width", false, 1, 16384), INT("height", false, 1, 16384),
     END};
 static const field_spec browser_fields[] = {OBJS("actions", true, 256, browser_action_fields),
                                             INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), END};
 static const field_spec document_fields[] = {NESTR("input", true, PATH_MAXLEN), NESTR("to", true, 16),
-                                             STR("outdir", false, PATH_MAXLEN), END};
+                                             NESTR("outdir", false, PATH_MAXLEN), END};
 static const field_spec cancel_fields[] = {ID("targetTaskId", true, "tsk"), END};
 static const field_spec write_fields[] = {NESTR("path", true, PATH_MAXLEN),
                                           STR("content", false, 1 << 22),
@@ -103,7 +103,7 @@ static const field_spec write_fields[] = {NESTR("path", true, PATH_MAXLEN),
                                           END};
 static const field_spec read_fields[] = {NESTR("path", true, PATH_MAXLEN), INT("offset", false, 0, 1LL << 50),
                                          INT("length", false, 0, 1LL << 50), END};
-static const field_spec list_fields[] = {STR("path", false, PATH_MAXLEN), BOOL("recursive"), END};
+static const field_spec list_fields[] = {NESTR("path", false, PATH_MAXLEN), BOOL("recursive"), END};
 static const field_spec remove_fields[] = {NESTR("path", true, PATH_MAXLEN), BOOL("recursive"), END};
 static const field_spec ckpt_create_fields[] = {ID("checkpointId", true, "chk"), STR("label", false, 256), END};
 static const field_spec ckpt_restore_fields[] = {ID("checkpointId", true, "chk"), END};
@@ -362,14 +362,66 @@ static int check_browser(const json_t *body, sq_err *err)
     return 0;
 }
 
+/* s is one of the schemes ("https://") followed by at least one character and
+ * no whitespace: the schema's "^https?://[^\\s]+$". Anything else (file://,
+ * gopher://, a bare host) never reaches curl. */
+static bool url_valid(const char *s, const char *const *schemes)
+{
+    for (const char *const *sc = schemes; *sc; sc++) {
+        size_t n = strlen(*sc);
+        if (strncmp(s, *sc, n) != 0 || s[n] == '\0')
+            continue;
+        for (const char *p = s + n; *p; p++)
+            if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+                return false;
+        return true;
+    }
+    return false;
+}
+
+/* "whsec_" + base64 (schema: "^whsec_[A-Za-z0-9+/]+={0,2}$"). */
+static bool webhook_secret_valid(const char *s)
+{
+    if (strncmp(s, "whsec_", 6) != 0)
+        return false;
+    s += 6;
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    if (n == 0)
+        return false;
+    size_t pad = strspn(s + n, "=");
+    return pad <= 2 && s[n + pad] == '\0';
+}
+
 static int check_create(const json_t *body, sq_err *err)
 {
+    static const char *const web[] = {"http://", "https://", NULL};
+    static const char *const proxy[] = {"http://", "https://", "socks5://", "socks5h://", NULL};
     const json_t *region = json_object_get(body, "region");
     if (region && !sq_region_valid(json_string_value(region)))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.region", "region must be three lowercase letters");
-    const json_t *secret = json_object_get(json_object_get(body, "webhook"), "secret");
-    if (secret && strncmp(json_string_value(secret), "whsec_", 6) != 0)
-        return sq_err_field(err, SQ_INVALID_REQUEST, "body.webhook.secret", "a webhook secret starts with whsec_");
+    const json_t *webhook = json_object_get(body, "webhook");
+    const json_t *url = json_object_get(webhook, "url");
+    if (url && !url_valid(json_string_value(url), web))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.webhook.url", "a webhook url is http:// or https://");
+    const json_t *secret = json_object_get(webhook, "secret");
+    if (secret && !webhook_secret_valid(json_string_value(secret)))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.webhook.secret",
+                            "a webhook secret is whsec_ followed by base64");
+    const json_t *proxy_url =
+        json_object_get(json_object_get(json_object_get(body, "capabilities"), "browser"), "byoProxyUrl");
+    if (proxy_url && !url_valid(json_string_value(proxy_url), proxy))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.capabilities.browser.byoProxyUrl",
+                            "a proxy url is http://, https://, socks5:// or socks5h://");
+    return 0;
+}
+
+/* The target format becomes part of a converter's command line and of the
+ * output file name: schema "^[a-z0-9]{1,16}$" (the table already bounds length). */
+static int check_document(const json_t *body, sq_err *err)
+{
+    const char *to = json_string_value(json_object_get(body, "to"));
+    if (to[strspn(to, "abcdefghijklmnopqrstuvwxyz0123456789")] != '\0')
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.to", "to is a format name: lowercase letters and digits");
     return 0;
 }
 
@@ -385,6 +437,7 @@ int sq_body_validate(sq_req_type type, const json_t *body, sq_err *err)
     case SQ_REQ_SANDBOX_CREATE: return check_create(body, err);
     case SQ_REQ_TASK_EXEC: return check_exec(body, err);
     case SQ_REQ_TASK_BROWSER: return check_browser(body, err);
+    case SQ_REQ_TASK_DOCUMENT: return check_document(body, err);
     case SQ_REQ_FILES_WRITE: return check_files_write(body, err);
     default: return 0;
     }

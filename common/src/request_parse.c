@@ -2,8 +2,9 @@
  *
  * The order of checks decides which error a user sees first, so it is fixed:
  * JSON → object → v → requestId → type → sandboxId → taskId → tenant → sentAt →
- * replyTo → metadata → body shape → size → body fields. Ids that parse are kept
- * even when a later check fails, so the rejection event can name them. */
+ * replyTo → metadata → unknown fields → body shape → size → body fields. Ids
+ * that parse are kept even when a later check fails, so the rejection event can
+ * name them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,8 @@ static const char *str_field(const json_t *root, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static int check_metadata(const json_t *md, sq_err *err);
+
 /* Best-effort capture of the ids, before any validation, so every rejection can
  * be routed (key, reply topic) and correlated (requestId, taskId). */
 static void capture_ids(const json_t *root, sq_request *req)
@@ -67,8 +70,9 @@ static void capture_ids(const json_t *root, sq_request *req)
         snprintf(req->reply_to, sizeof req->reply_to, "%s", s);
     if ((s = str_field(root, "type")))
         snprintf(req->type_name, sizeof req->type_name, "%s", s);
+    /* Metadata is echoed on the rejection event, so only a valid map is kept. */
     const json_t *md = json_object_get(root, "metadata");
-    if (json_is_object(md))
+    if (json_is_object(md) && check_metadata(md, NULL) == 0)
         req->metadata = (json_t *)md;
 }
 
@@ -123,7 +127,7 @@ static int check_envelope(const json_t *root, size_t len, size_t max_bytes, sq_r
         return sq_err_field(err, SQ_INVALID_REQUEST, "sandboxId", "sandboxId must be \"sbx_\" followed by a ULID");
 
     const json_t *tsk = json_object_get(root, "taskId");
-    if (sq_req_type_needs_task(req->type) && !tsk)
+    if (sq_req_type_needs_task(req->type) && (!tsk || json_is_null(tsk)))
         return sq_err_field(err, SQ_INVALID_REQUEST, "taskId", "taskId is required for %s", req->type_name);
     if (tsk && !json_is_null(tsk) && (!json_is_string(tsk) || !sq_id_valid(json_string_value(tsk), "tsk")))
         return sq_err_field(err, SQ_INVALID_REQUEST, "taskId", "taskId must be \"tsk_\" followed by a ULID");
@@ -134,7 +138,7 @@ static int check_envelope(const json_t *root, size_t len, size_t max_bytes, sq_r
                             "tenant must be 1-%d characters of letters, digits, '.', '_' or '-'", SQ_TENANT_MAX);
 
     const json_t *sent = json_object_get(root, "sentAt");
-    if (sent && !json_is_integer(sent))
+    if (sent && (!json_is_integer(sent) || json_integer_value(sent) < 0))
         return sq_err_field(err, SQ_INVALID_REQUEST, "sentAt", "sentAt must be epoch milliseconds");
     req->sent_at = sent ? json_integer_value(sent) : 0;
 
@@ -149,6 +153,24 @@ static int check_envelope(const json_t *root, size_t len, size_t max_bytes, sq_r
     const json_t *md = json_object_get(root, "metadata");
     if (md && !json_is_null(md) && check_metadata(md, err) < 0)
         return -1;
+
+    /* As in bodies, an unknown field is an error: a typo such as "tenat" must
+     * not silently run the request under the default tenant. */
+    static const char *const known[] = {"v",      "requestId", "type",     "sandboxId", "taskId",
+                                        "tenant", "sentAt",    "replyTo",  "metadata",  "body"};
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)root, key, val)
+    {
+        size_t i = 0;
+        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
+            i++;
+        if (i == sizeof known / sizeof known[0]) {
+            char field[96];
+            snprintf(field, sizeof field, "%.90s", key);
+            return sq_err_field(err, SQ_INVALID_REQUEST, field, "%s is not a known field", field);
+        }
+    }
 
     const json_t *body = json_object_get(root, "body");
     if (body && !json_is_object(body))

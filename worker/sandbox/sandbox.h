@@ -1,13 +1,24 @@
 /* sandbox.h — the sandbox runtime: the seam between the worker and the kernel.
  *
  * A sandbox is one process tree in fresh user, pid, mount, net, uts, ipc and
- * cgroup namespaces, whose pid 1 is the sandq init (init.c). The worker keeps a
+ * cgroup namespaces, whose pid 1 is the sandq init (init_main.c). The worker keeps a
  * control socket to the init and asks it to spawn commands; their stdio comes
  * back over pipes passed with SCM_RIGHTS. Everything the worker knows about
  * namespaces, mounts and privileges is behind this header.
  *
  * Thread safety: one sq_sandbox must be used by one thread at a time (the
- * worker gives each sandbox a single actor). Different sandboxes are independent. */
+ * worker gives each sandbox a single actor). Different sandboxes are independent.
+ *
+ * Process rules for the worker:
+ * - A sandbox is tied to the *thread* that started it: the kernel's
+ *   parent-death signal (PR_SET_PDEATHSIG) fires when that thread exits, and
+ *   kills the sandbox. Start sandboxes from threads that live as long as the
+ *   sandboxes (main loop, fixed pool), not from short-lived ones. Any thread
+ *   may exec in or destroy it.
+ * - The init is a child process of the worker and is reaped by
+ *   sq_sandbox_destroy (through a pidfd). Never waitpid(-1, …) / reap all
+ *   children in a SIGCHLD handler: that would steal the init's exit status.
+ * - sandq-init is found through SANDQ_INIT_BIN or beside /proc/self/exe. */
 #ifndef SQ_SANDBOX_H
 #define SQ_SANDBOX_H
 
@@ -31,7 +42,10 @@ typedef struct sq_sandbox_opts {
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the
  * init answers on its control socket. On failure err names the step that failed
- * ("uid_map: Operation not permitted") and nothing is left running. */
+ * ("uid_map: Operation not permitted", "bind /usr: …") and nothing is left
+ * running. host_uid/host_gid must not be 0; workspace_dir should be owned by
+ * host_uid (sandbox root) to be writable inside. Needs root (or CAP_SETUID,
+ * CAP_SETGID and CAP_SYS_ADMIN) in the worker. */
 int sq_sandbox_start(const sq_sandbox_opts *opts, sq_sandbox **out, sq_err *err);
 
 /* Output callback: stream is 1 (stdout) or 2 (stderr). Called on the exec
@@ -57,9 +71,13 @@ typedef struct sq_exec_result {
     int64_t duration_ms;
 } sq_exec_result;
 
-/* Run one command to completion inside the sandbox. Returns -1 only when the
- * sandbox itself is broken (init gone); a command that fails to start still
- * returns 0 with spawn_failed set and its message on stderr. */
+/* Run one command to completion inside the sandbox. A command that fails to
+ * start still returns 0 with spawn_failed set and its message on stderr; a
+ * timeout returns 0 with timed_out set. Returns -1 when the request cannot be
+ * sent (err->code SQ_INVALID_REQUEST, or SQ_PAYLOAD_TOO_LARGE past 128 KiB of
+ * argv + env) or the sandbox itself is broken (SQ_INTERNAL; the init is gone
+ * and sq_sandbox_alive turns false). Returns after the command exits: output
+ * that a background process it left behind writes later is not collected. */
 int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *opts, sq_exec_result *res, sq_err *err);
 
 /* The host pid of the sandbox init (for cgroups, /proc inspection in tests). */

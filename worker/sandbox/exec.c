@@ -1,0 +1,313 @@
+/* exec.c — running one command in a sandbox (sq_sandbox_exec).
+ *
+ * We make three pipes, send SPAWN with the command's ends (stdin read end,
+ * stdout and stderr write ends) to the init, and keep ours: stdin's write end,
+ * stdout's and stderr's read ends, all non-blocking. Then one poll loop feeds
+ * stdin, streams output to on_output, enforces the timeout (KILL to the init,
+ * which signals the command's process group) and waits for EXITED.
+ *
+ * When the command has exited we read what it left in the pipes until EOF, but
+ * for at most SQ_DRAIN_MS: a background process it started (`server &`) keeps
+ * the pipes open, and its later output is not this command's.
+ *
+ * SIGPIPE: writing stdin to a command that exited raises SIGPIPE in this
+ * thread. Pipes have no MSG_NOSIGNAL, so the signal is blocked in this thread
+ * for the duration and a SIGPIPE we caused is consumed before unblocking. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox_int.h"
+#include "sq/cleanup.h"
+
+#define SQ_CHUNK (64 * 1024)      /* largest on_output chunk */
+#define SQ_KILL_GRACE_MS 5000     /* a killed command must be reported by then */
+#define SQ_DRAIN_MS 100           /* reading leftovers after exit */
+
+static const char *const default_env[] = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/workspace",
+    "LANG=C.UTF-8",
+    NULL,
+};
+
+struct run {
+    sq_sandbox *sb;
+    const sq_exec_opts *o;
+    sq_exec_result *res;
+    uint32_t id;
+    int in, out, err;        /* our pipe ends, -1 once closed */
+    size_t in_off;
+    char *buf;
+    bool exited, kill_sent, caused_sigpipe;
+    int status, start_errno;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int broken(struct run *r, sq_err *err, const char *what)
+{
+    r->sb->dead = true;
+    return sq_err_set(err, SQ_INTERNAL, "sandbox init is gone (%s)", what);
+}
+
+static void emit(struct run *r, int stream, const char *data, size_t len)
+{
+    if (r->o->on_output && len > 0)
+        r->o->on_output(r->o->user, stream, data, len);
+}
+
+/* Read once from an output pipe; close it at EOF or on error. */
+static void pump_output(struct run *r, int *fd, int stream)
+{
+    ssize_t n = read(*fd, r->buf, SQ_CHUNK);
+    if (n > 0)
+        emit(r, stream, r->buf, (size_t)n);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        close_fd(fd);
+}
+
+static void pump_stdin(struct run *r)
+{
+    const char *data = r->o->stdin_data;
+    size_t left = r->o->stdin_len - r->in_off;
+    ssize_t n = write(r->in, data + r->in_off, left);
+    if (n > 0)
+        r->in_off += (size_t)n;
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    else if (n < 0 && errno == EPIPE)
+        r->caused_sigpipe = true; /* the command is not reading any more */
+    if (n <= 0 || r->in_off == r->o->stdin_len)
+        close_fd(&r->in);
+}
+
+/* Handle one frame from the init. Returns 1 when this run is settled by a
+ * REJECTED frame, 0 to continue, -1 on a broken sandbox. */
+static int on_frame(struct run *r, sq_err *err)
+{
+    sq_ctl_hdr h;
+    sq_autofree void *payload = NULL;
+    int rc = sq_ctl_recv(r->sb->ctl, &h, &payload, SQ_CTL_MAX_STEP, NULL, 0, NULL);
+    if (rc == 0)
+        return broken(r, err, "control socket closed");
+    if (rc == -ECONNRESET || rc == -EPIPE)
+        return broken(r, err, "control socket reset");
+    if (rc < 0) {
+        errno = -rc;
+        return sq_err_errno(err, "control socket");
+    }
+    if (h.id != r->id)
+        return 0; /* a late report about an earlier, abandoned spawn */
+    if (h.type == SQ_CTL_EXITED) {
+        r->exited = true;
+        r->status = h.a;
+        r->start_errno = h.b;
+        close_fd(&r->in);
+    } else if (h.type == SQ_CTL_REJECTED) {
+        /* Out of processes or memory is the command's failure, not the
+         * sandbox's: report it like a shell would. */
+        if (h.a == EAGAIN || h.a == ENOMEM) {
+            char msg[256];
+            int len = snprintf(msg, sizeof msg, "sandq: cannot start %s: %s\n", r->o->argv[0],
+                               strerror(h.a));
+            emit(r, 2, msg, len < 0 ? 0 : (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+            r->res->spawn_failed = true;
+            r->res->exit_code = 126;
+            return 1;
+        }
+        errno = h.a;
+        return sq_err_errno(err, "sandbox init refused the command");
+    }
+    return 0;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int loop(struct run *r, int64_t start, sq_err *err)
+{
+    const int64_t never = INT64_MAX;
+    int64_t deadline = r->o->timeout_ms > 0 ? start + r->o->timeout_ms : never;
+    int64_t report_by = never, drain_until = never;
+
+    for (;;) {
+        int64_t now = now_ms();
+        if (r->exited && drain_until == never)
+            drain_until = now + SQ_DRAIN_MS;
+        if (r->exited && ((r->out < 0 && r->err < 0) || now >= drain_until))
+            return 0;
+        if (!r->exited && !r->kill_sent && now >= deadline) {
+            int rc = sq_ctl_send(r->sb->ctl, SQ_CTL_KILL, r->id, SIGKILL, 0, NULL, 0, NULL, 0);
+            if (rc < 0)
+                return broken(r, err, "sending KILL");
+            r->kill_sent = true;
+            r->res->timed_out = true;
+            report_by = now + SQ_KILL_GRACE_MS;
+            close_fd(&r->in);
+        }
+        if (!r->exited && now >= report_by)
+            return sq_err_set(err, SQ_INTERNAL,
+                              "sandbox init did not report a killed command within %d ms",
+                              SQ_KILL_GRACE_MS);
+
+        int64_t until = r->exited ? drain_until : r->kill_sent ? report_by : deadline;
+        int wait = until == never ? -1 : (int)min64(until - now, 60 * 1000);
+
+        struct pollfd p[5] = {
+            {.fd = r->sb->ctl, .events = POLLIN},
+            {.fd = r->sb->pidfd, .events = POLLIN},
+            {.fd = r->out, .events = POLLIN},
+            {.fd = r->err, .events = POLLIN},
+            {.fd = r->in, .events = POLLOUT},
+        };
+        int n = poll(p, 5, wait);
+        if (n < 0 && errno != EINTR)
+            return sq_err_errno(err, "poll");
+        if (n <= 0)
+            continue;
+        /* Output first, so what a command wrote before exiting is never
+         * behind its EXITED in our handling. */
+        if (p[2].revents)
+            pump_output(r, &r->out, 1);
+        if (p[3].revents)
+            pump_output(r, &r->err, 2);
+        if (p[4].revents && r->in >= 0)
+            pump_stdin(r);
+        if (p[0].revents) {
+            int rc = on_frame(r, err);
+            if (rc != 0)
+                return rc < 0 ? -1 : 0;
+        }
+        if (p[1].revents && !(p[0].revents & POLLIN))
+            return broken(r, err, "init exited");
+    }
+}
+
+static void fill_result(struct run *r)
+{
+    sq_exec_result *res = r->res;
+    if (!r->exited)
+        return;
+    if (WIFEXITED(r->status))
+        res->exit_code = WEXITSTATUS(r->status);
+    else if (WIFSIGNALED(r->status)) {
+        res->term_signal = WTERMSIG(r->status);
+        res->exit_code = 128 + res->term_signal;
+    }
+    res->spawn_failed = r->start_errno != 0;
+}
+
+int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, sq_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!o || !o->argv || !o->argv[0] || !o->argv[0][0])
+        return sq_err_field(err, SQ_INVALID_REQUEST, "argv", "the command must not be empty");
+    if (o->stdin_len > 0 && !o->stdin_data)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "stdin", "stdin_len without stdin_data");
+    if (sb->dead || sb->ctl < 0)
+        return sq_err_set(err, SQ_INTERNAL, "sandbox init is gone");
+    int64_t start = now_ms();
+
+    sq_autofree void *payload = NULL;
+    size_t len;
+    uint32_t argc, envc;
+    int rc = sq_ctl_pack_spawn(o->cwd ? o->cwd : "/workspace", o->argv,
+                               o->envp ? o->envp : default_env, &payload, &len, &argc, &envc);
+    if (rc == -E2BIG)
+        return sq_err_set(err, SQ_PAYLOAD_TOO_LARGE,
+                          "command, environment and cwd exceed %u bytes or %u strings",
+                          SQ_CTL_MAX_PAYLOAD, SQ_CTL_MAX_STRINGS);
+    if (rc < 0) {
+        errno = -rc;
+        return sq_err_errno(err, "encoding the command");
+    }
+
+    sq_autofree char *buf = malloc(SQ_CHUNK);
+    if (!buf)
+        return sq_err_errno(err, "malloc");
+    int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+    if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
+        sq_err_errno(err, "pipe");
+        close_fd(&pin[0]), close_fd(&pin[1]), close_fd(&pout[0]), close_fd(&pout[1]);
+        return -1;
+    }
+
+    if (++sb->next_id == 0)
+        sb->next_id = 1;
+    struct run r = {.sb = sb, .o = o, .res = res, .id = sb->next_id, .in = pin[1],
+                    .out = pout[0], .err = perr[0], .buf = buf};
+    const int theirs[SQ_CTL_SPAWN_FDS] = {pin[0], pout[1], perr[1]};
+    rc = sq_ctl_send(sb->ctl, SQ_CTL_SPAWN, r.id, (int32_t)argc, (int32_t)envc, payload, len,
+                     theirs, SQ_CTL_SPAWN_FDS);
+    /* The command's ends now live in the init (or nowhere): drop ours, or we
+     * would never see EOF on its output. */
+    close(pin[0]);
+    close(pout[1]);
+    close(perr[1]);
+    if (rc < 0) {
+        close_fd(&r.in), close_fd(&r.out), close_fd(&r.err);
+        return broken(&r, err, "sending SPAWN");
+    }
+    /* Only our ends are non-blocking: O_NONBLOCK belongs to the open file,
+     * and the command's ends are separate ones. */
+    if (set_nonblock(r.in) < 0 || set_nonblock(r.out) < 0 || set_nonblock(r.err) < 0) {
+        sq_err_errno(err, "fcntl(O_NONBLOCK)");
+        rc = -1;
+    }
+    if (rc == 0 && o->stdin_len == 0)
+        close_fd(&r.in);
+
+    sigset_t pipe_set, old_mask, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+    sigpending(&pending);
+    bool sigpipe_was_pending = sigismember(&pending, SIGPIPE);
+
+    if (rc == 0)
+        rc = loop(&r, start, err);
+    if (rc < 0 && !r.exited && !r.kill_sent && !sb->dead) /* don't leave it running */
+        sq_ctl_send(sb->ctl, SQ_CTL_KILL, r.id, SIGKILL, 0, NULL, 0, NULL, 0);
+
+    close_fd(&r.in);
+    close_fd(&r.out);
+    close_fd(&r.err);
+    if (r.caused_sigpipe && !sigpipe_was_pending) {
+        const struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+
+    fill_result(&r);
+    res->duration_ms = now_ms() - start;
+    return rc < 0 ? -1 : 0;
+}
