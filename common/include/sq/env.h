@@ -16,9 +16,9 @@ bool sq_env_bool(const char *name, bool fallback);
 /* Connection settings every sandq component shares. Strings point into the
  * environment or static defaults; they live as long as the process. */
 typedef struct sq_conn_config {
-    const char *kafka_brokers;   /* SANDQ_KAFKA_BROKERS, default "127.0.0.1:9092" */
-    const char *redis_url;       /* SANDQ_REDIS_URL,     default "redis://127.0.0.1:6379/0" */
-    const char *database_url;    /* SANDQ_DATABASE_URL,  default "postgresql://sandq@127.0.0.1:5432/sandq" */
+    const char *kafka_brokers;   /* SANDQ_KAFKA_BROKERS, default "127.0.0.1:19092" */
+    const char *redis_url;       /* SANDQ_REDIS_URL,     default "redis://127.0.0.1:16379/0" */
+    const char *database_url;    /* SANDQ_DATABASE_URL,  default "postgresql://sandq@127.0.0.1:15432/sandq" */
     const char *topic_prefix;    /* SANDQ_TOPIC_PREFIX,  default "sandq" */
 } sq_conn_config;
 

@@ -1,0 +1,76 @@
+/* main.c — the sandq command-line tool: dispatch to one command per file
+ * (cmd_*.c). Configuration comes from the environment (SANDQ_KAFKA_BROKERS,
+ * SANDQ_TOPIC_PREFIX, SANDQ_TENANT, SANDQ_TIMEOUT_MS), or from `.stack/env` when run
+ * inside a checkout. docs/cli.md documents every command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sq/log.h"
+
+static const char usage[] =
+    "usage: sandq <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  launch               create a sandbox and wait until it is ready\n"
+    "  exec SBX -- CMD...   run a command in a sandbox, streaming its output\n"
+    "  files put|get|ls|rm  move files in and out of a sandbox's /workspace\n"
+    "  kill SBX             end a sandbox\n"
+    "  events               print sandbox events as they happen\n"
+    "\n"
+    "Every command takes --help and --json. Configuration: SANDQ_KAFKA_BROKERS,\n"
+    "SANDQ_TOPIC_PREFIX, SANDQ_TENANT (or .stack/env inside a checkout).\n"
+    "\n"
+    "Examples:\n"
+    "  SBX=$(sandq launch)\n"
+    "  sandq exec $SBX -- python3 -c 'print(6*7)'\n"
+    "  sandq files put ./data.csv $SBX:/workspace/data.csv\n"
+    "  sandq kill $SBX\n";
+
+typedef int (*command_fn)(int argc, char **argv);
+
+static command_fn find(const char *name)
+{
+    static const struct {
+        const char *name;
+        command_fn fn;
+    } commands[] = {{"launch", cmd_launch}, {"exec", cmd_exec}, {"files", cmd_files},
+                    {"kill", cmd_kill},     {"events", cmd_events}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].fn;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    sq_log_init("cli", NULL, sq_log_level_from_name(getenv("SANDQ_LOG_LEVEL"), SQ_LOG_WARN));
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 && argc > 2) {
+        /* "sandq help exec" = "sandq exec --help" */
+        command_fn fn = find(argv[2]);
+        static char help_flag[] = "--help";
+        char *help_argv[] = {argv[2], help_flag, NULL};
+        if (fn)
+            return fn(2, help_argv);
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("sandq %s\n", SANDQ_VERSION);
+        return CLI_EXIT_OK;
+    }
+    command_fn fn = find(cmd);
+    if (!fn) {
+        fprintf(stderr, "sandq: unknown command \"%s\"\n\n%s", cmd, usage);
+        return CLI_EXIT_USAGE;
+    }
+    return fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,448 @@
+/* sandq.h — libsandq, the C client for sandq.
+ *
+ * A backend links libsandq to create sandboxes and run work in them. Every call
+ * publishes a request to Kafka (`<prefix>.requests[.<region>]`, keyed by the
+ * sandbox id) and, where the call waits for an answer, reads only the one
+ * partition of `<prefix>.events` that holds that sandbox's events. No Redis,
+ * PostgreSQL or worker address is needed: Kafka is the only dependency.
+ *
+ * Conventions (as in curl):
+ *  - Handles are opaque: sandq_client_t, sandq_task_t, sandq_sub_t.
+ *  - Option structs are plain structs; a zeroed struct (or NULL) means "all
+ *    defaults". Each field documents its default. Strings are borrowed for the
+ *    duration of the call only.
+ *  - Every fallible call returns a sandq_code (SANDQ_OK == 0) and, if `err` is
+ *    not NULL, fills *err with the code, a one-line human message and details.
+ *  - Every call that waits has a deadline; 0 for a timeout means "the client's
+ *    default timeout" (sandq_client_opts.timeout_ms).
+ *  - Thread safety is stated per call. In short: a client may be shared by any
+ *    number of threads; a task or a subscription is used by one thread at a time.
+ *
+ * Full documentation: docs/libsandq.md. Example: producer/examples/launch_exec.c.
+ */
+#ifndef SANDQ_H
+#define SANDQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SANDQ_API __attribute__((visibility("default")))
+#else
+#define SANDQ_API
+#endif
+
+#define SANDQ_VERSION "0.1.0"
+#define SANDQ_VERSION_NUM 0x000100
+
+/* Room for any sandq id ("sbx_" + 26-char ULID) with its NUL. */
+#define SANDQ_ID_MAX 32
+
+/* ------------------------------------------------------------------------- */
+/* Errors                                                                     */
+/* ------------------------------------------------------------------------- */
+
+typedef enum sandq_code {
+    SANDQ_OK = 0,
+
+    /* The error codes of the wire protocol (PROTOCOL.md), carried by a
+     * `request.rejected` event for your request or a `sandbox.task.failed`
+     * event for your task. Same order and names as on the wire. */
+    SANDQ_E_INVALID_REQUEST = 1,     /* invalid_request: schema violation; err->field names the field */
+    SANDQ_E_UNSUPPORTED_VERSION = 2, /* unsupported_version */
+    SANDQ_E_UNKNOWN_TYPE = 3,        /* unknown_type */
+    SANDQ_E_SANDBOX_NOT_FOUND = 4,   /* sandbox_not_found */
+    SANDQ_E_SANDBOX_EXISTS = 5,      /* sandbox_exists: create with an id already in use */
+    SANDQ_E_INVALID_STATE = 6,       /* invalid_state: e.g. exec while the sandbox is still queued */
+    SANDQ_E_FORBIDDEN = 7,           /* forbidden: tenant mismatch */
+    SANDQ_E_CAPABILITY_DISABLED = 8, /* capability_disabled */
+    SANDQ_E_PATH_OUTSIDE_WORKSPACE = 9, /* path_outside_workspace */
+    SANDQ_E_NOT_FOUND = 10,          /* not_found: e.g. files.read of a missing file */
+    SANDQ_E_PAYLOAD_TOO_LARGE = 11,  /* payload_too_large: request bigger than the worker (or broker) accepts */
+    SANDQ_E_LIMIT_EXCEEDED = 12,     /* limit_exceeded (also: a read larger than max_bytes) */
+    SANDQ_E_TIMED_OUT = 13,          /* timed_out: the *task* hit its timeoutMs inside the sandbox */
+    SANDQ_E_CANCELED = 14,           /* canceled: the task was canceled (sandq_task_cancel) */
+    SANDQ_E_INTERNAL = 15,           /* internal: worker-side error (also: an unknown wire code) */
+
+    /* Client-side codes: never on the wire. */
+    SANDQ_E_WAIT_TIMEOUT = 100,   /* wait_timeout: no answer before the call's deadline (the request
+                                     may still take effect later) */
+    SANDQ_E_KAFKA = 101,          /* kafka_error: brokers unreachable, topic missing, delivery failed */
+    SANDQ_E_REDIS = 102,          /* redis_error: reserved for calls that read live state from Redis */
+    SANDQ_E_BAD_ARGUMENT = 103,   /* bad_argument: invalid argument to a libsandq call (checked before sending) */
+    SANDQ_E_NO_MEMORY = 104,      /* out_of_memory */
+    SANDQ_E_SANDBOX_FAILED = 105, /* sandbox_failed: a `sandbox.failed` event; err->reason has data.reason */
+    SANDQ_E_SANDBOX_ENDED = 106,  /* sandbox_ended: the sandbox ended while the call waited on it */
+    SANDQ_E_INTEGRITY = 107,      /* integrity_error: a file transfer's sha256 or size did not match */
+    SANDQ_E_PROTOCOL = 108,       /* protocol_error: an event for this call had an unexpected shape */
+    SANDQ_E_IO = 109,             /* io_error: local I/O (used by the CLI) */
+} sandq_code;
+
+/* Details of a failure. Filled by every call that takes a `sandq_error *`
+ * (which may be NULL); cleared to code SANDQ_OK on success. */
+typedef struct sandq_error {
+    sandq_code code;
+    char message[512];               /* one line, human readable, no trailing newline */
+    char field[96];                  /* SANDQ_E_INVALID_REQUEST: first bad field ("body.command"), else "" */
+    char reason[64];                 /* SANDQ_E_SANDBOX_FAILED: data.reason of sandbox.failed ("worker_lost"), else "" */
+    char request_id[SANDQ_ID_MAX];   /* the request this error is about, if one was sent, else "" */
+    char task_id[SANDQ_ID_MAX];      /* the task this error is about, if any, else "" */
+    int exit_code;                   /* sandbox.task.failed's exitCode if present, else -1 */
+} sandq_error;
+
+/* Human description of a code ("sandbox not found"). Never NULL; static storage.
+ * Thread safety: any thread. */
+SANDQ_API const char *sandq_strerror(sandq_code code);
+/* Machine name of a code: the wire name for protocol codes ("sandbox_not_found"),
+ * "wait_timeout", "kafka_error", … for client-side ones. Never NULL; static.
+ * Thread safety: any thread. */
+SANDQ_API const char *sandq_code_name(sandq_code code);
+
+/* ------------------------------------------------------------------------- */
+/* Client                                                                     */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_client sandq_client_t;
+
+typedef struct sandq_client_opts {
+    /* Kafka bootstrap servers. NULL → $SANDQ_KAFKA_BROKERS, else "127.0.0.1:19092". */
+    const char *brokers;
+    /* Topic prefix. NULL → $SANDQ_TOPIC_PREFIX, else "sandq". */
+    const char *topic_prefix;
+    /* Default region for requests (three lowercase letters, e.g. "iad"): creates go to
+     * `<prefix>.requests.<region>` with body.region set. NULL or "" → no region:
+     * `<prefix>.requests`. Per-create override: sandq_create_opts.region. */
+    const char *region;
+    /* Tenant written on every request. NULL → $SANDQ_TENANT, else "default". */
+    const char *tenant;
+    /* Default deadline of waiting calls, in ms. 0 → $SANDQ_TIMEOUT_MS, else 60000. */
+    int64_t timeout_ms;
+    /* Kafka client.id. NULL → "sandq". */
+    const char *client_id;
+    /* Extra librdkafka settings, a NULL-terminated list of "key=value" strings applied
+     * to the producer and the consumers (security.protocol, sasl.*, ssl.*, …). May be
+     * NULL. The partitioner, acks and idempotence cannot be overridden. */
+    const char *const *kafka_conf;
+} sandq_client_opts;
+
+/* Create a client. `opts` may be NULL (all defaults). Does not contact Kafka yet:
+ * the first call that needs the brokers reports SANDQ_E_KAFKA if they cannot be
+ * reached. Returns NULL on failure (bad option, librdkafka refused the
+ * configuration) with *err filled.
+ * Thread safety: any thread. */
+SANDQ_API sandq_client_t *sandq_client_new(const sandq_client_opts *opts, sandq_error *err);
+
+/* Flush outstanding requests (up to 5 s) and free the client. NULL is a no-op.
+ * No other call on this client (or its tasks or subscriptions, which must be freed
+ * first) may be running. */
+SANDQ_API void sandq_client_free(sandq_client_t *client);
+
+/* Tell the client which region a sandbox was created in, so later requests for it go
+ * to the same topic (PROTOCOL.md: every later request goes to the topic its create went
+ * to). Sandboxes created by this client are remembered automatically; use this for
+ * sandboxes created elsewhere. region NULL or "" → `<prefix>.requests`.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_client_set_sandbox_region(sandq_client_t *client, const char *sandbox_id,
+                                                     const char *region, sandq_error *err);
+
+/* Write a fresh sandbox id ("sbx_" + ULID) into out. Thread safety: any thread. */
+SANDQ_API void sandq_new_sandbox_id(char out[SANDQ_ID_MAX]);
+
+/* Free memory returned by libsandq (sandq_files_read's buffer). NULL is a no-op. */
+SANDQ_API void sandq_free(void *p);
+
+/* ------------------------------------------------------------------------- */
+/* Sandboxes                                                                  */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_create_opts {
+    /* The sandbox id. NULL → a fresh "sbx_…" id (returned in sandq_sandbox.id). */
+    const char *sandbox_id;
+    /* Region. NULL → the client's region. "" → none, even if the client has one. */
+    const char *region;
+    /* "base", "python", "node" or "bun". NULL → not sent (worker default "base"). */
+    const char *runtime;
+    /* Environment of the sandbox: NULL-terminated list of "KEY=VALUE". May be NULL. */
+    const char *const *env;
+    /* "none" or "internet". NULL → not sent (worker default). */
+    const char *network;
+    /* Limits; 0 → not sent (worker default). */
+    int64_t memory_mb;
+    double cpus;
+    int64_t pids;
+    int64_t disk_mb;
+    /* Lifetime in ms (paused time does not count). 0 → not sent (worker default). */
+    int64_t timeout_ms;
+    /* Idle timeout in ms. 0 → not sent. */
+    int64_t idle_timeout_ms;
+    /* Extra topic that also receives this sandbox's events. NULL → none. */
+    const char *reply_to;
+    /* Request metadata, echoed on every event the request causes: NULL-terminated
+     * "KEY=VALUE" list. May be NULL. */
+    const char *const *metadata;
+    /* A JSON object merged into the request body after the fields above (for body
+     * fields without a dedicated option: capabilities, webhook, onTimeout …).
+     * NULL → nothing. Invalid JSON → SANDQ_E_BAD_ARGUMENT. */
+    const char *body_json;
+} sandq_create_opts;
+
+/* What a create/launch/wait_ready call learned about a sandbox. */
+typedef struct sandq_sandbox {
+    char id[SANDQ_ID_MAX];
+    char state[16];      /* "queued" after sandq_create; "ready" after launch/wait_ready */
+    char region[16];     /* region requested (create) or reported by the worker (ready); "" if none */
+    char worker_id[64];  /* the worker that owns it, once known; else "" */
+    char request_id[SANDQ_ID_MAX]; /* the create request's id (sandq_create/launch), else "" */
+} sandq_sandbox;
+
+/* Publish a sandbox.create request and return once Kafka acknowledged it (acks=all).
+ * out->state is "queued": the sandbox is not ready yet (use sandq_wait_ready, or
+ * sandq_launch). Deadline: the client timeout. `opts` may be NULL. `out` may be NULL.
+ * Errors: SANDQ_E_BAD_ARGUMENT, SANDQ_E_KAFKA, SANDQ_E_WAIT_TIMEOUT (no delivery report in time).
+ * Thread safety: any thread, concurrently with other calls on the client. */
+SANDQ_API sandq_code sandq_create(sandq_client_t *client, const sandq_create_opts *opts, sandq_sandbox *out,
+                                  sandq_error *err);
+
+/* sandq_create, then wait until the sandbox is ready (`sandbox.ready`).
+ * timeout_ms bounds the whole call (0 → client timeout).
+ * Errors: as sandq_create, plus the rejection's code (request.rejected for this
+ * request, e.g. SANDQ_E_SANDBOX_EXISTS, SANDQ_E_INVALID_REQUEST), SANDQ_E_SANDBOX_FAILED
+ * (sandbox.failed; err->reason and err->message from it), SANDQ_E_WAIT_TIMEOUT.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_launch(sandq_client_t *client, const sandq_create_opts *opts, int64_t timeout_ms,
+                                  sandq_sandbox *out, sandq_error *err);
+
+/* Wait until the sandbox is ready (or active). Returns at once if it already is.
+ * Reads the sandbox's partition from just before its create if this client created
+ * it, else from shortly before the time encoded in its id, to learn its current
+ * state. Errors: SANDQ_E_SANDBOX_FAILED, SANDQ_E_SANDBOX_ENDED, SANDQ_E_WAIT_TIMEOUT,
+ * SANDQ_E_KAFKA, SANDQ_E_BAD_ARGUMENT (malformed id). `out` may be NULL.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_wait_ready(sandq_client_t *client, const char *sandbox_id, int64_t timeout_ms,
+                                      sandq_sandbox *out, sandq_error *err);
+
+/* Publish sandbox.kill and wait for `sandbox.ended`. Errors: the rejection's code
+ * (SANDQ_E_SANDBOX_NOT_FOUND, SANDQ_E_INVALID_STATE when it already ended, …),
+ * SANDQ_E_SANDBOX_FAILED, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_kill(sandq_client_t *client, const char *sandbox_id, int64_t timeout_ms,
+                                sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Exec                                                                       */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_task sandq_task_t;
+
+typedef enum sandq_stream {
+    SANDQ_STDOUT = 1,
+    SANDQ_STDERR = 2,
+} sandq_stream;
+
+/* Called with each piece of output, in order, exactly once per byte (duplicates from
+ * a replayed task are dropped). Runs in the thread that called sandq_exec or
+ * sandq_task_wait. */
+typedef void (*sandq_output_fn)(void *user, sandq_stream stream, const void *bytes, size_t len);
+
+typedef struct sandq_exec_opts {
+    /* Working directory inside the sandbox. NULL → /workspace. */
+    const char *cwd;
+    /* Extra environment: NULL-terminated "KEY=VALUE" list. May be NULL. */
+    const char *const *env;
+    /* Bytes for the command's stdin, sent with the request: the whole input must fit
+     * in one request (the worker's limit, 1 MiB by default). NULL/0 → empty stdin. */
+    const void *stdin_data;
+    size_t stdin_len;
+    /* Task timeout enforced by the worker, in ms (the command is killed and the task
+     * fails with SANDQ_E_TIMED_OUT). 0 → not sent (worker default). */
+    int64_t timeout_ms;
+    /* How long sandq_exec waits. 0 → timeout_ms + 30 s if timeout_ms is set, else the
+     * client timeout. (sandq_exec_start ignores this; sandq_task_wait takes its own.) */
+    int64_t wait_ms;
+    /* Output callback and its argument. NULL → output is discarded. */
+    sandq_output_fn on_output;
+    void *user;
+    /* Request metadata: NULL-terminated "KEY=VALUE" list. May be NULL. */
+    const char *const *metadata;
+} sandq_exec_opts;
+
+typedef struct sandq_task_result {
+    int exit_code;           /* the command's exit status (127: command not found) */
+    int64_t duration_ms;     /* as reported by the worker */
+} sandq_task_result;
+
+/* Run argv[0] with arguments argv[1..] (NULL-terminated) in the sandbox and wait for it.
+ * Output streams to opts->on_output while it runs. On SANDQ_OK, *exit_code (may be NULL)
+ * is the command's exit status — a non-zero exit is still SANDQ_OK.
+ * Errors: the rejection's code (SANDQ_E_SANDBOX_NOT_FOUND, SANDQ_E_INVALID_STATE, …),
+ * the task failure's code (SANDQ_E_TIMED_OUT, SANDQ_E_CANCELED, SANDQ_E_INTERNAL, …),
+ * SANDQ_E_SANDBOX_ENDED, SANDQ_E_WAIT_TIMEOUT (the task keeps running; it is not
+ * canceled), SANDQ_E_KAFKA.
+ * Thread safety: any thread; the callback runs in the calling thread. */
+SANDQ_API sandq_code sandq_exec(sandq_client_t *client, const char *sandbox_id, const char *const *argv,
+                                const sandq_exec_opts *opts, int *exit_code, sandq_error *err);
+
+/* Asynchronous exec: publish the task.exec request and return once Kafka acknowledged
+ * it; *task receives a handle to wait on (free it with sandq_task_free). The output
+ * callback in opts is kept and called from sandq_task_wait.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_exec_start(sandq_client_t *client, const char *sandbox_id, const char *const *argv,
+                                      const sandq_exec_opts *opts, sandq_task_t **task, sandq_error *err);
+
+/* Wait up to timeout_ms (0 → client timeout; may be short, e.g. 100, to poll) for the
+ * task to finish, delivering output meanwhile. SANDQ_OK: finished, *result filled
+ * (may be NULL). SANDQ_E_WAIT_TIMEOUT: still running; call again. Any other code: the
+ * task failed or was rejected (stable: later calls return the same).
+ * Thread safety: one thread at a time per task. */
+SANDQ_API sandq_code sandq_task_wait(sandq_task_t *task, int64_t timeout_ms, sandq_task_result *result,
+                                     sandq_error *err);
+
+/* Ask the worker to cancel the task (task.cancel); returns once Kafka acknowledged it.
+ * Keep calling sandq_task_wait: it ends with SANDQ_E_CANCELED (or the task's normal end
+ * if it finished first). Thread safety: one thread at a time per task. */
+SANDQ_API sandq_code sandq_task_cancel(sandq_task_t *task, sandq_error *err);
+
+/* The task's id ("tsk_…"); valid until sandq_task_free. */
+SANDQ_API const char *sandq_task_id(const sandq_task_t *task);
+
+/* Free a task handle (does not cancel the task). NULL is a no-op. */
+SANDQ_API void sandq_task_free(sandq_task_t *task);
+
+/* ------------------------------------------------------------------------- */
+/* Files (paths are inside /workspace; relative paths are relative to it)     */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_write_opts {
+    /* File mode for a new file (e.g. 0644). 0 → not sent (worker default). */
+    uint32_t mode;
+    /* Longest wait for any one chunk's acknowledgement, in ms (so any file size
+     * works). 0 → client timeout. */
+    int64_t timeout_ms;
+} sandq_write_opts;
+
+typedef struct sandq_write_result {
+    int64_t size_bytes;   /* file size after the write, as reported by the worker */
+    char sha256[65];      /* sha256 (hex) of all bytes written, computed locally */
+    int chunks;           /* number of files.write requests sent */
+} sandq_write_result;
+
+/* Write len bytes (any size, 0 allowed) to path, creating or truncating the file.
+ * Splits the data into ordered chunks of ≤ 512 KiB (one files.write request each; the
+ * first truncates, the rest carry their offset), keeps a few in flight, and checks each
+ * chunk's sha256 and the final size against the workers' results.
+ * Errors: the rejection's or task failure's code (SANDQ_E_PATH_OUTSIDE_WORKSPACE,
+ * SANDQ_E_INVALID_STATE, …), SANDQ_E_INTEGRITY, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA.
+ * On error the file may be partly written. opts and result may be NULL.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_files_write(sandq_client_t *client, const char *sandbox_id, const char *path,
+                                       const void *data, size_t len, const sandq_write_opts *opts,
+                                       sandq_write_result *result, sandq_error *err);
+
+typedef struct sandq_read_opts {
+    int64_t offset;       /* first byte to read. 0 → start of file */
+    int64_t length;       /* bytes to read. 0 → to the end of the file */
+    /* Refuse (SANDQ_E_LIMIT_EXCEEDED) a read returning more than this. 0 → 256 MiB. */
+    size_t max_bytes;
+    /* Longest wait for the next chunk, in ms. 0 → client timeout. */
+    int64_t timeout_ms;
+} sandq_read_opts;
+
+typedef struct sandq_read_result {
+    int64_t size_bytes;   /* whole file size */
+    int64_t offset;       /* where the returned bytes start */
+    char sha256[65];      /* sha256 (hex) of the returned bytes, verified */
+} sandq_read_result;
+
+/* Read a file into a new buffer: *data (free with sandq_free; NUL-terminated for
+ * convenience, the NUL not counted) and *len. Reassembles the ordered `data` chunks and
+ * verifies their total length and sha256 against the task's result.
+ * Errors: SANDQ_E_NOT_FOUND, SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_LIMIT_EXCEEDED,
+ * SANDQ_E_INTEGRITY, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA, … opts and result may be NULL.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_files_read(sandq_client_t *client, const char *sandbox_id, const char *path,
+                                      const sandq_read_opts *opts, void **data, size_t *len,
+                                      sandq_read_result *result, sandq_error *err);
+
+typedef struct sandq_file_entry {
+    const char *name;     /* "main.py" */
+    const char *path;     /* relative to /workspace: "src/main.py" */
+    const char *type;     /* "file", "dir", "symlink" or "other" */
+    int64_t size_bytes;
+    uint32_t mode;        /* mode bits as reported by the worker (e.g. 0644) */
+    int64_t mtime;        /* epoch ms */
+} sandq_file_entry;
+
+typedef struct sandq_file_list {
+    size_t count;
+    sandq_file_entry *entries;
+    const char *json;     /* the task's whole `result` object as compact JSON */
+} sandq_file_list;
+
+/* List a directory (path NULL → /workspace), recursively if `recursive`. *out is freed
+ * with sandq_file_list_free. timeout_ms 0 → client timeout.
+ * Errors: SANDQ_E_NOT_FOUND, SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_WAIT_TIMEOUT, …
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_files_list(sandq_client_t *client, const char *sandbox_id, const char *path,
+                                      int recursive, int64_t timeout_ms, sandq_file_list **out,
+                                      sandq_error *err);
+SANDQ_API void sandq_file_list_free(sandq_file_list *list);
+
+/* Remove a file, or a directory tree with `recursive`. A missing path is
+ * SANDQ_E_NOT_FOUND. timeout_ms 0 → client timeout. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_files_remove(sandq_client_t *client, const char *sandbox_id, const char *path,
+                                        int recursive, int64_t timeout_ms, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Events                                                                     */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_sub sandq_sub_t;
+
+/* One event. All pointers are owned by the subscription and valid until the next
+ * sandq_events_next or sandq_events_close on it. Absent strings are "". */
+typedef struct sandq_event {
+    const char *json;         /* the raw event envelope, as received (NUL-terminated) */
+    size_t json_len;
+    const char *type;         /* "sandbox.ready" */
+    const char *event_id;
+    const char *sandbox_id;
+    const char *task_id;
+    const char *request_id;
+    const char *state;        /* data.state for lifecycle events, else "" */
+    const char *data_json;    /* the `data` object as compact JSON */
+    int64_t seq;
+    int64_t at;               /* epoch ms */
+    int32_t partition;        /* where it was read from */
+    int64_t offset;
+} sandq_event;
+
+/* Subscribe to `<prefix>.events`: only sandbox_id's events (reading just its partition)
+ * or, with sandbox_id NULL, every sandbox's (all partitions). Starts at the current end
+ * of the topic (concrete offsets taken now: nothing published after this call returns
+ * is missed), or at the beginning with from_beginning. No consumer group is joined and
+ * no offsets are committed. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_events_open(sandq_client_t *client, const char *sandbox_id, int from_beginning,
+                                       sandq_sub_t **out, sandq_error *err);
+
+/* Next event, waiting up to timeout_ms (0 → return at once if none is buffered).
+ * SANDQ_OK: *ev filled. SANDQ_E_WAIT_TIMEOUT: nothing arrived (not fatal; call again).
+ * A message that is not a valid event envelope is skipped.
+ * Thread safety: one thread at a time per subscription. */
+SANDQ_API sandq_code sandq_events_next(sandq_sub_t *sub, int64_t timeout_ms, sandq_event *ev, sandq_error *err);
+
+/* 1 if every subscribed partition has been read up to its end (as of the last
+ * sandq_events_next), else 0. Lets a caller print "what is there" and stop. */
+SANDQ_API int sandq_events_caught_up(const sandq_sub_t *sub);
+
+/* Close a subscription. NULL is a no-op. */
+SANDQ_API void sandq_events_close(sandq_sub_t *sub);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SANDQ_H */

@@ -1,0 +1,174 @@
+/* exec.c — task.exec: run a command in a sandbox, stream its output to a callback,
+ * return its exit code. sandq_exec is sandq_exec_start + sandq_task_wait. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sq/codec.h"
+
+struct sandq_task {
+    sandq_client_t *c;
+    sqp_waiter w;
+    sqp_taskstate ts;
+    char sandbox_id[SQ_ID_MAX];
+    sandq_output_fn on_output;
+    void *user;
+};
+
+static sandq_code deliver(void *user, const char *stream, uint64_t offset, const void *bytes, size_t len,
+                          sandq_error *err)
+{
+    (void)offset;
+    (void)err;
+    sandq_task_t *t = user;
+    if (!t->on_output)
+        return SANDQ_OK;
+    if (strcmp(stream, "stdout") == 0)
+        t->on_output(t->user, SANDQ_STDOUT, bytes, len);
+    else if (strcmp(stream, "stderr") == 0)
+        t->on_output(t->user, SANDQ_STDERR, bytes, len);
+    return SANDQ_OK;
+}
+
+sandq_code sandq_exec_start(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
+                            const sandq_exec_opts *opts, sandq_task_t **task, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c || !task)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and task must not be NULL");
+    *task = NULL;
+    sandq_exec_opts none = {0};
+    if (!opts)
+        opts = &none;
+    json_t *body = sqp_body_exec(argv, opts, err);
+    if (!body)
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    json_t *metadata = sqp_kv_object(opts->metadata, "metadata", err);
+    if (!metadata) {
+        json_decref(body);
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    }
+    sandq_task_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(body);
+        json_decref(metadata);
+        return sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+    }
+    t->c = c;
+    t->on_output = opts->on_output;
+    t->user = opts->user;
+    int64_t deadline = sqp_deadline(c, 0);
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &t->w, err);
+    if (rc) {
+        json_decref(body);
+        json_decref(metadata);
+        free(t);
+        return rc;
+    }
+    snprintf(t->sandbox_id, sizeof t->sandbox_id, "%s", sandbox_id);
+    char task_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
+    sq_id_new("tsk", task_id);
+    sqp_taskstate_init(&t->ts, task_id, NULL, deliver, t);
+    rc = sqp_send(c, sandbox_id, "task.exec", task_id, body, metadata, deadline, request_id, err);
+    if (rc) {
+        if (err)
+            snprintf(err->task_id, sizeof err->task_id, "%s", task_id);
+        sandq_task_free(t);
+        return rc;
+    }
+    snprintf(t->ts.request_id, sizeof t->ts.request_id, "%s", request_id);
+    *task = t;
+    return SANDQ_OK;
+}
+
+sandq_code sandq_task_wait(sandq_task_t *t, int64_t timeout_ms, sandq_task_result *result, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!t)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "task is NULL");
+    int64_t started = sq_mono_ms();
+    int64_t deadline = sqp_deadline(t->c, timeout_ms);
+    while (!t->ts.done) {
+        sq_event ev;
+        bool got;
+        sandq_code rc = sqp_waiter_next(&t->w, deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            char what[128];
+            snprintf(what, sizeof what, "task %s on %s still running", t->ts.task_id, t->sandbox_id);
+            rc = sqp_fail_timeout(t->c, err, sq_mono_ms() - started, what);
+            if (err) {
+                snprintf(err->task_id, sizeof err->task_id, "%s", t->ts.task_id);
+                snprintf(err->request_id, sizeof err->request_id, "%s", t->ts.request_id);
+            }
+            return rc;
+        }
+        if (rc)
+            return rc;
+        if (got) {
+            sqp_taskstate_feed(&t->ts, &ev);
+            sq_event_free(&ev);
+        }
+    }
+    /* Done: no more events are needed; give the consumer back early. */
+    sqp_waiter_close(&t->w);
+    if (t->ts.code) {
+        if (err)
+            *err = t->ts.err;
+        return t->ts.code;
+    }
+    if (result) {
+        result->exit_code = t->ts.exit_code;
+        result->duration_ms = t->ts.duration_ms;
+    }
+    return SANDQ_OK;
+}
+
+sandq_code sandq_task_cancel(sandq_task_t *t, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!t)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "task is NULL");
+    if (t->ts.done)
+        return SANDQ_OK;
+    /* task.cancel is a task.* request: it has its own taskId; the one it cancels is
+     * body.targetTaskId. */
+    char cancel_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
+    sq_id_new("tsk", cancel_id);
+    json_t *body = json_object();
+    json_object_set_new(body, "targetTaskId", json_string(t->ts.task_id));
+    return sqp_send(t->c, t->sandbox_id, "task.cancel", cancel_id, body, NULL, sqp_deadline(t->c, 0), request_id,
+                    err);
+}
+
+const char *sandq_task_id(const sandq_task_t *t) { return t ? t->ts.task_id : ""; }
+
+void sandq_task_free(sandq_task_t *t)
+{
+    if (!t)
+        return;
+    sqp_waiter_close(&t->w);
+    sqp_taskstate_free(&t->ts);
+    free(t);
+}
+
+sandq_code sandq_exec(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
+                      const sandq_exec_opts *opts, int *exit_code, sandq_error *err)
+{
+    sandq_exec_opts none = {0};
+    if (!opts)
+        opts = &none;
+    sandq_task_t *t;
+    sandq_code rc = sandq_exec_start(c, sandbox_id, argv, opts, &t, err);
+    if (rc)
+        return rc;
+    int64_t wait_ms = opts->wait_ms;
+    if (wait_ms <= 0)
+        wait_ms = opts->timeout_ms > 0 ? opts->timeout_ms + 30000 : c->timeout_ms;
+    sandq_task_result res;
+    rc = sandq_task_wait(t, wait_ms, &res, err);
+    if (rc == SANDQ_OK && exit_code)
+        *exit_code = res.exit_code;
+    sandq_task_free(t);
+    return rc;
+}

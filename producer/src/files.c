@@ -1,0 +1,374 @@
+/* files.c — files.write (chunked, pipelined, verified), files.read (reassembled,
+ * verified), files.list and files.remove. Chunk rules: docs/internals.md "Files". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunks.h"
+#include "internal.h"
+#include "sq/codec.h"
+
+/* files.write requests in flight at once: enough to keep the worker busy while the
+ * next chunk travels, few enough to bound memory (each is ~700 KiB of base64). */
+#define WRITE_WINDOW 4
+#define READ_MAX_DEFAULT ((size_t)256 << 20)
+
+static const char *result_str(const json_t *result, const char *key)
+{
+    const json_t *v = json_object_get(result, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int64_t result_int(const json_t *result, const char *key, int64_t fallback)
+{
+    const json_t *v = json_object_get(result, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : fallback;
+}
+
+static sandq_code check_path(const char *path, sandq_error *err)
+{
+    if (!path || !*path)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "path is empty");
+    return SANDQ_OK;
+}
+
+/* ---- write ---- */
+
+typedef struct write_slot {
+    sqp_taskstate ts;
+    uint64_t off;
+    size_t len;
+    char sha256[65];
+} write_slot;
+
+/* The chunk's answer must say it wrote exactly our bytes. */
+static sandq_code verify_chunk(const write_slot *s, size_t idx, size_t n, sandq_error *err)
+{
+    const json_t *r = s->ts.result;
+    const char *sha = result_str(r, "sha256");
+    int64_t written = result_int(r, "written", -1);
+    if (!r || !sha)
+        return sqp_fail(err, SANDQ_E_PROTOCOL, "chunk %zu/%zu: task.completed has no result.sha256", idx + 1, n);
+    if (written != (int64_t)s->len)
+        return sqp_fail(err, SANDQ_E_INTEGRITY, "chunk %zu/%zu: worker wrote %lld bytes, sent %zu", idx + 1, n,
+                        (long long)written, s->len);
+    if (strcmp(sha, s->sha256) != 0)
+        return sqp_fail(err, SANDQ_E_INTEGRITY, "chunk %zu/%zu: sha256 mismatch (sent %.12s…, worker %.12s…)",
+                        idx + 1, n, s->sha256, sha);
+    return SANDQ_OK;
+}
+
+sandq_code sandq_files_write(sandq_client_t *c, const char *sandbox_id, const char *path, const void *data,
+                             size_t len, const sandq_write_opts *opts, sandq_write_result *result,
+                             sandq_error *err)
+{
+    sqp_err_clear(err);
+    sandq_write_opts none = {0};
+    if (!opts)
+        opts = &none;
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    sandq_code rc = check_path(path, err);
+    if (rc)
+        return rc;
+    if (len && !data)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "data is NULL");
+    int64_t timeout = opts->timeout_ms > 0 ? opts->timeout_ms : c->timeout_ms;
+    int64_t last_progress = sq_mono_ms();
+    int64_t deadline = last_progress + timeout;
+    size_t n = sqp_chunk_count(len, SQ_FILE_CHUNK_MAX);
+
+    sqp_waiter w;
+    if ((rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err)))
+        return rc;
+    write_slot slots[WRITE_WINDOW];
+    memset(slots, 0, sizeof slots);
+    size_t sent = 0, finished = 0;
+    int64_t size_after = -1;
+    while (finished < n) {
+        /* keep the window full */
+        while (rc == SANDQ_OK && sent < n && sent - finished < WRITE_WINDOW) {
+            write_slot *s = &slots[sent % WRITE_WINDOW];
+            sqp_chunk_range(len, SQ_FILE_CHUNK_MAX, sent, &s->off, &s->len);
+            const unsigned char *bytes = (const unsigned char *)data + s->off;
+            sq_sha256_hex(s->len ? bytes : (const unsigned char *)"", s->len, s->sha256);
+            json_t *body = sqp_body_files_write(path, s->len ? bytes : (const unsigned char *)"", s->len, s->off,
+                                                sent == 0, opts->mode);
+            if (!body) {
+                rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+                break;
+            }
+            char task_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
+            sq_id_new("tsk", task_id);
+            sqp_taskstate_init(&s->ts, task_id, NULL, NULL, NULL);
+            rc = sqp_send(c, sandbox_id, "files.write", task_id, body, NULL, deadline, request_id, err);
+            if (rc) {
+                sqp_wrap(err, rc, "files.write chunk %zu/%zu", sent + 1, n);
+                break;
+            }
+            snprintf(s->ts.request_id, sizeof s->ts.request_id, "%s", request_id);
+            sent++;
+        }
+        if (rc)
+            break;
+        sq_event ev;
+        bool got;
+        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            char what[160];
+            snprintf(what, sizeof what, "files.write %s chunk %zu/%zu on %s", path, finished + 1, n, sandbox_id);
+            rc = sqp_fail_timeout(c, err, sq_mono_ms() - last_progress, what);
+            break;
+        }
+        if (rc)
+            break;
+        if (!got)
+            continue;
+        for (size_t i = finished; i < sent; i++)
+            if (sqp_taskstate_feed(&slots[i % WRITE_WINDOW].ts, &ev)) {
+                last_progress = sq_mono_ms();
+                deadline = last_progress + timeout;
+            }
+        sq_event_free(&ev);
+        /* chunks finish in order (one FIFO per sandbox); retire every finished one */
+        while (finished < sent && slots[finished % WRITE_WINDOW].ts.done) {
+            write_slot *s = &slots[finished % WRITE_WINDOW];
+            if (s->ts.code) {
+                if (err)
+                    *err = s->ts.err;
+                rc = sqp_wrap(err, s->ts.code, "files.write chunk %zu/%zu", finished + 1, n);
+            } else {
+                rc = verify_chunk(s, finished, n, err);
+                size_after = result_int(s->ts.result, "sizeBytes", -1);
+            }
+            sqp_taskstate_free(&s->ts);
+            finished++;
+            if (rc)
+                break;
+        }
+        if (rc)
+            break;
+    }
+    sqp_waiter_close(&w);
+    for (size_t i = finished; i < sent; i++)
+        sqp_taskstate_free(&slots[i % WRITE_WINDOW].ts);
+    if (rc)
+        return rc;
+    if (size_after != (int64_t)len)
+        return sqp_fail(err, SANDQ_E_INTEGRITY, "%s is %lld bytes after writing %zu", path, (long long)size_after,
+                        len);
+    if (result) {
+        result->size_bytes = size_after;
+        result->chunks = (int)n;
+        sq_sha256_hex(len ? data : "", len, result->sha256);
+    }
+    return SANDQ_OK;
+}
+
+/* ---- read ---- */
+
+typedef struct read_buf {
+    unsigned char *data;
+    size_t cap;
+    size_t high;     /* highest end offset received */
+    uint64_t taken;  /* bytes taken (de-duplicated): equals high unless there was a gap */
+    size_t max;
+} read_buf;
+
+static sandq_code collect(void *user, const char *stream, uint64_t offset, const void *bytes, size_t len,
+                          sandq_error *err)
+{
+    read_buf *b = user;
+    if (strcmp(stream, "data") != 0)
+        return SANDQ_OK;
+    if (offset + len > b->max)
+        return sqp_fail(err, SANDQ_E_LIMIT_EXCEEDED, "file is larger than the read limit of %zu bytes", b->max);
+    size_t end = (size_t)offset + len;
+    if (end + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64 * 1024;
+        while (cap < end + 1)
+            cap *= 2;
+        unsigned char *p = realloc(b->data, cap);
+        if (!p)
+            return sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory for %zu bytes", cap);
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + offset, bytes, len);
+    if (end > b->high)
+        b->high = end;
+    b->taken += len;
+    return SANDQ_OK;
+}
+
+sandq_code sandq_files_read(sandq_client_t *c, const char *sandbox_id, const char *path,
+                            const sandq_read_opts *opts, void **data, size_t *len, sandq_read_result *result,
+                            sandq_error *err)
+{
+    sqp_err_clear(err);
+    sandq_read_opts none = {0};
+    if (!opts)
+        opts = &none;
+    if (!c || !data || !len)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client, data and len must not be NULL");
+    *data = NULL;
+    *len = 0;
+    sandq_code rc = check_path(path, err);
+    if (rc)
+        return rc;
+    if (opts->offset < 0 || opts->length < 0)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "offset and length must not be negative");
+    read_buf b = {.max = opts->max_bytes ? opts->max_bytes : READ_MAX_DEFAULT};
+    if (opts->length > 0 && (uint64_t)opts->length > b.max)
+        return sqp_fail(err, SANDQ_E_LIMIT_EXCEEDED, "length %lld is larger than the read limit of %zu bytes",
+                        (long long)opts->length, b.max);
+    json_t *body = json_object();
+    json_object_set_new(body, "path", json_string(path));
+    if (opts->offset > 0)
+        json_object_set_new(body, "offset", json_integer(opts->offset));
+    if (opts->length > 0)
+        json_object_set_new(body, "length", json_integer(opts->length));
+    sqp_taskstate ts;
+    rc = sqp_run_task(c, sandbox_id, "files.read", body, opts->timeout_ms, true, collect, &b, &ts, err);
+    if (rc)
+        goto out;
+    const char *sha = result_str(ts.result, "sha256");
+    int64_t length = result_int(ts.result, "length", -1);
+    if (!sha || length < 0) {
+        rc = sqp_fail(err, SANDQ_E_PROTOCOL, "files.read %s: task.completed has no result.length/sha256", path);
+        goto out;
+    }
+    if ((int64_t)b.high != length || b.taken != b.high) {
+        rc = sqp_fail(err, SANDQ_E_INTEGRITY, "files.read %s: received %llu contiguous bytes of %lld", path,
+                      (unsigned long long)(b.taken == b.high ? b.high : b.taken), (long long)length);
+        goto out;
+    }
+    if (!b.data && !(b.data = malloc(1))) {
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+        goto out;
+    }
+    char got[65];
+    sq_sha256_hex(b.data, b.high, got);
+    if (strcmp(got, sha) != 0) {
+        rc = sqp_fail(err, SANDQ_E_INTEGRITY, "files.read %s: sha256 mismatch (received %.12s…, worker %.12s…)", path,
+                      got, sha);
+        goto out;
+    }
+    b.data[b.high] = '\0';
+    if (result) {
+        result->size_bytes = result_int(ts.result, "sizeBytes", -1);
+        result->offset = result_int(ts.result, "offset", opts->offset);
+        snprintf(result->sha256, sizeof result->sha256, "%s", got);
+    }
+    *data = b.data;
+    *len = b.high;
+    b.data = NULL;
+out:
+    free(b.data);
+    sqp_taskstate_free(&ts);
+    return rc;
+}
+
+/* ---- list ---- */
+
+typedef struct list_impl {
+    sandq_file_list pub; /* first: sandq_file_list_free casts back */
+    json_t *result;
+    char *json;
+} list_impl;
+
+void sandq_file_list_free(sandq_file_list *list)
+{
+    if (!list)
+        return;
+    list_impl *l = (list_impl *)list;
+    free(l->pub.entries);
+    free(l->json);
+    json_decref(l->result);
+    free(l);
+}
+
+sandq_code sandq_files_list(sandq_client_t *c, const char *sandbox_id, const char *path, int recursive,
+                            int64_t timeout_ms, sandq_file_list **out, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c || !out)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and out must not be NULL");
+    *out = NULL;
+    json_t *body = json_object();
+    if (path && *path)
+        json_object_set_new(body, "path", json_string(path));
+    if (recursive)
+        json_object_set_new(body, "recursive", json_true());
+    sqp_taskstate ts;
+    sandq_code rc = sqp_run_task(c, sandbox_id, "files.list", body, timeout_ms, false, NULL, NULL, &ts, err);
+    if (rc) {
+        sqp_taskstate_free(&ts);
+        return rc;
+    }
+    const json_t *entries = json_object_get(ts.result, "entries");
+    if (!json_is_array(entries)) {
+        sqp_taskstate_free(&ts);
+        return sqp_fail(err, SANDQ_E_PROTOCOL, "files.list: task.completed has no result.entries");
+    }
+    list_impl *l = calloc(1, sizeof *l);
+    size_t n = json_array_size(entries);
+    if (l)
+        l->pub.entries = calloc(n ? n : 1, sizeof *l->pub.entries);
+    if (l)
+        l->json = json_dumps(ts.result, JSON_COMPACT);
+    if (!l || !l->pub.entries || !l->json) {
+        if (l) {
+            free(l->pub.entries);
+            free(l->json);
+        }
+        free(l);
+        sqp_taskstate_free(&ts);
+        return sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+    }
+    l->result = ts.result; /* entries' strings point into it */
+    ts.result = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(entries, i);
+        sandq_file_entry *fe = &l->pub.entries[l->pub.count];
+        if (!json_is_object(e))
+            continue;
+        fe->name = result_str(e, "name");
+        fe->path = result_str(e, "path");
+        fe->type = result_str(e, "type");
+        if (!fe->name)
+            fe->name = "";
+        if (!fe->path)
+            fe->path = fe->name;
+        if (!fe->type)
+            fe->type = "other";
+        fe->size_bytes = result_int(e, "sizeBytes", 0);
+        fe->mode = (uint32_t)result_int(e, "mode", 0);
+        fe->mtime = result_int(e, "mtime", 0);
+        l->pub.count++;
+    }
+    l->pub.json = l->json;
+    *out = &l->pub;
+    return SANDQ_OK;
+}
+
+/* ---- remove ---- */
+
+sandq_code sandq_files_remove(sandq_client_t *c, const char *sandbox_id, const char *path, int recursive,
+                              int64_t timeout_ms, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    sandq_code rc = check_path(path, err);
+    if (rc)
+        return rc;
+    json_t *body = json_object();
+    json_object_set_new(body, "path", json_string(path));
+    if (recursive)
+        json_object_set_new(body, "recursive", json_true());
+    sqp_taskstate ts;
+    rc = sqp_run_task(c, sandbox_id, "files.remove", body, timeout_ms, false, NULL, NULL, &ts, err);
+    sqp_taskstate_free(&ts);
+    return rc;
+}

@@ -1,0 +1,173 @@
+/* internal.h — what the files of libsandq share: the client structure and the
+ * internal calls between produce.c (publishing), wait.c (reading one sandbox's
+ * partition), task.c (following one task's events) and the public calls in
+ * sandbox.c, exec.c, files.c and events.c. Not installed. */
+#ifndef SQP_INTERNAL_H
+#define SQP_INTERNAL_H
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sandq.h"
+#include "sq/event.h"
+#include "sq/ids.h"
+#include "sq/protocol.h"
+
+#define SQP_POOL_MAX 8       /* idle consumers kept for reuse */
+#define SQP_KNOWN_MAX 512    /* sandboxes whose create this client sent */
+#define SQP_POLL_SLICE_MS 100
+
+/* A sandbox this client created: where its later requests go and where its
+ * events start, so sandq_wait_ready can read them from the beginning. */
+typedef struct sqp_known {
+    char id[SQ_ID_MAX];
+    char region[8];
+    int32_t partition;
+    int64_t start;   /* offset in the events topic before its create was sent */
+} sqp_known;
+
+struct sandq_client {
+    rd_kafka_t *producer;  /* made on first use: sqp_producer() */
+    char *brokers;
+    char *prefix;
+    char *tenant;
+    char *client_id;
+    char region[8];
+    int64_t timeout_ms;
+    char events_topic[SQ_TOPIC_MAX];
+    char **kafka_conf;   /* NULL-terminated copy of opts.kafka_conf */
+
+    pthread_mutex_t lock; /* guards everything below */
+    int32_t events_partitions; /* 0 until fetched */
+    int64_t events_partitions_at; /* sq_mono_ms() of the fetch; refreshed after 5 min */
+    rd_kafka_t *idle[SQP_POOL_MAX];
+    int n_idle;
+    sqp_known known[SQP_KNOWN_MAX];
+    size_t known_next;
+    char last_kafka_error[256];
+    int64_t last_kafka_error_at; /* sq_mono_ms() */
+};
+
+/* ---- errors.c ---- */
+void sqp_err_clear(sandq_error *err);
+sandq_code sqp_fail(sandq_error *err, sandq_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prefix err->message with context ("files.write chunk 3/7: …"); returns err->code. */
+sandq_code sqp_wrap(sandq_error *err, sandq_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+sandq_code sqp_code_from_wire(const char *name);
+/* Fill err from a request.rejected, sandbox.task.failed or sandbox.failed event. */
+sandq_code sqp_fail_from_event(sandq_error *err, const sq_event *ev);
+/* A client-side timeout, or a Kafka error if a recent one explains it. */
+sandq_code sqp_fail_timeout(sandq_client_t *c, sandq_error *err, int64_t waited_ms, const char *what);
+
+/* ---- client.c ---- */
+int64_t sqp_deadline(const sandq_client_t *c, int64_t timeout_ms);
+int64_t sqp_remaining(int64_t deadline);
+/* The shared producer, created on first use; NULL + err if librdkafka refused. */
+rd_kafka_t *sqp_producer(sandq_client_t *c, sandq_error *err);
+/* A consumer (no group join, no commits) from the pool or new. */
+rd_kafka_t *sqp_consumer_get(sandq_client_t *c, sandq_error *err);
+/* Clear its assignment and return it to the pool (or destroy it). */
+void sqp_consumer_put(sandq_client_t *c, rd_kafka_t *rk);
+/* Partition count of the events topic (cached after the first fetch). */
+sandq_code sqp_events_partitions(sandq_client_t *c, rd_kafka_t *rk, int64_t deadline, int32_t *out,
+                                 sandq_error *err);
+void sqp_note_kafka_error(sandq_client_t *c, const char *msg);
+
+/* ---- known.c ---- */
+void sqp_known_put(sandq_client_t *c, const char *id, const char *region, int32_t partition, int64_t start);
+bool sqp_known_get(sandq_client_t *c, const char *id, sqp_known *out);
+/* The requests topic for a sandbox: the region of its create if known, else the client's. */
+void sqp_request_topic(sandq_client_t *c, const char *sandbox_id, char out[SQ_TOPIC_MAX]);
+
+/* ---- body.c (pure) ---- */
+/* "K=V" list → {K: V}; NULL list → empty object. NULL + err on a malformed entry. */
+json_t *sqp_kv_object(const char *const *list, const char *what, sandq_error *err);
+json_t *sqp_body_create(const sandq_create_opts *o, const char *region, sandq_error *err);
+json_t *sqp_body_exec(const char *const *argv, const sandq_exec_opts *o, sandq_error *err);
+json_t *sqp_body_files_write(const char *path, const void *data, size_t len, uint64_t offset, bool first,
+                             uint32_t mode);
+/* An envelope around body (stolen) and metadata (stolen, may be NULL). */
+json_t *sqp_envelope(const char *type, const char *request_id, const char *sandbox_id, const char *task_id,
+                     const char *tenant, const char *reply_to, json_t *metadata, json_t *body);
+
+/* ---- produce.c ---- */
+/* Serialize env, check it as the worker would (invalid_request before sending), produce
+ * it keyed by sandbox_id to topic and wait for the delivery report. */
+sandq_code sqp_produce(sandq_client_t *c, const char *topic, const char *sandbox_id, const json_t *env,
+                       int64_t deadline, sandq_error *err);
+/* Build the envelope (fresh requestId into request_id) and produce it to the sandbox's
+ * requests topic. body and metadata are stolen. task_id may be NULL. */
+sandq_code sqp_send(sandq_client_t *c, const char *sandbox_id, const char *type, const char *task_id,
+                    json_t *body, json_t *metadata, int64_t deadline, char request_id[SQ_ID_MAX],
+                    sandq_error *err);
+
+/* ---- wait.c ---- */
+/* A reader of one sandbox's partition of the events topic. */
+typedef struct sqp_waiter {
+    sandq_client_t *c;
+    rd_kafka_t *rk;
+    char sandbox_id[SQ_ID_MAX];
+    int32_t partition;
+    int64_t start;     /* first offset read */
+    int64_t end_at_open; /* high watermark when opened */
+    int64_t position;  /* next offset to read */
+    bool eof;          /* reached the partition's end at least once since the last message */
+} sqp_waiter;
+
+/* Assign a consumer to the sandbox's partition. start ≥ 0: read from that offset;
+ * SQP_START_END: from the high watermark queried now (a concrete offset, never
+ * OFFSET_END); SQP_START_TIME(ms): from the first event at or after that time. */
+#define SQP_START_END (-1)
+#define SQP_START_AT_TIME(ms) (-2 - (ms))
+sandq_code sqp_waiter_open(sandq_client_t *c, const char *sandbox_id, int64_t start, int64_t deadline,
+                           sqp_waiter *w, sandq_error *err);
+/* Next event about the sandbox (the message key or sandboxId matches). SANDQ_OK with
+ * *got = false when a poll slice passed without one (check w->position / w->eof);
+ * SANDQ_E_WAIT_TIMEOUT once the deadline passed. ev must be freed when *got. */
+sandq_code sqp_waiter_next(sqp_waiter *w, int64_t deadline, sq_event *ev, bool *got, sandq_error *err);
+/* True once everything published before the waiter opened has been read. */
+bool sqp_waiter_caught_up(const sqp_waiter *w);
+void sqp_waiter_close(sqp_waiter *w);
+
+/* ---- task.c (pure) ---- */
+/* Bytes of a task's output stream ("stdout", "stderr" or "data"), de-duplicated,
+ * with their offset in that stream. Returning non-zero (after filling *err) ends the
+ * task's wait with that code. */
+typedef sandq_code (*sqp_chunk_fn)(void *user, const char *stream, uint64_t offset, const void *bytes, size_t len,
+                                   sandq_error *err);
+
+typedef struct sqp_taskstate {
+    char task_id[SQ_ID_MAX];
+    char request_id[SQ_ID_MAX];
+    sqp_chunk_fn on_chunk;
+    void *user;
+    uint64_t next[3];   /* bytes taken so far: stdout, stderr, data */
+    bool done;
+    sandq_code code;    /* SANDQ_OK when completed */
+    sandq_error err;    /* details when code != SANDQ_OK */
+    int exit_code;      /* task.completed exitCode (-1 if absent) */
+    int64_t duration_ms;
+    json_t *result;     /* task.completed result (a reference), or NULL */
+} sqp_taskstate;
+
+void sqp_taskstate_init(sqp_taskstate *ts, const char *task_id, const char *request_id, sqp_chunk_fn on_chunk,
+                        void *user);
+/* Apply one event of the task's sandbox. Returns true if it was about this task (its
+ * taskId, its requestId, or the sandbox ending under it). Once ts->done, later events
+ * are ignored. */
+bool sqp_taskstate_feed(sqp_taskstate *ts, const sq_event *ev);
+void sqp_taskstate_free(sqp_taskstate *ts);
+
+/* ---- one-shot task helper (task.c) ---- */
+/* Send a task request of `type` with `body` (stolen) and follow it to its end through
+ * a waiter opened before sending. timeout_ms (0 → client timeout) is a fixed deadline,
+ * or, with progress_resets, restarts on each event about the task. On SANDQ_OK,
+ * ts->result etc. are set; always call sqp_taskstate_free(ts). */
+sandq_code sqp_run_task(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                        int64_t timeout_ms, bool progress_resets, sqp_chunk_fn on_chunk, void *user,
+                        sqp_taskstate *ts, sandq_error *err);
+
+#endif

@@ -1,0 +1,348 @@
+/* sandbox.c — the sandbox lifecycle calls: create (publish, return on the broker's
+ * acknowledgement), launch (create + wait for sandbox.ready), wait_ready and kill.
+ * Lifecycle events carry data.state (PROTOCOL.md); a sandbox's state is the state of
+ * its latest lifecycle event. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sq/codec.h"
+#include "sq/murmur2.h"
+#include "ulid_time.h"
+
+/* How far before the time in a sandbox id wait_ready starts reading, for clocks that
+ * disagree between the client that made the id and the worker. */
+#define ID_CLOCK_SLACK_MS (2 * 60 * 1000)
+
+static const char *root_str(const sq_event *ev, const char *key)
+{
+    const json_t *v = json_object_get(ev->root, key);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static const char *data_state(const sq_event *ev)
+{
+    const json_t *v = json_object_get(ev->data, "state");
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void note_placement(sandq_sandbox *out, const sq_event *ev)
+{
+    if (!out)
+        return;
+    const char *region = root_str(ev, "region");
+    const char *worker = root_str(ev, "workerId");
+    const json_t *dr = json_object_get(ev->data, "region");
+    const json_t *dw = json_object_get(ev->data, "workerId");
+    if (json_is_string(dr))
+        region = json_string_value(dr);
+    if (json_is_string(dw))
+        worker = json_string_value(dw);
+    if (*region)
+        snprintf(out->region, sizeof out->region, "%s", region);
+    if (*worker)
+        snprintf(out->worker_id, sizeof out->worker_id, "%s", worker);
+}
+
+/* Where the sandbox's events go and where that partition ends now. */
+static sandq_code events_position(sandq_client_t *c, const char *sandbox_id, int64_t deadline, int32_t *partition,
+                                  int64_t *hw, sandq_error *err)
+{
+    rd_kafka_t *rk = sqp_consumer_get(c, err);
+    if (!rk)
+        return err ? err->code : SANDQ_E_KAFKA;
+    int32_t n;
+    sandq_code rc = sqp_events_partitions(c, rk, deadline, &n, err);
+    if (!rc) {
+        *partition = sq_partition_for_key(sandbox_id, strlen(sandbox_id), n);
+        int64_t lo, hi;
+        int64_t left = sqp_remaining(deadline);
+        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, c->events_topic, *partition, &lo, &hi,
+                                                                    (int)(left < 1 ? 1 : left > 10000 ? 10000 : left));
+        if (kerr)
+            rc = sqp_fail(err, SANDQ_E_KAFKA, "cannot read the end offset of %s [%d] from %s: %s", c->events_topic,
+                          (int)*partition, c->brokers, rd_kafka_err2str(kerr));
+        else
+            *hw = hi;
+    }
+    sqp_consumer_put(c, rk);
+    return rc;
+}
+
+/* Validate options, publish sandbox.create. With w non-NULL, a waiter is opened on
+ * the sandbox's partition before publishing (for launch). */
+static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *o, int64_t deadline, sqp_waiter *w,
+                            sandq_sandbox *out, sandq_error *err)
+{
+    sandq_create_opts none = {0};
+    if (!o)
+        o = &none;
+    sandq_sandbox info = {0};
+    if (o->sandbox_id) {
+        if (!sq_id_valid(o->sandbox_id, "sbx"))
+            return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id (sbx_ + 26-character ULID)",
+                            o->sandbox_id);
+        snprintf(info.id, sizeof info.id, "%s", o->sandbox_id);
+    } else {
+        sq_id_new("sbx", info.id);
+    }
+    const char *region = o->region ? o->region : c->region;
+    if (*region && !sq_region_valid(region))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "region \"%s\" is not three lowercase letters", region);
+    snprintf(info.region, sizeof info.region, "%s", region);
+
+    json_t *body = sqp_body_create(o, region, err);
+    if (!body)
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    json_t *metadata = sqp_kv_object(o->metadata, "metadata", err);
+    if (!metadata) {
+        json_decref(body);
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    }
+
+    int32_t partition = -1;
+    int64_t start = -1;
+    sandq_code rc;
+    if (w) {
+        rc = sqp_waiter_open(c, info.id, SQP_START_END, deadline, w, err);
+        partition = w->partition;
+        start = w->start;
+    } else {
+        rc = events_position(c, info.id, deadline, &partition, &start, err);
+    }
+    if (rc) {
+        json_decref(body);
+        json_decref(metadata);
+        return rc;
+    }
+    /* Remember the topic before producing, so a concurrent request for this sandbox
+     * from another thread already follows it. */
+    sqp_known_put(c, info.id, region, partition, start);
+
+    sq_id_new("req", info.request_id);
+    json_t *env = sqp_envelope("sandbox.create", info.request_id, info.id, NULL, c->tenant, o->reply_to, metadata,
+                               body);
+    char topic[SQ_TOPIC_MAX];
+    sq_topic_requests(c->prefix, region, topic);
+    rc = sqp_produce(c, topic, info.id, env, deadline, err);
+    json_decref(env);
+    if (rc) {
+        if (err && !err->request_id[0])
+            snprintf(err->request_id, sizeof err->request_id, "%s", info.request_id);
+        if (w)
+            sqp_waiter_close(w);
+        return rc;
+    }
+    snprintf(info.state, sizeof info.state, "queued");
+    if (out)
+        *out = info;
+    return SANDQ_OK;
+}
+
+sandq_code sandq_create(sandq_client_t *c, const sandq_create_opts *opts, sandq_sandbox *out, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    return do_create(c, opts, sqp_deadline(c, 0), NULL, out, err);
+}
+
+sandq_code sandq_launch(sandq_client_t *c, const sandq_create_opts *opts, int64_t timeout_ms, sandq_sandbox *out,
+                        sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    int64_t started = sq_mono_ms();
+    int64_t deadline = sqp_deadline(c, timeout_ms);
+    sandq_sandbox info;
+    sqp_waiter w;
+    sandq_code rc = do_create(c, opts, deadline, &w, &info, err);
+    if (rc)
+        return rc;
+    char last_state[16] = "";
+    for (;;) {
+        sq_event ev;
+        bool got;
+        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            char what[160];
+            if (*last_state)
+                snprintf(what, sizeof what, "waiting for sandbox %s to be ready (last state: %s)", info.id,
+                         last_state);
+            else
+                snprintf(what, sizeof what,
+                         "waiting for sandbox %s to be ready (no worker answered: is sandq-worker running?)", info.id);
+            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
+            if (err)
+                snprintf(err->request_id, sizeof err->request_id, "%s", info.request_id);
+            break;
+        }
+        if (rc)
+            break;
+        if (!got)
+            continue;
+        bool rejected = strcmp(ev.type, "request.rejected") == 0 && strcmp(ev.request_id, info.request_id) == 0;
+        if (rejected || strcmp(ev.type, "sandbox.failed") == 0 || strcmp(ev.type, "sandbox.ended") == 0) {
+            rc = sqp_fail_from_event(err, &ev);
+            sq_event_free(&ev);
+            break;
+        }
+        if (strcmp(ev.type, "sandbox.assigned") == 0 || strcmp(ev.type, "sandbox.ready") == 0)
+            note_placement(&info, &ev);
+        const char *st = data_state(&ev);
+        if (st && !ev.task_id[0])
+            snprintf(last_state, sizeof last_state, "%s", st);
+        bool ready = strcmp(ev.type, "sandbox.ready") == 0;
+        sq_event_free(&ev);
+        if (ready) {
+            snprintf(info.state, sizeof info.state, "ready");
+            rc = SANDQ_OK;
+            break;
+        }
+    }
+    sqp_waiter_close(&w);
+    if (rc == SANDQ_OK && out)
+        *out = info;
+    return rc;
+}
+
+typedef enum { PHASE_WAITING, PHASE_READY, PHASE_GONE } ready_phase;
+
+static ready_phase phase_of(const char *state)
+{
+    if (!state)
+        return PHASE_WAITING;
+    if (strcmp(state, "ready") == 0 || strcmp(state, "active") == 0)
+        return PHASE_READY;
+    if (strcmp(state, "failed") == 0 || strcmp(state, "ending") == 0 || strcmp(state, "ended") == 0)
+        return PHASE_GONE;
+    return PHASE_WAITING; /* queued, assigning, pausing, paused: it may still get there */
+}
+
+sandq_code sandq_wait_ready(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_sandbox *out,
+                            sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
+    int64_t started = sq_mono_ms();
+    int64_t deadline = sqp_deadline(c, timeout_ms);
+
+    /* To know the current state, read the sandbox's events from before its create:
+     * exactly, if this client sent the create; else from shortly before the time in
+     * its id (ids are made by the client just before the create). */
+    int64_t start;
+    sqp_known k;
+    int64_t id_ms;
+    if (sqp_known_get(c, sandbox_id, &k) && k.start >= 0)
+        start = k.start;
+    else if (sqp_id_time_ms(sandbox_id, &id_ms) == 0)
+        start = SQP_START_AT_TIME(id_ms > ID_CLOCK_SLACK_MS ? id_ms - ID_CLOCK_SLACK_MS : 0);
+    else
+        start = SQP_START_END;
+
+    sqp_waiter w;
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, start, deadline, &w, err);
+    if (rc)
+        return rc;
+    sandq_sandbox info = {0};
+    snprintf(info.id, sizeof info.id, "%s", sandbox_id);
+    char state[16] = "";
+    sandq_error gone;
+    sqp_err_clear(&gone);
+    for (;;) {
+        sq_event ev;
+        bool got;
+        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            char what[128];
+            snprintf(what, sizeof what, "waiting for sandbox %s to be ready (state: %s)", sandbox_id,
+                     *state ? state : "unknown");
+            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
+            break;
+        }
+        if (rc)
+            break;
+        if (got) {
+            const char *s = data_state(&ev);
+            if (s && strncmp(ev.type, "sandbox.", 8) == 0 && !ev.task_id[0]) {
+                snprintf(state, sizeof state, "%s", s);
+                note_placement(&info, &ev);
+                if (phase_of(s) == PHASE_GONE)
+                    sqp_fail_from_event(&gone, &ev);
+            }
+            sq_event_free(&ev);
+        }
+        /* History first: decide only once everything published before this call has
+         * been read, so an old "ready" does not hide a later "ended". */
+        if (!sqp_waiter_caught_up(&w))
+            continue;
+        ready_phase ph = phase_of(*state ? state : NULL);
+        if (ph == PHASE_READY) {
+            rc = SANDQ_OK;
+            break;
+        }
+        if (ph == PHASE_GONE) {
+            rc = gone.code ? gone.code : SANDQ_E_SANDBOX_ENDED;
+            if (err)
+                *err = gone;
+            break;
+        }
+    }
+    sqp_waiter_close(&w);
+    if (rc == SANDQ_OK && out) {
+        snprintf(info.state, sizeof info.state, "%s", state);
+        *out = info;
+    }
+    return rc;
+}
+
+sandq_code sandq_kill(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    int64_t started = sq_mono_ms();
+    int64_t deadline = sqp_deadline(c, timeout_ms);
+    sqp_waiter w;
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
+    if (rc)
+        return rc;
+    char request_id[SQ_ID_MAX];
+    rc = sqp_send(c, sandbox_id, "sandbox.kill", NULL, json_object(), NULL, deadline, request_id, err);
+    while (rc == SANDQ_OK) {
+        sq_event ev;
+        bool got;
+        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            char what[96];
+            snprintf(what, sizeof what, "waiting for sandbox %s to end", sandbox_id);
+            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
+            if (err)
+                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
+            break;
+        }
+        if (rc)
+            break;
+        if (!got)
+            continue;
+        bool rejected = strcmp(ev.type, "request.rejected") == 0 && strcmp(ev.request_id, request_id) == 0;
+        bool ended = strcmp(ev.type, "sandbox.ended") == 0;
+        if (rejected || strcmp(ev.type, "sandbox.failed") == 0)
+            rc = sqp_fail_from_event(err, &ev);
+        sq_event_free(&ev);
+        if (rejected || ended || rc)
+            break;
+    }
+    sqp_waiter_close(&w);
+    return rc;
+}

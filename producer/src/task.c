@@ -1,0 +1,137 @@
+/* task.c — following one task through its events (docs/internals.md "Event
+ * sequences"): output chunks in order and without duplicates, then
+ * sandbox.task.completed or sandbox.task.failed; or a request.rejected for its
+ * request; or the sandbox failing or ending under it.
+ *
+ * Pure (event in, state out), so the ordering and error rules are unit-tested
+ * (tests/unit/test_sandq_task.c); run_task.c adds the I/O for one-shot tasks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunks.h"
+#include "internal.h"
+#include "sq/codec.h"
+
+void sqp_taskstate_init(sqp_taskstate *ts, const char *task_id, const char *request_id, sqp_chunk_fn on_chunk,
+                        void *user)
+{
+    memset(ts, 0, sizeof *ts);
+    snprintf(ts->task_id, sizeof ts->task_id, "%s", task_id ? task_id : "");
+    snprintf(ts->request_id, sizeof ts->request_id, "%s", request_id ? request_id : "");
+    ts->on_chunk = on_chunk;
+    ts->user = user;
+    ts->exit_code = -1;
+    sqp_err_clear(&ts->err);
+}
+
+void sqp_taskstate_free(sqp_taskstate *ts)
+{
+    if (ts->result)
+        json_decref(ts->result);
+    ts->result = NULL;
+}
+
+static void finish_error(sqp_taskstate *ts, const sq_event *ev)
+{
+    ts->done = true;
+    ts->code = sqp_fail_from_event(&ts->err, ev);
+    if (!ts->err.task_id[0])
+        snprintf(ts->err.task_id, sizeof ts->err.task_id, "%s", ts->task_id);
+    if (!ts->err.request_id[0])
+        snprintf(ts->err.request_id, sizeof ts->err.request_id, "%s", ts->request_id);
+}
+
+static void finish_protocol(sqp_taskstate *ts, const char *what)
+{
+    ts->done = true;
+    ts->code = sqp_fail(&ts->err, SANDQ_E_PROTOCOL, "task %s: %s", ts->task_id, what);
+    snprintf(ts->err.task_id, sizeof ts->err.task_id, "%s", ts->task_id);
+}
+
+static void take_output(sqp_taskstate *ts, const json_t *data)
+{
+    const char *stream = json_string_value(json_object_get(data, "stream"));
+    int idx = !stream ? -1 : strcmp(stream, "stdout") == 0 ? 0 : strcmp(stream, "stderr") == 0 ? 1
+                           : strcmp(stream, "data") == 0   ? 2 : -1;
+    if (idx < 0)
+        return; /* a stream this client does not know: not ours to judge */
+    const json_t *text = json_object_get(data, "data");
+    const json_t *b64 = json_object_get(data, "dataB64");
+    const json_t *off = json_object_get(data, "offset");
+    unsigned char *bytes = NULL;
+    size_t len;
+    if (json_is_string(text)) {
+        len = json_string_length(text);
+        bytes = malloc(len + 1);
+        if (bytes)
+            memcpy(bytes, json_string_value(text), len);
+    } else if (json_is_string(b64)) {
+        size_t in = json_string_length(b64);
+        bytes = malloc(in / 4 * 3 + 3);
+        long n = bytes ? sq_b64_decode(json_string_value(b64), in, bytes) : 0;
+        if (n < 0) {
+            free(bytes);
+            finish_protocol(ts, "output chunk has invalid base64");
+            return;
+        }
+        len = (size_t)n;
+    } else {
+        finish_protocol(ts, "output chunk has neither data nor dataB64");
+        return;
+    }
+    if (!bytes) {
+        ts->done = true;
+        ts->code = sqp_fail(&ts->err, SANDQ_E_NO_MEMORY, "out of memory");
+        return;
+    }
+    uint64_t at = json_is_integer(off) && json_integer_value(off) >= 0 ? (uint64_t)json_integer_value(off)
+                                                                        : ts->next[idx];
+    size_t skip;
+    size_t take = sqp_chunk_accept(&ts->next[idx], at, len, &skip);
+    if (take && ts->on_chunk) {
+        sandq_code rc = ts->on_chunk(ts->user, stream, at + skip, bytes + skip, take, &ts->err);
+        if (rc) {
+            ts->done = true;
+            ts->code = rc;
+        }
+    }
+    free(bytes);
+}
+
+bool sqp_taskstate_feed(sqp_taskstate *ts, const sq_event *ev)
+{
+    if (ts->done)
+        return false;
+    if (strcmp(ev->type, "request.rejected") == 0) {
+        if (!ts->request_id[0] || strcmp(ev->request_id, ts->request_id) != 0)
+            return false;
+        finish_error(ts, ev);
+        return true;
+    }
+    if (ts->task_id[0] && strcmp(ev->task_id, ts->task_id) == 0) {
+        if (strcmp(ev->type, "sandbox.task.output") == 0) {
+            take_output(ts, ev->data);
+        } else if (strcmp(ev->type, "sandbox.task.completed") == 0) {
+            ts->done = true;
+            ts->code = SANDQ_OK;
+            const json_t *ec = json_object_get(ev->data, "exitCode");
+            ts->exit_code = json_is_integer(ec) ? (int)json_integer_value(ec) : -1;
+            ts->duration_ms = json_integer_value(json_object_get(ev->data, "durationMs"));
+            json_t *res = json_object_get(ev->data, "result");
+            if (res)
+                ts->result = json_incref(res);
+        } else if (strcmp(ev->type, "sandbox.task.failed") == 0) {
+            finish_error(ts, ev);
+            ts->duration_ms = json_integer_value(json_object_get(ev->data, "durationMs"));
+        }
+        return true; /* queued, started, progress: about the task, nothing to do */
+    }
+    /* The worker fails a task whose sandbox ends under it; should that event be
+     * missing, the sandbox's own end still ends the wait. */
+    if (!ev->task_id[0] && (strcmp(ev->type, "sandbox.failed") == 0 || strcmp(ev->type, "sandbox.ended") == 0)) {
+        finish_error(ts, ev);
+        return true;
+    }
+    return false;
+}
