@@ -13,36 +13,30 @@
 #define METADATA_MAX_ENTRIES 64
 #define METADATA_VALUE_MAX 1024
 
+/* 1..max characters of [A-Za-z0-9._-]: the alphabet of Kafka topic names,
+ * which tenants share so a tenant can be part of a topic name. */
+static bool name_valid(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}
+
 static bool topic_name_valid(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 249 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
+    return name_valid(s, 249) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-static bool tenant_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > SQ_TENANT_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
+static bool tenant_valid(const char *s) { return name_valid(s, SQ_TENANT_MAX); }
 
-/* Copy a string field into dst if it is a string that passes `ok`; returns
- * the JSON value (or NULL when absent) so callers can report type errors. */
+/* The string value of a field, or NULL when absent or not a string. */
 static const char *str_field(const json_t *root, const char *name)
 {
     const json_t *v = json_object_get(root, name);
