@@ -34,7 +34,10 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_UID_BASE", 1000000000, 100000, 4000000000LL, &cfg->uid_base, err) < 0 ||
         sq_env_int("SANDQ_MAX_SANDBOXES", 64, 1, 4096, &cfg->max_sandboxes, err) < 0 ||
         sq_env_int("SANDQ_DEDUPE_TTL_S", 86400, 1, 30 * 86400, &cfg->dedupe_ttl_s, err) < 0 ||
-        sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0)
+        sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
+        sq_env_int("SANDQ_STORE_POOL", 8, 1, 256, &cfg->store_pool, err) < 0 ||
+        sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0)
         return -1;
     cfg->max_request_bytes = (size_t)max_req;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)

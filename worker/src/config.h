@@ -21,6 +21,9 @@ typedef struct sq_worker_config {
     int64_t max_sandboxes;        /* SANDQ_MAX_SANDBOXES, default 64 (uid slots) */
     int64_t dedupe_ttl_s;         /* SANDQ_DEDUPE_TTL_S, default 86400 */
     int64_t ended_ttl_s;          /* SANDQ_ENDED_TTL_S: Redis keeps ended sandboxes this long, default 86400 */
+    int64_t max_inflight;         /* SANDQ_MAX_INFLIGHT: unfinished requests before fetching pauses, default 1000 */
+    int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 8 */
+    int64_t shutdown_grace_ms;    /* SANDQ_SHUTDOWN_GRACE_MS: how long SIGTERM waits for busy sandboxes, default 20000 */
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
 } sq_worker_config;
 

@@ -10,7 +10,6 @@
 
 #include "../files/ws_fs.h"
 #include "../notify/emit.h"
-#include "../registry.h"
 #include "../slots.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
@@ -18,15 +17,9 @@
 #include "sq/codec.h"
 #include "sq/log.h"
 
-static void free_live(sq_live_sandbox *sb)
-{
-    json_decref(sb->env);
-    json_decref(sb->capabilities);
-    free(sb);
-}
-
 void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 {
+    (void)w;
     sq_log_ctx lc = {.sandbox_id = sb->id};
     sq_sandbox_destroy(sb->runtime); /* kills the whole tree first: nothing writes during removal */
     sb->runtime = NULL;
@@ -43,8 +36,21 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
             sq_warn(&lc, "could not remove workspace %s: %s", sb->workspace, strerror(errno));
     }
     sq_slot_release(sb);
-    sq_registry_remove(w, sb->id);
-    free_live(sb);
+    json_decref(sb->env);
+    sb->env = NULL;
+    json_decref(sb->capabilities);
+    sb->capabilities = NULL;
+}
+
+void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message)
+{
+    sq_err err;
+    sq_sandbox_destroy(sb->runtime);
+    sb->runtime = NULL;
+    if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
+        return;
+    if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, reason, message, NULL, &err) < 0)
+        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", err.msg);
 }
 
 static int make_workspace(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
@@ -67,7 +73,7 @@ static json_t *ready_capabilities(void)
                      "documents", 0);
 }
 
-int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
+int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     const json_t *body = req->body;
     const char *region = json_string_value(json_object_get(body, "region"));
@@ -81,27 +87,17 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
 
-    sq_live_sandbox *sb = calloc(1, sizeof *sb);
-    if (!sb)
-        return sq_err_set(err, SQ_INTERNAL, "out of memory");
-    snprintf(sb->id, sizeof sb->id, "%s", req->sandbox_id);
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
     snprintf(sb->reply_to, sizeof sb->reply_to, "%s", req->reply_to);
-    sb->workspace_fd = -1;
-    sb->slot_lock_fd = -1;
-    sb->state = SQ_STATE_NONE;
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
 
     sq_err why;
-    if (sq_slot_acquire(w, sb, &why) < 0) {
-        free_live(sb);
+    if (sq_slot_acquire(w, sb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
-    }
     if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
         sq_slot_release(sb);
-        free_live(sb);
         if (why.code != SQ_SANDBOX_EXISTS) {
             *err = why;
             return -1;
@@ -109,7 +105,6 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
         bare.has_stream = true;
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
-    sq_registry_put(w, sb);
     if (sq_pg_sandbox_insert(w, sb, req, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,

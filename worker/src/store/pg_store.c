@@ -7,51 +7,35 @@
 
 #include "sq/log.h"
 
-int sq_pg_connect(sq_worker *w, sq_err *err)
-{
-    PGconn *c = PQconnectdb(w->cfg.conn.database_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQerrorMessage(c));
-        PQfinish(c);
-        return -1;
-    }
-    if (w->pg)
-        PQfinish(w->pg);
-    w->pg = c;
-    return 0;
-}
-
-void sq_pg_close(sq_worker *w)
-{
-    if (w->pg)
-        PQfinish(w->pg);
-    w->pg = NULL;
-}
-
-/* Execute with text parameters (NULL = SQL NULL). A dropped connection is
- * reset once and the statement retried. */
+/* Execute with text parameters (NULL = SQL NULL) on a pooled connection. A
+ * dropped connection is re-opened once and the statement retried. */
 static int exec(sq_worker *w, sq_err *err, const char *sql, int n, const char *const *params)
 {
+    sq_store_conn *c = sq_pool_acquire(&w->pool);
+    int rc = -1;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!w->pg && sq_pg_connect(w, err) < 0)
-            return -1;
-        PGresult *res = PQexecParams(w->pg, sql, n, NULL, params, NULL, NULL, 0);
+        if (sq_pool_pg(&w->pool, c, err) < 0)
+            break;
+        PGresult *res = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             PQclear(res);
-            return 0;
+            rc = 0;
+            break;
         }
-        if (PQstatus(w->pg) == CONNECTION_BAD) {
+        if (PQstatus(c->pg) == CONNECTION_BAD) {
             PQclear(res);
             sq_warn(NULL, "postgres connection lost; reconnecting");
-            PQreset(w->pg);
+            sq_pool_drop_pg(c);
+            sq_err_set(err, SQ_INTERNAL, "postgres unavailable");
             continue;
         }
         sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(res));
         PQclear(res);
-        return -1;
+        break;
     }
-    return sq_err_set(err, SQ_INTERNAL, "postgres unavailable");
+    sq_pool_release(&w->pool, c);
+    return rc;
 }
 
 static char *dump_or(const json_t *v, const char *fallback)
@@ -163,4 +147,26 @@ int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandb
                 "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT (request_id) DO NOTHING",
                 4, p);
+}
+
+int sq_pg_request_known(sq_worker *w, const char *request_id, bool *known, sq_err *err)
+{
+    sq_store_conn *c = sq_pool_acquire(&w->pool);
+    int rc = -1;
+    *known = false;
+    if (sq_pool_pg(&w->pool, c, err) == 0) {
+        const char *p[] = {request_id};
+        PGresult *res = PQexecParams(c->pg, "SELECT 1 FROM requests WHERE request_id = $1", 1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            *known = PQntuples(res) > 0;
+            rc = 0;
+        } else {
+            sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(res));
+            if (PQstatus(c->pg) == CONNECTION_BAD)
+                sq_pool_drop_pg(c);
+        }
+        PQclear(res);
+    }
+    sq_pool_release(&w->pool, c);
+    return rc;
 }

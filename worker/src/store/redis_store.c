@@ -7,72 +7,33 @@
 
 #include "sq/codec.h"
 #include "sq/log.h"
-#include "sq/redis_url.h"
 
-int sq_redis_connect(sq_worker *w, sq_err *err)
-{
-    sq_redis_url u;
-    if (sq_redis_url_parse(w->cfg.conn.redis_url, &u, err) < 0)
-        return -1;
-    struct timeval tv = {.tv_sec = 5};
-    redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!c || c->err) {
-        sq_err_set(err, SQ_INTERNAL, "redis %s:%d: %s", u.host, u.port, c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return -1;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = NULL;
-    if (u.password[0])
-        r = redisCommand(c, "AUTH %s", u.password);
-    if (r)
-        freeReplyObject(r);
-    r = redisCommand(c, "SELECT %d", u.db);
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        sq_err_set(err, SQ_INTERNAL, "redis SELECT %d failed", u.db);
-        if (r)
-            freeReplyObject(r);
-        redisFree(c);
-        return -1;
-    }
-    freeReplyObject(r);
-    if (w->redis)
-        redisFree(w->redis);
-    w->redis = c;
-    return 0;
-}
-
-void sq_redis_close(sq_worker *w)
-{
-    if (w->redis)
-        redisFree(w->redis);
-    w->redis = NULL;
-}
-
-/* Run a command; on a broken connection reconnect once and retry, so a Redis
- * restart costs one slow request instead of a dead worker. */
+/* Run a command on a pooled connection; on a broken connection reconnect once
+ * and retry, so a Redis restart costs one slow request instead of a dead worker. */
 static redisReply *cmd(sq_worker *w, sq_err *err, const char *fmt, ...)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!w->redis && sq_redis_connect(w, err) < 0)
-            return NULL;
+    sq_store_conn *c = sq_pool_acquire(&w->pool);
+    redisReply *r = NULL;
+    for (int attempt = 0; attempt < 2 && !r; attempt++) {
+        if (sq_pool_redis(&w->pool, c, err) < 0)
+            break;
         va_list ap;
         va_start(ap, fmt);
-        redisReply *r = redisvCommand(w->redis, fmt, ap);
+        r = redisvCommand(c->redis, fmt, ap);
         va_end(ap);
-        if (r && r->type == REDIS_REPLY_ERROR) {
-            sq_err_set(err, SQ_INTERNAL, "redis: %s", r->str);
-            freeReplyObject(r);
-            return NULL;
+        if (!r) {
+            sq_warn(NULL, "redis connection lost (%s); reconnecting", c->redis->errstr);
+            sq_pool_drop_redis(c);
+            sq_err_set(err, SQ_INTERNAL, "redis unavailable");
         }
-        if (r)
-            return r;
-        sq_warn(NULL, "redis connection lost (%s); reconnecting", w->redis->errstr);
-        sq_redis_close(w);
     }
-    sq_err_set(err, SQ_INTERNAL, "redis unavailable");
-    return NULL;
+    sq_pool_release(&w->pool, c);
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        sq_err_set(err, SQ_INTERNAL, "redis: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
 }
 
 static int simple(redisReply *r)
@@ -162,19 +123,40 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
     return simple(cmd(w, err, "EXPIRE sandq:{%s}:task:%s %lld", sandbox_id, task_id, (long long)w->cfg.ended_ttl_s));
 }
 
-int sq_redis_request_seen(sq_worker *w, const char *request_id, bool *seen, sq_err *err)
+int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, sq_err *err)
 {
-    redisReply *r = cmd(w, err, "EXISTS sandq:req:{%s}", request_id);
+    char mine[SQ_ID_MAX + 4];
+    snprintf(mine, sizeof mine, "p:%s", w->incarnation);
+    redisReply *r = cmd(w, err, "SET sandq:req:{%s} %s NX EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s);
     if (!r)
         return -1;
-    *seen = r->integer == 1;
+    bool fresh = r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
+    if (fresh) {
+        *outcome = SQ_DEDUPE_NEW;
+        return 0;
+    }
+    if (!(r = cmd(w, err, "GET sandq:req:{%s}", request_id)))
+        return -1;
+    const char *v = r->type == REDIS_REPLY_STRING ? r->str : "";
+    if (strcmp(v, "done") == 0) {
+        *outcome = SQ_DEDUPE_DONE;
+    } else if (strcmp(v, mine) == 0) {
+        *outcome = SQ_DEDUPE_IN_FLIGHT;
+    } else {
+        /* Taken by an earlier run of some worker that never finished it (it
+         * crashed): the request is ours to redo. */
+        *outcome = SQ_DEDUPE_NEW;
+    }
+    freeReplyObject(r);
+    if (*outcome == SQ_DEDUPE_NEW)
+        return simple(cmd(w, err, "SET sandq:req:{%s} %s EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s));
     return 0;
 }
 
-int sq_redis_request_mark(sq_worker *w, const char *request_id, sq_err *err)
+int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err)
 {
-    return simple(cmd(w, err, "SET sandq:req:{%s} done NX EX %lld", request_id, (long long)w->cfg.dedupe_ttl_s));
+    return simple(cmd(w, err, "SET sandq:req:{%s} done EX %lld", request_id, (long long)w->cfg.dedupe_ttl_s));
 }
 
 bool sq_redis_ping(sq_worker *w)

@@ -9,8 +9,6 @@
 
 #include "../worker.h"
 
-int sq_redis_connect(sq_worker *w, sq_err *err);
-void sq_redis_close(sq_worker *w);
 
 /* What Redis knows of a sandbox; state SQ_STATE_NONE when it has no record. */
 typedef struct sq_redis_sandbox {
@@ -29,9 +27,12 @@ int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, sq_state st
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
                       const char *request_id, int exit_code, sq_err *err);
-/* Request dedupe: seen → true if this requestId was already handled. */
-int sq_redis_request_seen(sq_worker *w, const char *request_id, bool *seen, sq_err *err);
-int sq_redis_request_mark(sq_worker *w, const char *request_id, sq_err *err);
+/* Request dedupe. begin claims a requestId for this worker run with SET NX
+ * ("p:<incarnation>"); done marks it finished. A claim left by a run that
+ * died is taken over (the request is redone: at-least-once, then deduped). */
+typedef enum { SQ_DEDUPE_NEW, SQ_DEDUPE_DONE, SQ_DEDUPE_IN_FLIGHT } sq_dedupe;
+int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, sq_err *err);
+int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err);
 bool sq_redis_ping(sq_worker *w);
 
 #endif
