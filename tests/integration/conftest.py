@@ -4,6 +4,7 @@ Redis and PostgreSQL. Nothing here is mocked."""
 from __future__ import annotations
 
 import os
+import re
 import pathlib
 import shutil
 import signal
@@ -44,6 +45,7 @@ class Worker:
             "SANDQ_WORKSPACE_ROOT": str(self.dir / "workspaces"),
             "SANDQ_RUN_DIR": str(self.dir / "run"),
             "SANDQ_LOG_LEVEL": "debug",
+            "SANDQ_HTTP_PORT": "0",
         })
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen | None = None
@@ -56,7 +58,10 @@ class Worker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited {self.proc.returncode}: {self.log_text()[-2000:]}")
-            if b'"msg":"worker ' in self.log_path.read_bytes() and b" ready" in self.log_path.read_bytes():
+            log = self.log_path.read_bytes()
+            if b'"msg":"worker ' in log and b" ready" in log:
+                m = re.search(rb"http listening on [0-9.]+:(\d+)", log)
+                self.http_port = int(m.group(1)) if m else None
                 return self
             time.sleep(0.1)
         raise TimeoutError("worker did not become ready: " + self.log_text()[-2000:])

@@ -28,6 +28,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->run_dir = sq_env_str("SANDQ_RUN_DIR", "/run/sandq");
     cfg->init_bin = sq_env_str("SANDQ_INIT_BIN", NULL);
     cfg->log_level = sq_env_str("SANDQ_LOG_LEVEL", "info");
+    cfg->http_addr = sq_env_str("SANDQ_HTTP_ADDR", "127.0.0.1");
 
     int64_t max_req;
     if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||
@@ -37,7 +38,8 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0 ||
         sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
         sq_env_int("SANDQ_STORE_POOL", 8, 1, 256, &cfg->store_pool, err) < 0 ||
-        sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0)
+        sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0 ||
+        sq_env_int("SANDQ_HTTP_PORT", 9464, 0, 65535, &cfg->http_port, err) < 0)
         return -1;
     cfg->max_request_bytes = (size_t)max_req;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)

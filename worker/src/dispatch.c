@@ -10,6 +10,7 @@
 #include "notify/emit.h"
 #include "actor.h"
 #include "job.h"
+#include "metrics.h"
 #include "registry.h"
 #include "state_machine.h"
 #include "store/pg_store.h"
@@ -27,6 +28,7 @@ static int to_dlq(sq_worker *w, const rd_kafka_message_t *m, const sq_err *why, 
     rd_kafka_header_add(h, "sandq-error", -1, why->msg, (ssize_t)strlen(why->msg));
     if (sq_produce(w, w->topic_dlq, m->key, m->key_len, m->payload, m->len, h, err) < 0)
         return -1;
+    sq_metrics_dlq();
     sq_warn(NULL, "sent %s [%d] @%lld to the DLQ: %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
             (long long)m->offset, why->msg);
     return 0;
@@ -216,6 +218,7 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     job->parsed = true;
     if (dd != SQ_DEDUPE_NEW) {
         sq_info(&lc, "duplicate %s acknowledged without effect", job->req.type_name);
+        sq_metrics_duplicate();
         job->parsed = false; /* no effect of ours to record: the first copy does that */
         if (sq_job_finish(job, true) < 0)
             sq_job_abandon(job);

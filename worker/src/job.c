@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "metrics.h"
+#include "sq/codec.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "sq/log.h"
@@ -24,6 +26,7 @@ sq_job *sq_job_new(sq_worker *w, rd_kafka_message_t *msg)
     snprintf(j->topic, sizeof j->topic, "%s", rd_kafka_topic_name(msg->rkt));
     j->partition = msg->partition;
     j->offset = msg->offset;
+    j->started_mono = sq_mono_ms();
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     pthread_mutex_lock(&w->offsets_mu);
@@ -97,6 +100,7 @@ int sq_job_finish(sq_job *job, bool effects_ok)
     pthread_mutex_lock(&w->offsets_mu);
     sq_offsets_complete(w->offsets, job->topic, job->partition, job->offset);
     pthread_mutex_unlock(&w->offsets_mu);
+    sq_metrics_request(job->req.type, (double)(sq_mono_ms() - job->started_mono) / 1000.0);
     job_free(job);
     return 0;
 }

@@ -19,6 +19,7 @@ struct sq_job {
     char topic[SQ_TOPIC_MAX];
     int32_t partition;
     int64_t offset;
+    int64_t started_mono;      /* when it was consumed (request latency) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending;               /* produced events not yet acknowledged */

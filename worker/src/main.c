@@ -9,6 +9,7 @@
 
 #include "actor.h"
 #include "dispatch.h"
+#include "http.h"
 #include "kafka_conf.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
@@ -101,7 +102,9 @@ static int start(sq_worker *w, sq_err *err)
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
-    return sq_kafka_consumer_new(w, err);
+    if (sq_kafka_consumer_new(w, err) < 0)
+        return -1;
+    return sq_http_start(w, err) < 0 ? -1 : 0;
 }
 
 /* Offer every partition's lowest unfinished offset for the next auto-commit. */
@@ -231,6 +234,7 @@ int main(int argc, char **argv)
     run_loop(&w);
     sq_info(NULL, "shutting down");
     shutdown_worker(&w);
+    sq_http_stop();
     sq_kafka_close_consumer(&w);
     pthread_join(w.producer_poller, NULL);
     sq_kafka_close(&w);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../job.h"
+#include "../metrics.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
 #include "sq/codec.h"
@@ -120,6 +121,7 @@ int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *re
     json_object_set_new(data, "message", json_string(why->msg));
     if (why->field[0])
         json_object_set_new(data, "field", json_string(why->field));
+    sq_metrics_rejected(why->code);
     sq_log_ctx lc = {.sandbox_id = t->sandbox_id, .request_id = req ? req->request_id : NULL};
     sq_info(&lc, "rejected %s: %s: %s", req && req->type_name[0] ? req->type_name : "request", sq_code_name(why->code),
             why->msg);
