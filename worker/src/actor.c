@@ -9,6 +9,7 @@
 
 #include "handlers/handlers.h"
 #include "notify/emit.h"
+#include "ownership.h"
 #include "registry.h"
 #include "sq/log.h"
 
@@ -84,7 +85,8 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         }
         if (sq_job_finish(job, rc == 0) == 0)
             return;
-        if (atomic_load(&w->stopping)) {
+        if (atomic_load(&w->stopping) || sb->fenced || atomic_load(&sb->revoked)) {
+            /* Not ours any more (or shutting down): the next owner redoes it. */
             sq_job_abandon(job);
             return;
         }
@@ -106,6 +108,25 @@ static void close_actor(sq_worker *w, sq_live_sandbox *sb)
     pthread_mutex_unlock(&w->registry_mu);
 }
 
+/* Its partition went to another worker. Without a snapshot store there is
+ * nothing to resume from: record it failed (worker_lost) — unless the new
+ * owner already did — and free its resources. */
+static void hand_over(sq_worker *w, sq_live_sandbox *sb)
+{
+    if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
+        return;
+    sq_redis_sandbox known = {.state = sb->state};
+    snprintf(known.tenant, sizeof known.tenant, "%s", sb->tenant);
+    snprintf(known.region, sizeof known.region, "%s", sb->region);
+    snprintf(known.reply_to, sizeof known.reply_to, "%s", sb->reply_to);
+    snprintf(known.worker_id, sizeof known.worker_id, "%s", w->cfg.worker_id);
+    sq_err err;
+    if (sq_fail_lost(w, NULL, sb->id, &known, &err) < 0)
+        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "hand-over: %s", err.msg);
+    sb->state = SQ_STATE_FAILED;
+    sq_sandbox_teardown(w, sb);
+}
+
 static void *actor_main(void *arg)
 {
     sq_live_sandbox *sb = arg;
@@ -113,7 +134,15 @@ static void *actor_main(void *arg)
     sq_job *job = NULL;
 
     for (;;) {
+        if (atomic_load(&sb->revoked) && !sb->closing) {
+            close_actor(w, sb);
+            hand_over(w, sb);
+        }
         job = dequeue(w, sb, 1000);
+        if (job && (sb->fenced || atomic_load(&sb->revoked))) {
+            sq_job_abandon(job); /* its partition is someone else's now */
+            continue;
+        }
         if (job) {
             run_job(w, sb, job);
             if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))

@@ -29,6 +29,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->init_bin = sq_env_str("SANDQ_INIT_BIN", NULL);
     cfg->log_level = sq_env_str("SANDQ_LOG_LEVEL", "info");
     cfg->http_addr = sq_env_str("SANDQ_HTTP_ADDR", "127.0.0.1");
+    cfg->static_membership = sq_env_bool("SANDQ_STATIC_MEMBERSHIP", true);
 
     int64_t max_req;
     if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||
@@ -39,7 +40,10 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
         sq_env_int("SANDQ_STORE_POOL", 8, 1, 256, &cfg->store_pool, err) < 0 ||
         sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0 ||
-        sq_env_int("SANDQ_HTTP_PORT", 9464, 0, 65535, &cfg->http_port, err) < 0)
+        sq_env_int("SANDQ_HTTP_PORT", 9464, 0, 65535, &cfg->http_port, err) < 0 ||
+        sq_env_int("SANDQ_HEARTBEAT_TTL_S", 10, 2, 3600, &cfg->heartbeat_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_SESSION_TIMEOUT_MS", 10000, 6000, 300000, &cfg->session_timeout_ms, err) < 0 ||
+        sq_env_int("SANDQ_REAPER_INTERVAL_MS", 2000, 100, 600000, &cfg->reaper_interval_ms, err) < 0)
         return -1;
     cfg->max_request_bytes = (size_t)max_req;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)

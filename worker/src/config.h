@@ -24,6 +24,10 @@ typedef struct sq_worker_config {
     int64_t max_inflight;         /* SANDQ_MAX_INFLIGHT: unfinished requests before fetching pauses, default 1000 */
     int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 8 */
     int64_t shutdown_grace_ms;    /* SANDQ_SHUTDOWN_GRACE_MS: how long SIGTERM waits for busy sandboxes, default 20000 */
+    int64_t session_timeout_ms;   /* SANDQ_SESSION_TIMEOUT_MS: Kafka group session timeout, default 10000 */
+    int64_t heartbeat_ttl_s;      /* SANDQ_HEARTBEAT_TTL_S, default 10 */
+    int64_t reaper_interval_ms;   /* SANDQ_REAPER_INTERVAL_MS, default 2000 */
+    bool static_membership;       /* SANDQ_STATIC_MEMBERSHIP (group.instance.id = worker id), default on */
     const char *http_addr;        /* SANDQ_HTTP_ADDR, default 127.0.0.1 */
     int64_t http_port;            /* SANDQ_HTTP_PORT, default 9464; 0 = any free port (logged) */
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */

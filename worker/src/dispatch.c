@@ -11,6 +11,7 @@
 #include "actor.h"
 #include "job.h"
 #include "metrics.h"
+#include "ownership.h"
 #include "registry.h"
 #include "state_machine.h"
 #include "store/pg_store.h"
@@ -69,18 +70,11 @@ static int reject(sq_worker *w, const sq_live_sandbox *sb, const sq_request *req
 
 /* The sandbox exists in Redis in a live state but this worker does not hold
  * it: its worker went away (or this worker restarted). Say so explicitly
- * rather than leave it claiming to be ready. */
+ * rather than leave it claiming to be ready — unless someone else (the
+ * reaper, another worker) already took it over. */
 static int mark_lost(sq_worker *w, const sq_request *req, const sq_redis_sandbox *known, sq_err *err)
 {
-    sq_live_sandbox tmp = {.state = known->state, .workspace_fd = -1, .slot_lock_fd = -1};
-    snprintf(tmp.id, sizeof tmp.id, "%s", req->sandbox_id);
-    snprintf(tmp.tenant, sizeof tmp.tenant, "%s", known->tenant);
-    snprintf(tmp.region, sizeof tmp.region, "%s", known->region);
-    snprintf(tmp.reply_to, sizeof tmp.reply_to, "%s", known->reply_to);
-    sq_warn(&(sq_log_ctx){.sandbox_id = tmp.id}, "sandbox was %s on worker %s, which no longer runs it",
-            sq_state_name(known->state), known->worker_id);
-    return sq_transition(w, &tmp, req, SQ_STATE_FAILED, "worker_lost",
-                         "the worker that ran this sandbox stopped; its processes are gone", NULL, err);
+    return sq_fail_lost(w, req, req->sandbox_id, known, err);
 }
 
 int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
@@ -231,6 +225,8 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     if (!sb && job->req.type == SQ_REQ_SANDBOX_CREATE) {
         sb = sq_actor_new(w, job->req.sandbox_id);
         if (sb) {
+            snprintf(sb->req_topic, sizeof sb->req_topic, "%s", job->topic);
+            sb->req_partition = job->partition;
             sq_registry_put(w, sb);
             if (sq_actor_start(w, sb) < 0) {
                 sq_registry_remove(w, sb->id);

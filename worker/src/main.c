@@ -10,6 +10,7 @@
 #include "actor.h"
 #include "dispatch.h"
 #include "http.h"
+#include "ownership.h"
 #include "kafka_conf.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
@@ -102,7 +103,7 @@ static int start(sq_worker *w, sq_err *err)
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
-    if (sq_kafka_consumer_new(w, err) < 0)
+    if (sq_ownership_start(w, err) < 0 || sq_kafka_consumer_new(w, err) < 0)
         return -1;
     return sq_http_start(w, err) < 0 ? -1 : 0;
 }
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
     shutdown_worker(&w);
     sq_http_stop();
     sq_kafka_close_consumer(&w);
+    sq_ownership_stop(&w);
     pthread_join(w.producer_poller, NULL);
     sq_kafka_close(&w);
     sq_pool_close(&w.pool);

@@ -42,6 +42,11 @@ typedef struct sq_live_sandbox {
     int slot_lock_fd;
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
+    int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
+    bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
+    atomic_bool revoked;       /* its partition moved away: hand it over */
+    char req_topic[SQ_TOPIC_MAX]; /* the requests partition that owns it */
+    int32_t req_partition;
 
     /* The actor: its thread and its FIFO of jobs (guarded by mu). */
     pthread_t thread;
@@ -72,6 +77,7 @@ typedef struct sq_worker {
 
     atomic_int stopping;
     pthread_t producer_poller;
+    pthread_t heartbeat;
 } sq_worker;
 
 #endif

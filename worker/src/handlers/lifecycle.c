@@ -17,12 +17,29 @@
 #include "sq/codec.h"
 #include "sq/log.h"
 
+/* The runtime pointer is read by the rebalance callback (to kill a revoked
+ * sandbox) on another thread, so it changes only under the actor's lock. */
+static void set_runtime(sq_live_sandbox *sb, sq_sandbox *rt)
+{
+    pthread_mutex_lock(&sb->mu);
+    sb->runtime = rt;
+    pthread_mutex_unlock(&sb->mu);
+}
+
+static void drop_runtime(sq_live_sandbox *sb)
+{
+    pthread_mutex_lock(&sb->mu);
+    sq_sandbox *rt = sb->runtime;
+    sb->runtime = NULL;
+    pthread_mutex_unlock(&sb->mu);
+    sq_sandbox_destroy(rt);
+}
+
 void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 {
     (void)w;
     sq_log_ctx lc = {.sandbox_id = sb->id};
-    sq_sandbox_destroy(sb->runtime); /* kills the whole tree first: nothing writes during removal */
-    sb->runtime = NULL;
+    drop_runtime(sb); /* kills the whole tree first: nothing writes during removal */
     if (sb->workspace_fd >= 0) {
         sq_err err;
         int dfd = openat(sb->workspace_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -45,8 +62,7 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message)
 {
     sq_err err;
-    sq_sandbox_destroy(sb->runtime);
-    sb->runtime = NULL;
+    drop_runtime(sb);
     if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
         return;
     if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, reason, message, NULL, &err) < 0)
@@ -105,6 +121,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         bare.has_stream = true;
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
+    sb->epoch = 1;
     if (sq_pg_sandbox_insert(w, sb, req, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
@@ -120,12 +137,14 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         .id_range = SQ_SLOT_IDS,
     };
     int64_t t0 = sq_mono_ms();
-    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &sb->runtime, &why) < 0) {
+    sq_sandbox *rt = NULL;
+    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
         sq_error(&lc, "sandbox set-up failed: %s", why.msg);
         int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
         sq_sandbox_teardown(w, sb);
         return rc;
     }
+    set_runtime(sb, rt);
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
             (unsigned)sb->host_uid);
     sb->capabilities = ready_capabilities();
@@ -137,8 +156,7 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 {
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
         return -1;
-    sq_sandbox_destroy(sb->runtime);
-    sb->runtime = NULL;
+    drop_runtime(sb);
     if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
         return -1;
     sq_sandbox_teardown(w, sb);

@@ -2,6 +2,7 @@
  * event a consumer sees is always already in the audit log. */
 #include "emit.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,8 +98,14 @@ int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_s
 {
     sq_state from = sb->state;
     sb->state = to;
-    if (sq_redis_sandbox_set_state(w, sb->id, to, from, err) < 0 ||
-        sq_pg_sandbox_state(w, sb->id, to, reason, message, err) < 0) {
+    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, err) < 0) {
+        if (err->sys_errno == ESTALE)
+            sb->fenced = true;
+        sb->state = from;
+        json_decref(extra);
+        return -1;
+    }
+    if (sq_pg_sandbox_state(w, sb->id, to, reason, message, err) < 0) {
         json_decref(extra);
         return -1;
     }

@@ -1,8 +1,10 @@
 /* redis_store.c — hiredis adapter for live state (see redis_store.h). */
 #include "redis_store.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sq/codec.h"
@@ -47,10 +49,12 @@ static int simple(redisReply *r)
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err)
 {
     memset(out, 0, sizeof *out);
-    redisReply *r = cmd(w, err, "HMGET sandq:{%s}:sandbox state tenant region replyTo workerId", sandbox_id);
+    redisReply *r = cmd(w, err, "HMGET sandq:{%s}:sandbox state tenant region replyTo workerId epoch", sandbox_id);
     if (!r)
         return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 6) {
+        if (r->element[5]->type == REDIS_REPLY_STRING)
+            out->epoch = strtoll(r->element[5]->str, NULL, 10);
         if (r->element[0]->type == REDIS_REPLY_STRING)
             out->state = sq_state_from_name(r->element[0]->str);
         char *dst[] = {out->tenant, out->region, out->reply_to, out->worker_id};
@@ -77,27 +81,74 @@ int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char 
         return sq_err_set(err, SQ_SANDBOX_EXISTS, "a sandbox with this id already exists");
     if (simple(cmd(w, err,
                    "HSET sandq:{%s}:sandbox state queued previous %s tenant %s region %s workerId %s replyTo %s "
-                   "runtime %s createdAt %s updatedAt %s",
+                   "runtime %s createdAt %s updatedAt %s epoch 1",
                    sb->id, "", sb->tenant, sb->region, w->cfg.worker_id, sb->reply_to, runtime, now, now)) < 0)
+        return -1;
+    if (simple(cmd(w, err, "SADD sandq:worker:{%s}:sandboxes %s", w->cfg.worker_id, sb->id)) < 0)
         return -1;
     return simple(cmd(w, err, "ZADD sandq:sandboxes %s %s", now, sb->id));
 }
 
-int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, sq_state state, sq_state previous, sq_err *err)
+/* The owner lease's fence: a state write carries the writer's epoch and is
+ * refused if the sandbox was taken over since (the epoch moved on). */
+static const char set_state_lua[] =
+    "local e = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "if e ~= ARGV[1] then return redis.error_reply('FENCED') end\n"
+    "redis.call('HSET', KEYS[1], 'state', ARGV[2], 'previous', ARGV[3], 'updatedAt', ARGV[4])\n"
+    "if ARGV[5] ~= '0' then\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
+    "  redis.call('SREM', KEYS[2], ARGV[6])\n"
+    "end\n"
+    "return 1\n";
+
+int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epoch, sq_state state,
+                               sq_state previous, sq_err *err)
 {
-    char now[32];
+    char now[32], ep[32], ttl[32], key[128], owned[200];
     snprintf(now, sizeof now, "%lld", (long long)sq_now_ms());
+    snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    /* Ended sandboxes stay readable for a while (get; late requests get
+     * invalid_state rather than sandbox_not_found), then expire; PostgreSQL
+     * keeps the history. */
+    snprintf(ttl, sizeof ttl, "%lld", sq_state_is_terminal(state) ? (long long)w->cfg.ended_ttl_s : 0LL);
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    snprintf(owned, sizeof owned, "sandq:worker:{%s}:sandboxes", w->cfg.worker_id);
     const char *prev = sq_state_name(previous);
-    if (simple(cmd(w, err, "HSET sandq:{%s}:sandbox state %s previous %s updatedAt %s", sandbox_id,
-                   sq_state_name(state), prev ? prev : "", now)) < 0)
+    redisReply *r = cmd(w, err, "EVAL %s 2 %s %s %s %s %s %s %s %s", set_state_lua, key, owned, ep,
+                        sq_state_name(state), prev ? prev : "", now, ttl, sandbox_id);
+    if (!r) {
+        if (strstr(err->msg, "FENCED")) {
+            err->sys_errno = ESTALE;
+            snprintf(err->msg, sizeof err->msg, "sandbox %s was taken over by another worker (epoch %lld is stale)",
+                     sandbox_id, (long long)epoch);
+        }
         return -1;
-    if (sq_state_is_terminal(state)) {
-        /* Ended sandboxes stay readable for a while (get, late requests get
-         * invalid_state rather than sandbox_not_found), then expire; PostgreSQL
-         * keeps the history. */
-        if (simple(cmd(w, err, "EXPIRE sandq:{%s}:sandbox %lld", sandbox_id, (long long)w->cfg.ended_ttl_s)) < 0)
-            return -1;
     }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Take over a sandbox whose worker is gone: only if it is still live and
+ * still recorded as `expected_worker`'s. Bumps the epoch (fencing the old
+ * owner out) and returns it; 0 when someone else got there first. */
+static const char claim_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if not st or st == 'ended' or st == 'failed' then return 0 end\n"
+    "if redis.call('HGET', KEYS[1], 'workerId') ~= ARGV[1] then return 0 end\n"
+    "local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)\n"
+    "redis.call('HSET', KEYS[1], 'workerId', ARGV[2])\n"
+    "return e\n";
+
+int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *expected_worker, int64_t *epoch,
+                           sq_err *err)
+{
+    char key[128];
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    redisReply *r = cmd(w, err, "EVAL %s 1 %s %s %s", claim_lua, key, expected_worker, w->cfg.worker_id);
+    if (!r)
+        return -1;
+    *epoch = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
     return 0;
 }
 

@@ -17,12 +17,20 @@ typedef struct sq_redis_sandbox {
     char region[8];
     char reply_to[SQ_TOPIC_MAX];
     char worker_id[128];
+    int64_t epoch;
 } sq_redis_sandbox;
 
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err);
 /* Create the record in state queued (fails with sandbox_exists if present). */
 int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char *runtime, sq_err *err);
-int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, sq_state state, sq_state previous, sq_err *err);
+/* State write fenced by the owner lease: fails with err->sys_errno == ESTALE
+ * when another worker took the sandbox over (its epoch moved on). */
+int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epoch, sq_state state,
+                               sq_state previous, sq_err *err);
+/* Take over a live sandbox still recorded as expected_worker's; *epoch is the
+ * new epoch, or 0 if it was not (any longer) that worker's to take. */
+int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *expected_worker, int64_t *epoch,
+                           sq_err *err);
 /* Next event seq for a sandbox (1, 2, 3 …), atomically. */
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
