@@ -133,3 +133,15 @@ def launched(client, worker):
     kill = client.send(client.envelope("sandbox.kill", sbx))
     stream.for_request(kill["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
     stream.close()
+
+
+def pg_eventually(pg, sql: str, params: tuple, expected, timeout: float = 15.0, many: bool = False):
+    """The history writer commits in batches, a moment after the events are out:
+    poll a query until it returns `expected` (fetchone, or fetchall with many=True)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cur = pg.execute(sql, params)
+        got = cur.fetchall() if many else cur.fetchone()
+        if got == expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)

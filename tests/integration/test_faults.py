@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 
-from conftest import Worker
+from conftest import Worker, pg_eventually
 from sandq_client import new_id
 
 FAST = {"SANDQ_HEARTBEAT_TTL_S": "3", "SANDQ_REAPER_INTERVAL_MS": "500", "SANDQ_SESSION_TIMEOUT_MS": "6000"}
@@ -39,8 +39,8 @@ def test_worker_killed_with_sigkill(client, worker, rds, pg):
             assert ev["data"]["reason"] == "worker_lost" and ev["data"]["previous"] == "ready"
             assert ev["workerId"] != a.worker_id
             assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "failed"
-            assert pg.execute("SELECT state, failure_reason FROM sandboxes WHERE id = %s", (sbx,)).fetchone() == \
-                ("failed", "worker_lost")
+            assert pg_eventually(pg, "SELECT state, failure_reason FROM sandboxes WHERE id = %s", (sbx,),
+                                 ("failed", "worker_lost")) == ("failed", "worker_lost")
         bound = 3 + 0.5 + 3  # heartbeat TTL + one sweep + margin for this shared machine
         assert time.monotonic() - killed_at < bound + 10
 

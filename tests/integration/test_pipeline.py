@@ -6,6 +6,7 @@ import time
 
 from confluent_kafka import Consumer, TopicPartition
 
+from conftest import pg_eventually
 from sandq_client import new_id, partition_for
 
 
@@ -96,4 +97,4 @@ def test_a_duplicate_sent_while_the_first_copy_runs_has_no_effect(client, launch
     out = "".join(e["data"].get("data", "") for e in s.seen
                   if e["type"] == "sandbox.task.output" and e["requestId"] == chk["requestId"])
     assert out.split()[0] == "1"
-    assert pg.execute("SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],)).fetchone() == (1,)
+    assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)

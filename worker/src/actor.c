@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dispatch.h"
 #include "handlers/handlers.h"
 #include "notify/emit.h"
 #include "ownership.h"
@@ -77,7 +78,18 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         sq_err err;
         sq_err_clear(&err);
         sq_job_set_current(job);
-        int rc = sq_route(w, sb, &job->req, &err);
+        int rc = 0;
+        if (!job->ledger_checked) {
+            job->ledger_checked = true;
+            if (sq_dispatch_ledger_knows(w, &job->req)) {
+                sq_job_set_current(NULL);
+                job->parsed = false; /* nothing to record: the first copy did */
+                if (sq_job_finish(job, true) < 0)
+                    sq_job_abandon(job);
+                return;
+            }
+        }
+        rc = sq_route(w, sb, &job->req, &err);
         sq_job_set_current(NULL);
         if (rc < 0) {
             sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};

@@ -22,7 +22,8 @@ typedef struct sq_worker_config {
     int64_t dedupe_ttl_s;         /* SANDQ_DEDUPE_TTL_S, default 86400 */
     int64_t ended_ttl_s;          /* SANDQ_ENDED_TTL_S: Redis keeps ended sandboxes this long, default 86400 */
     int64_t max_inflight;         /* SANDQ_MAX_INFLIGHT: unfinished requests before fetching pauses, default 1000 */
-    int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 8 */
+    int64_t history_queue;        /* SANDQ_HISTORY_QUEUE: PostgreSQL statements queued before writers block, default 10000 */
+    int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 32 */
     int64_t shutdown_grace_ms;    /* SANDQ_SHUTDOWN_GRACE_MS: how long SIGTERM waits for busy sandboxes, default 20000 */
     int64_t session_timeout_ms;   /* SANDQ_SESSION_TIMEOUT_MS: Kafka group session timeout, default 10000 */
     int64_t heartbeat_ttl_s;      /* SANDQ_HEARTBEAT_TTL_S, default 10 */

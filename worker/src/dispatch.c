@@ -133,23 +133,24 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
     }
 }
 
-/* Claim the request id. DONE: an earlier copy already took effect (or was
- * rejected); IN_FLIGHT: a copy is queued in this worker right now. Either way
- * this copy is acknowledged without a second effect. */
+/* Claim the request id in Redis. DONE: an earlier copy already took effect
+ * (or was rejected); IN_FLIGHT: a copy is queued in this worker right now.
+ * Either way this copy is acknowledged without a second effect. */
 static int claim(sq_worker *w, const sq_request *req, sq_dedupe *outcome, sq_err *err)
 {
-    if (sq_redis_request_begin(w, req->request_id, outcome, err) < 0)
-        return -1;
-    if (*outcome == SQ_DEDUPE_NEW) {
-        /* Redis may have lost the key (expiry, restart without persistence):
-         * the ledger in PostgreSQL is the durable answer. */
-        bool known = false;
-        if (sq_pg_request_known(w, req->request_id, &known, err) < 0)
-            return -1;
-        if (known)
-            *outcome = SQ_DEDUPE_DONE;
-    }
-    return 0;
+    return sq_redis_request_begin(w, req->request_id, outcome, err);
+}
+
+bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req)
+{
+    /* A fresh Redis claim may only mean Redis lost the key (expiry, a restart
+     * without persistence): the ledger in PostgreSQL is the durable answer.
+     * Asked on the actor's thread, so it costs no serial time on the poller. */
+    bool known = false;
+    sq_err pg_err;
+    if (sq_pg_request_known(w, req->request_id, &known, &pg_err) < 0)
+        sq_warn(NULL, "dedupe ledger unavailable (%s); trusting Redis", pg_err.msg);
+    return known;
 }
 
 /* Work that needs no actor: DLQ, envelope rejections, duplicates, requests for
@@ -160,6 +161,8 @@ static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const s
         return to_dlq(w, job->msg, why, err);
     if (po == SQ_PARSE_REJECTED)
         return reject(w, NULL, &job->req, why, err);
+    if (sq_dispatch_ledger_knows(w, &job->req))
+        return 0; /* done long ago: acknowledged without effect */
     return sq_route(w, NULL, &job->req, err);
 }
 

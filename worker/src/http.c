@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
+#include "store/writer.h"
 #include "sq/log.h"
 
 static struct MHD_Daemon *daemon_handle;
@@ -28,6 +29,7 @@ static void collect_gauges(sq_worker *w, sq_metrics_gauges *g)
     g->inflight_requests = sq_offsets_inflight(w->offsets);
     g->partitions_paused = w->partitions_paused;
     pthread_mutex_unlock(&w->offsets_mu);
+    g->history_queue_depth = sq_writer_depth(w->writer);
 
     /* Lag from librdkafka's cached watermarks and our position: no broker
      * round trip on a scrape. */

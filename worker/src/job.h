@@ -16,6 +16,7 @@ struct sq_job {
     rd_kafka_message_t *msg;
     sq_request req;
     bool parsed;               /* req is a valid request (dedupe applies) */
+    bool ledger_checked;       /* the PostgreSQL dedupe ledger was consulted */
     char topic[SQ_TOPIC_MAX];
     int32_t partition;
     int64_t offset;

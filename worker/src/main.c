@@ -10,6 +10,7 @@
 #include "actor.h"
 #include "dispatch.h"
 #include "http.h"
+#include "store/writer.h"
 #include "ownership.h"
 #include "kafka_conf.h"
 #include "store/migrations.h"
@@ -98,6 +99,8 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_set(err, SQ_INTERNAL, "redis at %s does not answer", w->cfg.conn.redis_url);
     bool known;
     if (sq_pg_request_known(w, "req_00000000000000000000000000", &known, err) < 0)
+        return -1;
+    if (!(w->writer = sq_writer_start(w, (size_t)w->cfg.history_queue, err)))
         return -1;
     if (sq_kafka_producer_new(w, err) < 0)
         return -1;
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
     sq_http_stop();
     sq_kafka_close_consumer(&w);
     sq_ownership_stop(&w);
+    sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
     pthread_join(w.producer_poller, NULL);
     sq_kafka_close(&w);
     sq_pool_close(&w.pool);

@@ -133,6 +133,9 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
     put(&b, "# HELP sandq_inflight_requests Consumed requests without a durable outcome yet.\n"
             "# TYPE sandq_inflight_requests gauge\nsandq_inflight_requests %zu\n",
         g->inflight_requests);
+    put(&b, "# HELP sandq_history_queue_depth PostgreSQL statements queued and not yet committed.\n"
+            "# TYPE sandq_history_queue_depth gauge\nsandq_history_queue_depth %zu\n",
+        g->history_queue_depth);
     put(&b, "# HELP sandq_partitions_paused 1 while fetching is paused for back-pressure.\n"
             "# TYPE sandq_partitions_paused gauge\nsandq_partitions_paused %d\n",
         g->partitions_paused);

@@ -24,6 +24,7 @@ typedef struct sq_metrics_gauges {
     size_t sandboxes_by_state[SQ_STATE__COUNT];
     size_t inflight_requests;
     int partitions_paused;
+    size_t history_queue_depth;
     size_t lag_count;
     struct {
         char topic[250];

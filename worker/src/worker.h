@@ -78,6 +78,7 @@ typedef struct sq_worker {
     atomic_int stopping;
     pthread_t producer_poller;
     pthread_t heartbeat;
+    struct sq_writer *writer;
 } sq_worker;
 
 #endif

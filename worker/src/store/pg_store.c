@@ -6,36 +6,15 @@
 #include <string.h>
 
 #include "sq/log.h"
+#include "writer.h"
 
-/* Execute with text parameters (NULL = SQL NULL) on a pooled connection. A
- * dropped connection is re-opened once and the statement retried. */
+/* Every write goes to the history writer (writer.h): batched, ordered, never
+ * dropped, and counted against the current job until committed. */
 static int exec(sq_worker *w, sq_err *err, const char *sql, int n, const char *const *params)
 {
-    sq_store_conn *c = sq_pool_acquire(&w->pool);
-    int rc = -1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (sq_pool_pg(&w->pool, c, err) < 0)
-            break;
-        PGresult *res = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            PQclear(res);
-            rc = 0;
-            break;
-        }
-        if (PQstatus(c->pg) == CONNECTION_BAD) {
-            PQclear(res);
-            sq_warn(NULL, "postgres connection lost; reconnecting");
-            sq_pool_drop_pg(c);
-            sq_err_set(err, SQ_INTERNAL, "postgres unavailable");
-            continue;
-        }
-        sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        break;
-    }
-    sq_pool_release(&w->pool, c);
-    return rc;
+    (void)err;
+    sq_writer_exec(w->writer, sql, n, params);
+    return 0;
 }
 
 static char *dump_or(const json_t *v, const char *fallback)

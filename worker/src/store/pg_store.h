@@ -1,6 +1,6 @@
 /* pg_store.h — history in PostgreSQL: sandboxes, tasks, the append-only events
- * log and the requests ledger. Writes are synchronous for now, on pooled
- * connections (pool.h); every call reconnects once if the connection dropped. */
+ * log and the requests ledger. Writes are queued to the history writer
+ * (writer.h) and committed in batches; reads use pooled connections (pool.h). */
 #ifndef SQ_PG_STORE_H
 #define SQ_PG_STORE_H
 
