@@ -101,8 +101,9 @@ def worker(stack_env):
     w = Worker("w-test-1").start()
     yield w
     code = w.stop()
-    assert code == 0, f"worker exited {code} on SIGTERM"
-    shutil.rmtree(w.dir, ignore_errors=True)
+    assert code == 0, f"worker exited {code} on SIGTERM: {w.log_text()[-3000:]}"
+    if not os.environ.get("SANDQ_KEEP_LOGS"):
+        shutil.rmtree(w.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -115,9 +116,28 @@ def rds(stack_env):
     return redis_lib.Redis.from_url(stack_env["redis_url"], decode_responses=True)
 
 
+class ReconnectingPG:
+    """A psycopg connection that reconnects once when the server went away
+    (the fault tests restart PostgreSQL under the other tests' feet)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql, params=()):
+        try:
+            return self.conn.execute(sql, params)
+        except psycopg.OperationalError:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            return self.conn.execute(sql, params)
+
+    def close(self):
+        self.conn.close()
+
+
 @pytest.fixture(scope="session")
 def pg(stack_env):
-    conn = psycopg.connect(stack_env["database_url"], autocommit=True)
+    conn = ReconnectingPG(stack_env["database_url"])
     yield conn
     conn.close()
 

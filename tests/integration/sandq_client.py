@@ -116,7 +116,7 @@ class EventStream:
             ev = self.poll(0.2)
             if ev is not None and pred(ev):
                 return ev
-        raise TimeoutError(f"no matching event within {timeout}s; saw {[e['type'] for e in self.seen]}")
+        raise TimeoutError(f"no matching event within {timeout}s; last seen: {[e['type'] for e in self.seen[-8:]]} (of {len(self.seen)})")
 
     def wait_type(self, type_: str, timeout: float = 30.0, **match: Any) -> dict:
         return self.wait_for(lambda e: e["type"] == type_ and all(e.get(k) == v for k, v in match.items()),

@@ -11,6 +11,7 @@
 #include "handlers/handlers.h"
 #include "notify/emit.h"
 #include "ownership.h"
+#include "sq/codec.h"
 #include "registry.h"
 #include "sq/log.h"
 
@@ -97,7 +98,7 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         }
         if (sq_job_finish(job, rc == 0) == 0)
             return;
-        if (atomic_load(&w->stopping) || sb->fenced || atomic_load(&sb->revoked)) {
+        if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {
             /* Not ours any more (or shutting down): the next owner redoes it. */
             sq_job_abandon(job);
             return;
@@ -146,12 +147,14 @@ static void *actor_main(void *arg)
     sq_job *job = NULL;
 
     for (;;) {
-        if (atomic_load(&sb->revoked) && !sb->closing) {
+        int64_t revoked_at = atomic_load(&sb->revoked_at);
+        if (revoked_at && !sb->closing && sq_mono_ms() - revoked_at > w->cfg.handover_grace_ms) {
+            sb->handed_over = true;
             close_actor(w, sb);
             hand_over(w, sb);
         }
         job = dequeue(w, sb, 1000);
-        if (job && (sb->fenced || atomic_load(&sb->revoked))) {
+        if (job && (sb->fenced || sb->handed_over)) {
             sq_job_abandon(job); /* its partition is someone else's now */
             continue;
         }

@@ -44,6 +44,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         sq_info(NULL, "assigned %d partitions", parts->cnt);
+        sq_ownership_assigned(w, parts);
         if (cooperative) {
             rd_kafka_error_t *err = rd_kafka_incremental_assign(rk, parts);
             if (err) {

@@ -162,6 +162,24 @@ static void run_loop(sq_worker *w)
 {
     while (!atomic_load(&w->stopping)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 100);
+        if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            /* e.g. librdkafka fences its own static member after a broker
+             * restart. The handle is unusable: make a new one and rejoin.
+             * Sandboxes stay up; their partitions come back to us (static
+             * membership) within the hand-over grace. */
+            char why[512];
+            rd_kafka_fatal_error(w->consumer, why, sizeof why);
+            sq_error(NULL, "kafka consumer hit a fatal error (%s); re-creating it", why);
+            rd_kafka_message_destroy(m);
+            rd_kafka_destroy(w->consumer);
+            w->consumer = NULL;
+            sq_err err;
+            while (!atomic_load(&w->stopping) && sq_kafka_consumer_new(w, &err) < 0) {
+                sq_error(NULL, "%s; retrying", err.msg);
+                sleep(1);
+            }
+            continue;
+        }
         if (m && m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 sq_warn(NULL, "kafka: %s", rd_kafka_message_errstr(m));
@@ -180,6 +198,8 @@ static void run_loop(sq_worker *w)
  * (reason worker_shutdown) by its actor. */
 static void shutdown_worker(sq_worker *w)
 {
+    if (!w->consumer)
+        return;
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (!rd_kafka_assignment(w->consumer, &parts) && parts) {
         rd_kafka_pause_partitions(w->consumer, parts);

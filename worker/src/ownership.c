@@ -132,24 +132,28 @@ int sq_ownership_start(sq_worker *w, sq_err *err)
 
 void sq_ownership_stop(sq_worker *w) { pthread_join(w->heartbeat, NULL); }
 
-void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *parts)
+/* Mark (at = now) or clear (at = 0) the sandboxes of these partitions. */
+static void mark_partitions(sq_worker *w, const rd_kafka_topic_partition_list_t *parts, int64_t at)
 {
     pthread_mutex_lock(&w->registry_mu);
-    for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++) {
-        for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next) {
-            for (int k = 0; k < parts->cnt; k++) {
-                if (s->req_partition != parts->elems[k].partition || strcmp(s->req_topic, parts->elems[k].topic))
-                    continue;
-                /* Its actor hands it over; killing the init now also ends a
-                 * running exec, so the hand-over is not held up by it. */
-                atomic_store(&s->revoked, true);
-                pthread_mutex_lock(&s->mu);
-                if (s->runtime)
-                    sq_sandbox_kill(s->runtime);
-                pthread_cond_signal(&s->cv);
-                pthread_mutex_unlock(&s->mu);
-            }
-        }
-    }
+    for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++)
+        for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next)
+            for (int k = 0; k < parts->cnt; k++)
+                if (s->req_partition == parts->elems[k].partition && !strcmp(s->req_topic, parts->elems[k].topic))
+                    atomic_store(&s->revoked_at, at);
     pthread_mutex_unlock(&w->registry_mu);
+}
+
+void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    /* Not at once: a broker restart or a session blip revokes partitions that
+     * come straight back to this worker. Actors hand over only after
+     * SANDQ_HANDOVER_GRACE_MS without their partition; meanwhile a new owner
+     * that gets a request for one of them claims it (the epoch fences us). */
+    mark_partitions(w, parts, sq_mono_ms());
+}
+
+void sq_ownership_assigned(sq_worker *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    mark_partitions(w, parts, 0);
 }

@@ -8,8 +8,9 @@
  * - A reaper in every worker sweeps sandq:workers; a worker without a
  *   heartbeat has its live sandboxes claimed (epoch bumped) and failed with
  *   reason worker_lost, within the heartbeat TTL plus one sweep.
- * - A revoked partition hands its live sandboxes over the same way: without a
- *   snapshot store there is nothing to resume from, so they end as failed
+ * - A revoked partition hands its live sandboxes over the same way, once it
+ *   has not come back within SANDQ_HANDOVER_GRACE_MS: without a snapshot
+ *   store there is nothing to resume from, so they end as failed
  *   (worker_lost) — explicitly, never left claiming to be ready. */
 #ifndef SQ_OWNERSHIP_H
 #define SQ_OWNERSHIP_H
@@ -25,7 +26,9 @@ void sq_ownership_stop(sq_worker *w);
 int sq_fail_lost(sq_worker *w, const sq_request *req, const char *sandbox_id, const sq_redis_sandbox *known,
                  sq_err *err);
 
-/* Rebalance: the live sandboxes of these revoked partitions are handed over. */
+/* Rebalance: the live sandboxes of revoked partitions are handed over unless
+ * the partition comes back within the grace period (assigned clears it). */
 void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *parts);
+void sq_ownership_assigned(sq_worker *w, const rd_kafka_topic_partition_list_t *parts);
 
 #endif

@@ -17,8 +17,8 @@
 #include "sq/codec.h"
 #include "sq/log.h"
 
-/* The runtime pointer is read by the rebalance callback (to kill a revoked
- * sandbox) on another thread, so it changes only under the actor's lock. */
+/* The runtime pointer may be read from other threads (sq_sandbox_kill on a
+ * hand-over or shutdown), so it changes only under the actor's lock. */
 static void set_runtime(sq_live_sandbox *sb, sq_sandbox *rt)
 {
     pthread_mutex_lock(&sb->mu);

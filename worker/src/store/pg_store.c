@@ -36,7 +36,8 @@ int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_reque
     int rc = exec(w, err,
                   "INSERT INTO sandboxes (id, tenant, region, worker_id, state, runtime, network, reply_to, "
                   "create_request_id, capabilities, limits, metadata) "
-                  "VALUES ($1,$2,$3,$4,'queued',$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11::jsonb)",
+                  "VALUES ($1,$2,$3,$4,'queued',$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11::jsonb) "
+                  "ON CONFLICT (id) DO NOTHING",
                   11, p);
     free(caps);
     free(limits);
@@ -64,7 +65,7 @@ int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id,
     const char *p[] = {task_id, sandbox_id, req->request_id, kind, req->type_name, sum};
     int rc = exec(w, err,
                   "INSERT INTO tasks (id, sandbox_id, request_id, kind, type, state, summary) "
-                  "VALUES ($1,$2,$3,$4,$5,'queued',$6::jsonb)",
+                  "VALUES ($1,$2,$3,$4,$5,'queued',$6::jsonb) ON CONFLICT (id) DO NOTHING",
                   6, p);
     free(sum);
     return rc;

@@ -6,28 +6,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sq/codec.h"
 #include "sq/log.h"
 
-/* Run a command on a pooled connection; on a broken connection reconnect once
- * and retry, so a Redis restart costs one slow request instead of a dead worker. */
+/* Run a command on a pooled connection. A broken connection is re-opened and
+ * the command retried with back-off for up to SANDQ_STORE_RETRY_MS: a Redis
+ * restart then stalls the sandboxes that need it instead of failing their
+ * requests half-way (what runs keeps running; the rest waits). */
 static redisReply *cmd(sq_worker *w, sq_err *err, const char *fmt, ...)
 {
     sq_store_conn *c = sq_pool_acquire(&w->pool);
     redisReply *r = NULL;
-    for (int attempt = 0; attempt < 2 && !r; attempt++) {
-        if (sq_pool_redis(&w->pool, c, err) < 0)
-            break;
-        va_list ap;
-        va_start(ap, fmt);
-        r = redisvCommand(c->redis, fmt, ap);
-        va_end(ap);
-        if (!r) {
+    int64_t give_up = sq_mono_ms() + w->cfg.store_retry_ms;
+    int delay_ms = 50;
+    for (int attempt = 0; !r; attempt++) {
+        if (sq_pool_redis(&w->pool, c, err) == 0) {
+            va_list ap;
+            va_start(ap, fmt);
+            r = redisvCommand(c->redis, fmt, ap);
+            va_end(ap);
+            if (r)
+                break;
             sq_warn(NULL, "redis connection lost (%s); reconnecting", c->redis->errstr);
             sq_pool_drop_redis(c);
             sq_err_set(err, SQ_INTERNAL, "redis unavailable");
+        } else if (attempt == 0) {
+            sq_warn(NULL, "%s; retrying", err->msg);
         }
+        if (sq_mono_ms() >= give_up || atomic_load(&w->stopping))
+            break;
+        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        delay_ms = delay_ms < 1000 ? delay_ms * 2 : 2000;
     }
     sq_pool_release(&w->pool, c);
     if (r && r->type == REDIS_REPLY_ERROR) {

@@ -18,6 +18,7 @@ typedef struct item {
     int n;
     char **params;
     sq_job *job;
+    bool written;              /* committed one by one already (after a bad row) */
     struct item *next;
 } item;
 
@@ -89,6 +90,16 @@ static bool connect_pg(sq_writer *wr)
 
 typedef enum { BATCH_OK, BATCH_CONN_LOST, BATCH_STATEMENT_FAILED } batch_result;
 
+/* Only a row the database rejects on its merits (SQLSTATE class 22, data
+ * exception, or 23, integrity constraint) can never succeed and may be set
+ * aside. Anything else — an administrator shutdown (57P01), a lost
+ * connection (08), a deadlock — is an outage: retry, never drop. */
+static bool row_is_bad(const PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+}
+
 /* Send BEGIN, every statement, COMMIT in one pipeline and read the results. */
 static batch_result run_batch(sq_writer *wr, item *first, int count)
 {
@@ -111,7 +122,7 @@ static batch_result run_batch(sq_writer *wr, item *first, int count)
         while ((r = PQgetResult(pg)) != NULL) {
             ExecStatusType st = PQresultStatus(r);
             if (st == PGRES_FATAL_ERROR && out == BATCH_OK) {
-                out = PQstatus(pg) == CONNECTION_BAD ? BATCH_CONN_LOST : BATCH_STATEMENT_FAILED;
+                out = PQstatus(pg) == CONNECTION_BAD || !row_is_bad(r) ? BATCH_CONN_LOST : BATCH_STATEMENT_FAILED;
                 sq_warn(NULL, "history writer: %s", PQresultErrorMessage(r));
             } else if (st == PGRES_PIPELINE_ABORTED && out == BATCH_OK) {
                 out = BATCH_STATEMENT_FAILED;
@@ -137,16 +148,26 @@ static batch_result run_batch(sq_writer *wr, item *first, int count)
 /* A statement the database refuses (a bug, not an outage) would block the
  * queue forever; run the batch one statement per transaction instead and
  * report each refused row loudly. */
-static void run_one_by_one(sq_writer *wr, item *first, int count)
+static batch_result run_one_by_one(sq_writer *wr, item *first, int count)
 {
     item *it = first;
     for (int i = 0; i < count; i++, it = it->next) {
+        if (it->written)
+            continue;
         PGresult *r = PQexecParams(wr->pg, it->sql, it->n, NULL, (const char *const *)it->params, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!row_is_bad(r)) {
+                PQclear(r);
+                return BATCH_CONN_LOST; /* an outage after all: retry what is left */
+            }
             sq_error(NULL, "history writer: row refused by PostgreSQL (%s): %.200s", PQresultErrorMessage(r),
                      it->sql);
+        }
+        it->written = true; /* autocommitted (or refused for good): never again */
         PQclear(r);
     }
+    return BATCH_OK;
 }
 
 static void *writer_main(void *arg)
@@ -175,10 +196,8 @@ static void *writer_main(void *arg)
                      wr->len);
         } else if (connect_pg(wr)) {
             res = run_batch(wr, first, count);
-            if (res == BATCH_STATEMENT_FAILED) {
-                run_one_by_one(wr, first, count);
-                res = BATCH_OK;
-            }
+            if (res == BATCH_STATEMENT_FAILED)
+                res = run_one_by_one(wr, first, count);
         }
         if (res == BATCH_CONN_LOST && !giving_up) {
             if (wr->pg)
