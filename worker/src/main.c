@@ -9,6 +9,7 @@
 
 #include "dispatch.h"
 #include "kafka_conf.h"
+#include "notify/webhook_delivery.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -72,7 +73,7 @@ static int start(sq_worker *w, sq_err *err)
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
     sq_topic_dlq(w->cfg.conn.topic_prefix, w->topic_dlq);
     if (sq_redis_connect(w, err) < 0 || sq_pg_connect(w, err) < 0 || sq_kafka_producer_new(w, err) < 0 ||
-        sq_kafka_consumer_new(w, err) < 0)
+        sq_kafka_consumer_new(w, err) < 0 || sq_webhooks_start(w, err) < 0)
         return -1;
     return 0;
 }
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
 
     if (start(&w, &err) < 0) {
         sq_error(NULL, "start failed: %s", err.msg);
+        sq_webhooks_stop(&w);
         sq_kafka_close(&w);
         return 1;
     }
@@ -146,6 +148,7 @@ int main(int argc, char **argv)
     run_loop(&w);
     sq_info(NULL, "shutting down");
     sq_dispatch_fail_all(&w, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it");
+    sq_webhooks_stop(&w);
     sq_kafka_close(&w);
     sq_redis_close(&w);
     sq_pg_close(&w);

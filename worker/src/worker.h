@@ -36,6 +36,8 @@ typedef struct sq_live_sandbox {
     struct sq_live_sandbox *next;
 } sq_live_sandbox;
 
+struct sq_webhooks; /* notify/webhook_delivery.h */
+
 typedef struct sq_worker {
     sq_worker_config cfg;
     rd_kafka_t *consumer;
@@ -46,6 +48,7 @@ typedef struct sq_worker {
     char topic_dlq[SQ_TOPIC_MAX];
     sq_live_sandbox *buckets[256];
     volatile sig_atomic_t stopping;
+    struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
 } sq_worker;
 
 #endif
