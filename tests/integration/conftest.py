@@ -44,6 +44,9 @@ class Worker:
             "SANDQ_WORKSPACE_ROOT": str(self.dir / "workspaces"),
             "SANDQ_RUN_DIR": str(self.dir / "run"),
             "SANDQ_LOG_LEVEL": "debug",
+            # Webhook delivery is off unless a test asks for it (test_webhooks.py
+            # runs its own workers), so no worker claims another test's deliveries.
+            "SANDQ_WEBHOOKS": "0",
         })
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen | None = None
