@@ -38,6 +38,11 @@ ALTER TABLE webhook_deliveries
     ADD COLUMN lease_owner   text,
     ADD COLUMN lease_until   timestamptz;
 CREATE UNIQUE INDEX webhook_deliveries_event_endpoint ON webhook_deliveries (event_id, endpoint_id);
+-- Claims take due rows in (next_attempt_at, id) order; the rows of one batch of
+-- events share a next_attempt_at, so without id in the key every claim would
+-- sort the whole batch.
+DROP INDEX webhook_deliveries_due;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (updated_at) WHERE state = 'failed';
 
 -- One row per attempt: the delivery log behind `sandq webhooks deliveries`.
@@ -87,3 +92,7 @@ BEGIN
 END $$;
 CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
     FOR EACH ROW EXECUTE FUNCTION webhook_outbox_enqueue();
+
+-- Claiming a row only sets its lease (unindexed columns): leave room on each
+-- page so those updates stay HOT and do not bloat the due index.
+ALTER TABLE webhook_deliveries SET (fillfactor = 70);

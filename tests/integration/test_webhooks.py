@@ -10,15 +10,12 @@ managed with the real `sandq webhooks` CLI.
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
@@ -27,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 
 from conftest import BUILD, Worker
 from sandq_client import Sandq, new_id
+from webhook_receiver import Receiver
 
 PREFIX = "whtest"
 SECRET_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -35,75 +33,6 @@ FAST = "0,300ms,300ms"  # 3 attempts: at once, then twice 300 ms (±10 %) later
 
 def whsec() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1. `script` gives the answers in order
-    (a status, or (status, {header: value})); after it, `default`."""
-
-    def __init__(self, script=(), default=200, port: int | None = None):
-        self.script = list(script)
-        self.default = default
-        self.port = port or free_port()
-        self.got: list[dict] = []
-        self.cond = threading.Condition()
-        self.server = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> "Receiver":
-        rcv = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with rcv.cond:
-                    answer = rcv.script.pop(0) if rcv.script else rcv.default
-                    status, headers = answer if isinstance(answer, tuple) else (answer, {})
-                    rcv.got.append({"t": time.monotonic(), "headers": {k.lower(): v for k, v in self.headers.items()},
-                                    "body": body, "status": status, "path": self.path})
-                    rcv.cond.notify_all()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def wait(self, pred, timeout: float = 30.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not pred(self.got):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"receiver: condition not met in {timeout}s; got "
-                                       f"{[(g['headers'].get('webhook-id'), g['status']) for g in self.got]}")
-                self.cond.wait(left)
-            return list(self.got)
-
-    def ids(self) -> list[str]:
-        with self.cond:
-            return [g["headers"]["webhook-id"] for g in self.got]
 
 
 @pytest.fixture(scope="module")
@@ -444,3 +373,35 @@ def test_ssrf_guard_refuses_every_forbidden_class(start_worker, cli, pg):
     assert rcv.got == []
     assert "refused: localhost resolves to" in w.log_text()
     rcv.stop()
+
+
+# ---- load: a slow receiver does not hold the others back ---------------------------------
+
+def test_slow_endpoint_does_not_hold_back_the_others(start_worker, cli, pg):
+    """300 events to three endpoints, one answering in 1 s: the two fast ones get
+    every event while the slow one (8 in flight at most) has had only a few.
+    The full-size measurement (10,000 events) is tests/bench/webhook_load.py."""
+    start_worker(SANDQ_LOG_LEVEL="info")
+    n = 300
+    fast = [Receiver().start(), Receiver().start()]
+    slow = Receiver(delay=1.0).start()
+    tenant = "wh" + secrets.token_hex(4)
+    eps = [cli.add(r.url, "--tenant", tenant)["id"] for r in fast + [slow]]
+    ids = [new_id("evt") for _ in range(n)]
+    with pg.cursor() as cur:
+        with cur.copy("COPY events (event_id, seq, type, tenant, worker_id, at, envelope) FROM STDIN") as cp:
+            for i, eid in enumerate(ids):
+                env = {"v": 1, "eventId": eid, "type": "sandbox.task.progress", "seq": 0, "tenant": tenant,
+                       "data": {"i": i}}
+                cp.write_row((eid, 0, "sandbox.task.progress", tenant, "it", "2026-01-01 00:00:00+00",
+                              json.dumps(env)))
+    for r in fast:
+        r.wait(lambda g: len({x["headers"]["webhook-id"] for x in g}) >= n, timeout=120)
+        assert {x["headers"]["webhook-id"] for x in r.got} == set(ids)
+    slow_got = len(slow.got)
+    assert slow_got < n / 2, slow_got  # capped at 8 concurrent 1 s answers: it is still far behind
+    (pending,) = pg.execute("SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = %s AND state = 'pending'",
+                            (eps[2],)).fetchone()
+    assert pending > n / 2
+    for r in fast + [slow]:
+        r.stop()

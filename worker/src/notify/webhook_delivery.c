@@ -441,7 +441,9 @@ static void *run(void *arg)
         curl_multi_perform(h->multi, &running);
         bool freed = false;
         reap(h, &freed);
-        if (freed)
+        /* Claim again when a batch's worth of slots is free (or none is busy),
+         * not after every single completion: each claim scans the due rows. */
+        if (freed && (h->n_inflight == 0 || h->max_inflight - h->n_inflight >= (h->max_inflight + 3) / 4))
             want = true;
         if (want && pg_ok)
             continue;
