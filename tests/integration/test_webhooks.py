@@ -375,6 +375,16 @@ def test_ssrf_guard_refuses_every_forbidden_class(start_worker, cli, pg):
     rcv.stop()
 
 
+def test_a_dns_name_is_resolved_checked_and_pinned_when_private_is_allowed(start_worker, cli):
+    w = start_worker()  # SANDQ_WEBHOOK_ALLOW_PRIVATE=1
+    rcv = Receiver().start()
+    ep = cli.add(f"http://localhost:{rcv.port}/hook", "--tenant", "wh" + secrets.token_hex(4))
+    p = cli.run("test", ep["id"], check=False)
+    assert p.returncode == 0, (p.stdout, p.stderr, w.log_text()[-2000:])
+    assert rcv.got[0]["headers"]["host"] == f"localhost:{rcv.port}"  # the name is kept, only the address pinned
+    rcv.stop()
+
+
 # ---- load: a slow receiver does not hold the others back ---------------------------------
 
 def test_slow_endpoint_does_not_hold_back_the_others(start_worker, cli, pg):

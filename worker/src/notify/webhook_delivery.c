@@ -211,12 +211,23 @@ static int guard(sq_webhooks *h, const char *url, char *resolve, size_t rn, char
     struct in_addr v4;
     struct in6_addr v6;
     literal = literal || inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1;
-    const struct addrinfo *pick = NULL;
-    for (const struct addrinfo *a = res; a && !pick; a = a->ai_next)
-        if (sq_addr_allowed(sq_addr_classify(a->ai_addr), h->allow_private))
-            pick = a;
+    /* Pin curl to every address that passed (it tries them in order, IPv6
+     * and IPv4 alike); addresses that failed are never handed to it. */
     char text[INET6_ADDRSTRLEN];
-    if (!pick) {
+    size_t used = (size_t)snprintf(resolve, rn, "%s:%s:", name, port);
+    int allowed = 0;
+    for (const struct addrinfo *a = res; a; a = a->ai_next) {
+        if (!sq_addr_allowed(sq_addr_classify(a->ai_addr), h->allow_private))
+            continue;
+        addr_text(a->ai_addr, text, sizeof text);
+        int k = snprintf(resolve + used, rn > used ? rn - used : 0, a->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
+                         allowed ? "," : "", text);
+        if (k < 0 || used + (size_t)k >= rn)
+            break; /* enough addresses */
+        used += (size_t)k;
+        allowed++;
+    }
+    if (!allowed) {
         addr_text(res->ai_addr, text, sizeof text);
         sq_addr_class cls = sq_addr_classify(res->ai_addr);
         snprintf(why, wn, "refused: %s resolves to %s, a %s address%s", name, text, sq_addr_class_name(cls),
@@ -224,9 +235,8 @@ static int guard(sq_webhooks *h, const char *url, char *resolve, size_t rn, char
         freeaddrinfo(res);
         goto out;
     }
-    addr_text(pick->ai_addr, text, sizeof text);
-    if (!literal)
-        snprintf(resolve, rn, pick->ai_family == AF_INET6 ? "%s:%s:[%s]" : "%s:%s:%s", name, port, text);
+    if (literal)
+        resolve[0] = '\0'; /* curl does not resolve an IP literal: nothing to pin */
     freeaddrinfo(res);
     rc = 0;
 out:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/pg_store.h"
 #include "sq/log.h"
 #include "webhook_delivery.h"
 
@@ -45,14 +46,8 @@ int sq_webhook_subscribe_sandbox(sq_worker *w, const sq_request *create, sq_err 
     const char *p[] = {id, create->sandbox_id, create->tenant, url, sealed, types_json};
     int rc = -1;
     for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
-        if (!w->pg || PQstatus(w->pg) != CONNECTION_OK) {
-            if (w->pg)
-                PQreset(w->pg);
-            if (!w->pg || PQstatus(w->pg) != CONNECTION_OK) {
-                sq_err_set(err, SQ_INTERNAL, "postgres unavailable");
-                continue;
-            }
-        }
+        if ((!w->pg || PQstatus(w->pg) != CONNECTION_OK) && sq_pg_connect(w, err) < 0)
+            continue;
         PGresult *r = run(w->pg,
                           "INSERT INTO webhook_endpoints (id, sandbox_id, tenant, url, secret_sealed, event_types, "
                           "description) VALUES ($1, $2, $3, $4, $5, "
