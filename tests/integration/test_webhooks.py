@@ -341,6 +341,32 @@ def test_kill_9_loses_no_delivery(wh_client, start_worker, pg):
     rcv.stop()
 
 
+def test_two_workers_share_the_outbox_without_delivering_twice(start_worker, cli, pg):
+    """Both workers' delivery threads claim from the same outbox (FOR UPDATE SKIP
+    LOCKED plus a lease): every event arrives exactly once, and both took part."""
+    start_worker("w-wh-a")
+    start_worker("w-wh-b")
+    rcv = Receiver(delay=0.02).start()
+    tenant = "wh" + secrets.token_hex(4)
+    ep = cli.add(rcv.url, "--tenant", tenant)
+    ids = [new_id("evt") for _ in range(400)]
+    with pg.cursor() as cur:
+        with cur.copy("COPY events (event_id, seq, type, tenant, worker_id, at, envelope) FROM STDIN") as cp:
+            for eid in ids:
+                env = {"v": 1, "eventId": eid, "type": "sandbox.task.progress", "seq": 0, "tenant": tenant, "data": {}}
+                cp.write_row((eid, 0, "sandbox.task.progress", tenant, "it", "2026-01-01 00:00:00+00",
+                              json.dumps(env)))
+    rcv.wait(lambda g: len(g) >= len(ids), timeout=120)
+    time.sleep(1)
+    got = rcv.ids()
+    assert sorted(got) == sorted(ids)  # each exactly once
+    owners = {r[0].split(":")[0] for r in pg.execute(
+        "SELECT DISTINCT a.worker_id FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id "
+        "WHERE d.endpoint_id = %s", (ep["id"],))}
+    assert owners == {"w-wh-a", "w-wh-b"}, owners
+    rcv.stop()
+
+
 # ---- SSRF ------------------------------------------------------------------------------
 
 def test_ssrf_guard_refuses_every_forbidden_class(start_worker, cli, pg):
