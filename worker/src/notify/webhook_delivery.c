@@ -455,6 +455,13 @@ static void *run(void *arg)
          * not after every single completion: each claim scans the due rows. */
         if (freed && (h->n_inflight == 0 || h->max_inflight - h->n_inflight >= (h->max_inflight + 3) / 4))
             want = true;
+        /* Notifications that arrived while a claim or record ran are already
+         * buffered by libpq: look before sleeping on the socket. */
+        PGnotify *early;
+        while (pg_ok && (early = PQnotifies(h->pg))) {
+            PQfreemem(early);
+            want = true;
+        }
         if (want && pg_ok)
             continue;
         struct curl_waitfd wfd = {.fd = pg_ok ? PQsocket(h->pg) : -1, .events = CURL_WAIT_POLLIN};
