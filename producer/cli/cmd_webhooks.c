@@ -190,8 +190,6 @@ static bool url_ok(const char *u)
 
 static int sub_add(PGconn *c, const wh_args *a, const char *url)
 {
-    if (!url_ok(url) || strlen(url) > 2048 || strpbrk(url, " \t\r\n"))
-        return cli_usage(a->cmd, "URL must be http:// or https:// (at most 2048 characters, no spaces)");
     sq_wh_box box;
     char secret[SQ_WH_SECRET_MAX], id[SQ_ID_MAX], sealed[SQ_WH_SEALED_MAX];
     if (load_box(a, &box) < 0 || new_secret(a, secret, sizeof secret) < 0)
@@ -398,10 +396,7 @@ static int sub_deliveries(PGconn *c, const wh_args *a)
 
 static int sub_redeliver(PGconn *c, const wh_args *a, const char *id)
 {
-    char *end;
-    long long v = strtoll(id, &end, 10);
-    if (*end || v <= 0)
-        return cli_usage(a->cmd, "a delivery id is a number (see `sandq webhooks deliveries`)");
+    long long v = strtoll(id, NULL, 10);
     const char *p[] = {id};
     PGresult *r = q(c, a,
                     "UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = now(), lease_owner = NULL,"
@@ -483,6 +478,19 @@ int cmd_webhooks(int argc, char **argv)
     if (nargs - 1 != want) {
         cli_list_free(&a.types);
         return cli_usage(a.cmd, nargs - 1 < want ? "%s: missing argument" : "%s: too many arguments", sub);
+    }
+    /* Bad arguments are usage errors, found before any connection. */
+    const char *bad = NULL;
+    if (strcmp(sub, "add") == 0 && (!url_ok(arg) || strlen(arg) > 2048 || strpbrk(arg, " \t\r\n")))
+        bad = "URL must be http:// or https:// (at most 2048 characters, no spaces)";
+    else if (strcmp(sub, "redeliver") == 0 && (strspn(arg, "0123456789") != strlen(arg) || strlen(arg) > 18 ||
+                                               strtoll(arg, NULL, 10) <= 0))
+        bad = "a delivery id is a number (see `sandq webhooks deliveries`)";
+    else if (arg && strcmp(sub, "add") != 0 && strcmp(sub, "redeliver") != 0 && !sq_id_valid(arg, "ep"))
+        bad = "an endpoint id is ep_ followed by a ULID (see `sandq webhooks list`)";
+    if (bad) {
+        cli_list_free(&a.types);
+        return cli_usage(a.cmd, "%s", bad);
     }
     cli_catch_interrupts();
     PGconn *c = connect_db(&a);

@@ -441,3 +441,14 @@ def test_slow_endpoint_does_not_hold_back_the_others(start_worker, cli, pg):
     assert pending > n / 2
     for r in fast + [slow]:
         r.stop()
+
+
+def test_cli_refuses_bad_arguments_before_connecting(cli):
+    cli.env["SANDQ_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"  # never reached
+    for args in (("add", "ftp://example.com/x"), ("add", "http://exa mple.com/"), ("redeliver", "12x"),
+                 ("rm", "not-an-id"), ("test", "ep_123"), ("frobnicate",), ("list", "extra")):
+        p = cli.run(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.startswith("sandq: webhooks: "), p.stderr
+    p = cli.run("list", check=False)  # a real failure: exit 1 with the reason
+    assert p.returncode == 1 and "postgres" in p.stderr
