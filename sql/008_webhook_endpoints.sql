@@ -38,11 +38,16 @@ ALTER TABLE webhook_deliveries
     ADD COLUMN lease_owner   text,
     ADD COLUMN lease_until   timestamptz;
 CREATE UNIQUE INDEX webhook_deliveries_event_endpoint ON webhook_deliveries (event_id, endpoint_id);
--- Claims take due rows in (next_attempt_at, id) order; the rows of one batch of
--- events share a next_attempt_at, so without id in the key every claim would
--- sort the whole batch.
+-- Claims take due rows in (next_attempt_at, id) order; the rows of one batch
+-- of events share a next_attempt_at, so 007's index on next_attempt_at alone
+-- would make every claim sort the whole batch. While some endpoint is at its
+-- concurrency cap, claims instead walk the endpoints that have pending rows
+-- (a loose index scan) and take each one's oldest due rows, so a receiver's
+-- large backlog is not scanned past on every claim.
 DROP INDEX webhook_deliveries_due;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_endpoint_due ON webhook_deliveries (endpoint_id, next_attempt_at, id)
+    WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (updated_at) WHERE state = 'failed';
 
 -- One row per attempt: the delivery log behind `sandq webhooks deliveries`.

@@ -119,6 +119,9 @@ def main() -> int:
         for r in fast + [slow]:
             r.stop()
         w.stop()
+        stats = [ln for ln in w.log_text().splitlines() if "webhooks: stopped" in ln]
+        if stats:
+            print("worker:", json.loads(stats[-1])["msg"])
         shutil.rmtree(w.dir, ignore_errors=True)
     return 0
 

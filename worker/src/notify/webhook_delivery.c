@@ -61,6 +61,7 @@ struct sq_webhooks {
     xfer *inflight;
     int n_inflight;
     uint64_t delivered, failed, retried;
+    uint64_t claims, claim_ms, record_ms; /* time in PostgreSQL, reported at stop */
 };
 
 const sq_wh_box *sq_webhooks_box(const sq_worker *w)
@@ -141,9 +142,11 @@ static void record(sq_webhooks *h, const sq_wh_claimed *c, sq_wh_outcome oc, int
                    const char *error, int64_t delay_ms)
 {
     sq_err err;
+    int64_t t0 = sq_mono_ms();
     if (!pg_ready(h) || sq_wh_outbox_record(h->pg, h->owner, c, oc, status, latency_ms, error, delay_ms, &err) < 0)
         sq_warn(NULL, "webhooks: could not record delivery %lld (its lease runs out and it is retried): %s",
                 (long long)c->id, h->pg ? PQerrorMessage(h->pg) : "no connection");
+    h->record_ms += (uint64_t)(sq_mono_ms() - t0);
     static const char *const names[] = {"delivered", "retry", "failed", "endpoint disabled (410)"};
     if (oc == SQ_WH_DELIVERED) {
         h->delivered++;
@@ -410,7 +413,12 @@ static int claim(sq_webhooks *h)
     sq_wh_claimed *rows;
     int n;
     sq_err err;
-    if (sq_wh_outbox_claim(h->pg, h->owner, free_slots, skip, nskip, h->lease_s, &rows, &n, &err) < 0) {
+    int64_t t0 = sq_mono_ms();
+    int crc = sq_wh_outbox_claim(h->pg, h->owner, free_slots, (int)h->max_per_endpoint, skip, nskip,
+                                 h->lease_s, &rows, &n, &err);
+    h->claims++;
+    h->claim_ms += (uint64_t)(sq_mono_ms() - t0);
+    if (crc < 0) {
         sq_warn(NULL, "webhooks: claim failed: %s", err.msg);
         return 0;
     }
@@ -491,8 +499,10 @@ static void *run(void *arg)
     sq_err err;
     if (n && h->pg && sq_wh_outbox_release(h->pg, h->owner, ids, n, &err) < 0)
         sq_warn(NULL, "webhooks: release at stop failed: %s", err.msg);
-    sq_info(NULL, "webhooks: stopped (%llu delivered, %llu retried, %llu failed)", (unsigned long long)h->delivered,
-            (unsigned long long)h->retried, (unsigned long long)h->failed);
+    sq_info(NULL,
+            "webhooks: stopped (%llu delivered, %llu retried, %llu failed; %llu claims in %llu ms, records in %llu ms)",
+            (unsigned long long)h->delivered, (unsigned long long)h->retried, (unsigned long long)h->failed,
+            (unsigned long long)h->claims, (unsigned long long)h->claim_ms, (unsigned long long)h->record_ms);
     return NULL;
 }
 

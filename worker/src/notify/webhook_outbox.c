@@ -90,34 +90,73 @@ static char *ids_literal(const char *const *ids, int n)
     return s;
 }
 
-int sq_wh_outbox_claim(PGconn *pg, const char *owner, int limit, const char *const *skip, int nskip, int lease_s,
-                       sq_wh_claimed **out, int *n, sq_err *err)
+int sq_wh_outbox_claim(PGconn *pg, const char *owner, int limit, int per_endpoint, const char *const *skip, int nskip,
+                       int lease_s, sq_wh_claimed **out, int *n, sq_err *err)
 {
     *out = NULL;
     *n = 0;
-    char lim[16], lease[16];
+    char lim[16], lease[16], per[16];
     snprintf(lim, sizeof lim, "%d", limit);
     snprintf(lease, sizeof lease, "%d", lease_s);
+    snprintf(per, sizeof per, "%d", per_endpoint);
     char *skips = ids_literal(skip, nskip);
     if (!skips)
         return sq_err_set(err, SQ_INTERNAL, "out of memory");
-    const char *p[] = {owner, lim, skips, lease};
-    PGresult *r = run(pg,
-                      "WITH due AS ("
-                      "  SELECT d.id FROM webhook_deliveries d"
-                      "    JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled"
-                      "   WHERE d.state = 'pending' AND d.next_attempt_at <= now()"
-                      "     AND (d.lease_until IS NULL OR d.lease_until < now())"
-                      "     AND NOT (d.endpoint_id = ANY ($3::text[]))"
-                      "   ORDER BY d.next_attempt_at, d.id LIMIT $2::int"
-                      "   FOR UPDATE OF d SKIP LOCKED) "
-                      "UPDATE webhook_deliveries d SET lease_owner = $1,"
-                      "       lease_until = now() + make_interval(secs => $4::int), updated_at = now()"
-                      "  FROM due, webhook_endpoints e"
-                      " WHERE d.id = due.id AND e.id = d.endpoint_id "
-                      "RETURNING d.id, d.attempts, d.event_id, d.endpoint_id, e.url, e.secret_sealed,"
-                      "          e.secret_prev_sealed, d.payload",
-                      4, p, err);
+    const char *p[] = {owner, lim, skips, lease, per};
+    /* Two ways to find due rows, the same rows either way:
+     *  - nothing saturated: due rows in time order (webhook_deliveries_due);
+     *    the scan stops after `limit` rows and never looks at retries that
+     *    are due later, however many endpoints have them;
+     *  - some endpoints at their cap: their due backlog would be scanned past
+     *    on every claim, so walk the endpoints that have pending rows (a loose
+     *    index scan on webhook_deliveries_endpoint_due) and take each one's
+     *    oldest due rows instead.
+     * ($3 and $5 are mentioned in by_time only so both texts take the same
+     * parameters.) */
+    static const char *const by_time =
+        "WITH due AS ("
+        "  SELECT d.id FROM webhook_deliveries d"
+        "    JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled"
+        "   WHERE d.state = 'pending' AND d.next_attempt_at <= now()"
+        "     AND (d.lease_until IS NULL OR d.lease_until < now())"
+        "     AND $3::text[] IS NOT NULL AND $5::int > 0"
+        "   ORDER BY d.next_attempt_at, d.id LIMIT $2::int"
+        "   FOR UPDATE OF d SKIP LOCKED) ";
+    static const char *const by_endpoint =
+        "WITH RECURSIVE eps(e) AS ("
+        "    SELECT min(endpoint_id) FROM webhook_deliveries WHERE state = 'pending'"
+        "  UNION ALL"
+        "    SELECT (SELECT min(d.endpoint_id) FROM webhook_deliveries d"
+        "             WHERE d.state = 'pending' AND d.endpoint_id > eps.e)"
+        "      FROM eps WHERE eps.e IS NOT NULL"
+        "), cand AS ("
+        "  SELECT x.id, x.next_attempt_at FROM eps"
+        "    JOIN webhook_endpoints en ON en.id = eps.e AND en.enabled"
+        "    CROSS JOIN LATERAL ("
+        "      SELECT d.id, d.next_attempt_at FROM webhook_deliveries d"
+        "       WHERE d.endpoint_id = eps.e AND d.state = 'pending' AND d.next_attempt_at <= now()"
+        "         AND (d.lease_until IS NULL OR d.lease_until < now())"
+        "       ORDER BY d.next_attempt_at, d.id LIMIT $5::int) x"
+        "   WHERE NOT (eps.e = ANY ($3::text[]))"
+        "   ORDER BY x.next_attempt_at, x.id LIMIT $2::int"
+        "), due AS ("
+        /* Re-checked under the row lock: a row another worker leased
+         * since `cand` looked is skipped, not taken twice. */
+        "  SELECT d.id FROM webhook_deliveries d"
+        "   WHERE d.id IN (SELECT id FROM cand) AND d.state = 'pending'"
+        "     AND (d.lease_until IS NULL OR d.lease_until < now())"
+        "   FOR UPDATE SKIP LOCKED) "
+        ;
+    static const char *const take =
+        "UPDATE webhook_deliveries d SET lease_owner = $1,"
+        "       lease_until = now() + make_interval(secs => $4::int), updated_at = now()"
+        "  FROM due, webhook_endpoints e"
+        " WHERE d.id = due.id AND e.id = d.endpoint_id "
+        "RETURNING d.id, d.attempts, d.event_id, d.endpoint_id, e.url, e.secret_sealed,"
+        "          e.secret_prev_sealed, d.payload";
+    char sql[4096];
+    snprintf(sql, sizeof sql, "%s%s", nskip ? by_endpoint : by_time, take);
+    PGresult *r = run(pg, sql, 5, p, err);
     free(skips);
     if (!r)
         return -1;

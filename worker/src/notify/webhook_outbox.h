@@ -32,11 +32,12 @@ typedef struct sq_wh_claimed {
 
 void sq_wh_claimed_free(sq_wh_claimed *c);
 
-/* Claim up to `limit` due deliveries of enabled endpoints not in `skip`
- * (endpoints at their concurrency limit; `nskip` ids), leasing them to `owner`
- * for lease_s seconds. *out is malloc'd; *n rows. */
-int sq_wh_outbox_claim(PGconn *pg, const char *owner, int limit, const char *const *skip, int nskip, int lease_s,
-                       sq_wh_claimed **out, int *n, sq_err *err);
+/* Claim up to `limit` due deliveries, oldest first, at most `per_endpoint`
+ * of any one endpoint, of enabled endpoints not in `skip` (those at their
+ * concurrency limit; `nskip` ids), leasing them to `owner` for lease_s
+ * seconds. *out is malloc'd; *n rows. */
+int sq_wh_outbox_claim(PGconn *pg, const char *owner, int limit, int per_endpoint, const char *const *skip, int nskip,
+                       int lease_s, sq_wh_claimed **out, int *n, sq_err *err);
 
 /* Give leased rows back at once (worker stopping, or over a concurrency cap). */
 int sq_wh_outbox_release(PGconn *pg, const char *owner, const int64_t *ids, int n, sq_err *err);
