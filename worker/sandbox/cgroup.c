@@ -174,7 +174,7 @@ static int own_path(const char *name, char *out, size_t size)
         char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (!c2)
             continue;
-        *c2 = '\0';
+        *c1 = *c2 = '\0';
         const char *ctrls = c1 + 1, *path = c2 + 1;
         if (!name[0]) {
             if (strcmp(line, "0") == 0 && !*ctrls)
