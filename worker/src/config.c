@@ -28,6 +28,9 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->run_dir = sq_env_str("SANDQ_RUN_DIR", "/run/sandq");
     cfg->init_bin = sq_env_str("SANDQ_INIT_BIN", NULL);
     cfg->log_level = sq_env_str("SANDQ_LOG_LEVEL", "info");
+    cfg->cgroup_mode = sq_env_str("SANDQ_CGROUP_MODE", "auto");
+    if (sq_limits_config_from_env(&cfg->limits, err) < 0)
+        return -1;
 
     int64_t max_req;
     if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "sq/env.h"
+#include "sbx_limits.h"
 #include "sq/err.h"
 
 typedef struct sq_worker_config {
@@ -22,6 +23,8 @@ typedef struct sq_worker_config {
     int64_t dedupe_ttl_s;         /* SANDQ_DEDUPE_TTL_S, default 86400 */
     int64_t ended_ttl_s;          /* SANDQ_ENDED_TTL_S: Redis keeps ended sandboxes this long, default 86400 */
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
+    const char *cgroup_mode;      /* SANDQ_CGROUP_MODE: auto (default) or v1 */
+    sq_limits_config limits;      /* SANDQ_LIMIT_*, SANDQ_SANDBOX_*TIMEOUT_MS (sbx_limits.h) */
 } sq_worker_config;
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);

@@ -115,6 +115,12 @@ static int route(sq_worker *w, const sq_request *req, sq_err *err)
         return sq_handle_create(w, req, err);
     case SQ_REQ_SANDBOX_KILL:
         return sq_handle_kill(w, sb, req, err);
+    case SQ_REQ_SANDBOX_PAUSE:
+        return sq_handle_pause(w, sb, req, err);
+    case SQ_REQ_SANDBOX_RESUME:
+        return sq_handle_resume(w, sb, req, err);
+    case SQ_REQ_SANDBOX_SET_TIMEOUT:
+        return sq_handle_set_timeout(w, sb, req, err);
     case SQ_REQ_TASK_EXEC:
         return sq_handle_exec(w, sb, req, err);
     case SQ_REQ_TASK_CODE:

@@ -9,6 +9,8 @@
 
 #include "dispatch.h"
 #include "kafka_conf.h"
+#include "lifetime_tick.h"
+#include "sq/codec.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -71,6 +73,9 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_errno(err, "mkdir %s", w->cfg.run_dir);
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
     sq_topic_dlq(w->cfg.conn.topic_prefix, w->topic_dlq);
+    if (sq_cgroups_init(w->cfg.worker_id, w->cfg.cgroup_mode, err) < 0)
+        return -1;
+    sq_info(NULL, "cgroups: %s", sq_cgroups_describe());
     if (sq_redis_connect(w, err) < 0 || sq_pg_connect(w, err) < 0 || sq_kafka_producer_new(w, err) < 0 ||
         sq_kafka_consumer_new(w, err) < 0)
         return -1;
@@ -80,6 +85,7 @@ static int start(sq_worker *w, sq_err *err)
 static void run_loop(sq_worker *w)
 {
     while (!w->stopping) {
+        sq_lifetime_tick(w, sq_now_ms()); /* sandbox timeoutMs / idleTimeoutMs */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
         if (!m)
             continue;

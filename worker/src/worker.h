@@ -15,6 +15,8 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "lifetime.h"
+#include "sbx_limits.h"
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
 
@@ -33,6 +35,8 @@ typedef struct sq_live_sandbox {
     int slot_lock_fd;
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
+    sq_limits limits;          /* resolved at create (sbx_limits.h) */
+    sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifetime.h, lifetime_tick.c) */
     struct sq_live_sandbox *next;
 } sq_live_sandbox;
 

@@ -100,9 +100,16 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
         return;
     }
     out->exit_code = res.exit_code;
-    if (res.timed_out)
+    if (res.timed_out) {
         sq_err_set(&out->failure, SQ_TIMED_OUT, "the command ran longer than its timeoutMs (%lld ms) and was killed",
                    (long long)p->timeout_ms);
+    } else if (res.oom_killed) {
+        sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED,
+                   "out of memory: the command was killed by the kernel's OOM killer at the sandbox's memory limit "
+                   "(limits.memoryMb %lld)",
+                   (long long)t->sb->limits.memory_mb);
+        out->reason = "oom_killed";
+    }
 }
 
 static int decode_stdin(const json_t *body, exec_plan *p, sq_err *err)

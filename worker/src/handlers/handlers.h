@@ -12,6 +12,14 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
+int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */
+int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
+
+/* Freeze a ready sandbox: pausing → paused (or back to ready with reason
+ * pause_failed). req may be NULL (a timeout). */
+int sq_sandbox_pause_now(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason,
+                         const char *message, sq_err *err);
 
 /* Tear down a live sandbox's runtime, workspace and uid slot, unlink it from
  * the registry and free it (no events; callers transition first). */

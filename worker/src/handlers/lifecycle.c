@@ -80,6 +80,10 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
                      region, w->cfg.region, region);
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
+    sq_limits limits;
+    sq_err why;
+    if (sq_limits_resolve(body, &w->cfg.limits, &limits, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
 
     sq_live_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
@@ -93,8 +97,8 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
     sb->state = SQ_STATE_NONE;
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
+    sb->limits = limits;
 
-    sq_err why;
     if (sq_slot_acquire(w, sb, &why) < 0) {
         free_live(sb);
         return sq_emit_rejected(w, &bare, req, &why, err);
@@ -123,6 +127,9 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
         .host_uid = sb->host_uid,
         .host_gid = sb->host_gid,
         .id_range = SQ_SLOT_IDS,
+        .limits = &(sq_sandbox_limits){.memory_bytes = (uint64_t)limits.memory_mb << 20,
+                                       .cpu_millis = (uint32_t)limits.cpu_millis,
+                                       .pids = (uint32_t)limits.pids},
     };
     int64_t t0 = sq_mono_ms();
     if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &sb->runtime, &why) < 0) {
@@ -134,6 +141,14 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
             (unsigned)sb->host_uid);
     sb->capabilities = ready_capabilities();
+    int64_t now = sq_now_ms();
+    sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
+    json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",
+                                  (double)limits.cpu_millis / 1000.0, "pids", (json_int_t)limits.pids);
+    int rc = sq_pg_sandbox_limits(w, sb->id, effective, err);
+    json_decref(effective);
+    if (rc < 0 || sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
+        return -1;
     return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
                          json_pack("{s:O}", "capabilities", sb->capabilities), err);
 }

@@ -3,6 +3,7 @@
 #include "pg_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sq/log.h"
@@ -163,4 +164,13 @@ int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandb
                 "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT (request_id) DO NOTHING",
                 4, p);
+}
+
+int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err)
+{
+    char *lim = json_dumps(limits, JSON_COMPACT);
+    const char *p[] = {sandbox_id, lim};
+    int rc = exec(w, err, "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1", 2, p);
+    free(lim);
+    return rc;
 }

@@ -1,5 +1,5 @@
-/* limits.c — see limits.h. */
-#include "limits.h"
+/* sbx_limits.c — see sbx_limits.h. */
+#include "sbx_limits.h"
 
 #include <errno.h>
 #include <math.h>

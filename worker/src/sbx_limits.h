@@ -1,4 +1,4 @@
-/* limits.h — a sandbox's resource limits and lifetime settings, resolved from
+/* sbx_limits.h — a sandbox's resource limits and lifetime settings, resolved from
  * the create request against the operator's defaults and maximums (pure).
  *
  * Each limit the request leaves out takes the operator's default; a value
@@ -6,8 +6,8 @@
  * and the maximum) rather than silently lowered, so a backend never gets less
  * than it asked for without knowing. docs/operations.md ("Sandbox limits")
  * lists the variables. */
-#ifndef SQ_LIMITS_H
-#define SQ_LIMITS_H
+#ifndef SQ_SBX_LIMITS_H
+#define SQ_SBX_LIMITS_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,0 +1,99 @@
+/* lifetime_tick.c — see lifetime_tick.h. */
+#include "lifetime_tick.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "notify/emit.h"
+#include "registry.h"
+#include "sq/codec.h"
+#include "sq/log.h"
+#include "store/redis_store.h"
+
+void sq_lifetime_touch(sq_worker *w, sq_live_sandbox *sb, bool busy)
+{
+    int64_t now = sq_now_ms();
+    if (busy)
+        sq_lifetime_busy(&sb->lifetime, now);
+    else
+        sq_lifetime_idle(&sb->lifetime, now);
+    sq_err err;
+    if (sq_redis_sandbox_lifetime(w, sb, now, &err) < 0)
+    {
+        sq_log_ctx lc = {.sandbox_id = sb->id};
+        sq_warn(&lc, "could not record deadlines: %s", err.msg);
+    }
+}
+
+/* Sandboxes found due, collected first: acting may remove them from the
+ * registry, which sq_registry_each does not allow. */
+typedef struct due_list {
+    char ids[64][SQ_ID_MAX];
+    sq_lifetime_due why[64];
+    int n;
+    int64_t now;
+} due_list;
+
+static void collect(sq_worker *w, sq_live_sandbox *sb, void *user)
+{
+    (void)w;
+    due_list *d = user;
+    /* Only a ready sandbox is judged: active means a task runs (its own
+     * timeout governs it; the sandbox ends right after if still due), and the
+     * other states are in transition or already paused. */
+    if (sb->state != SQ_STATE_READY || d->n >= (int)(sizeof d->ids / sizeof d->ids[0]))
+        return;
+    sq_lifetime_due why = sq_lifetime_check(&sb->lifetime, d->now);
+    if (why == SQ_LIFETIME_OK)
+        return;
+    snprintf(d->ids[d->n], SQ_ID_MAX, "%s", sb->id);
+    d->why[d->n++] = why;
+}
+
+static int end_it(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message, sq_err *err)
+{
+    if (sq_transition(w, sb, NULL, SQ_STATE_ENDING, reason, message, NULL, err) < 0)
+        return -1;
+    sq_sandbox_destroy(sb->runtime);
+    sb->runtime = NULL;
+    if (sq_transition(w, sb, NULL, SQ_STATE_ENDED, reason, message, NULL, err) < 0)
+        return -1;
+    sq_sandbox_teardown(w, sb);
+    return 0;
+}
+
+void sq_lifetime_tick(sq_worker *w, int64_t now)
+{
+    due_list d = {.now = now};
+    sq_registry_each(w, collect, &d);
+    for (int i = 0; i < d.n; i++) {
+        sq_live_sandbox *sb = sq_registry_get(w, d.ids[i]);
+        if (!sb)
+            continue;
+        bool idle = d.why[i] == SQ_LIFETIME_IDLE;
+        const char *reason = idle ? "idle_timeout" : "timeout";
+        char message[160];
+        if (idle)
+            snprintf(message, sizeof message, "no activity for idleTimeoutMs (%lld ms)",
+                     (long long)sb->lifetime.idle_timeout_ms);
+        else
+            snprintf(message, sizeof message, "the sandbox used up its timeoutMs (%lld ms of running time)",
+                     (long long)sb->lifetime.timeout_ms);
+        sq_log_ctx lc = {.sandbox_id = sb->id};
+        sq_info(&lc, "%s: %s; %s", reason, message, sb->limits.pause_on_timeout ? "pausing" : "ending");
+        sq_err err;
+        int rc = sb->limits.pause_on_timeout ? sq_sandbox_pause_now(w, sb, NULL, reason, message, &err)
+                                             : end_it(w, sb, reason, message, &err);
+        /* A timeout must hold: a sandbox that cannot be frozen is ended. */
+        if (rc == 0 && sb->limits.pause_on_timeout && sb->state == SQ_STATE_READY)
+            rc = end_it(w, sb, reason, message, &err);
+        if (rc < 0)
+            sq_error(&lc, "could not act on %s: %s", reason, err.msg);
+    }
+    if (d.n > 0) {
+        sq_err err;
+        if (sq_emit_flush(w, &err) < 0)
+            sq_error(NULL, "%s", err.msg);
+    }
+}

@@ -1,0 +1,25 @@
+/* lifetime_tick.h — enforcing sandbox timeoutMs and idleTimeoutMs.
+ *
+ * The deadlines themselves are pure (lifetime.h); this is the adapter that
+ * applies them to live sandboxes: it ends (onTimeout "kill") or pauses
+ * (onTimeout "pause") each sandbox whose deadline has passed, and mirrors the
+ * deadlines into Redis whenever they move. */
+#ifndef SQ_LIFETIME_TICK_H
+#define SQ_LIFETIME_TICK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "worker.h"
+
+/* Check every live sandbox against its deadlines at `now` (epoch ms) and act
+ * on those that passed. Called from the worker's main loop between messages
+ * (at least every 200 ms); cheap when nothing is due. Failures are logged. */
+void sq_lifetime_tick(sq_worker *w, int64_t now);
+
+/* A task starts (busy) or ends (idle): move the idle clock and mirror it to
+ * Redis. Failures are logged, not returned: a stale Redis deadline is not a
+ * reason to fail a task. */
+void sq_lifetime_touch(sq_worker *w, sq_live_sandbox *sb, bool busy);
+
+#endif
