@@ -1,5 +1,5 @@
 /* test_limits.c — resolving a create's limits and timeouts against the
- * operator's defaults and maximums (worker/src/limits.c), and reading those
+ * operator's defaults and maximums (worker/src/sbx_limits.c), and reading those
  * from the environment. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "sbx_limits.h"
 
 static json_t *body(const char *text)
 {
