@@ -80,14 +80,18 @@ void sq_lifetime_tick(sq_worker *w, int64_t now)
         else
             snprintf(message, sizeof message, "the sandbox used up its timeoutMs (%lld ms of running time)",
                      (long long)sb->lifetime.timeout_ms);
-        sq_log_ctx lc = {.sandbox_id = sb->id};
+        sq_log_ctx lc = {.sandbox_id = d.ids[i]}; /* not sb->id: ending it frees sb */
         sq_info(&lc, "%s: %s; %s", reason, message, sb->limits.pause_on_timeout ? "pausing" : "ending");
         sq_err err;
-        int rc = sb->limits.pause_on_timeout ? sq_sandbox_pause_now(w, sb, NULL, reason, message, &err)
-                                             : end_it(w, sb, reason, message, &err);
-        /* A timeout must hold: a sandbox that cannot be frozen is ended. */
-        if (rc == 0 && sb->limits.pause_on_timeout && sb->state == SQ_STATE_READY)
-            rc = end_it(w, sb, reason, message, &err);
+        int rc;
+        if (sb->limits.pause_on_timeout) {
+            rc = sq_sandbox_pause_now(w, sb, NULL, reason, message, &err);
+            /* A timeout must hold: a sandbox that cannot be frozen is ended. */
+            if (rc == 0 && sb->state == SQ_STATE_READY)
+                rc = end_it(w, sb, reason, message, &err);
+        } else {
+            rc = end_it(w, sb, reason, message, &err); /* frees sb */
+        }
         if (rc < 0)
             sq_error(&lc, "could not act on %s: %s", reason, err.msg);
     }
