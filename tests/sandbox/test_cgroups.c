@@ -325,6 +325,8 @@ int main(void)
         cmocka_unit_test(test_pause_needs_cgroups),
     };
     int failed = cmocka_run_group_tests_name("cgroups (auto)", tests, setup_auto, teardown);
+    sq_cgroups_cleanup();
     failed += cmocka_run_group_tests_name("cgroups (v1 forced)", tests, setup_v1, teardown);
+    sq_cgroups_cleanup();
     return failed ? 1 : 0;
 }

@@ -261,6 +261,9 @@ static int enable_v2_controllers(const char *mount, const char *parent, sq_err *
 
 int sq_cgroups_init(const char *group, const char *mode, sq_err *err)
 {
+    if (!group || !*group || strchr(group, '/') || group[0] == '.' || strlen(group) > 128)
+        return sq_err_set(err, SQ_INVALID_REQUEST, "cgroup group name \"%s\" must be one path component",
+                          group ? group : "");
     bool force_v1 = mode && strcmp(mode, "v1") == 0;
     if (mode && *mode && !force_v1 && strcmp(mode, "auto") != 0)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_CGROUP_MODE", "cgroup mode must be auto or v1");
@@ -309,6 +312,20 @@ int sq_cgroups_init(const char *group, const char *mode, sq_err *err)
              v2_control ? sys.v2 : sys.v1[H_FREEZER]);
     sys.ready = true;
     return 0;
+}
+
+void sq_cgroups_cleanup(void)
+{
+    if (!sys.ready)
+        return;
+    /* Only the parent itself, and rmdir only removes an empty cgroup: a
+     * sandbox still running (or another worker's, were two to share an id)
+     * keeps it. */
+    if (sys.v2[0])
+        rmdir(sys.v2);
+    for (int h = 0; h < H_V1_COUNT; h++)
+        if (sys.v1[h][0])
+            rmdir(sys.v1[h]);
 }
 
 const char *sq_cgroups_describe(void)

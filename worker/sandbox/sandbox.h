@@ -43,6 +43,9 @@ typedef struct sq_sandbox_limits {
  * of an earlier run. mode: "auto" (or NULL) or "v1" (force the v1 hierarchies).
  * Call once, before starting sandboxes with limits. */
 int sq_cgroups_init(const char *group, const char *mode, sq_err *err);
+/* Remove this process's parent cgroups when empty (at shutdown, after every
+ * sandbox is destroyed). */
+void sq_cgroups_cleanup(void);
 /* What sq_cgroups_init chose, for the log ("limits: cgroup v1 …; kill/freeze: cgroup v2 …"). */
 const char *sq_cgroups_describe(void);
 

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
     run_loop(&w);
     sq_info(NULL, "shutting down");
     sq_dispatch_fail_all(&w, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it");
+    sq_cgroups_cleanup();
     sq_kafka_close(&w);
     sq_redis_close(&w);
     sq_pg_close(&w);
