@@ -38,6 +38,20 @@ def run(client: Sandq, s: EventStream, sbx: str, script: str, timeout: float = 6
     return end, out, req
 
 
+def run_measuring(client: Sandq, s: EventStream, sbx: str, script: str, timeout: float = 60,
+                  **body) -> tuple[dict, int]:
+    """Run `bash -c script` and sample the sandbox's process count while it
+    runs; returns (the task's final event, the largest count seen)."""
+    req = client.send(client.envelope("task.exec", sbx, {"command": "bash", "args": ["-c", script], **body}))
+    peak, deadline = 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        peak = max(peak, len(procs_of(sbx)))
+        ev = s.poll(0.02)
+        if ev is not None and ev.get("requestId") == req["requestId"] and ev["type"] in TASK_END:
+            return ev, peak
+    raise TimeoutError(f"task did not end within {timeout}s")
+
+
 def host_uid(worker, sbx: str) -> int:
     """The host uid the sandbox's root maps to: the owner of its workspace."""
     return os.stat(worker.dir / "workspaces" / sbx).st_uid
