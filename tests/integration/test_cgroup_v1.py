@@ -29,8 +29,9 @@ def v1(stack_env):
             f.result(15)
         except Exception as e:  # already there from an earlier run
             assert "TOPIC_ALREADY_EXISTS" in str(e), e
+    # Its own uid base: its run directory (slot locks) is not the session worker's.
     w = Worker("w-test-v1", {"SANDQ_TOPIC_PREFIX": PREFIX, "SANDQ_GROUP_ID": "sandq-workers-v1",
-                             "SANDQ_CGROUP_MODE": "v1"}).start()
+                             "SANDQ_CGROUP_MODE": "v1", "SANDQ_UID_BASE": "2000000000"}).start()
     yield w, Sandq(stack_env["brokers"], PREFIX)
     assert w.stop() == 0
     shutil.rmtree(w.dir, ignore_errors=True)
