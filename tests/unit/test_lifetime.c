@@ -90,6 +90,24 @@ static void test_lifetime_before_idle(void **state)
     assert_int_equal(sq_lifetime_check(&lt, T0 + 300), SQ_LIFETIME_EXPIRED);
 }
 
+static void test_next_deadline(void **state)
+{
+    (void)state;
+    sq_lifetime lt;
+    sq_lifetime_start(&lt, 0, 0, T0);
+    assert_int_equal(sq_lifetime_next_deadline(&lt), -1);
+    sq_lifetime_start(&lt, 5000, 0, T0);
+    assert_int_equal(sq_lifetime_next_deadline(&lt), T0 + 5000);
+    sq_lifetime_start(&lt, 0, 700, T0);
+    assert_int_equal(sq_lifetime_next_deadline(&lt), T0 + 700);
+    sq_lifetime_start(&lt, 5000, 700, T0);
+    assert_int_equal(sq_lifetime_next_deadline(&lt), T0 + 700);
+    sq_lifetime_busy(&lt, T0 + 100); /* a task runs: only the lifetime is left */
+    assert_int_equal(sq_lifetime_next_deadline(&lt), T0 + 5000);
+    sq_lifetime_pause(&lt, T0 + 200);
+    assert_int_equal(sq_lifetime_next_deadline(&lt), -1);
+}
+
 static void test_set_timeout_counts_from_now(void **state)
 {
     (void)state;
@@ -128,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_paused_time_does_not_count),
         cmocka_unit_test(test_idle_clock),
         cmocka_unit_test(test_lifetime_before_idle),
+        cmocka_unit_test(test_next_deadline),
         cmocka_unit_test(test_set_timeout_counts_from_now),
         cmocka_unit_test(test_resume_after_timeout_pause_gets_fresh_budget),
     };

@@ -76,6 +76,16 @@ int64_t sq_lifetime_idle_deadline(const sq_lifetime *lt)
     return lt->idle_since + lt->idle_timeout_ms;
 }
 
+int64_t sq_lifetime_next_deadline(const sq_lifetime *lt)
+{
+    int64_t a = sq_lifetime_deadline(lt), b = sq_lifetime_idle_deadline(lt);
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
 sq_lifetime_due sq_lifetime_check(const sq_lifetime *lt, int64_t now)
 {
     int64_t d = sq_lifetime_deadline(lt);

@@ -48,6 +48,9 @@ int64_t sq_lifetime_used(const sq_lifetime *lt, int64_t now);
 int64_t sq_lifetime_deadline(const sq_lifetime *lt);
 /* When the idle timeout fires if nothing changes; -1: none, busy or paused. */
 int64_t sq_lifetime_idle_deadline(const sq_lifetime *lt);
+/* The earlier of the two deadlines; -1 when neither runs. An actor can sleep
+ * until then instead of polling. */
+int64_t sq_lifetime_next_deadline(const sq_lifetime *lt);
 /* Which deadline, if any, has passed at `now` (lifetime first). */
 sq_lifetime_due sq_lifetime_check(const sq_lifetime *lt, int64_t now);
 

@@ -30,7 +30,6 @@ void sq_lifetime_touch(sq_worker *w, sq_live_sandbox *sb, bool busy)
  * registry, which sq_registry_each does not allow. */
 typedef struct due_list {
     char ids[64][SQ_ID_MAX];
-    sq_lifetime_due why[64];
     int n;
     int64_t now;
 } due_list;
@@ -44,11 +43,9 @@ static void collect(sq_worker *w, sq_live_sandbox *sb, void *user)
      * other states are in transition or already paused. */
     if (sb->state != SQ_STATE_READY || d->n >= (int)(sizeof d->ids / sizeof d->ids[0]))
         return;
-    sq_lifetime_due why = sq_lifetime_check(&sb->lifetime, d->now);
-    if (why == SQ_LIFETIME_OK)
+    if (sq_lifetime_check(&sb->lifetime, d->now) == SQ_LIFETIME_OK)
         return;
-    snprintf(d->ids[d->n], SQ_ID_MAX, "%s", sb->id);
-    d->why[d->n++] = why;
+    snprintf(d->ids[d->n++], SQ_ID_MAX, "%s", sb->id);
 }
 
 static int end_it(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message, sq_err *err)
@@ -63,37 +60,51 @@ static int end_it(sq_worker *w, sq_live_sandbox *sb, const char *reason, const c
     return 0;
 }
 
+int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *err)
+{
+    if (sb->state != SQ_STATE_READY)
+        return 0;
+    sq_lifetime_due due = sq_lifetime_check(&sb->lifetime, now);
+    if (due == SQ_LIFETIME_OK)
+        return 0;
+    char id[SQ_ID_MAX];
+    snprintf(id, sizeof id, "%s", sb->id); /* ending it frees sb */
+    sq_log_ctx lc = {.sandbox_id = id};
+    bool idle = due == SQ_LIFETIME_IDLE;
+    const char *reason = idle ? "idle_timeout" : "timeout";
+    char message[160];
+    if (idle)
+        snprintf(message, sizeof message, "no activity for idleTimeoutMs (%lld ms)",
+                 (long long)sb->lifetime.idle_timeout_ms);
+    else
+        snprintf(message, sizeof message, "the sandbox used up its timeoutMs (%lld ms of running time)",
+                 (long long)sb->lifetime.timeout_ms);
+    sq_info(&lc, "%s: %s; %s", reason, message, sb->limits.pause_on_timeout ? "pausing" : "ending");
+    int rc;
+    if (sb->limits.pause_on_timeout) {
+        rc = sq_sandbox_pause_now(w, sb, NULL, reason, message, err);
+        /* A timeout must hold: a sandbox that cannot be frozen is ended. */
+        if (rc == 0 && sb->state == SQ_STATE_READY)
+            rc = end_it(w, sb, reason, message, err);
+    } else {
+        rc = end_it(w, sb, reason, message, err); /* frees sb */
+    }
+    if (rc < 0) {
+        sq_error(&lc, "could not act on %s: %s", reason, err->msg);
+        return -1;
+    }
+    return 1;
+}
+
 void sq_lifetime_tick(sq_worker *w, int64_t now)
 {
     due_list d = {.now = now};
     sq_registry_each(w, collect, &d);
     for (int i = 0; i < d.n; i++) {
         sq_live_sandbox *sb = sq_registry_get(w, d.ids[i]);
-        if (!sb)
-            continue;
-        bool idle = d.why[i] == SQ_LIFETIME_IDLE;
-        const char *reason = idle ? "idle_timeout" : "timeout";
-        char message[160];
-        if (idle)
-            snprintf(message, sizeof message, "no activity for idleTimeoutMs (%lld ms)",
-                     (long long)sb->lifetime.idle_timeout_ms);
-        else
-            snprintf(message, sizeof message, "the sandbox used up its timeoutMs (%lld ms of running time)",
-                     (long long)sb->lifetime.timeout_ms);
-        sq_log_ctx lc = {.sandbox_id = d.ids[i]}; /* not sb->id: ending it frees sb */
-        sq_info(&lc, "%s: %s; %s", reason, message, sb->limits.pause_on_timeout ? "pausing" : "ending");
         sq_err err;
-        int rc;
-        if (sb->limits.pause_on_timeout) {
-            rc = sq_sandbox_pause_now(w, sb, NULL, reason, message, &err);
-            /* A timeout must hold: a sandbox that cannot be frozen is ended. */
-            if (rc == 0 && sb->state == SQ_STATE_READY)
-                rc = end_it(w, sb, reason, message, &err);
-        } else {
-            rc = end_it(w, sb, reason, message, &err); /* frees sb */
-        }
-        if (rc < 0)
-            sq_error(&lc, "could not act on %s: %s", reason, err.msg);
+        if (sb)
+            sq_lifetime_enforce(w, sb, now, &err); /* logs its own failure */
     }
     if (d.n > 0) {
         sq_err err;

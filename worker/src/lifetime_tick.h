@@ -17,6 +17,13 @@
  * (at least every 200 ms); cheap when nothing is due. Failures are logged. */
 void sq_lifetime_tick(sq_worker *w, int64_t now);
 
+/* The per-sandbox half of the tick, for a caller that owns the sandbox (an
+ * actor between jobs): if sb is ready and a deadline has passed at `now`, end
+ * or pause it. Returns 1 if it acted (after ending, sb has been torn down and
+ * must not be used), 0 if nothing was due, -1 on a store failure (err). Does
+ * not flush the producer. */
+int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *err);
+
 /* A task starts (busy) or ends (idle): move the idle clock and mirror it to
  * Redis. Failures are logged, not returned: a stale Redis deadline is not a
  * reason to fail a task. */
