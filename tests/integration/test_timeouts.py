@@ -45,6 +45,22 @@ def test_sandbox_timeout_ends_it(client, worker, rds, pg):
     assert not (worker.dir / "workspaces" / sbx).exists()
 
 
+def test_sandbox_timeout_cuts_a_running_command(client, worker, rds, pg):
+    """A command cannot outlive its sandbox's lifetime (onTimeout kill): it is
+    killed when the lifetime runs out, then the sandbox ends."""
+    sbx, s, ready = create(client, {"timeoutMs": 2500})
+    end, _, req = run(client, s, sbx, "sleep 60", timeoutMs=600_000)
+    assert end["type"] == "sandbox.task.failed", end
+    assert end["data"]["code"] == "timed_out" and end["data"]["reason"] == "sandbox_timeout", end
+    assert "timeoutMs" in end["data"]["message"]
+    assert end["data"]["durationMs"] < 10_000
+    ending = s.wait_type("sandbox.ending", timeout=30)
+    assert ending["data"]["reason"] == "timeout"
+    assert ending["at"] - ready["at"] >= 2500
+    s.wait_type("sandbox.ended")
+    assert pg.execute("SELECT error_code FROM tasks WHERE id = %s", (req["taskId"],)).fetchone() == ("timed_out",)
+
+
 def test_paused_time_does_not_count(client, worker, rds):
     sbx, s, _ = create(client, {"timeoutMs": 3000})
     pause = client.send(client.envelope("sandbox.pause", sbx))
