@@ -104,6 +104,41 @@ def cgroup_dirs(name: str) -> list[str]:
     return found
 
 
+def zombie_children(pid: int) -> list[int]:
+    """Children of pid that have exited and were not reaped."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            found.append(int(d))
+    return found
+
+
+def leftovers(worker, sbx: str) -> dict:
+    """What a killed sandbox must not leave behind; {} when nothing is left:
+    processes, cgroups, zombies of the worker, host mounts naming it, its
+    workspace directory."""
+    left = {}
+    if procs_of(sbx):
+        left["processes"] = procs_of(sbx)
+    if cgroup_dirs(sbx):
+        left["cgroups"] = cgroup_dirs(sbx)
+    if worker.proc and zombie_children(worker.proc.pid):
+        left["zombies"] = zombie_children(worker.proc.pid)
+    for mi in ("/proc/self/mountinfo", f"/proc/{worker.proc.pid}/mountinfo" if worker.proc else None):
+        if mi and os.path.exists(mi) and sbx in open(mi).read():
+            left.setdefault("mounts", []).append(mi)
+    if (worker.dir / "workspaces" / sbx).exists():
+        left["workspace"] = str(worker.dir / "workspaces" / sbx)
+    return left
+
+
 def wait_until(pred, timeout: float = 10.0, step: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

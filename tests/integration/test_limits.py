@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 
-from sandbox_host import cgroup_dirs, cpu_seconds, create, kill, procs_of, run, run_measuring, wait_until
+from sandbox_host import cgroup_dirs, cpu_seconds, create, kill, leftovers, procs_of, run, run_measuring, wait_until
 from sandq_client import new_id
 
 
@@ -86,11 +86,11 @@ def test_fork_bomb_stops_at_the_pids_limit(client, worker, rds):
     assert wait_until(lambda: len(procs_of(sbx)) == 1, 5), procs_of(sbx)  # the init only
     e3, out, _ = run(client, s, sbx, "echo usable")
     assert out == "usable\n", e3
-    # Kill leaves no process and no cgroup.
+    # Kill leaves no process, cgroup, zombie, mount or workspace.
+    run(client, s, sbx, "for i in $(seq 20); do sleep 100 & done")
     ended = kill(client, s, sbx)
     assert ended["type"] == "sandbox.ended"
-    assert wait_until(lambda: procs_of(sbx) == [], 5), procs_of(sbx)
-    assert cgroup_dirs(sbx) == []
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 5), leftovers(worker, sbx)
     assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ended"
     kill(client, so, other)
 

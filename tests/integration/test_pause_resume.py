@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from sandbox_host import cgroup_dirs, create, kill, procs_of, run, wait_until, workspace_file
+from sandbox_host import create, kill, leftovers, procs_of, run, wait_until, workspace_file
 
 # A background counter: its value lives in the shell's memory, it appends to a
 # file it opened once (fd 3) and rewrites `count` every 20 ms.
@@ -100,8 +100,7 @@ def test_killing_a_paused_sandbox_leaves_nothing(client, worker, rds, pg):
     ended = kill(client, s, sbx)
     assert ended["type"] == "sandbox.ended" and ended["data"]["previous"] == "ending"
     assert [e["data"]["previous"] for e in s.seen if e["type"] == "sandbox.ending"] == ["paused"]
-    assert wait_until(lambda: procs_of(sbx) == [], 5), procs_of(sbx)
-    assert cgroup_dirs(sbx) == []
-    assert not (worker.dir / "workspaces" / sbx).exists()
+    # Nothing left: no process, cgroup, zombie, mount or workspace.
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 5), leftovers(worker, sbx)
     assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ended"
     assert pg.execute("SELECT state FROM sandboxes WHERE id = %s", (sbx,)).fetchone() == ("ended",)

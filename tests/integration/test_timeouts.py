@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from sandbox_host import cgroup_dirs, create, kill, procs_of, run, wait_until
+from sandbox_host import create, kill, leftovers, run, wait_until
 
 
 def test_task_timeout_kills_the_whole_tree(client, worker, rds, pg):
@@ -41,8 +41,7 @@ def test_sandbox_timeout_ends_it(client, worker, rds, pg):
     assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ended"
     assert pg.execute("SELECT state, failure_reason FROM sandboxes WHERE id = %s",
                       (sbx,)).fetchone() == ("ended", "timeout")
-    assert procs_of(sbx) == [] and cgroup_dirs(sbx) == []
-    assert not (worker.dir / "workspaces" / sbx).exists()
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 5), leftovers(worker, sbx)
 
 
 def test_sandbox_timeout_cuts_a_running_command(client, worker, rds, pg):
