@@ -5,7 +5,6 @@ the pids limit without hurting the worker or other sandboxes, a CPU hog is held
 to its share, and killing leaves no process or cgroup behind."""
 from __future__ import annotations
 
-import json
 import time
 
 from sandbox_host import cgroup_dirs, cpu_seconds, create, kill, leftovers, procs_of, run, run_measuring, wait_until
