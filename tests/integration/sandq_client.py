@@ -97,10 +97,10 @@ class EventStream:
         ev = json.loads(msg.value())
         schemas.validate_event(ev)  # every event a test sees must match schema/
         if self.sandbox_id is not None:
-            # Other sandboxes share the partition: skip their events first.
+            # Other sandboxes share the partition; ours must come keyed by its id
+            # (found here at all = the worker used the murmur2 partitioner).
             if ev["sandboxId"] != self.sandbox_id:
                 return None
-            # The worker must publish with the murmur2 partitioner and the sandbox id as key.
             assert msg.key() == self.sandbox_id.encode(), (msg.key(), ev)
         ev["_partition"] = msg.partition()
         self.seen.append(ev)

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sq/env.h"
 #include "sbx_limits.h"
+#include "sq/env.h"
 #include "sq/err.h"
 
 typedef struct sq_worker_config {
