@@ -28,9 +28,6 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->run_dir = sq_env_str("SANDQ_RUN_DIR", "/run/sandq");
     cfg->init_bin = sq_env_str("SANDQ_INIT_BIN", NULL);
     cfg->log_level = sq_env_str("SANDQ_LOG_LEVEL", "info");
-    cfg->cgroup_mode = sq_env_str("SANDQ_CGROUP_MODE", "auto");
-    if (sq_limits_config_from_env(&cfg->limits, err) < 0)
-        return -1;
 
     int64_t max_req;
     if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||
@@ -43,5 +40,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",
                             "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");
-    return 0;
+    /* Sandbox limits and cgroups (sbx_limits.h, docs/operations.md "Sandbox limits"). */
+    cfg->cgroup_mode = sq_env_str("SANDQ_CGROUP_MODE", "auto");
+    return sq_limits_config_from_env(&cfg->limits, err);
 }

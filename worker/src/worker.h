@@ -15,8 +15,7 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "lifetime.h"
-#include "sbx_limits.h"
+#include "lifetime.h" /* sbx_limits.h comes with config.h */
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
 
@@ -33,10 +32,10 @@ typedef struct sq_live_sandbox {
     gid_t host_gid;
     int slot;                  /* uid slot, held by slot_lock_fd's flock */
     int slot_lock_fd;
-    json_t *env;               /* create-time env: secret, memory only */
-    json_t *capabilities;      /* what is actually ready */
     sq_limits limits;          /* resolved at create (sbx_limits.h) */
     sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifetime.h, lifetime_tick.c) */
+    json_t *env;               /* create-time env: secret, memory only */
+    json_t *capabilities;      /* what is actually ready */
     struct sq_live_sandbox *next;
 } sq_live_sandbox;
 

@@ -95,6 +95,15 @@ int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, co
                 5, p);
 }
 
+int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err)
+{
+    char *lim = json_dumps(limits, JSON_COMPACT);
+    const char *p[] = {sandbox_id, lim};
+    int rc = exec(w, err, "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1", 2, p);
+    free(lim);
+    return rc;
+}
+
 int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,
                       const char *kind, const json_t *summary, sq_err *err)
 {
@@ -164,13 +173,4 @@ int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandb
                 "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT (request_id) DO NOTHING",
                 4, p);
-}
-
-int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err)
-{
-    char *lim = json_dumps(limits, JSON_COMPACT);
-    const char *p[] = {sandbox_id, lim};
-    int rc = exec(w, err, "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1", 2, p);
-    free(lim);
-    return rc;
 }

@@ -21,14 +21,15 @@ typedef struct sq_redis_sandbox {
     char worker_id[128];
 } sq_redis_sandbox;
 
-int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err);
-/* Create the record in state queued (fails with sandbox_exists if present). */
-int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char *runtime, sq_err *err);
-int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, sq_state state, sq_state previous, sq_err *err);
 /* The sandbox's limits and deadlines (lifetime.h), so they are visible to
  * everyone and survive the worker: timeoutMs, idleTimeoutMs, onTimeout,
  * usedMs, deadlineAt, idleDeadlineAt ("" when none), memoryMb, cpus, pids. */
 int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err);
+
+int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err);
+/* Create the record in state queued (fails with sandbox_exists if present). */
+int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char *runtime, sq_err *err);
+int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, sq_state state, sq_state previous, sq_err *err);
 /* Next event seq for a sandbox (1, 2, 3 …), atomically. */
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
