@@ -14,8 +14,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
-#include "lifetime.h" /* sbx_limits.h comes with config.h */
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
 
