@@ -9,6 +9,7 @@
 
 #include "dispatch.h"
 #include "handlers/handlers.h"
+#include "lifetime_tick.h"
 #include "notify/emit.h"
 #include "ownership.h"
 #include "sq/codec.h"
@@ -153,7 +154,19 @@ static void *actor_main(void *arg)
             close_actor(w, sb);
             hand_over(w, sb);
         }
-        job = dequeue(w, sb, 1000);
+        /* Sandbox timeoutMs / idleTimeoutMs: checked by the owner, between
+         * jobs, and the wait below never outlasts the next deadline. */
+        int wait_ms = 1000;
+        if (sb->state == SQ_STATE_READY && !sb->closing) {
+            sq_err lerr;
+            int64_t now = sq_now_ms();
+            if (sq_lifetime_enforce(w, sb, now, &lerr) == 1 && sq_state_is_terminal(sb->state))
+                close_actor(w, sb);
+            int64_t next = sq_lifetime_next_deadline(&sb->lifetime);
+            if (next > 0 && next - now < wait_ms)
+                wait_ms = next - now > 10 ? (int)(next - now) : 10;
+        }
+        job = dequeue(w, sb, wait_ms);
         if (job && (sb->fenced || sb->handed_over)) {
             sq_job_abandon(job); /* its partition is someone else's now */
             continue;

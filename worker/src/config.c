@@ -52,5 +52,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",
                             "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");
-    return 0;
+    /* Sandbox limits and cgroups (sbx_limits.h, docs/operations.md "Sandbox limits"). */
+    cfg->cgroup_mode = sq_env_str("SANDQ_CGROUP_MODE", "auto");
+    return sq_limits_config_from_env(&cfg->limits, err);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbx_limits.h"
 #include "sq/env.h"
 #include "sq/err.h"
 
@@ -34,6 +35,8 @@ typedef struct sq_worker_config {
     const char *http_addr;        /* SANDQ_HTTP_ADDR, default 127.0.0.1 */
     int64_t http_port;            /* SANDQ_HTTP_PORT, default 9464; 0 = any free port (logged) */
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
+    const char *cgroup_mode;      /* SANDQ_CGROUP_MODE: auto (default) or v1 */
+    sq_limits_config limits;      /* SANDQ_LIMIT_*, SANDQ_SANDBOX_*TIMEOUT_MS (sbx_limits.h) */
 } sq_worker_config;
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);

@@ -111,6 +111,12 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
         return sq_handle_create(w, sb, req, err);
     case SQ_REQ_SANDBOX_KILL:
         return sq_handle_kill(w, sb, req, err);
+    case SQ_REQ_SANDBOX_PAUSE:
+        return sq_handle_pause(w, sb, req, err);
+    case SQ_REQ_SANDBOX_RESUME:
+        return sq_handle_resume(w, sb, req, err);
+    case SQ_REQ_SANDBOX_SET_TIMEOUT:
+        return sq_handle_set_timeout(w, sb, req, err);
     case SQ_REQ_TASK_EXEC:
         return sq_handle_exec(w, sb, req, err);
     case SQ_REQ_TASK_CODE:

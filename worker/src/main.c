@@ -14,6 +14,7 @@
 #include "ownership.h"
 #include "kafka_conf.h"
 #include "notify/webhook_delivery.h"
+#include "lifetime_tick.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -87,6 +88,9 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_errno(err, "mkdir %s", w->cfg.run_dir);
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
     sq_topic_dlq(w->cfg.conn.topic_prefix, w->topic_dlq);
+    if (sq_cgroups_init(w->cfg.worker_id, w->cfg.cgroup_mode, err) < 0)
+        return -1;
+    sq_info(NULL, "cgroups: %s", sq_cgroups_describe());
     sq_id_new("run", w->incarnation);
     pthread_mutex_init(&w->registry_mu, NULL);
     pthread_cond_init(&w->actors_cv, NULL);
@@ -265,6 +269,7 @@ int main(int argc, char **argv)
     sq_ownership_stop(&w);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
     pthread_join(w.producer_poller, NULL);
+    sq_cgroups_cleanup();
     sq_kafka_close(&w);
     sq_pool_close(&w.pool);
     sq_offsets_free(w.offsets);

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
 #include "offsets.h"
 #include "sandbox/sandbox.h"
@@ -40,6 +41,8 @@ typedef struct sq_live_sandbox {
     gid_t host_gid;
     int slot;                  /* uid slot, held by slot_lock_fd's flock */
     int slot_lock_fd;
+    sq_limits limits;          /* resolved at create (sbx_limits.h) */
+    sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifetime.h, lifetime_tick.c) */
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */

@@ -27,7 +27,7 @@ static void set_runtime(sq_live_sandbox *sb, sq_sandbox *rt)
     pthread_mutex_unlock(&sb->mu);
 }
 
-static void drop_runtime(sq_live_sandbox *sb)
+void sq_sandbox_drop_runtime(sq_live_sandbox *sb)
 {
     pthread_mutex_lock(&sb->mu);
     sq_sandbox *rt = sb->runtime;
@@ -40,7 +40,7 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 {
     (void)w;
     sq_log_ctx lc = {.sandbox_id = sb->id};
-    drop_runtime(sb); /* kills the whole tree first: nothing writes during removal */
+    sq_sandbox_drop_runtime(sb); /* kills the whole tree first: nothing writes during removal */
     if (sb->workspace_fd >= 0) {
         sq_err err;
         int dfd = openat(sb->workspace_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -63,7 +63,7 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message)
 {
     sq_err err;
-    drop_runtime(sb);
+    sq_sandbox_drop_runtime(sb);
     if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
         return;
     if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, reason, message, NULL, &err) < 0)
@@ -103,14 +103,18 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
                      region, w->cfg.region, region);
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
+    sq_limits limits;
+    sq_err why;
+    if (sq_limits_resolve(body, &w->cfg.limits, &limits, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
     snprintf(sb->reply_to, sizeof sb->reply_to, "%s", req->reply_to);
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
+    sb->limits = limits;
 
-    sq_err why;
     if (sq_slot_acquire(w, sb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
     if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
@@ -136,6 +140,9 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         .host_uid = sb->host_uid,
         .host_gid = sb->host_gid,
         .id_range = SQ_SLOT_IDS,
+        .limits = &(sq_sandbox_limits){.memory_bytes = (uint64_t)limits.memory_mb << 20,
+                                       .cpu_millis = (uint32_t)limits.cpu_millis,
+                                       .pids = (uint32_t)limits.pids},
     };
     int64_t t0 = sq_mono_ms();
     sq_sandbox *rt = NULL;
@@ -149,6 +156,14 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
             (unsigned)sb->host_uid);
     sb->capabilities = ready_capabilities();
+    int64_t now = sq_now_ms();
+    sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
+    json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",
+                                  (double)limits.cpu_millis / 1000.0, "pids", (json_int_t)limits.pids);
+    int rc = sq_pg_sandbox_limits(w, sb->id, effective, err);
+    json_decref(effective);
+    if (rc < 0 || sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
+        return -1;
     return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
                          json_pack("{s:O}", "capabilities", sb->capabilities), err);
 }
@@ -157,7 +172,7 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 {
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
         return -1;
-    drop_runtime(sb);
+    sq_sandbox_drop_runtime(sb);
     if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
         return -1;
     sq_sandbox_teardown(w, sb);

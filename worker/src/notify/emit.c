@@ -96,6 +96,12 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
 int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
                   const char *message, json_t *extra, sq_err *err)
 {
+    return sq_transition_as(w, sb, req, to, sq_state_event_type(to), reason, message, extra, err);
+}
+
+int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *type,
+                     const char *reason, const char *message, json_t *extra, sq_err *err)
+{
     sq_state from = sb->state;
     sb->state = to;
     if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, err) < 0) {
@@ -118,7 +124,7 @@ int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_s
     if (message)
         json_object_set_new(data, "message", json_string(message));
     sq_emit_target t = sq_target_of(sb);
-    return sq_emit(w, &t, req, NULL, sq_state_event_type(to), data, err);
+    return sq_emit(w, &t, req, NULL, type, data, err);
 }
 
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err)

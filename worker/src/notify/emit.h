@@ -31,6 +31,11 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
 int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
                   const char *message, json_t *extra, sq_err *err);
 
+/* The same, emitted as `type` instead of the state's usual event (entering
+ * ready from a pause is sandbox.resumed, not sandbox.ready). */
+int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *type,
+                     const char *reason, const char *message, json_t *extra, sq_err *err);
+
 /* request.rejected {code, message, field?}. */
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err);
 

@@ -3,6 +3,7 @@
 #include "pg_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sq/log.h"
@@ -56,6 +57,15 @@ int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, co
                 "ended_at = CASE WHEN $2 IN ('ended','failed') THEN now() ELSE ended_at END "
                 "WHERE id = $1",
                 5, p);
+}
+
+int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err)
+{
+    char *lim = json_dumps(limits, JSON_COMPACT);
+    const char *p[] = {sandbox_id, lim};
+    int rc = exec(w, err, "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1", 2, p);
+    free(lim);
+    return rc;
 }
 
 int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,

@@ -15,6 +15,8 @@ int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_reque
 /* reason/message may be NULL. Sets ready_at / ended_at as the state implies. */
 int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, const char *reason,
                         const char *message, sq_err *err);
+/* The limits the sandbox actually got (defaults filled in). */
+int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err);
 int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,
                       const char *kind, const json_t *summary, sq_err *err);
 int sq_pg_task_started(sq_worker *w, const char *task_id, sq_err *err);

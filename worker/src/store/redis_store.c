@@ -228,3 +228,30 @@ bool sq_redis_ping(sq_worker *w)
     redisReply *r = cmd(w, &err, "PING");
     return simple(r) == 0;
 }
+
+static void ms_or_empty(char *buf, size_t size, int64_t v)
+{
+    if (v >= 0)
+        snprintf(buf, size, "%lld", (long long)v);
+    else
+        buf[0] = '\0';
+}
+
+int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err)
+{
+    const sq_lifetime *lt = &sb->lifetime;
+    char timeout[32], idle[32], used[32], deadline[32], idle_deadline[32], mem[32], cpus[32], pids[32];
+    ms_or_empty(timeout, sizeof timeout, lt->timeout_ms > 0 ? lt->timeout_ms : -1);
+    ms_or_empty(idle, sizeof idle, lt->idle_timeout_ms > 0 ? lt->idle_timeout_ms : -1);
+    ms_or_empty(used, sizeof used, sq_lifetime_used(lt, now));
+    ms_or_empty(deadline, sizeof deadline, sq_lifetime_deadline(lt));
+    ms_or_empty(idle_deadline, sizeof idle_deadline, sq_lifetime_idle_deadline(lt));
+    snprintf(mem, sizeof mem, "%lld", (long long)sb->limits.memory_mb);
+    snprintf(cpus, sizeof cpus, "%g", (double)sb->limits.cpu_millis / 1000.0);
+    snprintf(pids, sizeof pids, "%lld", (long long)sb->limits.pids);
+    return simple(cmd(w, err,
+                      "HSET sandq:{%s}:sandbox timeoutMs %s idleTimeoutMs %s onTimeout %s usedMs %s deadlineAt %s "
+                      "idleDeadlineAt %s memoryMb %s cpus %s pids %s",
+                      sb->id, timeout, idle, sb->limits.pause_on_timeout ? "pause" : "kill", used, deadline,
+                      idle_deadline, mem, cpus, pids));
+}

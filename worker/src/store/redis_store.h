@@ -20,6 +20,11 @@ typedef struct sq_redis_sandbox {
     int64_t epoch;
 } sq_redis_sandbox;
 
+/* The sandbox's limits and deadlines (lifetime.h), so they are visible to
+ * everyone and survive the worker: timeoutMs, idleTimeoutMs, onTimeout,
+ * usedMs, deadlineAt, idleDeadlineAt ("" when none), memoryMb, cpus, pids. */
+int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err);
+
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err);
 /* Create the record in state queued (fails with sandbox_exists if present). */
 int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char *runtime, sq_err *err);
