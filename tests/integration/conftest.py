@@ -32,6 +32,30 @@ def _require_env(name: str) -> str:
     return val
 
 
+RUNNING_WORKERS: list["Worker"] = []
+
+
+def history_settled(timeout: float = 15.0) -> None:
+    """Wait until every running worker's history writer has committed what it
+    queued (sandq_history_queue_depth 0 on /metrics). Events go out on Kafka
+    as soon as they happen; their PostgreSQL rows follow in batches."""
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    for w in list(RUNNING_WORKERS):
+        if not w.alive() or not getattr(w, "http_port", None):
+            continue
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{w.http_port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:
+                break
+            m = re.search(r"^sandq_history_queue_depth (\d+)$", text, re.M)
+            if not m or m.group(1) == "0":
+                break
+            time.sleep(0.05)
+
+
 class Worker:
     """A real sandq-worker process with its own workspace and run directories."""
 
@@ -65,6 +89,7 @@ class Worker:
             if b'"msg":"worker ' in log and b" ready" in log:
                 m = re.search(rb"http listening on [0-9.]+:(\d+)", log)
                 self.http_port = int(m.group(1)) if m else None
+                RUNNING_WORKERS.append(self)
                 return self
             time.sleep(0.1)
         raise TimeoutError("worker did not become ready: " + self.log_text()[-2000:])
@@ -76,6 +101,8 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self in RUNNING_WORKERS:
+            RUNNING_WORKERS.remove(self)
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
@@ -128,6 +155,7 @@ class ReconnectingPG:
         self.conn = psycopg.connect(url, autocommit=True)
 
     def execute(self, sql, params=()):
+        history_settled()  # reads see every row the workers have queued so far
         try:
             return self.conn.execute(sql, params)
         except psycopg.OperationalError:
@@ -135,6 +163,7 @@ class ReconnectingPG:
             return self.conn.execute(sql, params)
 
     def cursor(self, *args, **kwargs):
+        history_settled()
         if self.conn.closed or self.conn.broken:
             self.conn = psycopg.connect(self.url, autocommit=True)
         return self.conn.cursor(*args, **kwargs)
