@@ -75,7 +75,9 @@ static int cmd_migrate(void)
 static void *producer_poller(void *arg)
 {
     sq_worker *w = arg;
-    while (!atomic_load(&w->stopping) || rd_kafka_outq_len(w->producer) > 0)
+    /* Runs until main says so, after the actors and the writer are done:
+     * during shutdown they still wait on deliveries served here. */
+    while (!atomic_load(&w->producer_done) || rd_kafka_outq_len(w->producer) > 0)
         rd_kafka_poll(w->producer, 50);
     return NULL;
 }
@@ -268,6 +270,8 @@ int main(int argc, char **argv)
     sq_kafka_close_consumer(&w);
     sq_ownership_stop(&w);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
+    rd_kafka_flush(w.producer, 10000);
+    atomic_store(&w.producer_done, 1);
     pthread_join(w.producer_poller, NULL);
     sq_cgroups_cleanup();
     sq_kafka_close(&w);

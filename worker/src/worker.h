@@ -83,6 +83,7 @@ typedef struct sq_worker {
 
     atomic_int stopping;
     pthread_t producer_poller;
+    atomic_int producer_done;    /* tells the producer poller to finish */
     pthread_t heartbeat;
     struct sq_writer *writer;
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
