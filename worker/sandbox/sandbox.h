@@ -31,6 +31,13 @@
 
 typedef struct sq_sandbox sq_sandbox;
 
+/* Network modes (PROTOCOL.md's create `network`). */
+typedef enum sq_network {
+    SQ_NET_NONE = 0,     /* loopback only */
+    SQ_NET_INTERNET = 1, /* outbound through slirp4netns, with private and host addresses
+                          * rejected (netstack.c, netpolicy.h); needs slirp4netns and nft */
+} sq_network;
+
 typedef struct sq_sandbox_opts {
     const char *sandbox_id;     /* used for the hostname and logs */
     const char *workspace_dir;  /* host directory bind-mounted at /workspace; must exist */
@@ -38,6 +45,9 @@ typedef struct sq_sandbox_opts {
     gid_t host_gid;             /* host gid that gid 0 inside maps to */
     uint32_t id_range;          /* how many ids to map from host_uid/host_gid (≥1) */
     size_t tmp_size_mb;         /* size of the /tmp tmpfs; 0 = default (64) */
+    sq_network network;         /* default SQ_NET_NONE */
+    const char *net_allow;      /* internet mode: CIDRs exempt from the private-range block ("10.1.2.3/32, …"); may be NULL */
+    const char *net_deny;       /* internet mode: more CIDRs to reject; may be NULL */
 } sq_sandbox_opts;
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the
