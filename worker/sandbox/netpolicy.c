@@ -136,6 +136,12 @@ static void count_one(void *user, const sq_cidr4 *c)
     (*(size_t *)user)++;
 }
 
+int sq_netpolicy_check(const char *list, const char *name, sq_err *err)
+{
+    size_t n = 0;
+    return each_cidr(list, name, err, count_one, &n);
+}
+
 int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *err)
 {
     if (size == 0)

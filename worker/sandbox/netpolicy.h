@@ -44,6 +44,9 @@ typedef struct sq_netpolicy {
     const char *deny;
 } sq_netpolicy;
 
+/* Check a CIDR list as sq_netpolicy_render would (name is used in messages). */
+int sq_netpolicy_check(const char *list, const char *name, sq_err *err);
+
 /* Render the nft ruleset into buf. -1 with err (SQ_INVALID_REQUEST naming
  * the list) when a CIDR does not parse or buf is too small. */
 int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *err);

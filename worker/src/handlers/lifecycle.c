@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../create_opts.h"
 #include "../files/ws_fs.h"
 #include "../notify/emit.h"
 #include "../registry.h"
@@ -30,6 +31,7 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
     sq_log_ctx lc = {.sandbox_id = sb->id};
     sq_sandbox_destroy(sb->runtime); /* kills the whole tree first: nothing writes during removal */
     sb->runtime = NULL;
+    sq_workspace_disk_release(sb); /* its own file system: unmounted, not emptied */
     if (sb->workspace_fd >= 0) {
         sq_err err;
         int dfd = openat(sb->workspace_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -47,11 +49,13 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
     free_live(sb);
 }
 
-static int make_workspace(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
+static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body, sq_err *err)
 {
     snprintf(sb->workspace, sizeof sb->workspace, "%s/%s", w->cfg.workspace_root, sb->id);
     if (mkdir(sb->workspace, 0750) < 0 && errno != EEXIST)
         return sq_err_errno(err, "mkdir %s", sb->workspace);
+    if (sq_workspace_disk_attach(w, sb, body, err) < 0)
+        return -1;
     if (chown(sb->workspace, sb->host_uid, sb->host_gid) < 0)
         return sq_err_errno(err, "chown %s", sb->workspace);
     sb->workspace_fd = open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -80,6 +84,9 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
                      region, w->cfg.region, region);
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
+    sq_err refused;
+    if (sq_create_check(&w->cfg, body, &refused) < 0)
+        return sq_emit_rejected(w, &bare, req, &refused, err);
 
     sq_live_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
@@ -93,6 +100,10 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
     sb->state = SQ_STATE_NONE;
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
+    if (sq_create_proxy_env(body, sb, err) < 0) {
+        free_live(sb);
+        return -1;
+    }
 
     sq_err why;
     if (sq_slot_acquire(w, sb, &why) < 0) {
@@ -124,8 +135,9 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
         .host_gid = sb->host_gid,
         .id_range = SQ_SLOT_IDS,
     };
+    sq_create_runtime_opts(&w->cfg, body, &opts);
     int64_t t0 = sq_mono_ms();
-    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &sb->runtime, &why) < 0) {
+    if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &sb->runtime, &why) < 0) {
         sq_error(&lc, "sandbox set-up failed: %s", why.msg);
         int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
         sq_sandbox_teardown(w, sb);
