@@ -13,34 +13,9 @@
 #include "sandbox/disk.h"
 #include "sq/log.h"
 
-static int64_t disk_mb(const sq_worker_config *cfg, const json_t *body)
-{
-    const json_t *v = json_object_get(json_object_get(body, "limits"), "diskMb");
-    return v ? json_integer_value(v) : cfg->default_disk_mb;
-}
-
-static bool wants_internet(const json_t *body)
-{
-    const char *net = json_string_value(json_object_get(body, "network"));
-    return net && strcmp(net, "internet") == 0;
-}
-
-int sq_create_check(const sq_worker_config *cfg, const json_t *body, sq_err *err)
-{
-    int64_t mb = disk_mb(cfg, body);
-    if (cfg->disk_limit && mb > cfg->max_disk_mb)
-        return sq_err_field(err, SQ_LIMIT_EXCEEDED, "body.limits.diskMb",
-                            "diskMb %lld is above this worker's maximum of %lld", (long long)mb,
-                            (long long)cfg->max_disk_mb);
-    if (wants_internet(body) && !cfg->allow_internet)
-        return sq_err_field(err, SQ_FORBIDDEN, "body.network",
-                            "network \"internet\" is turned off on this worker (SANDQ_ALLOW_INTERNET)");
-    return 0;
-}
-
 void sq_create_runtime_opts(const sq_worker_config *cfg, const json_t *body, sq_sandbox_opts *opts)
 {
-    opts->network = wants_internet(body) ? SQ_NET_INTERNET : SQ_NET_NONE;
+    opts->network = sq_create_wants_internet(body) ? SQ_NET_INTERNET : SQ_NET_NONE;
     opts->net_allow = cfg->net_allow;
     opts->net_deny = cfg->net_deny;
     opts->tmp_size_mb = (size_t)cfg->tmp_mb;
@@ -59,7 +34,7 @@ int sq_workspace_disk_attach(const sq_worker *w, const sq_live_sandbox *sb, cons
 {
     if (!w->cfg.disk_limit)
         return 0;
-    return sq_disk_attach(sb->workspace, (uint64_t)disk_mb(&w->cfg, body), sb->host_uid, sb->host_gid, err);
+    return sq_disk_attach(sb->workspace, (uint64_t)sq_create_disk_mb(&w->cfg, body), sb->host_uid, sb->host_gid, err);
 }
 
 /* A mount point's device differs from its parent directory's. */

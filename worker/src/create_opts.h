@@ -7,12 +7,8 @@
 
 #include <jansson.h>
 
+#include "create_policy.h"
 #include "worker.h"
-
-/* Refuse what this worker will not do: diskMb above SANDQ_MAX_DISK_MB
- * (limit_exceeded), network "internet" when SANDQ_ALLOW_INTERNET is off
- * (forbidden). Fills err with the field; the caller emits request.rejected. */
-int sq_create_check(const sq_worker_config *cfg, const json_t *body, sq_err *err);
 
 /* The network mode, /tmp size and egress lists for sq_sandbox_start. */
 void sq_create_runtime_opts(const sq_worker_config *cfg, const json_t *body, sq_sandbox_opts *opts);
