@@ -539,3 +539,50 @@ def test_kill_mid_command_leaves_nothing_behind(boxes, worker):
             break
         time.sleep(0.2)
     assert not any(left.values()), left
+
+
+def test_workspaces_of_a_killed_worker_are_swept_at_start(stack_env):
+    """A worker that died without tearing down leaves workspace mounts (with
+    their reserved disk) behind; the next worker on the host removes those
+    whose uid slot nobody holds, and nothing else."""
+    import fcntl
+    import tempfile
+    from conftest import Worker
+
+    base = 1_000_000_000  # SANDQ_UID_BASE's default
+    top = pathlib.Path(tempfile.mkdtemp(prefix="sandq-sweep-"))
+    root, run = top / "workspaces", top / "run"
+    root.mkdir()
+    run.mkdir()
+    orphan, live, making = root / f"sbx_{'A' * 26}", root / f"sbx_{'B' * 26}", root / f"sbx_{'C' * 26}"
+    for d in (orphan, live, making):
+        d.mkdir()
+    # The orphan: its own file system, as a killed worker leaves it (slot 0, lock free).
+    img = root / f".{orphan.name}.disk"
+    subprocess.run(["truncate", "-s", "16M", str(img)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-b", "4096", "-E", f"root_owner={base}:{base}", str(img)], check=True)
+    subprocess.run(["mount", "-o", "loop", str(img), str(orphan)], check=True)
+    img.unlink()
+    (orphan / "data").write_text("left behind")
+    os.chown(live, base + 65536, base + 65536)   # slot 1: held by a live worker (this test)
+    lock = open(run / "slot-1.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    stale_img = root / f".sbx_{'D' * 26}.disk"      # an image whose workspace is gone
+    stale_img.write_bytes(b"x")
+    w = Worker("w-esc-sweep", {"SANDQ_WORKSPACE_ROOT": str(root), "SANDQ_RUN_DIR": str(run),
+                               "SANDQ_TOPIC_PREFIX": f"sqsweep{os.getpid()}",
+                               "SANDQ_GROUP_ID": f"sqsweep-{os.getpid()}"})
+    try:
+        w.start()
+        mounts = pathlib.Path("/proc/self/mountinfo").read_text()
+        assert str(orphan) not in mounts
+        assert not orphan.exists()
+        assert not stale_img.exists()
+        assert live.exists() and making.exists(), "workspaces of live slots, or still being made, stay"
+        assert "removed the workspace a stopped worker left behind" in w.log_text()
+    finally:
+        w.stop()
+        subprocess.run(["umount", str(orphan)], stderr=subprocess.DEVNULL)
+        lock.close()
+        shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(w.dir, ignore_errors=True)
