@@ -311,6 +311,9 @@ def test_other_sandboxes_workspaces_stay_private(boxes, worker):
              f"/proc/1/root{a.workspace}/secret", "/proc/1/cwd/../../" + str(a.workspace) + "/secret"]
     code, out, _ = b.sh(" ; ".join(f"cat '{t}' 2>/dev/null" for t in tries) + "; true")
     assert "a-secret" not in out
+    code, out, _ = b.sh(" ; ".join(f"echo b-was-here > '{t}' 2>/dev/null && echo WROTE" for t in tries) + "; true")
+    assert "WROTE" not in out
+    assert not (a.workspace / "b-was-here").exists()
     # A symlink planted in B's workspace towards A's does not lead there through
     # the worker's files.* requests either.
     b.sh(f"ln -s {a.workspace} /workspace/to-a; ln -s /proc/1/root/workspace /workspace/to-root")
@@ -337,6 +340,35 @@ def test_host_services_unreachable_with_network_none(boxes, stack_env, host_serv
     # No route anywhere but loopback.
     _, out, _ = b.sh("cat /proc/net/route | wc -l; ls /sys/class/net 2>/dev/null; cat /proc/net/dev")
     assert "tap0" not in out and "eth0" not in out
+
+
+@pytest.fixture
+def abstract_socket():
+    """A host service on an abstract unix socket (no file to hide: only the
+    network namespace separates it)."""
+    name = f"sandq-escape-{os.getpid()}"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind("\0" + name)
+    s.listen(4)
+    yield name
+    s.close()
+
+
+ABSTRACT_PROBE = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect("\0" + sys.argv[1]); print("CONNECTED")
+except OSError as e:
+    print(type(e).__name__)
+"""
+
+
+@pytest.mark.parametrize("network", ["none", "internet"])
+def test_host_abstract_unix_sockets_unreachable(boxes, abstract_socket, network):
+    b = boxes({"network": network})
+    out = b.py(ABSTRACT_PROBE, abstract_socket)
+    assert out.strip() == "ConnectionRefusedError", out
 
 
 def test_internet_mode_reaches_outside_but_not_the_host(boxes, stack_env, host_service, outside):
