@@ -429,6 +429,9 @@ int main(int argc, char **argv)
         idle_memory(V_INET, idle_n);
 
     rmdir(ws);
+    char tpl[600];
+    ws_path(tpl, sizeof tpl, ".sandq-ext4-64m.template"); /* disk.c's per-size template */
+    unlink(tpl);
     rmdir(ws_root);
     return 0;
 }

@@ -146,6 +146,25 @@ static int children_named(const char *comm)
     return n;
 }
 
+/* The per-size file system templates disk.c keeps beside workspaces. */
+static int remove_templates(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, ".sandq-ext4-", 12) != 0)
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        n += unlink(path) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static void test_helper_reports_exit_and_output(void **state)
@@ -249,6 +268,21 @@ static void test_workspace_disk_limit(void **state)
     assert_int_equal(sq_disk_detach(ws, &err), 0);
     assert_false(mounted(ws));
     assert_int_equal(loops_backed_by(root), 0);
+    /* Again, from the template the first attach left: a fresh, empty file
+     * system, owned by whoever asks this time. */
+    if (sq_disk_attach(ws, 32, UID_D + 1, UID_D + 2, &err) < 0)
+        fail_msg("sq_disk_attach again: %s", err.msg);
+    assert_int_equal(stat(ws, &st), 0);
+    assert_int_equal(st.st_uid, UID_D + 1);
+    assert_int_equal(st.st_gid, UID_D + 2);
+    DIR *fresh = opendir(ws);
+    assert_non_null(fresh);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(fresh));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(fresh);
+    assert_int_equal(n, 0);
+    assert_int_equal(sq_disk_detach(ws, &err), 0);
     /* The directory under the mount was never written to. */
     assert_int_equal(rmdir(ws), 0);
     /* Detaching what is not mounted is not an error. */
@@ -287,6 +321,7 @@ static void test_disk_larger_than_host(void **state)
     assert_true(mounted(ws));
     assert_int_equal(sq_disk_detach(ws, &err), 0);
     assert_int_equal(rmdir(ws), 0);
+    assert_int_equal(remove_templates(small), 1);
     assert_int_equal(umount(small), 0);
     assert_int_equal(rmdir(small), 0);
 }
@@ -363,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_internet_mode_bad_operator_lists),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    remove_templates(root);
     rmdir(root);
     return rc;
 }
