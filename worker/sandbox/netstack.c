@@ -3,12 +3,13 @@
  *   plan (parent, before clone)   find slirp4netns and nft; list the host's
  *                                 IPv4 addresses; render the egress rules
  *                                 (netpolicy.c)
- *   attach (parent, child waits   slirp4netns --configure … <child pid> tap0:
- *   for RELEASE)                  it joins the child's namespaces, creates
- *                                 tap0 (10.0.2.100/24, default route via
- *                                 10.0.2.2, DNS at 10.0.2.3) and says "1" on
- *                                 its ready fd; then nft loads the rules into
- *                                 the child's network namespace
+ *   attach (parent, child waits   nft loads the rules into the child's network
+ *   for RELEASE)                  namespace while, side by side,
+ *                                 slirp4netns --configure … <child pid> tap0
+ *                                 joins the child's namespaces, creates tap0
+ *                                 (10.0.2.100/24, default route via 10.0.2.2,
+ *                                 DNS at 10.0.2.3) and says "1" on its ready
+ *                                 fd; the child is released after both
  *   rootfs (child)                /etc/resolv.conf says nameserver 10.0.2.3
  *   stop (destroy)                close slirp4netns's exit fd; reap it by
  *                                 its pidfd
@@ -137,7 +138,9 @@ static int start_slirp(const struct sq_setup *s, sq_sandbox *sb, sq_err *err)
     return sq_err_wrap(err, "internet network mode");
 }
 
-static int load_rules(const struct sq_setup *s, sq_sandbox *sb, sq_err *err)
+/* Start nft loading the rules into the child's network namespace; *h is
+ * waited for by the caller. */
+static int start_rules(const struct sq_setup *s, sq_sandbox *sb, sq_helper *h, sq_err *err)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/net", (int)sb->pid);
@@ -150,21 +153,31 @@ static int load_rules(const struct sq_setup *s, sq_sandbox *sb, sq_err *err)
         return sq_err_errno(err, "nft rules");
     const char *argv[] = {s->nft_path, "-f", "/dev/stdin", NULL};
     sq_helper_opts o = {.path = s->nft_path, .argv = argv, .netns_fd = ns, .stdin_fd = rules, .fds = {-1, -1}};
-    sq_helper h;
-    if (sq_helper_spawn(&o, &h, err) < 0 || sq_helper_wait(&h, SQ_NFT_TIMEOUT_MS, err) < 0)
-        return sq_err_wrap(err, "internet network mode: egress rules");
-    return 0;
+    return sq_helper_spawn(&o, h, err);
 }
 
 int sq_parent_network(const struct sq_setup *s, sq_sandbox *sb, sq_err *err)
 {
     if (s->opts->network != SQ_NET_INTERNET)
         return 0;
-    /* Rules first: no packet may leave before they are in place. tap0 does
-     * not exist yet, but the chain matches on destinations, not devices. */
-    if (load_rules(s, sb, err) < 0)
+    /* nft and slirp4netns start side by side: nothing in the sandbox runs
+     * (so no packet can leave) until both are done and the child is
+     * released, and the chain matches destinations, not devices, so it
+     * does not care whether tap0 exists yet. */
+    sq_helper nft;
+    if (start_rules(s, sb, &nft, err) < 0)
+        return sq_err_wrap(err, "internet network mode: egress rules");
+    sq_err slirp_err;
+    int slirp_rc = start_slirp(s, sb, &slirp_err);
+    if (sq_helper_wait(&nft, SQ_NFT_TIMEOUT_MS, err) < 0) {
+        sq_network_stop(sb);
+        return sq_err_wrap(err, "internet network mode: egress rules");
+    }
+    if (slirp_rc < 0) {
+        *err = slirp_err;
         return -1;
-    return start_slirp(s, sb, err);
+    }
+    return 0;
 }
 
 void sq_network_stop(sq_sandbox *sb)
