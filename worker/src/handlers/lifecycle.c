@@ -154,9 +154,7 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 {
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
         return -1;
-    sq_sandbox_destroy(sb->runtime);
-    sb->runtime = NULL;
-    sq_workspace_disk_release(sb); /* "ended" means the workspace's file system is gone too */
+    sq_sandbox_stop(sb); /* "ended" means the workspace's file system is gone too */
     if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
         return -1;
     sq_sandbox_teardown(w, sb);
