@@ -4,6 +4,7 @@ Redis and PostgreSQL. Nothing here is mocked."""
 from __future__ import annotations
 
 import os
+import re
 import pathlib
 import shutil
 import signal
@@ -44,6 +45,7 @@ class Worker:
             "SANDQ_WORKSPACE_ROOT": str(self.dir / "workspaces"),
             "SANDQ_RUN_DIR": str(self.dir / "run"),
             "SANDQ_LOG_LEVEL": "debug",
+            "SANDQ_HTTP_PORT": "0",
         })
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen | None = None
@@ -56,7 +58,10 @@ class Worker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited {self.proc.returncode}: {self.log_text()[-2000:]}")
-            if b'"msg":"worker ' in self.log_path.read_bytes() and b" ready" in self.log_path.read_bytes():
+            log = self.log_path.read_bytes()
+            if b'"msg":"worker ' in log and b" ready" in log:
+                m = re.search(rb"http listening on [0-9.]+:(\d+)", log)
+                self.http_port = int(m.group(1)) if m else None
                 return self
             time.sleep(0.1)
         raise TimeoutError("worker did not become ready: " + self.log_text()[-2000:])
@@ -96,8 +101,9 @@ def worker(stack_env):
     w = Worker("w-test-1").start()
     yield w
     code = w.stop()
-    assert code == 0, f"worker exited {code} on SIGTERM"
-    shutil.rmtree(w.dir, ignore_errors=True)
+    assert code == 0, f"worker exited {code} on SIGTERM: {w.log_text()[-3000:]}"
+    if not os.environ.get("SANDQ_KEEP_LOGS"):
+        shutil.rmtree(w.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +116,28 @@ def rds(stack_env):
     return redis_lib.Redis.from_url(stack_env["redis_url"], decode_responses=True)
 
 
+class ReconnectingPG:
+    """A psycopg connection that reconnects once when the server went away
+    (the fault tests restart PostgreSQL under the other tests' feet)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql, params=()):
+        try:
+            return self.conn.execute(sql, params)
+        except psycopg.OperationalError:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            return self.conn.execute(sql, params)
+
+    def close(self):
+        self.conn.close()
+
+
 @pytest.fixture(scope="session")
 def pg(stack_env):
-    conn = psycopg.connect(stack_env["database_url"], autocommit=True)
+    conn = ReconnectingPG(stack_env["database_url"])
     yield conn
     conn.close()
 
@@ -128,3 +153,15 @@ def launched(client, worker):
     kill = client.send(client.envelope("sandbox.kill", sbx))
     stream.for_request(kill["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
     stream.close()
+
+
+def pg_eventually(pg, sql: str, params: tuple, expected, timeout: float = 15.0, many: bool = False):
+    """The history writer commits in batches, a moment after the events are out:
+    poll a query until it returns `expected` (fetchone, or fetchall with many=True)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cur = pg.execute(sql, params)
+        got = cur.fetchall() if many else cur.fetchone()
+        if got == expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)

@@ -283,3 +283,11 @@ void sq_sandbox_destroy(sq_sandbox *sb)
     kill_and_reap(sb);
     free(sb);
 }
+
+void sq_sandbox_kill(sq_sandbox *sb)
+{
+    /* pidfd_send_signal, not kill(pid): the pidfd names this process for as
+     * long as we hold it, so a reused pid can never be hit. Not reaped here. */
+    if (sb && sb->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
+}

@@ -99,4 +99,9 @@ bool sq_sandbox_alive(sq_sandbox *sb);
  * reap the init, free sb. Safe on NULL. Does not remove the workspace. */
 void sq_sandbox_destroy(sq_sandbox *sb);
 
+/* SIGKILL the init (and so the whole sandbox) without reaping or freeing.
+ * Safe from any thread while another thread is inside sq_sandbox_exec on the
+ * same sandbox: that exec then returns (init gone). destroy still follows. */
+void sq_sandbox_kill(sq_sandbox *sb);
+
 #endif

@@ -63,10 +63,3 @@ int sq_workspace_disk_release(sq_live_sandbox *sb)
         sq_warn(&lc, "could not remove workspace %s: %s", sb->workspace, strerror(errno));
     return 1;
 }
-
-void sq_sandbox_stop(sq_live_sandbox *sb)
-{
-    sq_sandbox_destroy(sb->runtime);
-    sb->runtime = NULL;
-    sq_workspace_disk_release(sb);
-}

@@ -20,12 +20,6 @@ int sq_create_proxy_env(const json_t *body, sq_live_sandbox *sb, sq_err *err);
  * limits.diskMb (default SANDQ_DEFAULT_DISK_MB), unless SANDQ_DISK_LIMIT is off. */
 int sq_workspace_disk_attach(const sq_worker *w, const sq_live_sandbox *sb, const json_t *body, sq_err *err);
 
-/* End a live sandbox's processes and its workspace's file system, before the
- * "ended"/"failed" event: sq_sandbox_destroy(sb->runtime), then
- * sq_workspace_disk_release. Every path that ends a sandbox calls this where it
- * used to call sq_sandbox_destroy; sq_sandbox_teardown then removes the rest. */
-void sq_sandbox_stop(sq_live_sandbox *sb);
-
 /* If the workspace is a mount (its own file system), close sb->workspace_fd,
  * unmount it and remove the directory; returns 1 then, 0 when the workspace is
  * a plain directory (the caller empties and removes it). */

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "metrics.h"
 #include "notify/emit.h"
 #include "sq/codec.h"
 #include "sq/log.h"
@@ -109,6 +110,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     json_object_set_new(d, "durationMs", json_integer(duration));
 
     const char *code = out.failure.code != SQ_OK ? sq_code_name(out.failure.code) : NULL;
+    sq_metrics_task(kind, code ? SQ_OUTCOME_FAILED : SQ_OUTCOME_COMPLETED);
     rc = sq_pg_task_finished(w, tid, code, code ? out.failure.msg : NULL, out.exit_code, out.result, duration, err);
     json_decref(out.result);
     if (rc < 0 ||
