@@ -75,5 +75,6 @@ int cmd_exec(int argc, char **argv);
 int cmd_files(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const char usage[] =
     "  files put|get|ls|rm  move files in and out of a sandbox's /workspace\n"
     "  kill SBX             end a sandbox\n"
     "  events               print sandbox events as they happen\n"
+    "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
     "\n"
     "Every command takes --help and --json. Configuration: SANDQ_KAFKA_BROKERS,\n"
     "SANDQ_TOPIC_PREFIX, SANDQ_TENANT (or .stack/env inside a checkout).\n"
@@ -36,7 +37,7 @@ static command_fn find(const char *name)
         const char *name;
         command_fn fn;
     } commands[] = {{"launch", cmd_launch}, {"exec", cmd_exec}, {"files", cmd_files},
-                    {"kill", cmd_kill},     {"events", cmd_events}};
+                    {"kill", cmd_kill},     {"events", cmd_events}, {"webhooks", cmd_webhooks}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

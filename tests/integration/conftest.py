@@ -46,6 +46,9 @@ class Worker:
             "SANDQ_RUN_DIR": str(self.dir / "run"),
             "SANDQ_LOG_LEVEL": "debug",
             "SANDQ_HTTP_PORT": "0",
+            # Webhook delivery is off unless a test asks for it (test_webhooks.py
+            # runs its own workers), so no worker claims another test's deliveries.
+            "SANDQ_WEBHOOKS": "0",
         })
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen | None = None
@@ -130,6 +133,11 @@ class ReconnectingPG:
         except psycopg.OperationalError:
             self.conn = psycopg.connect(self.url, autocommit=True)
             return self.conn.execute(sql, params)
+
+    def cursor(self, *args, **kwargs):
+        if self.conn.closed or self.conn.broken:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+        return self.conn.cursor(*args, **kwargs)
 
     def close(self):
         self.conn.close()

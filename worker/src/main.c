@@ -13,6 +13,7 @@
 #include "store/writer.h"
 #include "ownership.h"
 #include "kafka_conf.h"
+#include "notify/webhook_delivery.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -108,7 +109,7 @@ static int start(sq_worker *w, sq_err *err)
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
-    if (sq_ownership_start(w, err) < 0 || sq_kafka_consumer_new(w, err) < 0)
+    if (sq_ownership_start(w, err) < 0 || sq_kafka_consumer_new(w, err) < 0 || sq_webhooks_start(w, err) < 0)
         return -1;
     return sq_http_start(w, err) < 0 ? -1 : 0;
 }
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
     sq_info(NULL, "shutting down");
     shutdown_worker(&w);
     sq_http_stop();
+    sq_webhooks_stop(&w);
     sq_kafka_close_consumer(&w);
     sq_ownership_stop(&w);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);

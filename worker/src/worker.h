@@ -58,6 +58,8 @@ typedef struct sq_live_sandbox {
     struct sq_live_sandbox *next;
 } sq_live_sandbox;
 
+struct sq_webhooks; /* notify/webhook_delivery.h */
+
 typedef struct sq_worker {
     sq_worker_config cfg;
     char incarnation[SQ_ID_MAX]; /* this process's run: marks in-flight dedupe keys */
@@ -80,6 +82,7 @@ typedef struct sq_worker {
     pthread_t producer_poller;
     pthread_t heartbeat;
     struct sq_writer *writer;
+    struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
 } sq_worker;
 
 #endif

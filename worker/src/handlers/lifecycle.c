@@ -11,6 +11,7 @@
 #include "../create_opts.h"
 #include "../files/ws_fs.h"
 #include "../notify/emit.h"
+#include "../notify/webhook_outbox.h"
 #include "../slots.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
@@ -133,7 +134,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
     sb->epoch = 1;
-    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 ||
+    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
                       json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0)
