@@ -35,7 +35,9 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM debian:bookworm-slim AS runtime
 # Runtime halves of the -dev packages above (bookworm's sonames), the tools the
 # worker shells out to or that scripts/setup also installs (bubblewrap,
-# iproute2, procps), and what sandboxes run: they see this image's /usr
+# iproute2, procps; mkfs.ext4 for workspace disks, slirp4netns and nft for the
+# "internet" network mode — the disks also need /dev/loop-control, which
+# `privileged` gives), and what sandboxes run: they see this image's /usr
 # read-only (worker/sandbox/rootfs.c), so the "python" and "node" runtimes of
 # PROTOCOL.md are the image's python3 and nodejs. ("bun" is not packaged by
 # Debian.)
@@ -44,6 +46,7 @@ RUN apt-get update \
       librdkafka1 libhiredis0.14 libjansson4 libcurl4 libpq5 libseccomp2 \
       libmicrohttpd12 libssl3 ca-certificates \
       bubblewrap iproute2 procps \
+      e2fsprogs slirp4netns nftables \
       python3 nodejs \
  && rm -rf /var/lib/apt/lists/*
 # sandq-init (when the build makes it) sits beside sandq-worker, where the

@@ -113,7 +113,21 @@ class Worker:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if sig == signal.SIGKILL:
+            # A killed worker leaves its sandboxes' workspace file systems
+            # mounted; the next worker started on its directories would sweep
+            # them (worker/src/workspace_sweep.c). None will be here, so do
+            # what that sweep does, or every such test leaks loop devices and
+            # their reserved disk.
+            for m in self.mounts():
+                subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
         return self.proc.returncode
+
+    def mounts(self) -> list[str]:
+        """Mount points under this worker's directory (workspaces with their own file system)."""
+        prefix = str(self.dir) + "/"
+        return [l.split()[4] for l in pathlib.Path("/proc/self/mountinfo").read_text().splitlines()
+                if l.split()[4].startswith(prefix)]
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +146,8 @@ def worker(stack_env):
     yield w
     code = w.stop()
     assert code == 0, f"worker exited {code} on SIGTERM: {w.log_text()[-3000:]}"
+    # A worker that shuts down cleanly unmounts every workspace it mounted.
+    assert w.mounts() == [], w.mounts()
     if not os.environ.get("SANDQ_KEEP_LOGS"):
         shutil.rmtree(w.dir, ignore_errors=True)
 

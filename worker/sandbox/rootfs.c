@@ -147,9 +147,17 @@ int sq_plan_rootfs(struct sq_setup *s, sq_err *err)
     for (const char *const *p = top_entries; *p; p++)
         if (plan_host_path(s, *p, err) < 0)
             return -1;
-    for (const char *const *p = etc_entries; *p; p++)
+    for (const char *const *p = etc_entries; *p; p++) {
+        /* Internet mode: the resolver is slirp4netns's, not the host's
+         * (which may be a 127.0.0.53 the sandbox cannot reach). */
+        if (o->network == SQ_NET_INTERNET && strcmp(*p, "/etc/resolv.conf") == 0) {
+            if (plan_add(s, SQ_MNT_FILE, false, sq_internet_resolv_conf, *p, err) < 0)
+                return -1;
+            continue;
+        }
         if (plan_host_path(s, *p, err) < 0)
             return -1;
+    }
     DIR *etc = opendir("/etc");
     if (!etc)
         return sq_err_errno(err, "opendir /etc");
@@ -262,6 +270,24 @@ static int make_mountpoint(const char *path, bool is_dir)
     return 0;
 }
 
+static int write_file(const char *path, const char *text)
+{
+    if (mkdir_parents(path) < 0)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int e = n < 0 ? errno : EIO;
+    close(fd);
+    if (n != (ssize_t)len) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 static int child_plan(struct sq_child *c)
 {
     const struct sq_setup *s = c->setup;
@@ -270,6 +296,11 @@ static int child_plan(struct sq_child *c)
         if (m->kind == SQ_MNT_SYMLINK) {
             if (mkdir_parents(m->dst) < 0 || symlink(m->src, m->dst) < 0)
                 return sq_child_fail_in_root(c, "symlink", m->dst);
+            continue;
+        }
+        if (m->kind == SQ_MNT_FILE) {
+            if (write_file(m->dst, m->src) < 0)
+                return sq_child_fail_in_root(c, "write", m->dst);
             continue;
         }
         if (make_mountpoint(m->dst, m->is_dir) < 0)

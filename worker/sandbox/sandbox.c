@@ -8,6 +8,8 @@
  *   write uid_map, gid_map
  *   cgroups: create with limits,
  *            move the child in
+ *   internet mode: egress rules,
+ *         slirp4netns (netstack.c)
  *   send RELEASE                   ──►  reopen workspace, become root, re-arm
  *                                       pdeathsig, cgroup ns, hostname, lo up, rootfs,
  *                                       /dev, /proc, pivot_root, no_new_privs,
@@ -72,6 +74,8 @@ static int check_opts(const sq_sandbox_opts *o, sq_err *err)
         (uint64_t)o->host_gid + o->id_range > UINT32_MAX)
         return sq_err_field(err, SQ_INVALID_REQUEST, "id_range",
                             "id_range must be ≥ 1 and stay below 2^32 - 1");
+    if (o->network != SQ_NET_NONE && o->network != SQ_NET_INTERNET)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "network", "unknown network mode %d", (int)o->network);
     if (o->tmp_size_mb > 1024 * 1024)
         return sq_err_field(err, SQ_INVALID_REQUEST, "tmp_size_mb", "tmp_size_mb too large");
     return 0;
@@ -109,6 +113,7 @@ static void kill_and_reap(sq_sandbox *sb)
         close(sb->ctl);
         sb->ctl = -1;
     }
+    sq_network_stop(sb);
     sq_cgroup_destroy(sb->cg);
     sb->cg = NULL;
     sb->dead = true;
@@ -229,6 +234,8 @@ static int start(struct sq_setup *s, sq_sandbox **out, sq_err *err)
         return -1;
     if (sq_plan_seccomp(s, err) < 0)
         return -1;
+    if (sq_plan_network(s, err) < 0)
+        return -1;
     s->worker_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (s->worker_pidfd < 0)
         return sq_err_errno(err, "pidfd_open");
@@ -236,13 +243,15 @@ static int start(struct sq_setup *s, sq_sandbox **out, sq_err *err)
     sq_autofree sq_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return sq_err_errno(err, "calloc");
-    sb->pidfd = sb->ctl = -1;
+    sb->pidfd = sb->ctl = sb->net_exit_fd = -1;
+    sb->net.pidfd = sb->net.out_fd = -1;
 
     if (step_clone(s, sb, err) < 0)
         return -1;
     /* From here on the child exists: every failure kills and reaps it. */
     if (sq_parent_userns(sb->pid, s->opts, err) < 0 ||
         step_cgroups(s->opts, sb, err) < 0 ||
+        sq_parent_network(s, sb, err) < 0 ||
         step_release(sb, err) < 0 ||
         step_wait_ready(sb, err) < 0) {
         kill_and_reap(sb);
@@ -266,6 +275,7 @@ int sq_sandbox_start(const sq_sandbox_opts *opts, sq_sandbox **out, sq_err *err)
     if (s.workspace_fd >= 0)
         close(s.workspace_fd);
     sq_plan_rootfs_free(&s);
+    sq_plan_network_free(&s);
     return rc;
 }
 

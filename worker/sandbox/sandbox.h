@@ -49,6 +49,13 @@ void sq_cgroups_cleanup(void);
 /* What sq_cgroups_init chose, for the log ("limits: cgroup v1 …; kill/freeze: cgroup v2 …"). */
 const char *sq_cgroups_describe(void);
 
+/* Network modes (PROTOCOL.md's create `network`). */
+typedef enum sq_network {
+    SQ_NET_NONE = 0,     /* loopback only */
+    SQ_NET_INTERNET = 1, /* outbound through slirp4netns, with private and host addresses
+                          * rejected (netstack.c, netpolicy.h); needs slirp4netns and nft */
+} sq_network;
+
 typedef struct sq_sandbox_opts {
     const char *sandbox_id;     /* used for the hostname and logs */
     const char *workspace_dir;  /* host directory bind-mounted at /workspace; must exist */
@@ -57,6 +64,9 @@ typedef struct sq_sandbox_opts {
     uint32_t id_range;          /* how many ids to map from host_uid/host_gid (≥1) */
     size_t tmp_size_mb;         /* size of the /tmp tmpfs; 0 = default (64) */
     const sq_sandbox_limits *limits; /* NULL: no cgroups (needs sq_cgroups_init otherwise) */
+    sq_network network;         /* default SQ_NET_NONE */
+    const char *net_allow;      /* internet mode: CIDRs exempt from the private-range block ("10.1.2.3/32, …"); may be NULL */
+    const char *net_deny;       /* internet mode: more CIDRs to reject; may be NULL */
 } sq_sandbox_opts;
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the

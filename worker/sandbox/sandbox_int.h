@@ -16,6 +16,7 @@
 #ifndef SQ_SANDBOX_INT_H
 #define SQ_SANDBOX_INT_H
 
+#include <limits.h>
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include <sys/types.h>
 
 #include "control.h"
+#include "helper.h"
 #include "sandbox.h"
 
 /* Where the child builds the new root before pivot_root. This is a tmpfs
@@ -43,12 +45,15 @@ struct sq_sandbox {
     uint32_t next_id;  /* spawn ids */
     bool dead;         /* the init is gone: exec refuses, destroy only reaps */
     struct sq_cgroup *cg; /* NULL when started without limits */
+    sq_helper net;     /* slirp4netns in internet mode (pidfd -1 otherwise) */
+    int net_exit_fd;   /* closing it tells slirp4netns to exit */
 };
 
 /* Mount plan entries, computed by the parent from the host layout. */
 enum sq_mnt_kind {
     SQ_MNT_BIND_RO, /* bind src at dst (file or directory), then remount read-only */
     SQ_MNT_SYMLINK, /* symlink dst -> src */
+    SQ_MNT_FILE,    /* a new file dst holding the text src (read-only with the root) */
 };
 
 struct sq_mnt {
@@ -73,6 +78,9 @@ struct sq_setup {
     size_t nmnts, cap_mnts;
     const struct sock_fprog *seccomp;     /* main filter (libseccomp) */
     const struct sock_fprog *personality; /* small hand-written filter */
+    char slirp_path[PATH_MAX]; /* internet mode (netstack.c) */
+    char nft_path[PATH_MAX];
+    char *nft_rules;
 };
 
 /* Child-side state: the control socket and the first failure. */
@@ -95,6 +103,13 @@ void sq_plan_rootfs_free(struct sq_setup *s);
 int sq_plan_hostname(struct sq_setup *s, sq_err *err);
 /* seccomp.c: compile once per process; the programs live until exit. */
 int sq_plan_seccomp(struct sq_setup *s, sq_err *err);
+/* netstack.c: internet mode — find slirp4netns and nft, render the rules;
+ * then, while the child waits for RELEASE, attach the stack and load them. */
+int sq_plan_network(struct sq_setup *s, sq_err *err);
+void sq_plan_network_free(struct sq_setup *s);
+int sq_parent_network(const struct sq_setup *s, sq_sandbox *sb, sq_err *err);
+void sq_network_stop(sq_sandbox *sb);
+extern const char sq_internet_resolv_conf[];
 /* userns.c: write uid_map, gid_map of the child. */
 int sq_parent_userns(pid_t child, const sq_sandbox_opts *opts, sq_err *err);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sandbox/netpolicy.h"
 #include "sq/protocol.h"
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
@@ -37,6 +38,9 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_MAX_SANDBOXES", 64, 1, 4096, &cfg->max_sandboxes, err) < 0 ||
         sq_env_int("SANDQ_DEDUPE_TTL_S", 86400, 1, 30 * 86400, &cfg->dedupe_ttl_s, err) < 0 ||
         sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_DEFAULT_DISK_MB", 1024, 16, 1 << 24, &cfg->default_disk_mb, err) < 0 ||
+        sq_env_int("SANDQ_MAX_DISK_MB", 16384, 16, 1 << 24, &cfg->max_disk_mb, err) < 0 ||
+        sq_env_int("SANDQ_TMP_MB", 64, 1, 1 << 20, &cfg->tmp_mb, err) < 0 ||
         sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
         sq_env_int("SANDQ_STORE_POOL", 32, 1, 256, &cfg->store_pool, err) < 0 ||
         sq_env_int("SANDQ_STORE_RETRY_MS", 60000, 0, 3600000, &cfg->store_retry_ms, err) < 0 ||
@@ -48,6 +52,16 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_SESSION_TIMEOUT_MS", 10000, 6000, 300000, &cfg->session_timeout_ms, err) < 0 ||
         sq_env_int("SANDQ_REAPER_INTERVAL_MS", 2000, 100, 600000, &cfg->reaper_interval_ms, err) < 0)
         return -1;
+    cfg->disk_limit = sq_env_bool("SANDQ_DISK_LIMIT", true);
+    cfg->allow_internet = sq_env_bool("SANDQ_ALLOW_INTERNET", true);
+    cfg->net_allow = sq_env_str("SANDQ_NET_ALLOW", NULL);
+    cfg->net_deny = sq_env_str("SANDQ_NET_DENY", NULL);
+    if (sq_netpolicy_check(cfg->net_allow, "SANDQ_NET_ALLOW", err) < 0 ||
+        sq_netpolicy_check(cfg->net_deny, "SANDQ_NET_DENY", err) < 0)
+        return -1;
+    if (cfg->default_disk_mb > cfg->max_disk_mb)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_DEFAULT_DISK_MB",
+                            "SANDQ_DEFAULT_DISK_MB exceeds SANDQ_MAX_DISK_MB");
     cfg->max_request_bytes = (size_t)max_req;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",

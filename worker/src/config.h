@@ -2,6 +2,7 @@
 #ifndef SQ_WORKER_CONFIG_H
 #define SQ_WORKER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,14 @@ typedef struct sq_worker_config {
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
     const char *cgroup_mode;      /* SANDQ_CGROUP_MODE: auto (default) or v1 */
     sq_limits_config limits;      /* SANDQ_LIMIT_*, SANDQ_SANDBOX_*TIMEOUT_MS (sbx_limits.h) */
+    /* Disk and network of sandboxes (create_opts.c, docs/security.md). */
+    bool disk_limit;              /* SANDQ_DISK_LIMIT, default on: /workspace is its own ext4 of diskMb */
+    int64_t default_disk_mb;      /* SANDQ_DEFAULT_DISK_MB, default 1024 */
+    int64_t max_disk_mb;          /* SANDQ_MAX_DISK_MB, default 16384: larger diskMb is refused */
+    int64_t tmp_mb;               /* SANDQ_TMP_MB: size of each sandbox's /tmp tmpfs, default 64 */
+    bool allow_internet;          /* SANDQ_ALLOW_INTERNET, default on: network "internet" is refused when off */
+    const char *net_allow;        /* SANDQ_NET_ALLOW: CIDRs internet mode may reach despite the private-range block */
+    const char *net_deny;         /* SANDQ_NET_DENY: more CIDRs internet mode may not reach */
 } sq_worker_config;
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);

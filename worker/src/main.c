@@ -18,6 +18,7 @@
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
+#include "workspace_sweep.h"
 #include "sq/codec.h"
 #include "sq/log.h"
 
@@ -88,6 +89,7 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_errno(err, "mkdir %s", w->cfg.workspace_root);
     if (mkdir_p(w->cfg.run_dir) < 0)
         return sq_err_errno(err, "mkdir %s", w->cfg.run_dir);
+    sq_workspace_sweep(w); /* what a killed worker left: mounts, directories */
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
     sq_topic_dlq(w->cfg.conn.topic_prefix, w->topic_dlq);
     if (sq_cgroups_init(w->cfg.worker_id, w->cfg.cgroup_mode, err) < 0)

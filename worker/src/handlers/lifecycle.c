@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../create_opts.h"
 #include "../files/ws_fs.h"
 #include "../notify/emit.h"
 #include "../notify/webhook_outbox.h"
@@ -34,6 +35,9 @@ void sq_sandbox_drop_runtime(sq_live_sandbox *sb)
     sb->runtime = NULL;
     pthread_mutex_unlock(&sb->mu);
     sq_sandbox_destroy(rt);
+    /* A workspace with its own file system is unmounted now, not emptied
+     * later: before "ended"/"failed" is announced, nothing of it is left. */
+    sq_workspace_disk_release(sb);
 }
 
 void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
@@ -70,11 +74,13 @@ void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, cons
         sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", err.msg);
 }
 
-static int make_workspace(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
+static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body, sq_err *err)
 {
     snprintf(sb->workspace, sizeof sb->workspace, "%s/%s", w->cfg.workspace_root, sb->id);
     if (mkdir(sb->workspace, 0750) < 0 && errno != EEXIST)
         return sq_err_errno(err, "mkdir %s", sb->workspace);
+    if (sq_workspace_disk_attach(w, sb, body, err) < 0)
+        return -1;
     if (chown(sb->workspace, sb->host_uid, sb->host_gid) < 0)
         return sq_err_errno(err, "chown %s", sb->workspace);
     sb->workspace_fd = open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -107,6 +113,8 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_err why;
     if (sq_limits_resolve(body, &w->cfg.limits, &limits, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
+    if (sq_create_check(&w->cfg, body, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
@@ -114,6 +122,8 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
     sb->limits = limits;
+    if (sq_create_proxy_env(body, sb, err) < 0)
+        return -1;
 
     if (sq_slot_acquire(w, sb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
@@ -144,9 +154,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
                                        .cpu_millis = (uint32_t)limits.cpu_millis,
                                        .pids = (uint32_t)limits.pids},
     };
+    sq_create_runtime_opts(&w->cfg, body, &opts);
     int64_t t0 = sq_mono_ms();
     sq_sandbox *rt = NULL;
-    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
+    if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
         sq_error(&lc, "sandbox set-up failed: %s", why.msg);
         int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
         sq_sandbox_teardown(w, sb);
@@ -172,7 +183,7 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 {
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
         return -1;
-    sq_sandbox_drop_runtime(sb);
+    sq_sandbox_drop_runtime(sb); /* processes, then the workspace's file system: "ended" means it is gone */
     if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
         return -1;
     sq_sandbox_teardown(w, sb);

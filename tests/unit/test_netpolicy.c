@@ -1,0 +1,131 @@
+/* test_netpolicy.c — the internet mode's egress rules (worker/sandbox/netpolicy.c):
+ * CIDR parsing, and that the rendered nft ruleset blocks what it must (private
+ * ranges, loopback, metadata, the host's own addresses, the operator's deny
+ * list), lets DNS to slirp4netns and the operator's allow list through, and
+ * refuses malformed operator input instead of passing it to nft. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "netpolicy.h"
+
+/* Name the input that failed (older cmocka has no *_msg asserts). */
+#define CHECK_EQ(a, b, what) do { if ((a) != (b)) fail_msg("%s: %lld != %lld", (what), (long long)(a), (long long)(b)); } while (0)
+#define CHECK_IN(hay, needle) do { if (!strstr((hay), (needle))) fail_msg("missing: %s", (needle)); } while (0)
+
+static int parse(const char *s, sq_cidr4 *c)
+{
+    return sq_cidr4_parse(s, strlen(s), c);
+}
+
+static void test_cidr_parse(void **state)
+{
+    (void)state;
+    sq_cidr4 c;
+    assert_int_equal(parse("10.0.0.0/8", &c), 0);
+    assert_int_equal(c.addr, 0x0a000000);
+    assert_int_equal(c.prefix, 8);
+    assert_int_equal(parse("192.0.2.7", &c), 0);
+    assert_int_equal(c.addr, 0xc0000207);
+    assert_int_equal(c.prefix, 32);
+    assert_int_equal(parse("0.0.0.0/0", &c), 0);
+    assert_int_equal(c.prefix, 0);
+    assert_true(sq_cidr4_contains(&c, 0x01020304));
+
+    const char *bad[] = {"", "10", "10.0.0", "10.0.0.0.0", "256.0.0.0", "10.0.0.1/8", "10.0.0.0/33",
+                         "10.0.0.0/", "01.0.0.0", "10.0.0.0/08", "a.b.c.d", "10.0.0.0 /8", "1.2.3.4;",
+                         "1.2.3.4/8}", "1234.0.0.0", NULL};
+    for (const char **b = bad; *b; b++)
+        CHECK_EQ(parse(*b, &c), -1, *b);
+}
+
+static void test_contains(void **state)
+{
+    (void)state;
+    sq_cidr4 c;
+    assert_int_equal(parse("172.16.0.0/12", &c), 0);
+    assert_true(sq_cidr4_contains(&c, 0xac100001));  /* 172.16.0.1 */
+    assert_true(sq_cidr4_contains(&c, 0xac1fffff));  /* 172.31.255.255 */
+    assert_false(sq_cidr4_contains(&c, 0xac200000)); /* 172.32.0.0 */
+}
+
+static void test_render_blocks_private_and_host(void **state)
+{
+    (void)state;
+    uint32_t host[] = {0xcb007105 /* 203.0.113.5 */, 0x7f000001};
+    sq_netpolicy p = {.host_addrs = host, .nhost = 2, .deny = "198.51.100.0/24"};
+    char buf[8192];
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), 0);
+    const char *must[] = {"table inet sandq", "hook output", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16",
+                          "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "203.0.113.5/32",
+                          "198.51.100.0/24", "oifname \"lo\" accept", "ip daddr 10.0.2.3 udp dport 53 accept",
+                          "ip daddr @blocked4 meta l4proto tcp reject with tcp reset",
+                          "meta nfproto ipv6 reject", "auto-merge", NULL};
+    for (const char **m = must; *m; m++)
+        CHECK_IN(buf, *m);
+    /* No allow set without an allow list. */
+    assert_null(strstr(buf, "allowed4"));
+    /* DNS is let through before the blocks are applied. */
+    assert_true(strstr(buf, "dport 53 accept") < strstr(buf, "@blocked4 meta"));
+}
+
+static void test_render_allow_list(void **state)
+{
+    (void)state;
+    sq_netpolicy p = {.allow = "10.9.8.7, 192.168.5.0/24"};
+    char buf[8192];
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), 0);
+    assert_non_null(strstr(buf, "set allowed4"));
+    assert_non_null(strstr(buf, "10.9.8.7/32, 192.168.5.0/24"));
+    assert_true(strstr(buf, "@allowed4 accept") < strstr(buf, "@blocked4 meta"));
+}
+
+static void test_render_refuses_bad_lists(void **state)
+{
+    (void)state;
+    char buf[8192];
+    const char *bad[] = {"10.0.0.0/8; flush ruleset", "}", "example.com", "10.0.0.1/8", NULL};
+    for (const char **b = bad; *b; b++) {
+        sq_err err = {0};
+        sq_netpolicy p = {.allow = *b};
+        CHECK_EQ(sq_netpolicy_render(&p, buf, sizeof buf, &err), -1, *b);
+        assert_int_equal(err.code, SQ_INVALID_REQUEST);
+        assert_string_equal(err.field, "SANDQ_NET_ALLOW");
+        sq_netpolicy q = {.deny = *b};
+        assert_int_equal(sq_netpolicy_render(&q, buf, sizeof buf, &err), -1);
+        assert_string_equal(err.field, "SANDQ_NET_DENY");
+        assert_int_equal(sq_netpolicy_check(*b, "X", &err), -1);
+    }
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_check(NULL, "X", &err), 0);
+    assert_int_equal(sq_netpolicy_check(" , ", "X", &err), 0);
+}
+
+static void test_render_too_small(void **state)
+{
+    (void)state;
+    char buf[64];
+    sq_err err = {0};
+    sq_netpolicy p = {0};
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), -1);
+    assert_int_equal(strlen(buf), sizeof buf - 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cidr_parse),
+        cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_render_blocks_private_and_host),
+        cmocka_unit_test(test_render_allow_list),
+        cmocka_unit_test(test_render_refuses_bad_lists),
+        cmocka_unit_test(test_render_too_small),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
