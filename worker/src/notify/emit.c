@@ -1,5 +1,7 @@
-/* emit.c — see emit.h. The order (seq, then PostgreSQL, then Kafka) means an
- * event a consumer sees is always already in the audit log. */
+/* emit.c — see emit.h. The audit-log row is queued to the history writer and
+ * the event published at once, so results keep flowing while PostgreSQL is
+ * slow or down; the request's offset is committed only after both are durable
+ * (job.h), so a crash in between replays the request rather than losing a row. */
 #include "emit.h"
 
 #include <errno.h>

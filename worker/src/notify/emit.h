@@ -1,6 +1,6 @@
-/* emit.h — emitting an event: take the sandbox's next seq (Redis), append the
- * envelope to the events log (PostgreSQL), publish it to <prefix>.events and
- * the sandbox's replyTo topic (Kafka). */
+/* emit.h — emitting an event: take the sandbox's next seq (Redis), queue the
+ * envelope for the events log (PostgreSQL, via the history writer), publish it
+ * to <prefix>.events and the sandbox's replyTo topic (Kafka). */
 #ifndef SQ_EMIT_H
 #define SQ_EMIT_H
 
