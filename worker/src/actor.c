@@ -167,6 +167,14 @@ static void *actor_main(void *arg)
                 wait_ms = next - now > 10 ? (int)(next - now) : 10;
         }
         job = dequeue(w, sb, wait_ms);
+        if (job && atomic_load(&w->stopping)) {
+            /* Shutting down: the task that was running has finished; what is
+             * still queued is left to the partition's next owner (its offset
+             * was never completed, so it is consumed again there), which keeps
+             * the shutdown as short as the longest running task. */
+            sq_job_abandon(job);
+            continue;
+        }
         if (job && (sb->fenced || sb->handed_over)) {
             sq_job_abandon(job); /* its partition is someone else's now */
             continue;
