@@ -28,11 +28,8 @@ static int end_it(sq_worker *w, sq_live_sandbox *sb, const char *reason, const c
 {
     if (sq_transition(w, sb, NULL, SQ_STATE_ENDING, reason, message, NULL, err) < 0)
         return -1;
-    sq_sandbox_drop_runtime(sb);
-    if (sq_transition(w, sb, NULL, SQ_STATE_ENDED, reason, message, NULL, err) < 0)
-        return -1;
-    sq_sandbox_teardown(w, sb);
-    return 0;
+    sq_sandbox_teardown(w, sb); /* everything released before "ended" is announced */
+    return sq_transition(w, sb, NULL, SQ_STATE_ENDED, reason, message, NULL, err);
 }
 
 int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *err)

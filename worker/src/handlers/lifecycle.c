@@ -67,7 +67,7 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message)
 {
     sq_err err;
-    sq_sandbox_drop_runtime(sb);
+    sq_sandbox_teardown(w, sb); /* everything released before "failed" is announced */
     if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
         return;
     if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, reason, message, NULL, &err) < 0)
@@ -159,9 +159,8 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_sandbox *rt = NULL;
     if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
         sq_error(&lc, "sandbox set-up failed: %s", why.msg);
-        int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
         sq_sandbox_teardown(w, sb);
-        return rc;
+        return sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
     }
     set_runtime(sb, rt);
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
@@ -183,9 +182,8 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 {
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
         return -1;
-    sq_sandbox_drop_runtime(sb); /* processes, then the workspace's file system: "ended" means it is gone */
-    if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
-        return -1;
+    /* Processes, workspace and uid slot all go before "ended" is announced:
+     * a client that sees it may count on the capacity being free again. */
     sq_sandbox_teardown(w, sb);
-    return 0;
+    return sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err);
 }
