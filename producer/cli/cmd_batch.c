@@ -678,8 +678,8 @@ static void progress(batch *b, bool tty, bool final, int64_t *last_print)
     if (!final && now - *last_print < every)
         return;
     *last_print = now;
-    sqp_progress p = {.total = b->total,
-                      .submitted = b->submitted + b->skipped,
+    sqp_progress p = {.total = b->total - b->skipped,
+                      .submitted = b->submitted,
                       .running = b->live,
                       .succeeded = b->succeeded,
                       .failed = b->failed,
