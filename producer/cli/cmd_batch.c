@@ -477,7 +477,8 @@ static void on_raw_event(job_rt *jr, const sandq_event *ev, const json_t *data)
 static void on_event(batch *b, const sandq_event *ev)
 {
     json_t *data = json_loads(ev->data_json, 0, NULL);
-    job_rt *raw = table_get(b, b->by_req, ev->request_id, true);
+    /* without --wait a raw line's outcome is its acknowledgement by Kafka */
+    job_rt *raw = b->wait ? table_get(b, b->by_req, ev->request_id, true) : NULL;
     if (raw)
         on_raw_event(raw, ev, data);
     job_rt *jr = table_get(b, b->by_sbx, ev->sandbox_id, false);
