@@ -123,6 +123,8 @@ typedef struct job_rt {
     char fail_msg[256];
     task_rt *t;
     int64_t started_ms;
+    bool any_event;     /* an event about its sandbox has been read */
+    bool caught_up;     /* catch_up() ran */
     /* raw lines */
     bool raw_answered;
     char raw_event[48];
@@ -486,6 +488,7 @@ static void on_event(batch *b, const sandq_event *ev)
         json_decref(data);
         return;
     }
+    jr->any_event = true;
     const char *type = ev->type;
     if (strcmp(type, "sandbox.ready") == 0 || strcmp(type, "sandbox.resumed") == 0) {
         jr->ready_seen = true;
@@ -552,6 +555,58 @@ static void on_event(batch *b, const sandq_event *ev)
         }
     }
     json_decref(data);
+}
+
+/* A job whose create was acknowledged but about which no event arrives: its requests
+ * were duplicates of an earlier run's (same ids, deduplicated by the worker, so no new
+ * events) that this run's subscription started too late to see — the output file was
+ * removed, or another output path was given. Read that sandbox's own partition from
+ * its creation (createdAt from Redis when reachable, else the partition's start) up to
+ * now, and learn its state from there. */
+#define CATCH_UP_AFTER_MS 3000
+static bool needs_catch_up(const job_rt *jr, int64_t now)
+{
+    return jr->phase == JOB_STARTED && !jr->j.raw && jr->submitted && !jr->any_event && !jr->caught_up &&
+           now - jr->started_ms > CATCH_UP_AFTER_MS;
+}
+
+/* Every job that needs it, in one pass: one subscription on all partitions from the
+ * earliest creation among them, read up to the present. */
+static void catch_up(batch *b, size_t started, int64_t now)
+{
+    int64_t since = -1;
+    size_t n = 0;
+    for (size_t i = 0; i < started; i++) {
+        job_rt *jr = &b->jobs[i];
+        if (!needs_catch_up(jr, now))
+            continue;
+        sandq_sandbox_info info;
+        sandq_error err;
+        sandq_code rc = sandq_get(b->c, jr->j.sandbox_id, &info, &err);
+        if (rc == SANDQ_E_SANDBOX_NOT_FOUND) {
+            jr->started_ms = now; /* not created yet (a backlog): look again later */
+            continue;
+        }
+        jr->caught_up = true;
+        int64_t t = rc == SANDQ_OK && info.created_at > 0 ? info.created_at - REPLAY_SLACK_MS : 0;
+        if (since < 0 || t < since)
+            since = t;
+        n++;
+    }
+    if (!n)
+        return;
+    sandq_sub_t *sub;
+    sandq_error err;
+    if (sandq_events_open_since(b->c, NULL, since < 0 ? 0 : since, &sub, &err)) {
+        fprintf(stderr, "sandq: batch submit: catching up on %zu jobs: %s\n", n, err.message);
+        return;
+    }
+    int64_t give_up = sq_mono_ms() + 60000;
+    sandq_event ev;
+    while (!sandq_events_caught_up(sub) && sq_mono_ms() < give_up && !cli_interrupted)
+        if (sandq_events_next(sub, 100, &ev, &err) == SANDQ_OK)
+            on_event(b, &ev);
+    sandq_events_close(sub);
 }
 
 /* Act on what a started line's facts allow now. */
@@ -928,6 +983,8 @@ int cmd_batch(int argc, char **argv)
         /* acknowledgements, timeouts: a scan of the started lines, a few times a second */
         if (now - last_scan >= 100 || !b.sub) {
             last_scan = now;
+            if (b.sub)
+                catch_up(&b, next, now);
             for (size_t i = 0; i < next; i++)
                 advance(&b, &b.jobs[i], now);
         }

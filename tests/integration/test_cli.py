@@ -331,6 +331,13 @@ def test_batch_interrupt_then_resume_does_not_duplicate(worker, pg, tmp_path):
     s = jout(sandq("batch", "submit", str(jobs), "--wait", "-o", str(out), "--json", check_rc=0))
     assert s["skipped"] == n and s["submitted"] == 0
     assert len(results(out)) == n
+    # the results file lost (another -o): every request is a duplicate the worker drops,
+    # so the outcomes are re-learned from the sandboxes' past events; nothing new runs
+    out2 = tmp_path / "again.jsonl"
+    s = jout(sandq("batch", "submit", str(jobs), "--wait", "-o", str(out2), "--json", check_rc=0, timeout=300))
+    assert s["succeeded"] == n
+    assert sorted(r["tasks"][0]["stdout"] for r in results(out2)) == sorted(f"job-{i}\n" for i in range(n))
+    assert pg.execute("SELECT count(*) FROM tasks WHERE sandbox_id = ANY(%s)", (ids,)).fetchone()[0] == n
 
 
 def test_batch_without_wait_and_raw_requests(worker, pg, tmp_path):
