@@ -123,7 +123,7 @@ typedef struct job_rt {
     char fail_msg[256];
     task_rt *t;
     int64_t started_ms;
-    bool any_event;     /* an event about its sandbox has been read */
+    bool seen_first;    /* its sandbox's first event (seq 1, sandbox.created) has been read */
     bool caught_up;     /* catch_up() ran */
     /* raw lines */
     bool raw_answered;
@@ -488,7 +488,8 @@ static void on_event(batch *b, const sandq_event *ev)
         json_decref(data);
         return;
     }
-    jr->any_event = true;
+    if (ev->seq == 1)
+        jr->seen_first = true;
     const char *type = ev->type;
     if (strcmp(type, "sandbox.ready") == 0 || strcmp(type, "sandbox.resumed") == 0) {
         jr->ready_seen = true;
@@ -557,7 +558,8 @@ static void on_event(batch *b, const sandq_event *ev)
     json_decref(data);
 }
 
-/* A job whose create was acknowledged but about which no event arrives: its requests
+/* A job whose create was acknowledged but whose sandbox's first event (seq 1) does not
+ * arrive, although this run's subscription started before the create: its requests
  * were duplicates of an earlier run's (same ids, deduplicated by the worker, so no new
  * events) that this run's subscription started too late to see — the output file was
  * removed, or another output path was given. Read that sandbox's own partition from
@@ -566,7 +568,7 @@ static void on_event(batch *b, const sandq_event *ev)
 #define CATCH_UP_AFTER_MS 3000
 static bool needs_catch_up(const job_rt *jr, int64_t now)
 {
-    return jr->phase == JOB_STARTED && !jr->j.raw && jr->submitted && !jr->any_event && !jr->caught_up &&
+    return jr->phase == JOB_STARTED && !jr->j.raw && jr->submitted && !jr->seen_first && !jr->caught_up &&
            now - jr->started_ms > CATCH_UP_AFTER_MS;
 }
 
@@ -639,7 +641,11 @@ static void advance(batch *b, job_rt *jr, int64_t now)
         return;
     }
     if (b->wait) {
-        bool done = jr->j.keep ? all_tasks && jr->tasks_sent : jr->ended_seen;
+        /* "ended" means "its tasks are done" only if we saw its whole history: a run
+         * whose subscription began in the middle of an earlier run's events (a lost
+         * results file) may see just the end of it, and must catch up first. */
+        bool whole = jr->seen_first || jr->caught_up;
+        bool done = jr->j.keep ? all_tasks && jr->tasks_sent : jr->ended_seen && (whole || all_tasks);
         if (done && jr->acks_pending == 0) {
             finish(b, jr);
             return;
