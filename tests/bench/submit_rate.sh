@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# submit_rate.sh — batch-submission rate (issue 5's benchmark): requests/s that
+# Kafka acknowledges from `sandq batch submit` (no --wait) against a raw librdkafka
+# producer of the same messages (raw_produce.c), in the same run, same broker, same
+# producer settings. Prints both rates and the ratio; asserts nothing.
+#
+# usage: tests/bench/submit_rate.sh [N] [BUILD_DIR]   (env: SANDQ_KAFKA_BROKERS, a
+#        running stack; stop the workers first so they do not compete for the broker)
+set -euo pipefail
+N=${1:-100000}
+BUILD=${2:-build}
+: "${SANDQ_KAFKA_BROKERS:?source the stack env first}"
+PREFIX=${SANDQ_TOPIC_PREFIX:-sandq}
+DIR=$(mktemp -d)
+trap 'rm -rf "$DIR"' EXIT
+# N raw task.exec requests, each to its own (never created) sandbox, every id present,
+# so both producers send the same bytes.
+python3 - "$N" > "$DIR/jobs.jsonl" <<'PY'
+import json, os, sys, time
+C = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+def ulid():
+    n = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(C[(n >> (5 * i)) & 31] for i in reversed(range(26)))
+for i in range(int(sys.argv[1])):
+    print(json.dumps({"v": 1, "requestId": "req_" + ulid(), "type": "task.exec", "sandboxId": "sbx_" + ulid(),
+                      "taskId": "tsk_" + ulid(), "tenant": "default",
+                      "body": {"command": "echo", "args": [f"line-{i}"]}}, separators=(",", ":")))
+PY
+echo "messages: $N ($(du -h "$DIR/jobs.jsonl" | cut -f1)), broker $SANDQ_KAFKA_BROKERS"
+RAW=$("$BUILD/tests/bench/raw_produce" "$SANDQ_KAFKA_BROKERS" "$PREFIX.requests" "$DIR/jobs.jsonl" 20)
+echo "raw librdkafka producer: $RAW"
+BATCH=$("$BUILD/producer/sandq" batch submit "$DIR/jobs.jsonl" -o "$DIR/out.jsonl" --max-sandboxes 0 --json 2>/dev/null)
+echo "sandq batch submit:      $BATCH"
+python3 - "$RAW" "$BATCH" <<'PY'
+import json, sys
+raw, batch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"ratio batch/raw: {batch['submitRate'] / raw['rate']:.2f} "
+      f"({batch['submitRate']:.0f} vs {raw['rate']:.0f} requests/s acknowledged; target >= 0.5)")
+PY
