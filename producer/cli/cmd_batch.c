@@ -108,8 +108,15 @@ typedef struct task_rt {
 
 typedef enum { JOB_PENDING, JOB_STARTED, JOB_FINISHED } job_phase;
 
-typedef struct job_rt {
+typedef struct job_rt job_rt;
+struct job_rt {
     sqp_batch_job j;
+    /* every request of the line, serialized and checked once when the file is read:
+     * a job's create, its tasks, its kill (unless keep); a raw line's envelope */
+    char **msgs;
+    size_t nmsgs;
+    struct pub_ctx *ctx; /* one delivery context per message, allocated with msgs */
+    char region[8];     /* a job's create region ("" for none) */
     job_phase phase;
     bool skip;          /* recorded by an earlier run */
     /* facts learned from events (possibly before this run started the line) */
@@ -128,7 +135,7 @@ typedef struct job_rt {
     /* raw lines */
     bool raw_answered;
     char raw_event[48];
-} job_rt;
+};
 
 typedef struct batch {
     sandq_client_t *c;
@@ -231,6 +238,17 @@ static void record(batch *b, job_rt *jr, const char *status)
 {
     if (!b->out)
         return;
+    if (!b->wait && !jr->failed) {
+        /* the common line at volume, without a JSON library round trip: every field is
+         * an id, a type name or a fixed word (no escaping needed) */
+        if (jr->j.raw)
+            fprintf(b->out, "{\"line\":%llu,\"sandboxId\":\"%s\",\"status\":\"%s\",\"type\":\"%s\",\"requestId\":\"%s\"}\n",
+                    (unsigned long long)jr->j.line, jr->j.sandbox_id, status, jr->j.raw_type, jr->j.raw_request_id);
+        else
+            fprintf(b->out, "{\"line\":%llu,\"sandboxId\":\"%s\",\"status\":\"%s\"}\n",
+                    (unsigned long long)jr->j.line, jr->j.sandbox_id, status);
+        return;
+    }
     json_t *o = json_pack("{s:I, s:s, s:s}", "line", (json_int_t)jr->j.line, "sandboxId", jr->j.sandbox_id, "status",
                           status);
     if (jr->j.raw) {
@@ -269,8 +287,9 @@ static void record(batch *b, job_rt *jr, const char *status)
     if (s) {
         fputs(s, b->out);
         fputc('\n', b->out);
-        fflush(b->out); /* a line per finished job, on disk at once: Ctrl-C loses nothing */
         free(s);
+        /* flushed by the main loop every 100 ms and at exit: a crash loses at most
+         * those lines, whose jobs a re-run then redoes as duplicates (no effect) */
     }
 }
 
@@ -310,8 +329,8 @@ static void job_fail(job_rt *jr, const char *code, const char *msg)
 /* ---- publishing ---- */
 
 typedef struct pub_ctx {
-    batch *b;
-    job_rt *jr;
+    struct batch *b;
+    struct job_rt *jr;
     bool first; /* the line's first request */
     bool last;  /* the line's last request */
 } pub_ctx;
@@ -333,34 +352,22 @@ static void on_delivery(void *user, sandq_code code, const char *message)
         if (p->last)
             jr->last_acked = true;
     }
-    free(p);
 }
 
-static void publish(batch *b, job_rt *jr, json_t *env, bool first, bool last)
+static void publish(batch *b, job_rt *jr, size_t idx, bool first, bool last)
 {
-    char *s = json_dumps(env, JSON_COMPACT);
-    json_decref(env);
-    pub_ctx *p = malloc(sizeof *p);
-    if (!s || !p) {
-        free(s);
-        free(p);
-        job_fail(jr, "out_of_memory", "out of memory");
-        return;
-    }
+    pub_ctx *p = &jr->ctx[idx];
     *p = (pub_ctx){b, jr, first, last};
+    bool create = !jr->j.raw && idx == 0;
+    const char *msg = jr->msgs[idx];
     sandq_error err;
-    if (sandq_publish(b->c, s, strlen(s), on_delivery, p, &err)) {
-        free(p);
+    if (sandq_publish_checked(b->c, jr->j.sandbox_id, create ? jr->region : NULL, msg, strlen(msg), on_delivery, p,
+                              &err)) {
         b->publish_errors++;
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s%s%s", err.message, err.field[0] ? " (field " : "", err.field[0] ? err.field : "");
-        if (err.field[0])
-            strcat(msg, ")");
-        job_fail(jr, sandq_code_name(err.code), msg);
+        job_fail(jr, sandq_code_name(err.code), err.message);
     } else {
         jr->acks_pending++;
     }
-    free(s);
 }
 
 static json_t *job_metadata(const job_rt *jr)
@@ -376,21 +383,11 @@ static void start_line(batch *b, job_rt *jr)
 {
     jr->phase = JOB_STARTED;
     jr->started_ms = sq_mono_ms();
-    const char *tenant = NULL;
-    if (jr->j.raw) {
-        publish(b, jr, json_incref(jr->j.raw_env), true, true);
-        return;
+    if (!jr->j.raw) {
+        jr->live = true;
+        b->live++;
     }
-    jr->live = true;
-    b->live++;
-    json_t *body = json_deep_copy(jr->j.create_body);
-    if (b->region && *b->region && !json_object_get(body, "region"))
-        json_object_set_new(body, "region", json_string(b->region));
-    const char *tenant_env = getenv("SANDQ_TENANT");
-    tenant = tenant_env && *tenant_env ? tenant_env : "default";
-    json_t *env = sqp_envelope("sandbox.create", jr->j.create_request_id, jr->j.sandbox_id, NULL, tenant, NULL,
-                               job_metadata(jr), body);
-    publish(b, jr, env, true, false);
+    publish(b, jr, 0, true, jr->j.raw);
 }
 
 /* After sandbox.ready: every task in order, then the kill. The worker runs a
@@ -398,22 +395,9 @@ static void start_line(batch *b, job_rt *jr)
 static void send_tasks(batch *b, job_rt *jr)
 {
     jr->tasks_sent = true;
-    const char *tenant_env = getenv("SANDQ_TENANT");
-    const char *tenant = tenant_env && *tenant_env ? tenant_env : "default";
-    for (size_t i = 0; i < jr->j.ntasks; i++) {
-        const sqp_batch_task *t = &jr->j.tasks[i];
-        bool last = jr->j.keep && i + 1 == jr->j.ntasks;
-        publish(b, jr,
-                sqp_envelope(t->type, t->request_id, jr->j.sandbox_id, t->task_id, tenant, NULL, job_metadata(jr),
-                             json_deep_copy(t->body)),
-                false, last);
-    }
-    if (!jr->j.keep)
-        publish(b, jr,
-                sqp_envelope("sandbox.kill", jr->j.kill_request_id, jr->j.sandbox_id, NULL, tenant, NULL,
-                             job_metadata(jr), json_object()),
-                false, true);
-    else if (jr->j.ntasks == 0)
+    for (size_t i = 1; i < jr->nmsgs; i++)
+        publish(b, jr, i, false, i + 1 == jr->nmsgs);
+    if (jr->nmsgs == 1) /* keep and no tasks: nothing more to send */
         jr->last_acked = true;
 }
 
@@ -657,15 +641,8 @@ static void advance(batch *b, job_rt *jr, int64_t now)
     if (now - jr->started_ms > b->job_timeout_ms && !jr->failed) {
         job_fail(jr, "wait_timeout", jr->ready_seen ? "the job did not finish within --job-timeout"
                                                     : "the sandbox was not ready within --job-timeout");
-        if (!jr->j.keep && !jr->ended_seen) {
-            /* best effort: end the sandbox so it does not linger */
-            const char *tenant_env = getenv("SANDQ_TENANT");
-            publish(b, jr,
-                    sqp_envelope("sandbox.kill", jr->j.kill_request_id, jr->j.sandbox_id, NULL,
-                                 tenant_env && *tenant_env ? tenant_env : "default", NULL, job_metadata(jr),
-                                 json_object()),
-                    false, true);
-        }
+        if (!jr->j.keep && !jr->ended_seen) /* best effort: end the sandbox so it does not linger */
+            publish(b, jr, jr->nmsgs - 1, false, true);
         jr->ended_seen = true;
     }
 }
@@ -765,6 +742,44 @@ static void progress(batch *b, bool tty, bool final, int64_t *last_print)
 
 /* ---- the command ---- */
 
+static int push_msg(job_rt *jr, json_t *env)
+{
+    char *m = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    if (!m)
+        return -1;
+    jr->msgs[jr->nmsgs++] = m;
+    return 0;
+}
+
+static int build_messages(batch *b, job_rt *jr, const char *tenant)
+{
+    jr->msgs = calloc(jr->j.ntasks + 2, sizeof *jr->msgs);
+    jr->ctx = calloc(jr->j.ntasks + 2, sizeof *jr->ctx);
+    if (!jr->msgs || !jr->ctx)
+        return -1;
+    if (jr->j.raw)
+        return push_msg(jr, json_incref(jr->j.raw_env));
+    json_t *body = json_deep_copy(jr->j.create_body);
+    if (b->region && *b->region && !json_object_get(body, "region"))
+        json_object_set_new(body, "region", json_string(b->region));
+    const json_t *r = json_object_get(body, "region");
+    snprintf(jr->region, sizeof jr->region, "%s", json_is_string(r) ? json_string_value(r) : "");
+    if (push_msg(jr, sqp_envelope("sandbox.create", jr->j.create_request_id, jr->j.sandbox_id, NULL, tenant, NULL,
+                                  job_metadata(jr), body)) < 0)
+        return -1;
+    for (size_t i = 0; i < jr->j.ntasks; i++) {
+        const sqp_batch_task *t = &jr->j.tasks[i];
+        if (push_msg(jr, sqp_envelope(t->type, t->request_id, jr->j.sandbox_id, t->task_id, tenant, NULL,
+                                      job_metadata(jr), json_deep_copy(t->body))) < 0)
+            return -1;
+    }
+    if (!jr->j.keep)
+        return push_msg(jr, sqp_envelope("sandbox.kill", jr->j.kill_request_id, jr->j.sandbox_id, NULL, tenant, NULL,
+                                         job_metadata(jr), json_object()));
+    return 0;
+}
+
 static int read_jobs(batch *b, const char *path, const char *salt, const char *tenant)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -801,11 +816,30 @@ static int read_jobs(batch *b, const char *path, const char *salt, const char *t
             continue; /* report every bad line, send nothing */
         }
         jr->t = calloc(jr->j.ntasks ? jr->j.ntasks : 1, sizeof *jr->t);
-        if (!jr->t) {
+        if (!jr->t || build_messages(b, jr, tenant) < 0) {
             rc = cli_io_fail("batch submit", false, "out of memory");
             break;
         }
+        /* the serialized requests are all that is sent: drop the parsed JSON */
+        json_decref(jr->j.raw_env);
+        json_decref(jr->j.create_body);
+        json_decref(jr->j.metadata);
+        jr->j.raw_env = jr->j.create_body = jr->j.metadata = NULL;
+        for (size_t t = 0; t < jr->j.ntasks; t++) {
+            json_decref(jr->j.tasks[t].body);
+            jr->j.tasks[t].body = NULL;
+        }
         b->njobs++;
+        sandq_error cerr;
+        for (size_t m = 0; m < jr->nmsgs; m++) {
+            if (sandq_check_request(jr->msgs[m], strlen(jr->msgs[m]), &cerr) == SANDQ_OK)
+                continue;
+            fprintf(stderr, "sandq: batch submit: %s:%llu: %s: %s%s%s%s\n", path, (unsigned long long)lineno,
+                    sandq_code_name(cerr.code), cerr.message, cerr.field[0] ? " (field " : "", cerr.field,
+                    cerr.field[0] ? ")" : "");
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
     }
     free(line);
     if (f != stdin)
@@ -823,6 +857,10 @@ static void free_jobs(batch *b)
             free(jr->t[t].out[1].p);
         }
         free(jr->t);
+        for (size_t m = 0; m < jr->nmsgs; m++)
+            free(jr->msgs[m]);
+        free(jr->msgs);
+        free(jr->ctx);
         sqp_batch_job_free(&jr->j);
     }
     free(b->jobs);
@@ -989,6 +1027,7 @@ int cmd_batch(int argc, char **argv)
         /* acknowledgements, timeouts: a scan of the started lines, a few times a second */
         if (now - last_scan >= 100 || !b.sub) {
             last_scan = now;
+            fflush(b.out);
             if (b.sub)
                 catch_up(&b, next, now);
             for (size_t i = 0; i < next; i++)

@@ -597,6 +597,20 @@ typedef void (*sandq_delivery_fn)(void *user, sandq_code code, const char *messa
  * `cb` may be NULL. Thread safety: any thread; callbacks run in the sandq_poll caller. */
 SANDQ_API sandq_code sandq_publish(sandq_client_t *client, const char *envelope_json, size_t len,
                                    sandq_delivery_fn cb, void *user, sandq_error *err);
+/* Check an envelope as the worker would (sandq_publish does this itself):
+ * SANDQ_OK, or SANDQ_E_INVALID_REQUEST / _UNSUPPORTED_VERSION / _UNKNOWN_TYPE with the
+ * worker's message and err->field. Pure; thread safety: any thread. */
+SANDQ_API sandq_code sandq_check_request(const char *envelope_json, size_t len, sandq_error *err);
+
+/* sandq_publish for an envelope the caller has already checked (sandq_check_request)
+ * and whose routing it knows, skipping the parse — for publishers at volume.
+ * sandbox_id: the envelope's sandboxId (the Kafka key). create_region: NULL unless the
+ * envelope is a sandbox.create, then its body.region ("" for none). An unchecked
+ * invalid envelope is not caught here: the worker rejects it. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_publish_checked(sandq_client_t *client, const char *sandbox_id, const char *create_region,
+                                           const char *envelope_json, size_t len, sandq_delivery_fn cb, void *user,
+                                           sandq_error *err);
+
 /* Serve delivery reports for up to timeout_ms; returns how many callbacks ran. */
 SANDQ_API int sandq_poll(sandq_client_t *client, int timeout_ms);
 /* Wait until every published request is acknowledged (or failed), up to timeout_ms.
