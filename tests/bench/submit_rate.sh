@@ -7,14 +7,20 @@
 # Both run ROUNDS times (default 5), interleaved, and the medians are compared:
 # single runs on a shared machine vary by 2-3x.
 #
-# usage: tests/bench/submit_rate.sh [N] [BUILD_DIR] [ROUNDS]   (env: SANDQ_KAFKA_BROKERS, a
-#        running stack; stop the workers first so they do not compete for the broker)
+# The messages go to their own topic prefix (SANDQ_BENCH_PREFIX, default
+# sandqbench: `sandqbench.requests`, auto-created by the dev broker) so no worker
+# consumes them: millions of requests to the real topic would bury a running worker
+# under a backlog of rejections.
+#
+# usage: tests/bench/submit_rate.sh [N] [BUILD_DIR] [ROUNDS]   (env: SANDQ_KAFKA_BROKERS of
+#        a running stack)
 set -euo pipefail
 N=${1:-100000}
 BUILD=${2:-build}
 ROUNDS=${3:-5}
 : "${SANDQ_KAFKA_BROKERS:?source the stack env first}"
-PREFIX=${SANDQ_TOPIC_PREFIX:-sandq}
+PREFIX=${SANDQ_BENCH_PREFIX:-sandqbench}
+export SANDQ_TOPIC_PREFIX=$PREFIX
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 # N raw task.exec requests, each to its own (never created) sandbox, every id present,
