@@ -15,8 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD
-
+BUILD = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
 CLI = str(BUILD / "producer" / "sandq")
 
 
