@@ -54,8 +54,10 @@ static const char help[] =
     "\n"
     "Options:\n"
     "  --rate N/s           start at most N lines per second (also N/m; default unlimited)\n"
-    "  --max-sandboxes K    at most K sandboxes of this batch live at once (default 100;\n"
-    "                       0 = no limit)\n"
+    "  --max-sandboxes K    at most K sandboxes of this batch live at once (default 50;\n"
+    "                       0 = no limit). Keep K within what the workers run at once\n"
+    "                       (SANDQ_MAX_SANDBOXES per worker, default 64): a create\n"
+    "                       beyond it fails with limit_exceeded\n"
     "  --wait               wait for every job's outcome and write it, with its task\n"
     "                       results, to the output file\n"
     "  -o, --output FILE    results JSONL (default FILE.results.jsonl); one line per job:\n"
@@ -873,7 +875,7 @@ int cmd_batch(int argc, char **argv)
     const char *cmd = "batch submit";
     double rate = 0, d;
     int64_t job_timeout_ms = 10 * 60 * 1000;
-    size_t max_live = 100;
+    size_t max_live = 50;
     bool wait = false, json = false;
     const char *output = NULL, *salt = "", *region = NULL;
     int linger = 20;

@@ -18,7 +18,7 @@
  *  - Thread safety is stated per call. In short: a client may be shared by any
  *    number of threads; a task or a subscription is used by one thread at a time.
  *
- * Full documentation: docs/libsandq.md. Example: producer/examples/launch_exec.c.
+ * Full documentation: docs/library.md. Example: producer/examples/launch_exec.c.
  */
 #ifndef SANDQ_H
 #define SANDQ_H
