@@ -594,7 +594,10 @@ typedef void (*sandq_delivery_fn)(void *user, sandq_code code, const char *messa
  * body.region, else the topic of the sandbox's create if known, else the client's
  * region). librdkafka batches it (client opts.linger_ms). When the local queue is full
  * the call serves delivery reports until there is room (up to the client timeout).
- * `cb` may be NULL. Thread safety: any thread; callbacks run in the sandq_poll caller. */
+ * `cb` may be NULL. Thread safety: any thread. Callbacks run in whichever thread serves
+ * the producer's delivery reports: sandq_poll, sandq_flush, or another call of this
+ * client that waits for a delivery (sandq_create, sandq_exec, …) — keep them short and
+ * make them safe for that, or publish and poll from one thread. */
 SANDQ_API sandq_code sandq_publish(sandq_client_t *client, const char *envelope_json, size_t len,
                                    sandq_delivery_fn cb, void *user, sandq_error *err);
 /* Check an envelope as the worker would (sandq_publish does this itself):
