@@ -376,3 +376,48 @@ def test_batch_malformed_line_sends_nothing(worker, tmp_path):
     err = p.stderr.decode()
     assert f"{jobs}:2: tasks[0].exec must be" in err and f"{jobs}:3: not JSON" in err
     assert not out.exists()
+
+
+def test_kafka_only_commands_need_no_redis_or_postgres(worker, tmp_path):
+    """Only get/list/history read Redis/PostgreSQL: everything else works with both unreachable."""
+    dead = {"SANDQ_REDIS_URL": "redis://127.0.0.1:1/0", "SANDQ_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    sid = jout(sandq("launch", "--json", env=dead, check_rc=0))["id"]
+    assert sandq("sh", sid, "echo ok", env=dead, check_rc=0).stdout == b"ok\n"
+    f = tmp_path / "f.txt"
+    f.write_text("data")
+    sandq("cp", str(f), f"{sid}:f.txt", env=dead, check_rc=0)
+    assert sandq("cp", f"{sid}:f.txt", "-", env=dead, check_rc=0).stdout == b"data"
+    sandq("kill", sid, env=dead, check_rc=0)
+    one_line_error(sandq("get", sid, env=dead, check_rc=1), "get", "redis_error")
+
+
+def test_batch_rate_limit_and_tty_progress_bar(worker, tmp_path, salt):
+    import pty
+    jobs = tmp_path / "rate.jsonl"
+    with jobs.open("w") as f:
+        for _ in range(10):  # raw kills of sandboxes that never existed: cheap for the worker
+            f.write(json.dumps({"type": "sandbox.kill", "body": {}}) + "\n")
+    out = tmp_path / "out.jsonl"
+    master, slave = pty.openpty()
+    t0 = time.monotonic()
+    p = subprocess.run([CLI, "batch", "submit", str(jobs), "-o", str(out), "--rate", "5/s", "--salt", salt, "--json"],
+                       stdout=subprocess.PIPE, stderr=slave, timeout=60)
+    took = time.monotonic() - t0
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    assert p.returncode == 0
+    assert jout(p)["submitted"] == 10
+    # 10 lines at 5/s with a burst of 1: the 10th starts 1.8 s after the first
+    assert took >= 1.7, took
+    # on a terminal: a live bar redrawn in place
+    assert b"\r\x1b[K[" in tty and b"submitted |" in tty and b"ETA" in tty
+    assert len(results(out)) == 10
