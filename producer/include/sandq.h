@@ -459,6 +459,19 @@ SANDQ_API void sandq_events_close(sandq_sub_t *sub);
 SANDQ_API sandq_code sandq_events_open_since(sandq_client_t *client, const char *sandbox_id, int64_t since_ms,
                                              sandq_sub_t **out, sandq_error *err);
 
+/* Wait until each of ids[0..n) is ready, with ONE consumer for all of them (however
+ * many: thousands are fine) instead of one per sandbox. Reads every partition of the
+ * events topic from since_ms (epoch ms; 0 → from shortly before the earliest time in
+ * the ids, as sandq_wait_ready does) and decides each sandbox once everything up to
+ * the present has been read, so an old `ready` never hides a later `ended`.
+ * codes (may be NULL; n entries) gets each sandbox's outcome: SANDQ_OK (ready or
+ * active), SANDQ_E_SANDBOX_FAILED, SANDQ_E_SANDBOX_ENDED, or SANDQ_E_WAIT_TIMEOUT
+ * (undecided at the deadline). Returns SANDQ_OK when all are ready, else the first
+ * non-OK code in ids order, with err about that sandbox. timeout_ms bounds the
+ * whole call (0 → client timeout). Thread safety: any thread. */
+SANDQ_API sandq_code sandq_wait_ready_many(sandq_client_t *client, const char *const *ids, size_t n, int64_t since_ms,
+                                           int64_t timeout_ms, sandq_code *codes, sandq_error *err);
+
 /* ------------------------------------------------------------------------- */
 /* More lifecycle: pause, resume, set_timeout                                 */
 /* ------------------------------------------------------------------------- */

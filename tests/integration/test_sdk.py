@@ -1,7 +1,8 @@
 """libsandq's calls, driven from C (tests/sdk/sdk_tour.c) against the real stack and a
 real worker: run_code (sync and async handles), exec_start/task_wait, get/list from
 Redis, pause/set_timeout per PROTOCOL.md, sandq_publish with delivery callbacks,
-sandq_check_request, kill then wait_ready, history from PostgreSQL, events from a time."""
+sandq_check_request, kill then wait_ready, history from PostgreSQL, events from a time,
+and sandq_wait_ready_many (many sandboxes, one consumer)."""
 from __future__ import annotations
 
 import json
@@ -39,3 +40,5 @@ def test_sdk_tour(worker, rds, pg):
     assert r["events_since"]["code"] == "ok" and r["events_since"]["first_seq"] == 1
     assert r["events_since"]["count"] == len(types)
     assert rds.hget(f"sandq:{{{sid}}}:sandbox", "state") == "ended"
+    # 20 sandboxes waited on with one consumer: all ready; after their kill, all ended
+    assert r["many"] == {"created": 20, "code": "ok", "ready": 20, "code_after_kill": "sandbox_ended", "ended": 20}

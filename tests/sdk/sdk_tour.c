@@ -151,6 +151,31 @@ int main(void)
     chk = sandq_check_request(bad, strlen(bad), &err);
     json_object_set_new(out, "check_bad", json_pack("{s:o, s:s}", "code", CODE(chk), "field", err.field));
 
+    /* many sandboxes, one consumer: create 20 without waiting, then wait on all */
+    enum { MANY = 20 };
+    char many_ids[MANY][SANDQ_ID_MAX];
+    const char *many[MANY];
+    sandq_code many_codes[MANY];
+    int created = 0;
+    for (int i = 0; i < MANY; i++) {
+        sandq_sandbox s2;
+        if (sandq_create(c, NULL, &s2, &err) == SANDQ_OK)
+            created++;
+        snprintf(many_ids[i], sizeof many_ids[i], "%s", s2.id);
+        many[i] = many_ids[i];
+    }
+    sandq_code mrc = sandq_wait_ready_many(c, many, MANY, t0 - 1000, 60000, many_codes, &err);
+    int ready = 0, ended = 0;
+    for (int i = 0; i < MANY; i++)
+        ready += many_codes[i] == SANDQ_OK;
+    for (int i = 0; i < MANY; i++)
+        sandq_kill(c, many[i], 30000, &err);
+    sandq_code mrc2 = sandq_wait_ready_many(c, many, MANY, 0, 30000, many_codes, &err);
+    for (int i = 0; i < MANY; i++)
+        ended += many_codes[i] == SANDQ_E_SANDBOX_ENDED;
+    json_object_set_new(out, "many", json_pack("{s:i, s:o, s:i, s:o, s:i}", "created", created, "code", CODE(mrc),
+                                               "ready", ready, "code_after_kill", CODE(mrc2), "ended", ended));
+
     /* kill; waiting for an ended sandbox to be ready says so */
     rc = sandq_kill(c, sb.id, 30000, &err);
     json_object_set_new(out, "kill", CODE(rc));
