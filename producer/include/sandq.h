@@ -3,8 +3,10 @@
  * A backend links libsandq to create sandboxes and run work in them. Every call
  * publishes a request to Kafka (`<prefix>.requests[.<region>]`, keyed by the
  * sandbox id) and, where the call waits for an answer, reads only the one
- * partition of `<prefix>.events` that holds that sandbox's events. No Redis,
- * PostgreSQL or worker address is needed: Kafka is the only dependency.
+ * partition of `<prefix>.events` that holds that sandbox's events. No worker
+ * address is needed, and Kafka is the only dependency of every call except three
+ * read-only ones: sandq_get and sandq_list read the workers' live state in Redis,
+ * sandq_history reads PostgreSQL (a short-lived connection per call).
  *
  * Conventions (as in curl):
  *  - Handles are opaque: sandq_client_t, sandq_task_t, sandq_sub_t.
