@@ -77,5 +77,6 @@ int cmd_lifecycle(int argc, char **argv); /* kill, pause, resume, set-timeout */
 int cmd_events(int argc, char **argv);
 int cmd_state(int argc, char **argv);     /* get, list, history */
 int cmd_batch(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
 
 #endif

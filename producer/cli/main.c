@@ -30,6 +30,7 @@ static const char usage[] =
     "  files put|get|ls|rm  the same, grouped\n"
     "  events               print sandbox events as they happen\n"
     "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
+    "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
     "\n"
     "Every command takes --help and --json. Configuration: SANDQ_KAFKA_BROKERS,\n"
     "SANDQ_TOPIC_PREFIX, SANDQ_TENANT, SANDQ_REDIS_URL (get, list),\n"
@@ -54,7 +55,8 @@ static command_fn find(const char *name)
                     {"cp", cmd_files},         {"ls", cmd_files},          {"rm", cmd_files},
                     {"kill", cmd_lifecycle},   {"pause", cmd_lifecycle},   {"resume", cmd_lifecycle},
                     {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
-                    {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch}};
+                    {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
+                    {"webhooks", cmd_webhooks}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

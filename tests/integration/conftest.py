@@ -4,6 +4,7 @@ Redis and PostgreSQL. Nothing here is mocked."""
 from __future__ import annotations
 
 import os
+import re
 import pathlib
 import shutil
 import signal
@@ -31,6 +32,30 @@ def _require_env(name: str) -> str:
     return val
 
 
+RUNNING_WORKERS: list["Worker"] = []
+
+
+def history_settled(timeout: float = 15.0) -> None:
+    """Wait until every running worker's history writer has committed what it
+    queued (sandq_history_queue_depth 0 on /metrics). Events go out on Kafka
+    as soon as they happen; their PostgreSQL rows follow in batches."""
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    for w in list(RUNNING_WORKERS):
+        if not w.alive() or not getattr(w, "http_port", None):
+            continue
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{w.http_port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:
+                break
+            m = re.search(r"^sandq_history_queue_depth (\d+)$", text, re.M)
+            if not m or m.group(1) == "0":
+                break
+            time.sleep(0.05)
+
+
 class Worker:
     """A real sandq-worker process with its own workspace and run directories."""
 
@@ -44,6 +69,10 @@ class Worker:
             "SANDQ_WORKSPACE_ROOT": str(self.dir / "workspaces"),
             "SANDQ_RUN_DIR": str(self.dir / "run"),
             "SANDQ_LOG_LEVEL": "debug",
+            "SANDQ_HTTP_PORT": "0",
+            # Webhook delivery is off unless a test asks for it (test_webhooks.py
+            # runs its own workers), so no worker claims another test's deliveries.
+            "SANDQ_WEBHOOKS": "0",
         })
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen | None = None
@@ -56,7 +85,11 @@ class Worker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited {self.proc.returncode}: {self.log_text()[-2000:]}")
-            if b'"msg":"worker ' in self.log_path.read_bytes() and b" ready" in self.log_path.read_bytes():
+            log = self.log_path.read_bytes()
+            if b'"msg":"worker ' in log and b" ready" in log:
+                m = re.search(rb"http listening on [0-9.]+:(\d+)", log)
+                self.http_port = int(m.group(1)) if m else None
+                RUNNING_WORKERS.append(self)
                 return self
             time.sleep(0.1)
         raise TimeoutError("worker did not become ready: " + self.log_text()[-2000:])
@@ -68,6 +101,8 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self in RUNNING_WORKERS:
+            RUNNING_WORKERS.remove(self)
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
@@ -96,8 +131,9 @@ def worker(stack_env):
     w = Worker("w-test-1").start()
     yield w
     code = w.stop()
-    assert code == 0, f"worker exited {code} on SIGTERM"
-    shutil.rmtree(w.dir, ignore_errors=True)
+    assert code == 0, f"worker exited {code} on SIGTERM: {w.log_text()[-3000:]}"
+    if not os.environ.get("SANDQ_KEEP_LOGS"):
+        shutil.rmtree(w.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +146,35 @@ def rds(stack_env):
     return redis_lib.Redis.from_url(stack_env["redis_url"], decode_responses=True)
 
 
+class ReconnectingPG:
+    """A psycopg connection that reconnects once when the server went away
+    (the fault tests restart PostgreSQL under the other tests' feet)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql, params=()):
+        history_settled()  # reads see every row the workers have queued so far
+        try:
+            return self.conn.execute(sql, params)
+        except psycopg.OperationalError:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            return self.conn.execute(sql, params)
+
+    def cursor(self, *args, **kwargs):
+        history_settled()
+        if self.conn.closed or self.conn.broken:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+        return self.conn.cursor(*args, **kwargs)
+
+    def close(self):
+        self.conn.close()
+
+
 @pytest.fixture(scope="session")
 def pg(stack_env):
-    conn = psycopg.connect(stack_env["database_url"], autocommit=True)
+    conn = ReconnectingPG(stack_env["database_url"])
     yield conn
     conn.close()
 
@@ -128,3 +190,15 @@ def launched(client, worker):
     kill = client.send(client.envelope("sandbox.kill", sbx))
     stream.for_request(kill["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
     stream.close()
+
+
+def pg_eventually(pg, sql: str, params: tuple, expected, timeout: float = 15.0, many: bool = False):
+    """The history writer commits in batches, a moment after the events are out:
+    poll a query until it returns `expected` (fetchone, or fetchall with many=True)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cur = pg.execute(sql, params)
+        got = cur.fetchall() if many else cur.fetchone()
+        if got == expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)

@@ -97,10 +97,11 @@ class EventStream:
         ev = json.loads(msg.value())
         schemas.validate_event(ev)  # every event a test sees must match schema/
         if self.sandbox_id is not None:
-            # The worker must publish with the murmur2 partitioner and the sandbox id as key.
-            assert msg.key() == self.sandbox_id.encode(), (msg.key(), ev)
+            # Other sandboxes share the partition; ours must come keyed by its id
+            # (found here at all = the worker used the murmur2 partitioner).
             if ev["sandboxId"] != self.sandbox_id:
                 return None
+            assert msg.key() == self.sandbox_id.encode(), (msg.key(), ev)
         ev["_partition"] = msg.partition()
         self.seen.append(ev)
         return ev
@@ -115,7 +116,7 @@ class EventStream:
             ev = self.poll(0.2)
             if ev is not None and pred(ev):
                 return ev
-        raise TimeoutError(f"no matching event within {timeout}s; saw {[e['type'] for e in self.seen]}")
+        raise TimeoutError(f"no matching event within {timeout}s; last seen: {[e['type'] for e in self.seen[-8:]]} (of {len(self.seen)})")
 
     def wait_type(self, type_: str, timeout: float = 30.0, **match: Any) -> dict:
         return self.wait_for(lambda e: e["type"] == type_ and all(e.get(k) == v for k, v in match.items()),
@@ -149,15 +150,24 @@ class Sandq:
         env.update(fields)
         return env
 
-    def send_raw(self, value: bytes, key: str | None, topic: str | None = None) -> None:
+    def send_raw(self, value: bytes, key: str | None, topic: str | None = None) -> tuple[int, int]:
+        """Produce and wait for the broker's acknowledgement; returns (partition, offset)."""
+        where: list[tuple[int, int]] = []
+
+        def on_delivery(err, msg):
+            assert err is None, err
+            where.append((msg.partition(), msg.offset()))
+
         self.producer.produce(topic or self.requests_topic, value=value,
-                              key=key.encode() if key else None)
+                              key=key.encode() if key else None, on_delivery=on_delivery)
         assert self.producer.flush(15) == 0, "request not acknowledged by Kafka"
+        return where[0]
 
     def send(self, env: dict, topic: str | None = None) -> dict:
-        self.send_raw(json.dumps(env).encode(), env.get("sandboxId") if isinstance(env.get("sandboxId"), str)
-                      else None, topic)
-        return env
+        """Send a request; the returned dict is the envelope plus `_partition`/`_offset` of the request."""
+        part, off = self.send_raw(json.dumps(env).encode(),
+                                  env.get("sandboxId") if isinstance(env.get("sandboxId"), str) else None, topic)
+        return {**env, "_partition": part, "_offset": off}
 
     def stream(self, sandbox_id: str | None, topic: str | None = None) -> EventStream:
         return EventStream(self, sandbox_id, topic)

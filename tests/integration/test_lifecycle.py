@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 
+from conftest import pg_eventually
 from sandq_client import new_id, partition_for
 
 
@@ -31,9 +32,9 @@ def test_launch_exec_files_kill(client, worker, rds, pg):
 
     h = rds.hgetall(f"sandq:{{{sbx}}}:sandbox")
     assert h["state"] == "ready" and h["tenant"] == "acme" and h["workerId"] == worker.worker_id
-    row = pg.execute("SELECT state, tenant, worker_id, ready_at IS NOT NULL FROM sandboxes WHERE id = %s",
-                     (sbx,)).fetchone()
-    assert row == ("ready", "acme", worker.worker_id, True)
+    want = ("ready", "acme", worker.worker_id, True)
+    assert pg_eventually(pg, "SELECT state, tenant, worker_id, ready_at IS NOT NULL FROM sandboxes WHERE id = %s",
+                         (sbx,), want) == want
 
     # exec: the sandbox env reaches the command; output streams as task.output.
     ex = client.send(client.envelope("task.exec", sbx, {"command": "sh", "args": ["-c", "echo $GREETING; echo err >&2"]},
@@ -50,8 +51,8 @@ def test_launch_exec_files_kill(client, worker, rds, pg):
     assert done["data"]["exitCode"] == 0 and done["data"]["kind"] == "exec"
     assert done["taskId"] == ex["taskId"]
     assert rds.hget(f"sandq:{{{sbx}}}:task:{ex['taskId']}", "state") == "completed"
-    assert pg.execute("SELECT state, exit_code, kind FROM tasks WHERE id = %s",
-                      (ex["taskId"],)).fetchone() == ("completed", 0, "exec")
+    assert pg_eventually(pg, "SELECT state, exit_code, kind FROM tasks WHERE id = %s",
+                         (ex["taskId"],), ("completed", 0, "exec")) == ("completed", 0, "exec")
 
     # files: write, read back, list, remove.
     payload = os.urandom(100_000)
@@ -99,13 +100,14 @@ def test_launch_exec_files_kill(client, worker, rds, pg):
     assert not (worker.dir / "workspaces" / sbx).exists()
     assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ended"
     assert rds.ttl(f"sandq:{{{sbx}}}:sandbox") > 0
-    assert pg.execute("SELECT state, ended_at IS NOT NULL FROM sandboxes WHERE id = %s", (sbx,)).fetchone() == \
-        ("ended", True)
+    assert pg_eventually(pg, "SELECT state, ended_at IS NOT NULL FROM sandboxes WHERE id = %s", (sbx,),
+                         ("ended", True)) == ("ended", True)
 
     # seq: 1..N without gaps, in the order consumed; the audit log holds exactly these events.
     assert [e["seq"] for e in s.seen] == list(range(1, len(s.seen) + 1))
-    rows = pg.execute("SELECT event_id, seq, type FROM events WHERE sandbox_id = %s ORDER BY seq", (sbx,)).fetchall()
-    assert rows == [(e["eventId"], e["seq"], e["type"]) for e in s.seen]
+    want = [(e["eventId"], e["seq"], e["type"]) for e in s.seen]
+    assert pg_eventually(pg, "SELECT event_id, seq, type FROM events WHERE sandbox_id = %s ORDER BY seq", (sbx,),
+                         want, many=True) == want
     s.close()
 
 
@@ -187,7 +189,7 @@ def test_duplicate_request_has_one_effect(client, worker, pg):
     s.wait_type("sandbox.ended", requestId=kill["requestId"])
     assert [e["type"] for e in s.seen].count("sandbox.created") == 1
     assert [e["type"] for e in s.seen].count("sandbox.task.completed") == 1
-    assert pg.execute("SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],)).fetchone() == (1,)
+    assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
     assert [e["seq"] for e in s.seen] == list(range(1, len(s.seen) + 1))
 
 
@@ -205,6 +207,9 @@ def test_secrets_in_env_stay_out_of_logs_events_and_postgres(client, worker, pg)
     s.wait_type("sandbox.ended", requestId=kill["requestId"])
     assert secret not in json.dumps(s.seen)
     assert secret not in worker.log_text()
+    # Let the history writer land every row of this sandbox before searching them.
+    assert pg_eventually(pg, "SELECT count(*) FROM events WHERE sandbox_id = %s", (sbx,), (len(s.seen),)) == \
+        (len(s.seen),)
     for table in ("sandboxes", "tasks", "events", "requests"):
         (n,) = pg.execute(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s", (f"%{secret}%",)).fetchone()
         assert n == 0, f"secret found in {table}"

@@ -151,6 +151,7 @@ INVALID_EXPECT = {
     "events/completed-files-remove-false": ("data.result.removed", "True was expected"),
     "events/failed-unknown-code": ("data.code", "'exit_nonzero' is not one of"),
     "events/failed-without-duration": ("data", "'durationMs' is a required property"),
+    "events/failed-reason-not-machine-readable": ("data.reason", "does not match"),
     "events/handoff-status-mismatch": ("data.status", "'pending' was expected"),
     "events/handoff-unknown-control-mode": ("data.controlMode", "'robot' is not one of"),
     "events/checkpoint-negative-size": ("data.sizeBytes", "less than the minimum of 0"),

@@ -116,6 +116,7 @@ _Noreturn void sq_child_main(const struct sq_setup *s, int ctl)
         sq_child_open_workspace(&c) < 0 ||
         sq_child_become_root(&c) < 0 ||
         child_tie_to_worker(&c) < 0 ||
+        sq_child_cgroupns(&c) < 0 ||
         sq_child_hostname(&c) < 0 ||
         sq_child_loopback(&c) < 0 ||
         sq_child_rootfs(&c) < 0 ||

@@ -3,8 +3,14 @@
  * We make three pipes, send SPAWN with the command's ends (stdin read end,
  * stdout and stderr write ends) to the init, and keep ours: stdin's write end,
  * stdout's and stderr's read ends, all non-blocking. Then one poll loop feeds
- * stdin, streams output to on_output, enforces the timeout (KILL to the init,
- * which signals the command's process group) and waits for EXITED.
+ * stdin, streams output to on_output, enforces the timeout and waits for EXITED.
+ *
+ * With cgroups, each command is born in its own task cgroup (cgroup.h): the
+ * init is moved into it just before the SPAWN and back on SPAWNED. A timeout
+ * then kills that cgroup — the command's whole tree, even what left its process
+ * group — as well as sending KILL to the init (which signals the group, all
+ * there is without cgroups). An OOM kill is told apart from any other SIGKILL
+ * by the memory cgroup's oom_kill counter moving while the command ran.
  *
  * When the command has exited we read what it left in the pipes until EOF, but
  * for at most SQ_DRAIN_MS: a background process it started (`server &`) keeps
@@ -24,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "sandbox_int.h"
 #include "sq/cleanup.h"
 
@@ -47,6 +54,7 @@ struct run {
     size_t in_off;
     char *buf;
     bool exited, kill_sent, caused_sigpipe;
+    bool init_in_task_cg;    /* the init sits in this command's task cgroup */
     int status, start_errno;
 };
 
@@ -75,6 +83,17 @@ static int broken(struct run *r, sq_err *err, const char *what)
 {
     r->sb->dead = true;
     return sq_err_set(err, SQ_INTERNAL, "sandbox init is gone (%s)", what);
+}
+
+/* The init goes back to the sandbox's own cgroup as soon as the command is
+ * forked, so nothing else it starts lands in the task cgroup. */
+static void init_home(struct run *r)
+{
+    if (!r->init_in_task_cg)
+        return;
+    sq_err ignore;
+    sq_cgroup_task_placed(r->sb->cg, r->sb->pid, &ignore);
+    r->init_in_task_cg = false;
 }
 
 static void emit(struct run *r, int stream, const char *data, size_t len)
@@ -125,6 +144,8 @@ static int on_frame(struct run *r, sq_err *err)
     }
     if (h.id != r->id)
         return 0; /* a late report about an earlier, abandoned spawn */
+    if (h.type == SQ_CTL_SPAWNED || h.type == SQ_CTL_EXITED || h.type == SQ_CTL_REJECTED)
+        init_home(r);
     if (h.type == SQ_CTL_EXITED) {
         r->exited = true;
         r->status = h.a;
@@ -169,6 +190,10 @@ static int loop(struct run *r, int64_t start, sq_err *err)
             int rc = sq_ctl_send(r->sb->ctl, SQ_CTL_KILL, r->id, SIGKILL, 0, NULL, 0, NULL, 0);
             if (rc < 0)
                 return broken(r, err, "sending KILL");
+            if (r->sb->cg) {
+                init_home(r); /* never kill the init with the command */
+                sq_cgroup_task_kill(r->sb->cg, r->id);
+            }
             r->kill_sent = true;
             r->res->timed_out = true;
             report_by = now + SQ_KILL_GRACE_MS;
@@ -266,6 +291,13 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
     struct run r = {.sb = sb, .o = o, .res = res, .id = sb->next_id, .in = pin[1],
                     .out = pout[0], .err = perr[0], .buf = buf};
     const int theirs[SQ_CTL_SPAWN_FDS] = {pin[0], pout[1], perr[1]};
+    uint64_t oom_before = sb->cg ? sq_cgroup_oom_kills(sb->cg) : 0;
+    if (sb->cg) {
+        /* Without its own cgroup the command still runs; only a timeout then
+         * reaches just its process group. */
+        sq_err ignore;
+        r.init_in_task_cg = sq_cgroup_task_begin(sb->cg, sb->pid, r.id, &ignore) == 0;
+    }
     rc = sq_ctl_send(sb->ctl, SQ_CTL_SPAWN, r.id, (int32_t)argc, (int32_t)envc, payload, len,
                      theirs, SQ_CTL_SPAWN_FDS);
     /* The command's ends now live in the init (or nowhere): drop ours, or we
@@ -275,6 +307,7 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
     close(perr[1]);
     if (rc < 0) {
         close_fd(&r.in), close_fd(&r.out), close_fd(&r.err);
+        init_home(&r);
         return broken(&r, err, "sending SPAWN");
     }
     /* Only our ends are non-blocking: O_NONBLOCK belongs to the open file,
@@ -295,8 +328,16 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
 
     if (rc == 0)
         rc = loop(&r, start, err);
-    if (rc < 0 && !r.exited && !r.kill_sent && !sb->dead) /* don't leave it running */
+    if (rc < 0 && !r.exited && !r.kill_sent && !sb->dead) { /* don't leave it running */
         sq_ctl_send(sb->ctl, SQ_CTL_KILL, r.id, SIGKILL, 0, NULL, 0, NULL, 0);
+        if (sb->cg) {
+            init_home(&r);
+            sq_cgroup_task_kill(sb->cg, r.id);
+        }
+    }
+    init_home(&r);
+    if (sb->cg)
+        sq_cgroup_task_end(sb->cg, r.id);
 
     close_fd(&r.in);
     close_fd(&r.out);
@@ -308,6 +349,9 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
     fill_result(&r);
+    if (sb->cg && !res->timed_out && (res->term_signal == SIGKILL || res->exit_code == 128 + SIGKILL) &&
+        sq_cgroup_oom_kills(sb->cg) > oom_before)
+        res->oom_killed = true;
     res->duration_ms = now_ms() - start;
     return rc < 0 ? -1 : 0;
 }

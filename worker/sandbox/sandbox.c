@@ -6,9 +6,10 @@
  *         rootfs, seccomp
  *   clone(NEWUSER|NEWPID|NEWNS|…)  ──►  pdeathsig; wait for RELEASE
  *   write uid_map, gid_map
- *   (cgroup placement: later)
+ *   cgroups: create with limits,
+ *            move the child in
  *   send RELEASE                   ──►  reopen workspace, become root, re-arm
- *                                       pdeathsig, hostname, lo up, rootfs,
+ *                                       pdeathsig, cgroup ns, hostname, lo up, rootfs,
  *                                       /dev, /proc, pivot_root, no_new_privs,
  *                                       caps, rlimits, setsid, close fds,
  *                                       seccomp, execveat(sandq-init)
@@ -32,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "sandbox_int.h"
 #include "sq/cleanup.h"
 
@@ -43,9 +45,12 @@
  * few milliseconds; this only bounds a wedged kernel or filesystem. */
 #define SQ_START_TIMEOUT_MS 10000
 
-#define SQ_CLONE_NS_FLAGS                                                                  \
-    (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
-     CLONE_NEWCGROUP)
+#define SQ_CLONE_NS_FLAGS \
+    (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
+/* CLONE_NEWCGROUP is not among them: a cgroup namespace is rooted where its
+ * creator sits at that moment, and at clone time the child still sits in the
+ * worker's cgroup. The child unshares it after we have moved it into the
+ * sandbox's cgroup (cgroup_ns.c). */
 
 static int64_t now_ms(void)
 {
@@ -84,6 +89,10 @@ static pid_t raw_clone(unsigned long flags, int *pidfd)
 
 static void kill_and_reap(sq_sandbox *sb)
 {
+    /* The cgroup first: it reaches every process at once, frozen or not,
+     * including any that is not (or no longer) a descendant of the init. */
+    if (sb->cg)
+        sq_cgroup_kill(sb->cg);
     if (sb->pidfd >= 0) {
         /* SIGKILL to a pid namespace's init kills every process in it, and
          * the init is only reaped after all of them are gone. */
@@ -100,6 +109,8 @@ static void kill_and_reap(sq_sandbox *sb)
         close(sb->ctl);
         sb->ctl = -1;
     }
+    sq_cgroup_destroy(sb->cg);
+    sb->cg = NULL;
     sb->dead = true;
 }
 
@@ -127,6 +138,17 @@ static int step_clone(const struct sq_setup *s, sq_sandbox *sb, sq_err *err)
     sb->pidfd = pidfd;
     sb->ctl = sv[0];
     return 0;
+}
+
+/* While the child still waits for RELEASE and has not forked anything: every
+ * process of the sandbox will descend from it, so all are born inside. */
+static int step_cgroups(const sq_sandbox_opts *o, sq_sandbox *sb, sq_err *err)
+{
+    if (!o->limits)
+        return 0;
+    if (sq_cgroup_create(o->sandbox_id ? o->sandbox_id : "sandbox", o->limits, &sb->cg, err) < 0)
+        return -1;
+    return sq_cgroup_add(sb->cg, sb->pid, err);
 }
 
 static int step_release(sq_sandbox *sb, sq_err *err)
@@ -220,9 +242,7 @@ static int start(struct sq_setup *s, sq_sandbox **out, sq_err *err)
         return -1;
     /* From here on the child exists: every failure kills and reaps it. */
     if (sq_parent_userns(sb->pid, s->opts, err) < 0 ||
-        /* Seam: cgroup placement (memory, cpu, pids limits; v2 with v1
-         * fallback) belongs here, while the child still waits for RELEASE and
-         * has not forked anything. */
+        step_cgroups(s->opts, sb, err) < 0 ||
         step_release(sb, err) < 0 ||
         step_wait_ready(sb, err) < 0) {
         kill_and_reap(sb);
@@ -266,10 +286,38 @@ bool sq_sandbox_alive(sq_sandbox *sb)
     return !sb->dead;
 }
 
+int sq_sandbox_pause(sq_sandbox *sb, sq_err *err)
+{
+    if (!sb->cg)
+        return sq_err_set(err, SQ_CAPABILITY_DISABLED, "this sandbox runs without cgroups: it cannot be paused");
+    if (!sq_sandbox_alive(sb))
+        return sq_err_set(err, SQ_INTERNAL, "sandbox init is gone");
+    if (sq_cgroup_freeze(sb->cg, true, err) < 0) {
+        sq_cgroup_freeze(sb->cg, false, NULL); /* half-frozen helps nobody */
+        return -1;
+    }
+    return 0;
+}
+
+int sq_sandbox_resume(sq_sandbox *sb, sq_err *err)
+{
+    if (!sb->cg)
+        return sq_err_set(err, SQ_CAPABILITY_DISABLED, "this sandbox runs without cgroups: it cannot be paused");
+    return sq_cgroup_freeze(sb->cg, false, err);
+}
+
 void sq_sandbox_destroy(sq_sandbox *sb)
 {
     if (!sb)
         return;
     kill_and_reap(sb);
     free(sb);
+}
+
+void sq_sandbox_kill(sq_sandbox *sb)
+{
+    /* pidfd_send_signal, not kill(pid): the pidfd names this process for as
+     * long as we hold it, so a reused pid can never be hit. Not reaped here. */
+    if (sb && sb->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
 }

@@ -31,6 +31,24 @@
 
 typedef struct sq_sandbox sq_sandbox;
 
+/* Resource limits, enforced with cgroups (cgroup.h). 0 = no limit. */
+typedef struct sq_sandbox_limits {
+    uint64_t memory_bytes;      /* memory (no swap); over it the kernel OOM-kills inside */
+    uint32_t cpu_millis;        /* CPU bandwidth: 1000 = one CPU */
+    uint32_t pids;              /* processes and threads */
+} sq_sandbox_limits;
+
+/* Choose the cgroup versions (see cgroup.h) and create this process's parent
+ * cgroup <own cgroup>/sandq/<group> in each hierarchy, removing empty leftovers
+ * of an earlier run. mode: "auto" (or NULL) or "v1" (force the v1 hierarchies).
+ * Call once, before starting sandboxes with limits. */
+int sq_cgroups_init(const char *group, const char *mode, sq_err *err);
+/* Remove this process's parent cgroups when empty (at shutdown, after every
+ * sandbox is destroyed). */
+void sq_cgroups_cleanup(void);
+/* What sq_cgroups_init chose, for the log ("limits: cgroup v1 …; kill/freeze: cgroup v2 …"). */
+const char *sq_cgroups_describe(void);
+
 typedef struct sq_sandbox_opts {
     const char *sandbox_id;     /* used for the hostname and logs */
     const char *workspace_dir;  /* host directory bind-mounted at /workspace; must exist */
@@ -38,6 +56,7 @@ typedef struct sq_sandbox_opts {
     gid_t host_gid;             /* host gid that gid 0 inside maps to */
     uint32_t id_range;          /* how many ids to map from host_uid/host_gid (≥1) */
     size_t tmp_size_mb;         /* size of the /tmp tmpfs; 0 = default (64) */
+    const sq_sandbox_limits *limits; /* NULL: no cgroups (needs sq_cgroups_init otherwise) */
 } sq_sandbox_opts;
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the
@@ -58,7 +77,8 @@ typedef struct sq_exec_opts {
     const char *cwd;            /* inside the sandbox; NULL = /workspace */
     const void *stdin_data;     /* written to the command's stdin, then closed; may be NULL */
     size_t stdin_len;
-    int64_t timeout_ms;         /* 0 = none; on expiry the command's process group is killed */
+    int64_t timeout_ms;         /* 0 = none; on expiry the command's whole process tree is
+                                 * killed (its task cgroup; its process group without cgroups) */
     sq_output_fn on_output;
     void *user;
 } sq_exec_opts;
@@ -68,6 +88,7 @@ typedef struct sq_exec_result {
     int term_signal;            /* 0 if it exited normally */
     bool timed_out;
     bool spawn_failed;          /* command not found / not executable: exit_code is 127 or 126 */
+    bool oom_killed;            /* killed by the kernel's OOM killer (memory limit) */
     int64_t duration_ms;
 } sq_exec_result;
 
@@ -85,8 +106,20 @@ pid_t sq_sandbox_init_pid(const sq_sandbox *sb);
 /* Whether the init is still alive. */
 bool sq_sandbox_alive(sq_sandbox *sb);
 
-/* Kill the whole process tree (SIGKILL to the init kills its pid namespace),
- * reap the init, free sb. Safe on NULL. Does not remove the workspace. */
+/* Freeze every process of the sandbox with the cgroup freezer (processes,
+ * memory and open files stay; nothing runs), and thaw it again. Needs limits
+ * (cgroups); SQ_CAPABILITY_DISABLED without. */
+int sq_sandbox_pause(sq_sandbox *sb, sq_err *err);
+int sq_sandbox_resume(sq_sandbox *sb, sq_err *err);
+
+/* Kill the whole process tree (cgroup kill, and SIGKILL to the init, which
+ * kills its pid namespace), reap the init, remove the cgroups, free sb. Safe on
+ * NULL. Works on a paused sandbox. Does not remove the workspace. */
 void sq_sandbox_destroy(sq_sandbox *sb);
+
+/* SIGKILL the init (and so the whole sandbox) without reaping or freeing.
+ * Safe from any thread while another thread is inside sq_sandbox_exec on the
+ * same sandbox: that exec then returns (init gone). destroy still follows. */
+void sq_sandbox_kill(sq_sandbox *sb);
 
 #endif

@@ -42,6 +42,7 @@ struct sq_sandbox {
     int ctl;           /* our end of the control socket */
     uint32_t next_id;  /* spawn ids */
     bool dead;         /* the init is gone: exec refuses, destroy only reaps */
+    struct sq_cgroup *cg; /* NULL when started without limits */
 };
 
 /* Mount plan entries, computed by the parent from the host layout. */
@@ -107,6 +108,7 @@ int sq_child_fail_in_root(struct sq_child *c, const char *what, const char *stag
 
 int sq_child_open_workspace(struct sq_child *c); /* rootfs.c */
 int sq_child_become_root(struct sq_child *c);   /* userns.c */
+int sq_child_cgroupns(struct sq_child *c);      /* cgroup_ns.c */
 int sq_child_hostname(struct sq_child *c);      /* uts.c */
 int sq_child_loopback(struct sq_child *c);      /* net.c */
 int sq_child_rootfs(struct sq_child *c);        /* rootfs.c: everything up to /proc */

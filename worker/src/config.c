@@ -28,17 +28,31 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->run_dir = sq_env_str("SANDQ_RUN_DIR", "/run/sandq");
     cfg->init_bin = sq_env_str("SANDQ_INIT_BIN", NULL);
     cfg->log_level = sq_env_str("SANDQ_LOG_LEVEL", "info");
+    cfg->http_addr = sq_env_str("SANDQ_HTTP_ADDR", "127.0.0.1");
+    cfg->static_membership = sq_env_bool("SANDQ_STATIC_MEMBERSHIP", true);
 
     int64_t max_req;
     if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||
         sq_env_int("SANDQ_UID_BASE", 1000000000, 100000, 4000000000LL, &cfg->uid_base, err) < 0 ||
         sq_env_int("SANDQ_MAX_SANDBOXES", 64, 1, 4096, &cfg->max_sandboxes, err) < 0 ||
         sq_env_int("SANDQ_DEDUPE_TTL_S", 86400, 1, 30 * 86400, &cfg->dedupe_ttl_s, err) < 0 ||
-        sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0)
+        sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
+        sq_env_int("SANDQ_STORE_POOL", 32, 1, 256, &cfg->store_pool, err) < 0 ||
+        sq_env_int("SANDQ_STORE_RETRY_MS", 60000, 0, 3600000, &cfg->store_retry_ms, err) < 0 ||
+        sq_env_int("SANDQ_HISTORY_QUEUE", 10000, 16, 10000000, &cfg->history_queue, err) < 0 ||
+        sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0 ||
+        sq_env_int("SANDQ_HTTP_PORT", 9464, 0, 65535, &cfg->http_port, err) < 0 ||
+        sq_env_int("SANDQ_HEARTBEAT_TTL_S", 10, 2, 3600, &cfg->heartbeat_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_HANDOVER_GRACE_MS", 20000, 0, 3600000, &cfg->handover_grace_ms, err) < 0 ||
+        sq_env_int("SANDQ_SESSION_TIMEOUT_MS", 10000, 6000, 300000, &cfg->session_timeout_ms, err) < 0 ||
+        sq_env_int("SANDQ_REAPER_INTERVAL_MS", 2000, 100, 600000, &cfg->reaper_interval_ms, err) < 0)
         return -1;
     cfg->max_request_bytes = (size_t)max_req;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",
                             "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");
-    return 0;
+    /* Sandbox limits and cgroups (sbx_limits.h, docs/operations.md "Sandbox limits"). */
+    cfg->cgroup_mode = sq_env_str("SANDQ_CGROUP_MODE", "auto");
+    return sq_limits_config_from_env(&cfg->limits, err);
 }

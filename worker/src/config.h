@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbx_limits.h"
 #include "sq/env.h"
 #include "sq/err.h"
 
@@ -21,7 +22,21 @@ typedef struct sq_worker_config {
     int64_t max_sandboxes;        /* SANDQ_MAX_SANDBOXES, default 64 (uid slots) */
     int64_t dedupe_ttl_s;         /* SANDQ_DEDUPE_TTL_S, default 86400 */
     int64_t ended_ttl_s;          /* SANDQ_ENDED_TTL_S: Redis keeps ended sandboxes this long, default 86400 */
+    int64_t max_inflight;         /* SANDQ_MAX_INFLIGHT: unfinished requests before fetching pauses, default 1000 */
+    int64_t history_queue;        /* SANDQ_HISTORY_QUEUE: PostgreSQL statements queued before writers block, default 10000 */
+    int64_t store_retry_ms;       /* SANDQ_STORE_RETRY_MS: how long a Redis command keeps retrying an outage, default 60000 */
+    int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 32 */
+    int64_t shutdown_grace_ms;    /* SANDQ_SHUTDOWN_GRACE_MS: how long SIGTERM waits for busy sandboxes, default 20000 */
+    int64_t session_timeout_ms;   /* SANDQ_SESSION_TIMEOUT_MS: Kafka group session timeout, default 10000 */
+    int64_t handover_grace_ms;    /* SANDQ_HANDOVER_GRACE_MS: a revoked partition's sandboxes wait this long for it to come back, default 20000 */
+    int64_t heartbeat_ttl_s;      /* SANDQ_HEARTBEAT_TTL_S, default 10 */
+    int64_t reaper_interval_ms;   /* SANDQ_REAPER_INTERVAL_MS, default 2000 */
+    bool static_membership;       /* SANDQ_STATIC_MEMBERSHIP (group.instance.id = worker id), default on */
+    const char *http_addr;        /* SANDQ_HTTP_ADDR, default 127.0.0.1 */
+    int64_t http_port;            /* SANDQ_HTTP_PORT, default 9464; 0 = any free port (logged) */
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
+    const char *cgroup_mode;      /* SANDQ_CGROUP_MODE: auto (default) or v1 */
+    sq_limits_config limits;      /* SANDQ_LIMIT_*, SANDQ_SANDBOX_*TIMEOUT_MS (sbx_limits.h) */
 } sq_worker_config;
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);

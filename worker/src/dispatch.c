@@ -2,10 +2,16 @@
 #include "dispatch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "handlers/handlers.h"
 #include "notify/emit.h"
+#include "actor.h"
+#include "job.h"
+#include "metrics.h"
+#include "ownership.h"
 #include "registry.h"
 #include "state_machine.h"
 #include "store/pg_store.h"
@@ -15,21 +21,15 @@
 
 /* Bytes that are not a request envelope at all go to the DLQ unchanged, with
  * the reason in headers, so nothing is silently dropped. */
-static int to_dlq(sq_worker *w, const rd_kafka_message_t *m, const sq_err *why)
+static int to_dlq(sq_worker *w, const rd_kafka_message_t *m, const sq_err *why, sq_err *err)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(2);
     const char *code = sq_code_name(why->code);
     rd_kafka_header_add(h, "sandq-error-code", -1, code, (ssize_t)strlen(code));
     rd_kafka_header_add(h, "sandq-error", -1, why->msg, (ssize_t)strlen(why->msg));
-    rd_kafka_resp_err_t rc = rd_kafka_producev(
-        w->producer, RD_KAFKA_V_TOPIC(w->topic_dlq), RD_KAFKA_V_KEY(m->key, m->key_len),
-        RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-        RD_KAFKA_V_END);
-    if (rc) {
-        rd_kafka_headers_destroy(h);
-        sq_error(NULL, "dlq produce failed: %s", rd_kafka_err2str(rc));
+    if (sq_produce(w, w->topic_dlq, m->key, m->key_len, m->payload, m->len, h, err) < 0)
         return -1;
-    }
+    sq_metrics_dlq();
     sq_warn(NULL, "sent %s [%d] @%lld to the DLQ: %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
             (long long)m->offset, why->msg);
     return 0;
@@ -37,12 +37,12 @@ static int to_dlq(sq_worker *w, const rd_kafka_message_t *m, const sq_err *why)
 
 /* Where a rejection goes: into the sandbox's stream when the sandbox exists
  * (it takes the next seq), otherwise seq 0 and the request's own replyTo. */
-static sq_emit_target rejection_target(sq_worker *w, const sq_request *req, sq_redis_sandbox *known)
+static sq_emit_target rejection_target(sq_worker *w, const sq_live_sandbox *sb, const sq_request *req,
+                                       sq_redis_sandbox *known)
 {
     sq_emit_target t = {.sandbox_id = req->sandbox_id[0] ? req->sandbox_id : NULL, .tenant = req->tenant,
                         .reply_to = req->reply_to};
-    sq_live_sandbox *sb = t.sandbox_id ? sq_registry_get(w, t.sandbox_id) : NULL;
-    if (sb)
+    if (sb && sb->state != SQ_STATE_NONE && !sq_state_is_terminal(sb->state))
         return sq_target_of(sb);
     sq_err ignore;
     if (t.sandbox_id && sq_redis_sandbox_lookup(w, t.sandbox_id, known, &ignore) == 0 &&
@@ -55,11 +55,11 @@ static sq_emit_target rejection_target(sq_worker *w, const sq_request *req, sq_r
     return t;
 }
 
-static int reject(sq_worker *w, const sq_request *req, const sq_err *why, sq_err *err)
+static int reject(sq_worker *w, const sq_live_sandbox *sb, const sq_request *req, const sq_err *why, sq_err *err)
 {
     sq_redis_sandbox known;
     memset(&known, 0, sizeof known);
-    sq_emit_target t = rejection_target(w, req, &known);
+    sq_emit_target t = rejection_target(w, sb, req, &known);
     if (sq_emit_rejected(w, &t, req, why, err) < 0)
         return -1;
     if (req->request_id[0])
@@ -70,28 +70,22 @@ static int reject(sq_worker *w, const sq_request *req, const sq_err *why, sq_err
 
 /* The sandbox exists in Redis in a live state but this worker does not hold
  * it: its worker went away (or this worker restarted). Say so explicitly
- * rather than leave it claiming to be ready. */
+ * rather than leave it claiming to be ready — unless someone else (the
+ * reaper, another worker) already took it over. */
 static int mark_lost(sq_worker *w, const sq_request *req, const sq_redis_sandbox *known, sq_err *err)
 {
-    sq_live_sandbox tmp = {.state = known->state, .workspace_fd = -1, .slot_lock_fd = -1};
-    snprintf(tmp.id, sizeof tmp.id, "%s", req->sandbox_id);
-    snprintf(tmp.tenant, sizeof tmp.tenant, "%s", known->tenant);
-    snprintf(tmp.region, sizeof tmp.region, "%s", known->region);
-    snprintf(tmp.reply_to, sizeof tmp.reply_to, "%s", known->reply_to);
-    sq_warn(&(sq_log_ctx){.sandbox_id = tmp.id}, "sandbox was %s on worker %s, which no longer runs it",
-            sq_state_name(known->state), known->worker_id);
-    return sq_transition(w, &tmp, req, SQ_STATE_FAILED, "worker_lost",
-                         "the worker that ran this sandbox stopped; its processes are gone", NULL, err);
+    return sq_fail_lost(w, req, req->sandbox_id, known, err);
 }
 
-static int route(sq_worker *w, const sq_request *req, sq_err *err)
+int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     sq_err why;
-    sq_live_sandbox *sb = sq_registry_get(w, req->sandbox_id);
-    sq_state state = sb ? sb->state : SQ_STATE_NONE;
-    const char *owner_tenant = sb ? sb->tenant : NULL;
+    /* A record that is not (or no longer) a running sandbox: Redis knows. */
+    bool live = sb && sb->state != SQ_STATE_NONE && !sq_state_is_terminal(sb->state);
+    sq_state state = live ? sb->state : SQ_STATE_NONE;
+    const char *owner_tenant = live ? sb->tenant : NULL;
     sq_redis_sandbox known;
-    if (!sb) {
+    if (!live) {
         if (sq_redis_sandbox_lookup(w, req->sandbox_id, &known, err) < 0)
             return -1;
         state = known.state;
@@ -105,16 +99,24 @@ static int route(sq_worker *w, const sq_request *req, sq_err *err)
     }
     if (state != SQ_STATE_NONE && req->type != SQ_REQ_SANDBOX_CREATE && strcmp(owner_tenant, req->tenant) != 0) {
         sq_err_field(&why, SQ_FORBIDDEN, "tenant", "this sandbox belongs to another tenant");
-        return reject(w, req, &why, err);
+        return reject(w, sb, req, &why, err);
     }
     if (sq_sm_check(state, req->type, &why) < 0)
-        return reject(w, req, &why, err);
+        return reject(w, sb, req, &why, err);
 
     switch (req->type) {
     case SQ_REQ_SANDBOX_CREATE:
-        return sq_handle_create(w, req, err);
+        if (!sb) /* a create always reaches an actor; this is a bug guard */
+            return sq_err_set(err, SQ_INTERNAL, "create without an actor");
+        return sq_handle_create(w, sb, req, err);
     case SQ_REQ_SANDBOX_KILL:
         return sq_handle_kill(w, sb, req, err);
+    case SQ_REQ_SANDBOX_PAUSE:
+        return sq_handle_pause(w, sb, req, err);
+    case SQ_REQ_SANDBOX_RESUME:
+        return sq_handle_resume(w, sb, req, err);
+    case SQ_REQ_SANDBOX_SET_TIMEOUT:
+        return sq_handle_set_timeout(w, sb, req, err);
     case SQ_REQ_TASK_EXEC:
         return sq_handle_exec(w, sb, req, err);
     case SQ_REQ_TASK_CODE:
@@ -128,65 +130,125 @@ static int route(sq_worker *w, const sq_request *req, sq_err *err)
         const json_t *p = json_object_get(req->body, "path");
         char rel[4200];
         if (p && sq_workspace_path(json_string_value(p), "body.path", rel, sizeof rel, &why) < 0)
-            return reject(w, req, &why, err);
+            return reject(w, sb, req, &why, err);
         return sq_handle_files(w, sb, req, err);
     }
     default:
         sq_err_field(&why, SQ_CAPABILITY_DISABLED, "type", "%s is not available on this worker yet", req->type_name);
-        return reject(w, req, &why, err);
+        return reject(w, sb, req, &why, err);
     }
 }
 
-int sq_dispatch(sq_worker *w, const rd_kafka_message_t *m)
+/* Claim the request id in Redis. DONE: an earlier copy already took effect
+ * (or was rejected); IN_FLIGHT: a copy is queued in this worker right now.
+ * Either way this copy is acknowledged without a second effect. */
+static int claim(sq_worker *w, const sq_request *req, sq_dedupe *outcome, sq_err *err)
 {
-    sq_request req;
-    sq_err why, err;
-    sq_err_clear(&err);
-    int rc = 0;
-    sq_parse_outcome po = sq_request_parse(m->payload, m->len, w->cfg.max_request_bytes, &req, &why);
-    sq_log_ctx lc = {.sandbox_id = req.sandbox_id, .request_id = req.request_id, .task_id = req.task_id};
-    if (po == SQ_PARSE_NOT_ENVELOPE) {
-        rc = to_dlq(w, m, &why);
-    } else if (po == SQ_PARSE_REJECTED) {
-        rc = reject(w, &req, &why, &err);
-    } else {
-        bool seen = false;
-        if (sq_redis_request_seen(w, req.request_id, &seen, &err) < 0) {
-            rc = -1;
-        } else if (seen) {
-            sq_info(&lc, "duplicate %s acknowledged without effect", req.type_name);
-        } else {
-            sq_debug(&lc, "handling %s", req.type_name);
-            rc = route(w, &req, &err);
-            if (rc == 0 && (sq_redis_request_mark(w, req.request_id, &err) < 0 ||
-                            sq_pg_request_record(w, req.request_id, req.sandbox_id, req.type_name, "done", &err) < 0))
-                rc = -1;
+    return sq_redis_request_begin(w, req->request_id, outcome, err);
+}
+
+bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req)
+{
+    /* A fresh Redis claim may only mean Redis lost the key (expiry, a restart
+     * without persistence): the ledger in PostgreSQL is the durable answer.
+     * Asked on the actor's thread, so it costs no serial time on the poller. */
+    bool known = false;
+    sq_err pg_err;
+    if (sq_pg_request_known(w, req->request_id, &known, &pg_err) < 0)
+        sq_warn(NULL, "dedupe ledger unavailable (%s); trusting Redis", pg_err.msg);
+    return known;
+}
+
+/* Work that needs no actor: DLQ, envelope rejections, duplicates, requests for
+ * sandboxes this worker does not run. Done on the polling thread. */
+static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why, sq_err *err)
+{
+    if (po == SQ_PARSE_NOT_ENVELOPE)
+        return to_dlq(w, job->msg, why, err);
+    if (po == SQ_PARSE_REJECTED)
+        return reject(w, NULL, &job->req, why, err);
+    if (sq_dispatch_ledger_knows(w, &job->req))
+        return 0; /* done long ago: acknowledged without effect */
+    return sq_route(w, NULL, &job->req, err);
+}
+
+static void finish_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why)
+{
+    /* The polling thread retries here too, a little, then leaves the message
+     * uncommitted (offsets never pass it) and keeps serving: a restart or a
+     * rebalance redelivers it. */
+    for (int attempt = 0; attempt < 5 && !atomic_load(&w->stopping); attempt++) {
+        sq_err err;
+        sq_err_clear(&err);
+        sq_job_set_current(job);
+        int rc = handle_inline(w, job, po, why, &err);
+        sq_job_set_current(NULL);
+        if (sq_job_finish(job, rc == 0) == 0)
+            return;
+        sq_error(&(sq_log_ctx){.request_id = job->req.request_id}, "not durable (%s); retrying", err.msg);
+        sleep(1);
+    }
+    sq_job_abandon(job);
+}
+
+void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
+{
+    sq_job *job = sq_job_new(w, m);
+    if (!job) {
+        sq_error(NULL, "out of memory for a job; message left uncommitted");
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    sq_err why;
+    sq_parse_outcome po = sq_request_parse(m->payload, m->len, w->cfg.max_request_bytes, &job->req, &why);
+    sq_log_ctx lc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
+    if (po != SQ_PARSE_OK) {
+        finish_inline(w, job, po, &why);
+        return;
+    }
+    sq_dedupe dd;
+    sq_err err;
+    while (claim(w, &job->req, &dd, &err) < 0) {
+        /* Without Redis we cannot tell a duplicate from new work: take no new
+         * work until it is back (what runs keeps running). */
+        sq_error(&lc, "cannot check request dedupe (%s); waiting for Redis", err.msg);
+        if (atomic_load(&w->stopping)) {
+            sq_job_abandon(job);
+            return;
+        }
+        sleep(1);
+    }
+    job->parsed = true;
+    if (dd != SQ_DEDUPE_NEW) {
+        sq_info(&lc, "duplicate %s acknowledged without effect", job->req.type_name);
+        sq_metrics_duplicate();
+        job->parsed = false; /* no effect of ours to record: the first copy does that */
+        if (sq_job_finish(job, true) < 0)
+            sq_job_abandon(job);
+        return;
+    }
+    sq_debug(&lc, "handling %s", job->req.type_name);
+
+    pthread_mutex_lock(&w->registry_mu);
+    sq_live_sandbox *sb = sq_registry_get(w, job->req.sandbox_id);
+    if (!sb && job->req.type == SQ_REQ_SANDBOX_CREATE) {
+        sb = sq_actor_new(w, job->req.sandbox_id);
+        if (sb) {
+            snprintf(sb->req_topic, sizeof sb->req_topic, "%s", job->topic);
+            sb->req_partition = job->partition;
+            sq_registry_put(w, sb);
+            if (sq_actor_start(w, sb) < 0) {
+                sq_registry_remove(w, sb->id);
+                free(sb);
+                sb = NULL;
+            }
         }
     }
-    if (rc == 0 && sq_emit_flush(w, &err) < 0)
-        rc = -1;
-    if (rc < 0)
-        sq_error(&lc, "could not make the effects of %s durable: %s", req.type_name[0] ? req.type_name : "message",
-                 err.msg);
-    sq_request_free(&req);
-    return rc;
-}
-
-static void fail_one(sq_worker *w, sq_live_sandbox *sb, void *user)
-{
-    const char *const *why = user;
-    sq_err err;
-    sq_sandbox_destroy(sb->runtime);
-    sb->runtime = NULL;
-    if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, why[0], why[1], NULL, &err) < 0)
-        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record failure: %s", err.msg);
-    sq_sandbox_teardown(w, sb);
-}
-
-void sq_dispatch_fail_all(sq_worker *w, const char *reason, const char *message)
-{
-    const char *why[2] = {reason, message};
-    sq_registry_each(w, fail_one, (void *)why);
-    sq_err err;
-    sq_emit_flush(w, &err);
+    if (sb) {
+        sq_actor_enqueue(sb, job);
+        pthread_mutex_unlock(&w->registry_mu);
+        return;
+    }
+    pthread_mutex_unlock(&w->registry_mu);
+    finish_inline(w, job, SQ_PARSE_OK, NULL);
 }

@@ -2,7 +2,10 @@
 #include "kafka_conf.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "job.h"
+#include "ownership.h"
 #include "sq/log.h"
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
@@ -19,14 +22,59 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     sq_log(level <= 3 ? SQ_LOG_ERROR : level <= 4 ? SQ_LOG_WARN : SQ_LOG_DEBUG, NULL, "kafka %s: %s", fac, buf);
 }
 
-/* Delivery failures are logged; the flush after each request then reports
- * the request as not durable only through the log for now. */
+/* Settles the job that produced the message (its per-message opaque): a job
+ * is durable only once every event it produced is acknowledged. */
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     (void)opaque;
     if (m->err)
         sq_error(NULL, "event delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    if (m->_private)
+        sq_job_delivery_done(m->_private, m->err == RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+/* Cooperative-sticky: only partitions that actually move are revoked, so a
+ * worker joining or leaving does not disturb every sandbox. A revoked
+ * partition's in-flight offsets are forgotten (a completion after the revoke
+ * must not move an offset we no longer own) and its sandboxes handed over. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    sq_worker *w = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        sq_info(NULL, "assigned %d partitions", parts->cnt);
+        sq_ownership_assigned(w, parts);
+        if (cooperative) {
+            rd_kafka_error_t *err = rd_kafka_incremental_assign(rk, parts);
+            if (err) {
+                sq_error(NULL, "incremental assign: %s", rd_kafka_error_string(err));
+                rd_kafka_error_destroy(err);
+            }
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        pthread_mutex_lock(&w->offsets_mu);
+        bool paused = w->partitions_paused;
+        pthread_mutex_unlock(&w->offsets_mu);
+        if (paused) /* back-pressure applies to new partitions too */
+            rd_kafka_pause_partitions(rk, parts);
+        return;
+    }
+    sq_info(NULL, "revoked %d partitions", parts->cnt);
+    rd_kafka_commit(rk, NULL, 0); /* what is stored is still ours to commit */
+    pthread_mutex_lock(&w->offsets_mu);
+    for (int i = 0; i < parts->cnt; i++)
+        sq_offsets_revoke(w->offsets, parts->elems[i].topic, parts->elems[i].partition);
+    pthread_mutex_unlock(&w->offsets_mu);
+    sq_ownership_revoked(w, parts);
+    if (cooperative) {
+        rd_kafka_error_t *err = rd_kafka_incremental_unassign(rk, parts);
+        if (err)
+            rd_kafka_error_destroy(err);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
 }
 
 int sq_kafka_producer_new(sq_worker *w, sq_err *err)
@@ -54,6 +102,8 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err)
 int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char session_timeout[24];
+    snprintf(session_timeout, sizeof session_timeout, "%lld", (long long)w->cfg.session_timeout_ms);
     char e[512];
     /* Offsets are stored by hand only after a request's effects are durable
      * (enable.auto.offset.store=false); the background auto-commit then commits
@@ -63,13 +113,17 @@ int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
         set(conf, "client.id", w->cfg.worker_id, err) < 0 || set(conf, "group.id", w->cfg.group_id, err) < 0 ||
         set(conf, "enable.auto.offset.store", "false", err) < 0 || set(conf, "enable.auto.commit", "true", err) < 0 ||
         set(conf, "auto.commit.interval.ms", "1000", err) < 0 ||
-        set(conf, "auto.offset.reset", "earliest", err) < 0 || set(conf, "session.timeout.ms", "10000", err) < 0 ||
+        set(conf, "auto.offset.reset", "earliest", err) < 0 || set(conf, "session.timeout.ms", session_timeout, err) < 0 ||
         set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
-        set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0) {
+        set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0 ||
+        set(conf, "partition.assignment.strategy", "cooperative-sticky", err) < 0 ||
+        (w->cfg.static_membership && set(conf, "group.instance.id", w->cfg.worker_id, err) < 0)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, w);
     w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
     if (!w->consumer)
         return sq_err_set(err, SQ_INTERNAL, "kafka consumer: %s", e);
@@ -89,14 +143,19 @@ int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
     return 0;
 }
 
-void sq_kafka_close(sq_worker *w)
+void sq_kafka_close_consumer(sq_worker *w)
 {
     if (w->consumer) {
         rd_kafka_commit(w->consumer, NULL, 0);
-        rd_kafka_consumer_close(w->consumer);
+        rd_kafka_consumer_close(w->consumer); /* leaves the group */
         rd_kafka_destroy(w->consumer);
         w->consumer = NULL;
     }
+}
+
+void sq_kafka_close(sq_worker *w)
+{
+    sq_kafka_close_consumer(w);
     if (w->producer) {
         rd_kafka_flush(w->producer, 10000);
         rd_kafka_destroy(w->producer);

@@ -9,6 +9,9 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err);
 /* Joins the consumer group and subscribes to <prefix>.requests and
  * <prefix>.requests.<region>. */
 int sq_kafka_consumer_new(sq_worker *w, sq_err *err);
+/* Commit what is stored and leave the group. */
+void sq_kafka_close_consumer(sq_worker *w);
+/* Both clients; the producer is flushed first. */
 void sq_kafka_close(sq_worker *w);
 
 #endif

@@ -7,11 +7,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actor.h"
 #include "dispatch.h"
+#include "http.h"
+#include "store/writer.h"
+#include "ownership.h"
 #include "kafka_conf.h"
+#include "notify/webhook_delivery.h"
+#include "lifetime_tick.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
+#include "sq/codec.h"
 #include "sq/log.h"
 
 static sq_worker *the_worker;
@@ -20,7 +27,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     if (the_worker)
-        the_worker->stopping = 1;
+        atomic_store(&the_worker->stopping, 1);
 }
 
 static void usage(FILE *f)
@@ -63,6 +70,16 @@ static int cmd_migrate(void)
     return 0;
 }
 
+/* Delivery reports are served here, so a job learns quickly that its events
+ * are acknowledged, whatever the other threads are doing. */
+static void *producer_poller(void *arg)
+{
+    sq_worker *w = arg;
+    while (!atomic_load(&w->stopping) || rd_kafka_outq_len(w->producer) > 0)
+        rd_kafka_poll(w->producer, 50);
+    return NULL;
+}
+
 static int start(sq_worker *w, sq_err *err)
 {
     if (mkdir_p(w->cfg.workspace_root) < 0)
@@ -71,42 +88,142 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_errno(err, "mkdir %s", w->cfg.run_dir);
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
     sq_topic_dlq(w->cfg.conn.topic_prefix, w->topic_dlq);
-    if (sq_redis_connect(w, err) < 0 || sq_pg_connect(w, err) < 0 || sq_kafka_producer_new(w, err) < 0 ||
-        sq_kafka_consumer_new(w, err) < 0)
+    if (sq_cgroups_init(w->cfg.worker_id, w->cfg.cgroup_mode, err) < 0)
         return -1;
-    return 0;
+    sq_info(NULL, "cgroups: %s", sq_cgroups_describe());
+    sq_id_new("run", w->incarnation);
+    pthread_mutex_init(&w->registry_mu, NULL);
+    pthread_cond_init(&w->actors_cv, NULL);
+    pthread_mutex_init(&w->offsets_mu, NULL);
+    w->offsets = sq_offsets_new();
+    sq_pool_init(&w->pool, (int)w->cfg.store_pool, w->cfg.conn.redis_url, w->cfg.conn.database_url);
+    if (!w->offsets)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    /* Fail fast on a bad URL or a service that is not there at all. */
+    if (!sq_redis_ping(w))
+        return sq_err_set(err, SQ_INTERNAL, "redis at %s does not answer", w->cfg.conn.redis_url);
+    bool known;
+    if (sq_pg_request_known(w, "req_00000000000000000000000000", &known, err) < 0)
+        return -1;
+    if (!(w->writer = sq_writer_start(w, (size_t)w->cfg.history_queue, err)))
+        return -1;
+    if (sq_kafka_producer_new(w, err) < 0)
+        return -1;
+    if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
+        return sq_err_errno(err, "pthread_create");
+    if (sq_ownership_start(w, err) < 0 || sq_kafka_consumer_new(w, err) < 0 || sq_webhooks_start(w, err) < 0)
+        return -1;
+    return sq_http_start(w, err) < 0 ? -1 : 0;
+}
+
+/* Offer every partition's lowest unfinished offset for the next auto-commit. */
+static void store_offsets(sq_worker *w)
+{
+    sq_offset_commit c[64];
+    size_t n;
+    do {
+        pthread_mutex_lock(&w->offsets_mu);
+        n = sq_offsets_take_committable(w->offsets, c, 64);
+        pthread_mutex_unlock(&w->offsets_mu);
+        if (!n)
+            break;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_topic_partition_list_add(l, c[i].topic, c[i].partition)->offset = c[i].offset;
+        rd_kafka_resp_err_t e = rd_kafka_offsets_store(w->consumer, l);
+        if (e)
+            sq_debug(NULL, "offsets_store: %s", rd_kafka_err2str(e)); /* a partition revoked meanwhile */
+        rd_kafka_topic_partition_list_destroy(l);
+    } while (n == 64);
+}
+
+/* Bounded concurrency: past SANDQ_MAX_INFLIGHT unfinished messages, stop
+ * fetching (pause every assigned partition) and resume below half. The
+ * consumer keeps polling meanwhile, so it stays in the group. */
+static void apply_backpressure(sq_worker *w)
+{
+    pthread_mutex_lock(&w->offsets_mu);
+    size_t inflight = sq_offsets_inflight(w->offsets);
+    bool paused = w->partitions_paused;
+    bool want = paused ? inflight > (size_t)w->cfg.max_inflight / 2 : inflight >= (size_t)w->cfg.max_inflight;
+    pthread_mutex_unlock(&w->offsets_mu);
+    if (want == paused)
+        return;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(w->consumer, &parts) || !parts)
+        return;
+    if (want)
+        rd_kafka_pause_partitions(w->consumer, parts);
+    else
+        rd_kafka_resume_partitions(w->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    pthread_mutex_lock(&w->offsets_mu);
+    w->partitions_paused = want;
+    pthread_mutex_unlock(&w->offsets_mu);
+    sq_info(NULL, "%s fetching: %zu requests in flight", want ? "paused" : "resumed", inflight);
 }
 
 static void run_loop(sq_worker *w)
 {
-    while (!w->stopping) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
-        if (!m)
+    while (!atomic_load(&w->stopping)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 100);
+        if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            /* e.g. librdkafka fences its own static member after a broker
+             * restart. The handle is unusable: make a new one and rejoin.
+             * Sandboxes stay up; their partitions come back to us (static
+             * membership) within the hand-over grace. */
+            char why[512];
+            rd_kafka_fatal_error(w->consumer, why, sizeof why);
+            sq_error(NULL, "kafka consumer hit a fatal error (%s); re-creating it", why);
+            rd_kafka_message_destroy(m);
+            rd_kafka_destroy(w->consumer);
+            w->consumer = NULL;
+            sq_err err;
+            while (!atomic_load(&w->stopping) && sq_kafka_consumer_new(w, &err) < 0) {
+                sq_error(NULL, "%s; retrying", err.msg);
+                sleep(1);
+            }
             continue;
-        if (m->err) {
+        }
+        if (m && m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 sq_warn(NULL, "kafka: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
-            continue;
+        } else if (m) {
+            sq_dispatch(w, m);
         }
-        if (sq_dispatch(w, m) == 0) {
-            /* Store offset+1 only now that the effects are durable. */
-            rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt), m->partition)->offset =
-                m->offset + 1;
-            rd_kafka_offsets_store(w->consumer, offs);
-            rd_kafka_topic_partition_list_destroy(offs);
-        } else {
-            /* Not durable: rewind so the same message is consumed again after
-             * a pause, instead of skipping it. */
-            rd_kafka_topic_partition_t tp = {.topic = (char *)rd_kafka_topic_name(m->rkt),
-                                             .partition = m->partition};
-            (void)tp;
-            rd_kafka_seek(m->rkt, m->partition, m->offset, 5000);
-            sleep(1);
-        }
-        rd_kafka_message_destroy(m);
+        store_offsets(w);
+        apply_backpressure(w);
     }
+}
+
+/* SIGTERM: stop fetching, let the actors finish what they hold (bounded by
+ * SANDQ_SHUTDOWN_GRACE_MS), store and commit what is complete, leave the
+ * group. Sandboxes cannot outlive the worker: each is recorded as failed
+ * (reason worker_shutdown) by its actor. */
+static void shutdown_worker(sq_worker *w)
+{
+    if (!w->consumer)
+        return;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (!rd_kafka_assignment(w->consumer, &parts) && parts) {
+        rd_kafka_pause_partitions(w->consumer, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    sq_actor_wake_all(w);
+    int64_t deadline = sq_mono_ms() + w->cfg.shutdown_grace_ms;
+    pthread_mutex_lock(&w->registry_mu);
+    while (w->actors > 0 && sq_mono_ms() < deadline) {
+        pthread_mutex_unlock(&w->registry_mu);
+        rd_kafka_consumer_poll(w->consumer, 50); /* stay in the group while we drain */
+        store_offsets(w);
+        pthread_mutex_lock(&w->registry_mu);
+    }
+    size_t left = w->actors;
+    pthread_mutex_unlock(&w->registry_mu);
+    if (left)
+        sq_warn(NULL, "%zu sandboxes still busy at the shutdown deadline; their requests will be redelivered", left);
+    store_offsets(w);
 }
 
 int main(int argc, char **argv)
@@ -139,15 +256,22 @@ int main(int argc, char **argv)
 
     if (start(&w, &err) < 0) {
         sq_error(NULL, "start failed: %s", err.msg);
-        sq_kafka_close(&w);
+        atomic_store(&w.stopping, 1);
         return 1;
     }
     sq_info(NULL, "worker %s ready (region %s)", w.cfg.worker_id, w.cfg.region);
     run_loop(&w);
     sq_info(NULL, "shutting down");
-    sq_dispatch_fail_all(&w, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it");
+    shutdown_worker(&w);
+    sq_http_stop();
+    sq_webhooks_stop(&w);
+    sq_kafka_close_consumer(&w);
+    sq_ownership_stop(&w);
+    sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
+    pthread_join(w.producer_poller, NULL);
+    sq_cgroups_cleanup();
     sq_kafka_close(&w);
-    sq_redis_close(&w);
-    sq_pg_close(&w);
+    sq_pool_close(&w.pool);
+    sq_offsets_free(w.offsets);
     return 0;
 }

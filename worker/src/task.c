@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "metrics.h"
+#include "lifetime_tick.h"
 #include "notify/emit.h"
 #include "sq/codec.h"
 #include "sq/log.h"
@@ -85,6 +87,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         sq_emit(w, &target, req, tid, "sandbox.task.started", kind_data(kind), err) < 0)
         return -1;
 
+    sq_lifetime_touch(w, sb, true); /* a task stops the idle clock */
     sq_task t = {.w = w, .sb = sb, .req = req, .kind = kind, .started_mono = sq_mono_ms()};
     sq_task_outcome out = {.exit_code = -1};
     body(&t, &out);
@@ -96,6 +99,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         type = "sandbox.task.failed";
         json_object_set_new(d, "code", json_string(sq_code_name(out.failure.code)));
         json_object_set_new(d, "message", json_string(out.failure.msg));
+        if (out.reason)
+            json_object_set_new(d, "reason", json_string(out.reason));
         sq_info(&lc, "%s failed: %s: %s", kind, sq_code_name(out.failure.code), out.failure.msg);
     } else {
         type = "sandbox.task.completed";
@@ -109,6 +114,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     json_object_set_new(d, "durationMs", json_integer(duration));
 
     const char *code = out.failure.code != SQ_OK ? sq_code_name(out.failure.code) : NULL;
+    sq_metrics_task(kind, code ? SQ_OUTCOME_FAILED : SQ_OUTCOME_COMPLETED);
     rc = sq_pg_task_finished(w, tid, code, code ? out.failure.msg : NULL, out.exit_code, out.result, duration, err);
     json_decref(out.result);
     if (rc < 0 ||
@@ -117,7 +123,9 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         sq_emit(w, &target, req, tid, type, d, err) < 0)
         return -1;
     /* The sandbox may have died under the task (init gone): then it is not ready. */
-    if (sb->state == SQ_STATE_ACTIVE)
+    if (sb->state == SQ_STATE_ACTIVE) {
+        sq_lifetime_touch(w, sb, false);
         return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL, NULL, err);
+    }
     return 0;
 }

@@ -23,6 +23,7 @@ typedef struct sq_task_outcome {
     int exit_code;             /* < 0: none */
     json_t *result;            /* owned; may be NULL */
     sq_err failure;            /* code != SQ_OK: the task failed with this */
+    const char *reason;        /* optional machine reason for a failure ("oom_killed"); static string */
 } sq_task_outcome;
 
 typedef void (*sq_task_body)(sq_task *t, sq_task_outcome *out);

@@ -1,24 +1,34 @@
 /* worker.h — the worker's shared context and the live-sandbox record.
  *
  * The worker owns the sandboxes of the partitions it is assigned (the partition
- * is the shard). A live sandbox is kept in the registry while its runtime
- * exists; Redis mirrors its state for everyone else. */
+ * is the shard). Each live sandbox is an actor: a thread with a FIFO of
+ * requests, so one sandbox runs one request at a time, in Kafka order, while
+ * different sandboxes run in parallel even when they share a partition. The
+ * actor's thread is also the thread that starts the sandbox, which matters:
+ * PR_SET_PDEATHSIG fires when the *thread* that forked the sandbox exits. */
 #ifndef SQ_WORKER_H
 #define SQ_WORKER_H
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
+#include "lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
+#include "offsets.h"
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
+#include "store/pool.h"
+
+typedef struct sq_job sq_job;
+struct sq_worker;
 
 typedef struct sq_live_sandbox {
+    struct sq_worker *worker;
     char id[SQ_ID_MAX];
     char tenant[SQ_TENANT_MAX + 1];
     char region[8];
@@ -31,21 +41,51 @@ typedef struct sq_live_sandbox {
     gid_t host_gid;
     int slot;                  /* uid slot, held by slot_lock_fd's flock */
     int slot_lock_fd;
+    sq_limits limits;          /* resolved at create (sbx_limits.h) */
+    sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifetime.h, lifetime_tick.c) */
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
+    int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
+    bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
+    atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */
+    bool handed_over;          /* given up after the hand-over grace: stop, emit nothing more */
+    char req_topic[SQ_TOPIC_MAX]; /* the requests partition that owns it */
+    int32_t req_partition;
+
+    /* The actor: its thread and its FIFO of jobs (guarded by mu). */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sq_job *q_head, *q_tail;
+    bool closing;              /* out of the registry: drains its queue, then exits */
     struct sq_live_sandbox *next;
 } sq_live_sandbox;
 
+struct sq_webhooks; /* notify/webhook_delivery.h */
+
 typedef struct sq_worker {
     sq_worker_config cfg;
+    char incarnation[SQ_ID_MAX]; /* this process's run: marks in-flight dedupe keys */
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
-    redisContext *redis;
-    PGconn *pg;
+    sq_store_pool pool;
     char topic_events[SQ_TOPIC_MAX];
     char topic_dlq[SQ_TOPIC_MAX];
+
+    pthread_mutex_t registry_mu; /* guards buckets, actors and live_count */
     sq_live_sandbox *buckets[256];
-    volatile sig_atomic_t stopping;
+    size_t actors;               /* actor threads alive */
+    pthread_cond_t actors_cv;    /* signalled when an actor exits */
+
+    pthread_mutex_t offsets_mu;  /* guards offsets */
+    sq_offsets *offsets;
+    bool partitions_paused;
+
+    atomic_int stopping;
+    pthread_t producer_poller;
+    pthread_t heartbeat;
+    struct sq_writer *writer;
+    struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
 } sq_worker;
 
 #endif

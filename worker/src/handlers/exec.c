@@ -82,15 +82,36 @@ static void on_output(void *user, int stream, const char *data, size_t len)
     (void)sq_task_output(t, stream == 2 ? 2 : 1, data, len, &err);
 }
 
+/* With onTimeout "kill", the sandbox's lifetime bounds a command too: it must
+ * not outlive its sandbox's timeoutMs. Returns the timeout to use and sets
+ * *by_sandbox when the lifetime is the nearer bound. (With "pause" the command
+ * runs on; the sandbox pauses after it.) */
+static int64_t bounded_timeout(const sq_live_sandbox *sb, int64_t task_timeout, bool *by_sandbox)
+{
+    *by_sandbox = false;
+    int64_t deadline = sq_lifetime_deadline(&sb->lifetime);
+    if (sb->limits.pause_on_timeout || deadline < 0)
+        return task_timeout;
+    int64_t left = deadline - sq_now_ms();
+    if (left < 1)
+        left = 1;
+    if (task_timeout > 0 && task_timeout <= left)
+        return task_timeout;
+    *by_sandbox = true;
+    return left;
+}
+
 static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
 {
+    bool by_sandbox;
+    int64_t timeout = bounded_timeout(t->sb, p->timeout_ms, &by_sandbox);
     sq_exec_opts opts = {
         .argv = p->argv,
         .envp = p->envp,
         .cwd = p->cwd,
         .stdin_data = p->stdin_data,
         .stdin_len = p->stdin_len,
-        .timeout_ms = p->timeout_ms,
+        .timeout_ms = timeout,
         .on_output = on_output,
         .user = t,
     };
@@ -100,9 +121,22 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
         return;
     }
     out->exit_code = res.exit_code;
-    if (res.timed_out)
+    if (res.timed_out && by_sandbox) {
+        sq_err_set(&out->failure, SQ_TIMED_OUT,
+                   "the sandbox reached its timeoutMs (%lld ms of running time) while the command ran; the command "
+                   "was killed and the sandbox ends",
+                   (long long)t->sb->lifetime.timeout_ms);
+        out->reason = "sandbox_timeout";
+    } else if (res.timed_out) {
         sq_err_set(&out->failure, SQ_TIMED_OUT, "the command ran longer than its timeoutMs (%lld ms) and was killed",
                    (long long)p->timeout_ms);
+    } else if (res.oom_killed) {
+        sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED,
+                   "out of memory: the command was killed by the kernel's OOM killer at the sandbox's memory limit "
+                   "(limits.memoryMb %lld)",
+                   (long long)t->sb->limits.memory_mb);
+        out->reason = "oom_killed";
+    }
 }
 
 static int decode_stdin(const json_t *body, exec_plan *p, sq_err *err)

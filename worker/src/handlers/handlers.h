@@ -7,14 +7,26 @@
 
 #include "../worker.h"
 
-int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err);
+int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
+int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */
+int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
-/* Tear down a live sandbox's runtime, workspace and uid slot, unlink it from
- * the registry and free it (no events; callers transition first). */
+/* Freeze a ready sandbox: pausing → paused (or back to ready with reason
+ * pause_failed). req may be NULL (a timeout). */
+int sq_sandbox_pause_now(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason,
+                         const char *message, sq_err *err);
+
+/* Release a sandbox's runtime (killing its tree), workspace, uid slot and
+ * secrets. No events; idempotent. The record itself belongs to its actor. */
 void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb);
+/* Kill the whole tree and reap it now (the record stays; runtime = NULL). */
+void sq_sandbox_drop_runtime(sq_live_sandbox *sb);
+/* Kill the processes and record the sandbox as failed with reason/message. */
+void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message);
 
 #endif

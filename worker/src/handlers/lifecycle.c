@@ -10,7 +10,7 @@
 
 #include "../files/ws_fs.h"
 #include "../notify/emit.h"
-#include "../registry.h"
+#include "../notify/webhook_outbox.h"
 #include "../slots.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
@@ -18,18 +18,29 @@
 #include "sq/codec.h"
 #include "sq/log.h"
 
-static void free_live(sq_live_sandbox *sb)
+/* The runtime pointer may be read from other threads (sq_sandbox_kill on a
+ * hand-over or shutdown), so it changes only under the actor's lock. */
+static void set_runtime(sq_live_sandbox *sb, sq_sandbox *rt)
 {
-    json_decref(sb->env);
-    json_decref(sb->capabilities);
-    free(sb);
+    pthread_mutex_lock(&sb->mu);
+    sb->runtime = rt;
+    pthread_mutex_unlock(&sb->mu);
+}
+
+void sq_sandbox_drop_runtime(sq_live_sandbox *sb)
+{
+    pthread_mutex_lock(&sb->mu);
+    sq_sandbox *rt = sb->runtime;
+    sb->runtime = NULL;
+    pthread_mutex_unlock(&sb->mu);
+    sq_sandbox_destroy(rt);
 }
 
 void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
 {
+    (void)w;
     sq_log_ctx lc = {.sandbox_id = sb->id};
-    sq_sandbox_destroy(sb->runtime); /* kills the whole tree first: nothing writes during removal */
-    sb->runtime = NULL;
+    sq_sandbox_drop_runtime(sb); /* kills the whole tree first: nothing writes during removal */
     if (sb->workspace_fd >= 0) {
         sq_err err;
         int dfd = openat(sb->workspace_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -43,8 +54,20 @@ void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
             sq_warn(&lc, "could not remove workspace %s: %s", sb->workspace, strerror(errno));
     }
     sq_slot_release(sb);
-    sq_registry_remove(w, sb->id);
-    free_live(sb);
+    json_decref(sb->env);
+    sb->env = NULL;
+    json_decref(sb->capabilities);
+    sb->capabilities = NULL;
+}
+
+void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message)
+{
+    sq_err err;
+    sq_sandbox_drop_runtime(sb);
+    if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
+        return;
+    if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, reason, message, NULL, &err) < 0)
+        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", err.msg);
 }
 
 static int make_workspace(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
@@ -67,7 +90,7 @@ static json_t *ready_capabilities(void)
                      "documents", 0);
 }
 
-int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
+int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     const json_t *body = req->body;
     const char *region = json_string_value(json_object_get(body, "region"));
@@ -80,28 +103,22 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
                      region, w->cfg.region, region);
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
+    sq_limits limits;
+    sq_err why;
+    if (sq_limits_resolve(body, &w->cfg.limits, &limits, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
 
-    sq_live_sandbox *sb = calloc(1, sizeof *sb);
-    if (!sb)
-        return sq_err_set(err, SQ_INTERNAL, "out of memory");
-    snprintf(sb->id, sizeof sb->id, "%s", req->sandbox_id);
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
     snprintf(sb->reply_to, sizeof sb->reply_to, "%s", req->reply_to);
-    sb->workspace_fd = -1;
-    sb->slot_lock_fd = -1;
-    sb->state = SQ_STATE_NONE;
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
+    sb->limits = limits;
 
-    sq_err why;
-    if (sq_slot_acquire(w, sb, &why) < 0) {
-        free_live(sb);
+    if (sq_slot_acquire(w, sb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
-    }
     if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
         sq_slot_release(sb);
-        free_live(sb);
         if (why.code != SQ_SANDBOX_EXISTS) {
             *err = why;
             return -1;
@@ -109,8 +126,8 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
         bare.has_stream = true;
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
-    sq_registry_put(w, sb);
-    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 ||
+    sb->epoch = 1;
+    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
                       json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0)
@@ -123,17 +140,30 @@ int sq_handle_create(sq_worker *w, const sq_request *req, sq_err *err)
         .host_uid = sb->host_uid,
         .host_gid = sb->host_gid,
         .id_range = SQ_SLOT_IDS,
+        .limits = &(sq_sandbox_limits){.memory_bytes = (uint64_t)limits.memory_mb << 20,
+                                       .cpu_millis = (uint32_t)limits.cpu_millis,
+                                       .pids = (uint32_t)limits.pids},
     };
     int64_t t0 = sq_mono_ms();
-    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &sb->runtime, &why) < 0) {
+    sq_sandbox *rt = NULL;
+    if (make_workspace(w, sb, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
         sq_error(&lc, "sandbox set-up failed: %s", why.msg);
         int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
         sq_sandbox_teardown(w, sb);
         return rc;
     }
+    set_runtime(sb, rt);
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
             (unsigned)sb->host_uid);
     sb->capabilities = ready_capabilities();
+    int64_t now = sq_now_ms();
+    sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
+    json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",
+                                  (double)limits.cpu_millis / 1000.0, "pids", (json_int_t)limits.pids);
+    int rc = sq_pg_sandbox_limits(w, sb->id, effective, err);
+    json_decref(effective);
+    if (rc < 0 || sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
+        return -1;
     return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
                          json_pack("{s:O}", "capabilities", sb->capabilities), err);
 }
@@ -142,8 +172,7 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 {
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
         return -1;
-    sq_sandbox_destroy(sb->runtime);
-    sb->runtime = NULL;
+    sq_sandbox_drop_runtime(sb);
     if (sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err) < 0)
         return -1;
     sq_sandbox_teardown(w, sb);

@@ -2,8 +2,12 @@
  * event a consumer sees is always already in the audit log. */
 #include "emit.h"
 
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
+#include "../job.h"
+#include "../metrics.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
 #include "sq/codec.h"
@@ -17,21 +21,43 @@ sq_emit_target sq_target_of(const sq_live_sandbox *sb)
         .reply_to = sb->reply_to};
 }
 
+int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
+               rd_kafka_headers_t *headers, sq_err *err)
+{
+    /* The current job (if any) counts this message until Kafka acknowledges
+     * it; the delivery callback (kafka_conf.c) settles the count. */
+    sq_job *job = sq_job_current();
+    if (job)
+        sq_job_delivery_begin(job);
+    rd_kafka_resp_err_t rc;
+    for (int tries = 0;; tries++) {
+        rc = headers ? rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                                         RD_KAFKA_V_VALUE((void *)payload, len),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+                                         RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END)
+                     : rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                                         RD_KAFKA_V_VALUE((void *)payload, len),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(job),
+                                         RD_KAFKA_V_END);
+        if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 600)
+            break;
+        /* Back-pressure: the producer thread (main.c) drains deliveries. */
+        struct timespec ts = {.tv_nsec = 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (rc) {
+        if (headers)
+            rd_kafka_headers_destroy(headers);
+        if (job)
+            sq_job_delivery_done(job, false);
+        return sq_err_set(err, SQ_INTERNAL, "kafka produce to %s: %s", topic, rd_kafka_err2str(rc));
+    }
+    return 0;
+}
+
 static int produce(sq_worker *w, const char *topic, const char *key, const char *payload, size_t len, sq_err *err)
 {
-    rd_kafka_resp_err_t rc;
-    for (int tries = 0; tries < 100; tries++) {
-        rc = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                               RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                               RD_KAFKA_V_END);
-        if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(w->producer, 100); /* back-pressure: wait for deliveries */
-    }
-    if (rc)
-        return sq_err_set(err, SQ_INTERNAL, "kafka produce to %s: %s", topic, rd_kafka_err2str(rc));
-    rd_kafka_poll(w->producer, 0);
-    return 0;
+    return sq_produce(w, topic, key, key ? strlen(key) : 0, payload, len, NULL, err);
 }
 
 int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
@@ -70,10 +96,22 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
 int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
                   const char *message, json_t *extra, sq_err *err)
 {
+    return sq_transition_as(w, sb, req, to, sq_state_event_type(to), reason, message, extra, err);
+}
+
+int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *type,
+                     const char *reason, const char *message, json_t *extra, sq_err *err)
+{
     sq_state from = sb->state;
     sb->state = to;
-    if (sq_redis_sandbox_set_state(w, sb->id, to, from, err) < 0 ||
-        sq_pg_sandbox_state(w, sb->id, to, reason, message, err) < 0) {
+    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, err) < 0) {
+        if (err->sys_errno == ESTALE)
+            sb->fenced = true;
+        sb->state = from;
+        json_decref(extra);
+        return -1;
+    }
+    if (sq_pg_sandbox_state(w, sb->id, to, reason, message, err) < 0) {
         json_decref(extra);
         return -1;
     }
@@ -86,7 +124,7 @@ int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_s
     if (message)
         json_object_set_new(data, "message", json_string(message));
     sq_emit_target t = sq_target_of(sb);
-    return sq_emit(w, &t, req, NULL, sq_state_event_type(to), data, err);
+    return sq_emit(w, &t, req, NULL, type, data, err);
 }
 
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err)
@@ -96,16 +134,9 @@ int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *re
     json_object_set_new(data, "message", json_string(why->msg));
     if (why->field[0])
         json_object_set_new(data, "field", json_string(why->field));
+    sq_metrics_rejected(why->code);
     sq_log_ctx lc = {.sandbox_id = t->sandbox_id, .request_id = req ? req->request_id : NULL};
     sq_info(&lc, "rejected %s: %s: %s", req && req->type_name[0] ? req->type_name : "request", sq_code_name(why->code),
             why->msg);
     return sq_emit(w, t, req, req && req->task_id[0] ? req->task_id : NULL, "request.rejected", data, err);
-}
-
-int sq_emit_flush(sq_worker *w, sq_err *err)
-{
-    rd_kafka_resp_err_t rc = rd_kafka_flush(w->producer, 30000);
-    if (rc)
-        return sq_err_set(err, SQ_INTERNAL, "kafka flush: %s", rd_kafka_err2str(rc));
-    return 0;
 }

@@ -31,10 +31,17 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
 int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
                   const char *message, json_t *extra, sq_err *err);
 
+/* The same, emitted as `type` instead of the state's usual event (entering
+ * ready from a pause is sandbox.resumed, not sandbox.ready). */
+int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *type,
+                     const char *reason, const char *message, json_t *extra, sq_err *err);
+
 /* request.rejected {code, message, field?}. */
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err);
 
-/* Wait until every produced event is acknowledged by Kafka. */
-int sq_emit_flush(sq_worker *w, sq_err *err);
+/* Produce one message (copied). The calling thread's current job, if any,
+ * counts it until Kafka acknowledges it. headers (may be NULL) are taken. */
+int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
+               rd_kafka_headers_t *headers, sq_err *err);
 
 #endif

@@ -3,55 +3,19 @@
 #include "pg_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sq/log.h"
+#include "writer.h"
 
-int sq_pg_connect(sq_worker *w, sq_err *err)
-{
-    PGconn *c = PQconnectdb(w->cfg.conn.database_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQerrorMessage(c));
-        PQfinish(c);
-        return -1;
-    }
-    if (w->pg)
-        PQfinish(w->pg);
-    w->pg = c;
-    return 0;
-}
-
-void sq_pg_close(sq_worker *w)
-{
-    if (w->pg)
-        PQfinish(w->pg);
-    w->pg = NULL;
-}
-
-/* Execute with text parameters (NULL = SQL NULL). A dropped connection is
- * reset once and the statement retried. */
+/* Every write goes to the history writer (writer.h): batched, ordered, never
+ * dropped, and counted against the current job until committed. */
 static int exec(sq_worker *w, sq_err *err, const char *sql, int n, const char *const *params)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!w->pg && sq_pg_connect(w, err) < 0)
-            return -1;
-        PGresult *res = PQexecParams(w->pg, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            PQclear(res);
-            return 0;
-        }
-        if (PQstatus(w->pg) == CONNECTION_BAD) {
-            PQclear(res);
-            sq_warn(NULL, "postgres connection lost; reconnecting");
-            PQreset(w->pg);
-            continue;
-        }
-        sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return -1;
-    }
-    return sq_err_set(err, SQ_INTERNAL, "postgres unavailable");
+    (void)err;
+    sq_writer_exec(w->writer, sql, n, params);
+    return 0;
 }
 
 static char *dump_or(const json_t *v, const char *fallback)
@@ -73,7 +37,8 @@ int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_reque
     int rc = exec(w, err,
                   "INSERT INTO sandboxes (id, tenant, region, worker_id, state, runtime, network, reply_to, "
                   "create_request_id, capabilities, limits, metadata) "
-                  "VALUES ($1,$2,$3,$4,'queued',$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11::jsonb)",
+                  "VALUES ($1,$2,$3,$4,'queued',$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11::jsonb) "
+                  "ON CONFLICT (id) DO NOTHING",
                   11, p);
     free(caps);
     free(limits);
@@ -94,6 +59,15 @@ int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, co
                 5, p);
 }
 
+int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err)
+{
+    char *lim = json_dumps(limits, JSON_COMPACT);
+    const char *p[] = {sandbox_id, lim};
+    int rc = exec(w, err, "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1", 2, p);
+    free(lim);
+    return rc;
+}
+
 int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,
                       const char *kind, const json_t *summary, sq_err *err)
 {
@@ -101,7 +75,7 @@ int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id,
     const char *p[] = {task_id, sandbox_id, req->request_id, kind, req->type_name, sum};
     int rc = exec(w, err,
                   "INSERT INTO tasks (id, sandbox_id, request_id, kind, type, state, summary) "
-                  "VALUES ($1,$2,$3,$4,$5,'queued',$6::jsonb)",
+                  "VALUES ($1,$2,$3,$4,$5,'queued',$6::jsonb) ON CONFLICT (id) DO NOTHING",
                   6, p);
     free(sum);
     return rc;
@@ -163,4 +137,26 @@ int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandb
                 "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "
                 "ON CONFLICT (request_id) DO NOTHING",
                 4, p);
+}
+
+int sq_pg_request_known(sq_worker *w, const char *request_id, bool *known, sq_err *err)
+{
+    sq_store_conn *c = sq_pool_acquire(&w->pool);
+    int rc = -1;
+    *known = false;
+    if (sq_pool_pg(&w->pool, c, err) == 0) {
+        const char *p[] = {request_id};
+        PGresult *res = PQexecParams(c->pg, "SELECT 1 FROM requests WHERE request_id = $1", 1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            *known = PQntuples(res) > 0;
+            rc = 0;
+        } else {
+            sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(res));
+            if (PQstatus(c->pg) == CONNECTION_BAD)
+                sq_pool_drop_pg(c);
+        }
+        PQclear(res);
+    }
+    sq_pool_release(&w->pool, c);
+    return rc;
 }

@@ -1,21 +1,22 @@
 /* pg_store.h — history in PostgreSQL: sandboxes, tasks, the append-only events
- * log and the requests ledger. Writes are synchronous for now; every call
- * reconnects once if the connection dropped. */
+ * log and the requests ledger. Writes are queued to the history writer
+ * (writer.h) and committed in batches; reads use pooled connections (pool.h). */
 #ifndef SQ_PG_STORE_H
 #define SQ_PG_STORE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../worker.h"
 
-int sq_pg_connect(sq_worker *w, sq_err *err);
-void sq_pg_close(sq_worker *w);
 
 int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, sq_err *err);
 /* reason/message may be NULL. Sets ready_at / ended_at as the state implies. */
 int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, const char *reason,
                         const char *message, sq_err *err);
+/* The limits the sandbox actually got (defaults filled in). */
+int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err);
 int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id, const sq_request *req,
                       const char *kind, const json_t *summary, sq_err *err);
 int sq_pg_task_started(sq_worker *w, const char *task_id, sq_err *err);
@@ -25,5 +26,9 @@ int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_cod
 int sq_pg_event_append(sq_worker *w, const json_t *envelope, sq_err *err);
 int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
                          const char *outcome, sq_err *err);
+
+/* Whether a request id is in the requests ledger (the durable half of dedupe,
+ * consulted when Redis has no key for it). */
+int sq_pg_request_known(sq_worker *w, const char *request_id, bool *known, sq_err *err);
 
 #endif

@@ -1,78 +1,53 @@
 /* redis_store.c — hiredis adapter for live state (see redis_store.h). */
 #include "redis_store.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sq/codec.h"
 #include "sq/log.h"
-#include "sq/redis_url.h"
 
-int sq_redis_connect(sq_worker *w, sq_err *err)
-{
-    sq_redis_url u;
-    if (sq_redis_url_parse(w->cfg.conn.redis_url, &u, err) < 0)
-        return -1;
-    struct timeval tv = {.tv_sec = 5};
-    redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!c || c->err) {
-        sq_err_set(err, SQ_INTERNAL, "redis %s:%d: %s", u.host, u.port, c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return -1;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = NULL;
-    if (u.password[0])
-        r = redisCommand(c, "AUTH %s", u.password);
-    if (r)
-        freeReplyObject(r);
-    r = redisCommand(c, "SELECT %d", u.db);
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        sq_err_set(err, SQ_INTERNAL, "redis SELECT %d failed", u.db);
-        if (r)
-            freeReplyObject(r);
-        redisFree(c);
-        return -1;
-    }
-    freeReplyObject(r);
-    if (w->redis)
-        redisFree(w->redis);
-    w->redis = c;
-    return 0;
-}
-
-void sq_redis_close(sq_worker *w)
-{
-    if (w->redis)
-        redisFree(w->redis);
-    w->redis = NULL;
-}
-
-/* Run a command; on a broken connection reconnect once and retry, so a Redis
- * restart costs one slow request instead of a dead worker. */
+/* Run a command on a pooled connection. A broken connection is re-opened and
+ * the command retried with back-off for up to SANDQ_STORE_RETRY_MS: a Redis
+ * restart then stalls the sandboxes that need it instead of failing their
+ * requests half-way (what runs keeps running; the rest waits). */
 static redisReply *cmd(sq_worker *w, sq_err *err, const char *fmt, ...)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!w->redis && sq_redis_connect(w, err) < 0)
-            return NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        redisReply *r = redisvCommand(w->redis, fmt, ap);
-        va_end(ap);
-        if (r && r->type == REDIS_REPLY_ERROR) {
-            sq_err_set(err, SQ_INTERNAL, "redis: %s", r->str);
-            freeReplyObject(r);
-            return NULL;
+    sq_store_conn *c = sq_pool_acquire(&w->pool);
+    redisReply *r = NULL;
+    int64_t give_up = sq_mono_ms() + w->cfg.store_retry_ms;
+    int delay_ms = 50;
+    for (int attempt = 0; !r; attempt++) {
+        if (sq_pool_redis(&w->pool, c, err) == 0) {
+            va_list ap;
+            va_start(ap, fmt);
+            r = redisvCommand(c->redis, fmt, ap);
+            va_end(ap);
+            if (r)
+                break;
+            sq_warn(NULL, "redis connection lost (%s); reconnecting", c->redis->errstr);
+            sq_pool_drop_redis(c);
+            sq_err_set(err, SQ_INTERNAL, "redis unavailable");
+        } else if (attempt == 0) {
+            sq_warn(NULL, "%s; retrying", err->msg);
         }
-        if (r)
-            return r;
-        sq_warn(NULL, "redis connection lost (%s); reconnecting", w->redis->errstr);
-        sq_redis_close(w);
+        if (sq_mono_ms() >= give_up || atomic_load(&w->stopping))
+            break;
+        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        delay_ms = delay_ms < 1000 ? delay_ms * 2 : 2000;
     }
-    sq_err_set(err, SQ_INTERNAL, "redis unavailable");
-    return NULL;
+    sq_pool_release(&w->pool, c);
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        sq_err_set(err, SQ_INTERNAL, "redis: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
 }
 
 static int simple(redisReply *r)
@@ -86,10 +61,12 @@ static int simple(redisReply *r)
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err)
 {
     memset(out, 0, sizeof *out);
-    redisReply *r = cmd(w, err, "HMGET sandq:{%s}:sandbox state tenant region replyTo workerId", sandbox_id);
+    redisReply *r = cmd(w, err, "HMGET sandq:{%s}:sandbox state tenant region replyTo workerId epoch", sandbox_id);
     if (!r)
         return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 6) {
+        if (r->element[5]->type == REDIS_REPLY_STRING)
+            out->epoch = strtoll(r->element[5]->str, NULL, 10);
         if (r->element[0]->type == REDIS_REPLY_STRING)
             out->state = sq_state_from_name(r->element[0]->str);
         char *dst[] = {out->tenant, out->region, out->reply_to, out->worker_id};
@@ -116,27 +93,74 @@ int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char 
         return sq_err_set(err, SQ_SANDBOX_EXISTS, "a sandbox with this id already exists");
     if (simple(cmd(w, err,
                    "HSET sandq:{%s}:sandbox state queued previous %s tenant %s region %s workerId %s replyTo %s "
-                   "runtime %s createdAt %s updatedAt %s",
+                   "runtime %s createdAt %s updatedAt %s epoch 1",
                    sb->id, "", sb->tenant, sb->region, w->cfg.worker_id, sb->reply_to, runtime, now, now)) < 0)
+        return -1;
+    if (simple(cmd(w, err, "SADD sandq:worker:{%s}:sandboxes %s", w->cfg.worker_id, sb->id)) < 0)
         return -1;
     return simple(cmd(w, err, "ZADD sandq:sandboxes %s %s", now, sb->id));
 }
 
-int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, sq_state state, sq_state previous, sq_err *err)
+/* The owner lease's fence: a state write carries the writer's epoch and is
+ * refused if the sandbox was taken over since (the epoch moved on). */
+static const char set_state_lua[] =
+    "local e = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "if e ~= ARGV[1] then return redis.error_reply('FENCED') end\n"
+    "redis.call('HSET', KEYS[1], 'state', ARGV[2], 'previous', ARGV[3], 'updatedAt', ARGV[4])\n"
+    "if ARGV[5] ~= '0' then\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
+    "  redis.call('SREM', KEYS[2], ARGV[6])\n"
+    "end\n"
+    "return 1\n";
+
+int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epoch, sq_state state,
+                               sq_state previous, sq_err *err)
 {
-    char now[32];
+    char now[32], ep[32], ttl[32], key[128], owned[200];
     snprintf(now, sizeof now, "%lld", (long long)sq_now_ms());
+    snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    /* Ended sandboxes stay readable for a while (get; late requests get
+     * invalid_state rather than sandbox_not_found), then expire; PostgreSQL
+     * keeps the history. */
+    snprintf(ttl, sizeof ttl, "%lld", sq_state_is_terminal(state) ? (long long)w->cfg.ended_ttl_s : 0LL);
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    snprintf(owned, sizeof owned, "sandq:worker:{%s}:sandboxes", w->cfg.worker_id);
     const char *prev = sq_state_name(previous);
-    if (simple(cmd(w, err, "HSET sandq:{%s}:sandbox state %s previous %s updatedAt %s", sandbox_id,
-                   sq_state_name(state), prev ? prev : "", now)) < 0)
+    redisReply *r = cmd(w, err, "EVAL %s 2 %s %s %s %s %s %s %s %s", set_state_lua, key, owned, ep,
+                        sq_state_name(state), prev ? prev : "", now, ttl, sandbox_id);
+    if (!r) {
+        if (strstr(err->msg, "FENCED")) {
+            err->sys_errno = ESTALE;
+            snprintf(err->msg, sizeof err->msg, "sandbox %s was taken over by another worker (epoch %lld is stale)",
+                     sandbox_id, (long long)epoch);
+        }
         return -1;
-    if (sq_state_is_terminal(state)) {
-        /* Ended sandboxes stay readable for a while (get, late requests get
-         * invalid_state rather than sandbox_not_found), then expire; PostgreSQL
-         * keeps the history. */
-        if (simple(cmd(w, err, "EXPIRE sandq:{%s}:sandbox %lld", sandbox_id, (long long)w->cfg.ended_ttl_s)) < 0)
-            return -1;
     }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Take over a sandbox whose worker is gone: only if it is still live and
+ * still recorded as `expected_worker`'s. Bumps the epoch (fencing the old
+ * owner out) and returns it; 0 when someone else got there first. */
+static const char claim_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if not st or st == 'ended' or st == 'failed' then return 0 end\n"
+    "if redis.call('HGET', KEYS[1], 'workerId') ~= ARGV[1] then return 0 end\n"
+    "local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)\n"
+    "redis.call('HSET', KEYS[1], 'workerId', ARGV[2])\n"
+    "return e\n";
+
+int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *expected_worker, int64_t *epoch,
+                           sq_err *err)
+{
+    char key[128];
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    redisReply *r = cmd(w, err, "EVAL %s 1 %s %s %s", claim_lua, key, expected_worker, w->cfg.worker_id);
+    if (!r)
+        return -1;
+    *epoch = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
     return 0;
 }
 
@@ -162,19 +186,40 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
     return simple(cmd(w, err, "EXPIRE sandq:{%s}:task:%s %lld", sandbox_id, task_id, (long long)w->cfg.ended_ttl_s));
 }
 
-int sq_redis_request_seen(sq_worker *w, const char *request_id, bool *seen, sq_err *err)
+int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, sq_err *err)
 {
-    redisReply *r = cmd(w, err, "EXISTS sandq:req:{%s}", request_id);
+    char mine[SQ_ID_MAX + 4];
+    snprintf(mine, sizeof mine, "p:%s", w->incarnation);
+    redisReply *r = cmd(w, err, "SET sandq:req:{%s} %s NX EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s);
     if (!r)
         return -1;
-    *seen = r->integer == 1;
+    bool fresh = r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
+    if (fresh) {
+        *outcome = SQ_DEDUPE_NEW;
+        return 0;
+    }
+    if (!(r = cmd(w, err, "GET sandq:req:{%s}", request_id)))
+        return -1;
+    const char *v = r->type == REDIS_REPLY_STRING ? r->str : "";
+    if (strcmp(v, "done") == 0) {
+        *outcome = SQ_DEDUPE_DONE;
+    } else if (strcmp(v, mine) == 0) {
+        *outcome = SQ_DEDUPE_IN_FLIGHT;
+    } else {
+        /* Taken by an earlier run of some worker that never finished it (it
+         * crashed): the request is ours to redo. */
+        *outcome = SQ_DEDUPE_NEW;
+    }
+    freeReplyObject(r);
+    if (*outcome == SQ_DEDUPE_NEW)
+        return simple(cmd(w, err, "SET sandq:req:{%s} %s EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s));
     return 0;
 }
 
-int sq_redis_request_mark(sq_worker *w, const char *request_id, sq_err *err)
+int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err)
 {
-    return simple(cmd(w, err, "SET sandq:req:{%s} done NX EX %lld", request_id, (long long)w->cfg.dedupe_ttl_s));
+    return simple(cmd(w, err, "SET sandq:req:{%s} done EX %lld", request_id, (long long)w->cfg.dedupe_ttl_s));
 }
 
 bool sq_redis_ping(sq_worker *w)
@@ -182,4 +227,31 @@ bool sq_redis_ping(sq_worker *w)
     sq_err err;
     redisReply *r = cmd(w, &err, "PING");
     return simple(r) == 0;
+}
+
+static void ms_or_empty(char *buf, size_t size, int64_t v)
+{
+    if (v >= 0)
+        snprintf(buf, size, "%lld", (long long)v);
+    else
+        buf[0] = '\0';
+}
+
+int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err)
+{
+    const sq_lifetime *lt = &sb->lifetime;
+    char timeout[32], idle[32], used[32], deadline[32], idle_deadline[32], mem[32], cpus[32], pids[32];
+    ms_or_empty(timeout, sizeof timeout, lt->timeout_ms > 0 ? lt->timeout_ms : -1);
+    ms_or_empty(idle, sizeof idle, lt->idle_timeout_ms > 0 ? lt->idle_timeout_ms : -1);
+    ms_or_empty(used, sizeof used, sq_lifetime_used(lt, now));
+    ms_or_empty(deadline, sizeof deadline, sq_lifetime_deadline(lt));
+    ms_or_empty(idle_deadline, sizeof idle_deadline, sq_lifetime_idle_deadline(lt));
+    snprintf(mem, sizeof mem, "%lld", (long long)sb->limits.memory_mb);
+    snprintf(cpus, sizeof cpus, "%g", (double)sb->limits.cpu_millis / 1000.0);
+    snprintf(pids, sizeof pids, "%lld", (long long)sb->limits.pids);
+    return simple(cmd(w, err,
+                      "HSET sandq:{%s}:sandbox timeoutMs %s idleTimeoutMs %s onTimeout %s usedMs %s deadlineAt %s "
+                      "idleDeadlineAt %s memoryMb %s cpus %s pids %s",
+                      sb->id, timeout, idle, sb->limits.pause_on_timeout ? "pause" : "kill", used, deadline,
+                      idle_deadline, mem, cpus, pids));
 }

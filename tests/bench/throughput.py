@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""throughput.py — exec throughput through Kafka: S sandboxes × E execs of `true`.
+
+Starts W workers (W=1 and W=2 by default, one after the other, each on a fresh
+consumer group so they do not inherit offsets), launches S sandboxes, then
+publishes S×E task.exec requests as fast as the producer goes and counts
+sandbox.task.completed events until all arrived. Prints tasks/s per run.
+
+Also measures the key-ordering speedup: the same workload with one request in
+flight per partition (SANDQ_MAX_INFLIGHT=1 pauses fetching at every message,
+which is what a classic one-in-flight-per-partition consumer does) against the
+default, on the same stack in the same run.
+
+usage: throughput.py [-s SANDBOXES] [-e EXECS] [--workers 1,2]
+needs: a running stack (SANDQ_* env), build/worker/sandq-worker. Not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
+
+from sandq_client import Sandq, new_id  # noqa: E402
+
+
+def start_workers(n: int, group: str, extra: dict) -> list[subprocess.Popen]:
+    procs = []
+    for i in range(n):
+        d = pathlib.Path(tempfile.mkdtemp(prefix="sandq-bench-"))
+        env = dict(os.environ, SANDQ_WORKER_ID=f"bench-{group}-{i}", SANDQ_GROUP_ID=group,
+                   SANDQ_WORKSPACE_ROOT=str(d / "ws"), SANDQ_RUN_DIR=str(d / "run"), SANDQ_HTTP_PORT="0",
+                   SANDQ_LOG_LEVEL="warn", SANDQ_MAX_SANDBOXES="1100", **extra)
+        procs.append(subprocess.Popen([str(ROOT / "build/worker/sandq-worker")], env=env,
+                                      stderr=open(d / "log", "wb")))
+    time.sleep(4 + 2 * n)  # join the group
+    return procs
+
+
+def stop(procs):
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(60)
+
+
+def all_events(client: Sandq) -> Consumer:
+    c = Consumer({"bootstrap.servers": client.brokers, "group.id": "unused", "enable.auto.commit": False,
+                  "fetch.wait.max.ms": 10})
+    parts = c.list_topics(client.events_topic, timeout=10).topics[client.events_topic].partitions
+    tps = []
+    for p in parts:
+        _, high = c.get_watermark_offsets(TopicPartition(client.events_topic, p), timeout=10)
+        tps.append(TopicPartition(client.events_topic, p, high))
+    c.assign(tps)
+    return c
+
+
+def wait_count(c: Consumer, type_: str, ids: set[str], key: str, timeout: float) -> float:
+    left = set(ids)
+    deadline = time.monotonic() + timeout
+    while left and time.monotonic() < deadline:
+        for m in c.consume(1000, 0.2):
+            if m.error():
+                continue
+            ev = json.loads(m.value())
+            if ev["type"] == type_:
+                left.discard(ev[key])
+    if left:
+        raise TimeoutError(f"{len(left)} of {len(ids)} {type_} missing")
+    return time.monotonic()
+
+
+def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict) -> dict:
+    group = f"bench-{new_id('req')[-8:].lower()}"
+    procs = start_workers(workers, group, extra)
+    try:
+        c = all_events(client)
+        ids = [new_id("sbx") for _ in range(sandboxes)]
+        t0 = time.monotonic()
+        for sbx in ids:
+            env = client.envelope("sandbox.create", sbx, {})
+            client.producer.produce(client.requests_topic, json.dumps(env).encode(), key=sbx.encode())
+        client.producer.flush(60)
+        t_ready = wait_count(c, "sandbox.ready", set(ids), "sandboxId", 300)
+        tasks = set()
+        t1 = time.monotonic()
+        for i in range(execs):
+            for sbx in ids:
+                env = client.envelope("task.exec", sbx, {"command": "true"})
+                tasks.add(env["taskId"])
+                client.producer.produce(client.requests_topic, json.dumps(env).encode(), key=sbx.encode())
+                client.producer.poll(0)
+        client.producer.flush(60)
+        t_done = wait_count(c, "sandbox.task.completed", tasks, "taskId", 900)
+        for sbx in ids:
+            env = client.envelope("sandbox.kill", sbx, {})
+            client.producer.produce(client.requests_topic, json.dumps(env).encode(), key=sbx.encode())
+        client.producer.flush(60)
+        wait_count(c, "sandbox.ended", set(ids), "sandboxId", 300)
+        c.close()
+        return {"workers": workers, "sandboxes": sandboxes, "tasks": len(tasks),
+                "launch_per_s": round(sandboxes / (t_ready - t0), 1),
+                "tasks_per_s": round(len(tasks) / (t_done - t1), 1)}
+    finally:
+        stop(procs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-s", "--sandboxes", type=int, default=200)
+    ap.add_argument("-e", "--execs", type=int, default=10)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--no-ordering", action="store_true", help="skip the key-ordering comparison")
+    args = ap.parse_args()
+    client = Sandq(os.environ.get("SANDQ_KAFKA_BROKERS", "127.0.0.1:19092"),
+                   os.environ.get("SANDQ_TOPIC_PREFIX", "sandq"))
+    results = []
+    for w in [int(x) for x in args.workers.split(",")]:
+        r = run(client, args.sandboxes, args.execs, w, {})
+        results.append(r)
+        print(json.dumps(r), flush=True)
+    if not args.no_ordering:
+        one = run(client, args.sandboxes, args.execs, 1, {"SANDQ_MAX_INFLIGHT": "1"})
+        one["mode"] = "one in flight per worker (baseline)"
+        print(json.dumps(one), flush=True)
+        base = results[0]["tasks_per_s"]
+        print(f"key-ordered parallelism vs one-in-flight: {base / one['tasks_per_s']:.1f}x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+/* pause.c — sandbox.pause, sandbox.resume and sandbox.setTimeout.
+ *
+ * Pause freezes every process of the sandbox with the cgroup freezer
+ * (ready → pausing → paused): processes, memory and open files stay as they
+ * are, nothing runs, and the lifetime clock stops. Resume thaws it
+ * (paused → assigning → ready, the last as sandbox.resumed), following the
+ * lifecycle's resume path through assigning.
+ *
+ * `persist: true` (checkpoint the workspace, end the processes, resume on any
+ * worker) needs the snapshot store, which does not exist yet: it is refused
+ * with capability_disabled rather than quietly treated as a plain pause. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../notify/emit.h"
+#include "../store/redis_store.h"
+#include "handlers.h"
+#include "sq/codec.h"
+#include "sq/log.h"
+
+int sq_sandbox_pause_now(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason,
+                         const char *message, sq_err *err)
+{
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req ? req->request_id : NULL};
+    if (sq_transition(w, sb, req, SQ_STATE_PAUSING, reason, message, NULL, err) < 0)
+        return -1;
+    sq_err why;
+    if (sq_sandbox_pause(sb->runtime, &why) < 0) {
+        /* Nothing was frozen (a failed freeze is undone): it is still ready. */
+        sq_error(&lc, "pause failed: %s", why.msg);
+        return sq_transition(w, sb, req, SQ_STATE_READY, "pause_failed", why.msg,
+                             json_pack("{s:O}", "capabilities", sb->capabilities), err);
+    }
+    int64_t now = sq_now_ms();
+    sq_lifetime_pause(&sb->lifetime, now);
+    if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
+        return -1;
+    sq_info(&lc, "paused after %lld ms of running time", (long long)sq_lifetime_used(&sb->lifetime, now));
+    return sq_transition(w, sb, req, SQ_STATE_PAUSED, reason, message, NULL, err);
+}
+
+int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    if (json_is_true(json_object_get(req->body, "persist"))) {
+        sq_err why;
+        sq_err_field(&why, SQ_CAPABILITY_DISABLED, "body.persist",
+                     "persist: true needs workspace checkpoints, which this worker does not offer yet; "
+                     "without persist, pause freezes the sandbox in place on this worker");
+        sq_emit_target t = sq_target_of(sb);
+        return sq_emit_rejected(w, &t, req, &why, err);
+    }
+    return sq_sandbox_pause_now(w, sb, req, NULL, NULL, err);
+}
+
+int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    if (sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
+                      json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0)
+        return -1;
+    sq_err why;
+    if (sq_sandbox_resume(sb->runtime, &why) < 0 || !sq_sandbox_alive(sb->runtime)) {
+        if (why.code == SQ_OK)
+            sq_err_set(&why, SQ_INTERNAL, "the sandbox's init is gone");
+        sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
+        sq_error(&lc, "resume failed: %s", why.msg);
+        int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "resume_failed", why.msg, NULL, err);
+        sq_sandbox_teardown(w, sb);
+        return rc;
+    }
+    int64_t now = sq_now_ms();
+    sq_lifetime_resume(&sb->lifetime, now);
+    if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
+        return -1;
+    return sq_transition_as(w, sb, req, SQ_STATE_READY, "sandbox.resumed", NULL, NULL,
+                            json_pack("{s:O}", "capabilities", sb->capabilities), err);
+}
+
+int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    int64_t t = json_integer_value(json_object_get(req->body, "timeoutMs"));
+    sq_err why;
+    if (sq_limits_check_timeout(t, &w->cfg.limits, &why) < 0) {
+        sq_emit_target target = sq_target_of(sb);
+        return sq_emit_rejected(w, &target, req, &why, err);
+    }
+    int64_t now = sq_now_ms();
+    sq_lifetime_set_timeout(&sb->lifetime, t, now);
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
+    sq_info(&lc, "timeout set: %lld ms more running time", (long long)t);
+    return sq_redis_sandbox_lifetime(w, sb, now, err);
+}

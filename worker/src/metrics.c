@@ -1,0 +1,148 @@
+/* metrics.c — see metrics.h. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+static const char *const task_kinds[] = {"exec", "code", "agent", "browser", "document", "files", "checkpoint"};
+#define NKINDS (sizeof task_kinds / sizeof task_kinds[0])
+
+static struct {
+    atomic_ullong requests[SQ_REQ__COUNT];
+    atomic_ullong hist[SQ_REQ__COUNT][NBUCKETS + 1];   /* per-bucket counts, not cumulative; last = +Inf */
+    atomic_ullong sum_us[SQ_REQ__COUNT];
+    atomic_ullong rejected[SQ_CODE__COUNT];
+    atomic_ullong tasks[NKINDS][SQ_OUTCOME__COUNT];
+    atomic_ullong dlq;
+    atomic_ullong duplicates;
+} m;
+
+void sq_metrics_reset(void) { memset(&m, 0, sizeof m); }
+
+void sq_metrics_request(sq_req_type type, double seconds)
+{
+    if ((int)type < 0 || type >= SQ_REQ__COUNT)
+        type = SQ_REQ_UNKNOWN;
+    atomic_fetch_add(&m.requests[type], 1);
+    size_t b = 0;
+    while (b < NBUCKETS && seconds > buckets[b])
+        b++;
+    atomic_fetch_add(&m.hist[type][b], 1);
+    atomic_fetch_add(&m.sum_us[type], (unsigned long long)(seconds * 1e6));
+}
+
+void sq_metrics_rejected(sq_code code)
+{
+    if ((int)code > 0 && code < SQ_CODE__COUNT)
+        atomic_fetch_add(&m.rejected[code], 1);
+}
+
+void sq_metrics_dlq(void) { atomic_fetch_add(&m.dlq, 1); }
+void sq_metrics_duplicate(void) { atomic_fetch_add(&m.duplicates, 1); }
+
+void sq_metrics_task(const char *kind, sq_task_outcome_kind outcome)
+{
+    for (size_t k = 0; k < NKINDS; k++)
+        if (kind && strcmp(kind, task_kinds[k]) == 0 && outcome < SQ_OUTCOME__COUNT)
+            atomic_fetch_add(&m.tasks[k][outcome], 1);
+}
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(buf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t ncap = (b->cap ? b->cap * 2 : 16384) + (size_t)n;
+        char *np = realloc(b->p, ncap);
+        if (!np)
+            return;
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+char *sq_metrics_render(const sq_metrics_gauges *g)
+{
+    buf b = {0};
+    put(&b, "# HELP sandq_sandboxes Live sandboxes on this worker, by lifecycle state.\n"
+            "# TYPE sandq_sandboxes gauge\n");
+    for (int s = 1; s < SQ_STATE__COUNT; s++)
+        put(&b, "sandq_sandboxes{state=\"%s\"} %zu\n", sq_state_name((sq_state)s), g->sandboxes_by_state[s]);
+
+    put(&b, "# HELP sandq_requests_total Requests that reached an outcome, by type.\n"
+            "# TYPE sandq_requests_total counter\n");
+    for (int t = 1; t < SQ_REQ__COUNT; t++)
+        put(&b, "sandq_requests_total{type=\"%s\"} %llu\n", sq_req_type_name((sq_req_type)t),
+            atomic_load(&m.requests[t]));
+
+    put(&b, "# HELP sandq_request_duration_seconds From consuming a request to its durable outcome.\n"
+            "# TYPE sandq_request_duration_seconds histogram\n");
+    for (int t = 1; t < SQ_REQ__COUNT; t++) {
+        const char *name = sq_req_type_name((sq_req_type)t);
+        unsigned long long cum = 0;
+        for (size_t i = 0; i < NBUCKETS; i++) {
+            cum += atomic_load(&m.hist[t][i]);
+            put(&b, "sandq_request_duration_seconds_bucket{type=\"%s\",le=\"%g\"} %llu\n", name, buckets[i], cum);
+        }
+        cum += atomic_load(&m.hist[t][NBUCKETS]);
+        put(&b, "sandq_request_duration_seconds_bucket{type=\"%s\",le=\"+Inf\"} %llu\n", name, cum);
+        put(&b, "sandq_request_duration_seconds_sum{type=\"%s\"} %.6f\n", name, atomic_load(&m.sum_us[t]) / 1e6);
+        put(&b, "sandq_request_duration_seconds_count{type=\"%s\"} %llu\n", name, cum);
+    }
+
+    put(&b, "# HELP sandq_requests_rejected_total request.rejected events, by error code.\n"
+            "# TYPE sandq_requests_rejected_total counter\n");
+    for (int c = 1; c < SQ_CODE__COUNT; c++)
+        put(&b, "sandq_requests_rejected_total{code=\"%s\"} %llu\n", sq_code_name((sq_code)c),
+            atomic_load(&m.rejected[c]));
+
+    put(&b, "# HELP sandq_tasks_total Tasks finished, by kind and outcome.\n# TYPE sandq_tasks_total counter\n");
+    for (size_t k = 0; k < NKINDS; k++) {
+        put(&b, "sandq_tasks_total{kind=\"%s\",outcome=\"completed\"} %llu\n", task_kinds[k],
+            atomic_load(&m.tasks[k][SQ_OUTCOME_COMPLETED]));
+        put(&b, "sandq_tasks_total{kind=\"%s\",outcome=\"failed\"} %llu\n", task_kinds[k],
+            atomic_load(&m.tasks[k][SQ_OUTCOME_FAILED]));
+    }
+
+    put(&b, "# HELP sandq_dlq_total Messages that were not request envelopes, sent to the DLQ.\n"
+            "# TYPE sandq_dlq_total counter\nsandq_dlq_total %llu\n",
+        atomic_load(&m.dlq));
+    put(&b, "# HELP sandq_duplicate_requests_total Requests acknowledged without effect (same requestId).\n"
+            "# TYPE sandq_duplicate_requests_total counter\nsandq_duplicate_requests_total %llu\n",
+        atomic_load(&m.duplicates));
+    put(&b, "# HELP sandq_inflight_requests Consumed requests without a durable outcome yet.\n"
+            "# TYPE sandq_inflight_requests gauge\nsandq_inflight_requests %zu\n",
+        g->inflight_requests);
+    put(&b, "# HELP sandq_history_queue_depth PostgreSQL statements queued and not yet committed.\n"
+            "# TYPE sandq_history_queue_depth gauge\nsandq_history_queue_depth %zu\n",
+        g->history_queue_depth);
+    put(&b, "# HELP sandq_partitions_paused 1 while fetching is paused for back-pressure.\n"
+            "# TYPE sandq_partitions_paused gauge\nsandq_partitions_paused %d\n",
+        g->partitions_paused);
+    put(&b, "# HELP sandq_consumer_lag Messages behind the partition's end, per assigned partition.\n"
+            "# TYPE sandq_consumer_lag gauge\n");
+    for (size_t i = 0; i < g->lag_count; i++)
+        put(&b, "sandq_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n", g->lag[i].topic, (int)g->lag[i].partition,
+            (long long)g->lag[i].lag);
+    return b.p;
+}
