@@ -59,9 +59,9 @@ static const char resume_help[] =
 static const char set_timeout_help[] =
     "usage: sandq set-timeout SBX DURATION [options]\n"
     "\n"
-    "Set the sandbox's lifetime to DURATION (30m, 2h), counted from its creation,\n"
-    "paused time excluded. The protocol has no event acknowledging this request: the\n"
-    "command succeeds once Kafka has it and the worker did not reject it within --wait.\n"
+    "Give the sandbox DURATION (30m, 2h) more lifetime from now; paused time does not\n"
+    "count. The protocol has no event acknowledging this request: the command\n"
+    "succeeds once Kafka has it and the worker did not reject it within --wait.\n"
     "\n"
     "Options:\n"
     "  --wait D             how long to watch for a rejection (default 2s)\n"
