@@ -55,9 +55,8 @@ static const char help[] =
     "Options:\n"
     "  --rate N/s           start at most N lines per second (also N/m; default unlimited)\n"
     "  --max-sandboxes K    at most K sandboxes of this batch live at once (default 50;\n"
-    "                       0 = no limit). Keep K within what the workers run at once\n"
-    "                       (SANDQ_MAX_SANDBOXES per worker, default 64): a create\n"
-    "                       beyond it fails with limit_exceeded\n"
+    "                       0 = no limit). A create the workers refuse as full\n"
+    "                       (limit_exceeded) is retried after a pause, until --job-timeout\n"
     "  --wait               wait for every job's outcome and write it, with its task\n"
     "                       results, to the output file\n"
     "  -o, --output FILE    results JSONL (default FILE.results.jsonl); one line per job:\n"
@@ -134,6 +133,12 @@ struct job_rt {
     int64_t started_ms;
     bool seen_first;    /* its sandbox's first event (seq 1, sandbox.created) has been read */
     bool caught_up;     /* catch_up() ran */
+    /* a create refused with limit_exceeded (the workers are full) is sent again after
+     * a pause, under a new request id derived from the first: attempt k's id is
+     * fixed too, so a resumed run's copies are still duplicates */
+    int create_attempt;
+    char create_req_cur[SQ_ID_MAX];
+    int64_t retry_at;   /* sq_mono_ms() of the next attempt, 0 if none is due */
     /* raw lines */
     bool raw_answered;
     char raw_event[48];
@@ -383,6 +388,7 @@ static json_t *job_metadata(const job_rt *jr)
 
 static void start_line(batch *b, job_rt *jr)
 {
+    snprintf(jr->create_req_cur, sizeof jr->create_req_cur, "%s", jr->j.create_request_id);
     jr->phase = JOB_STARTED;
     jr->started_ms = sq_mono_ms();
     if (!jr->j.raw) {
@@ -462,6 +468,31 @@ static void on_raw_event(job_rt *jr, const sandq_event *ev, const json_t *data)
     }
 }
 
+/* The request id of create attempt k (k ≥ 1): derived from the first attempt's. */
+static void create_attempt_id(const job_rt *jr, int k, char out[SQ_ID_MAX])
+{
+    if (k == 0) {
+        snprintf(out, SQ_ID_MAX, "%s", jr->j.create_request_id);
+        return;
+    }
+    unsigned char seed[SQP_BATCH_SEED_LEN];
+    sqp_batch_seed("create-retry", (uint64_t)k, jr->j.create_request_id, strlen(jr->j.create_request_id), seed);
+    sqp_batch_id(seed, "req", "create", out);
+}
+
+static bool is_create_attempt(const job_rt *jr, const char *request_id)
+{
+    if (!request_id[0])
+        return false;
+    char id[SQ_ID_MAX];
+    for (int k = 0; k <= jr->create_attempt; k++) {
+        create_attempt_id(jr, k, id);
+        if (strcmp(id, request_id) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void on_event(batch *b, const sandq_event *ev)
 {
     json_t *data = json_loads(ev->data_json, 0, NULL);
@@ -488,9 +519,18 @@ static void on_event(batch *b, const sandq_event *ev)
         jr->ended_seen = true;
     } else if (strcmp(type, "request.rejected") == 0) {
         const char *code = data_str(data, "code");
-        if (strcmp(ev->request_id, jr->j.create_request_id) == 0) {
-            job_fail(jr, code, data_str(data, "message"));
-            jr->ended_seen = true; /* nothing more will happen to it */
+        if (is_create_attempt(jr, ev->request_id)) {
+            if (strcmp(code, "limit_exceeded") == 0) {
+                /* workers full: try again soon unless an attempt already succeeded */
+                if (!jr->seen_first && !jr->ready_seen && !jr->retry_at &&
+                    strcmp(ev->request_id, jr->create_req_cur) == 0) {
+                    int backoff = 250 * (jr->create_attempt < 8 ? jr->create_attempt + 1 : 8);
+                    jr->retry_at = sq_mono_ms() + backoff;
+                }
+            } else if (!jr->seen_first) {
+                job_fail(jr, code, data_str(data, "message"));
+                jr->ended_seen = true; /* nothing more will happen to it */
+            }
         } else if (strcmp(ev->request_id, jr->j.kill_request_id) == 0) {
             jr->ended_seen = true; /* already ended: the kill has nothing to do */
         } else {
@@ -597,6 +637,21 @@ static void catch_up(batch *b, size_t started, int64_t now)
     sandq_events_close(sub);
 }
 
+/* Send the create again under attempt k+1's id: the same envelope with the
+ * requestId (same length: "req_" + 26) replaced. */
+static void retry_create(batch *b, job_rt *jr)
+{
+    char next[SQ_ID_MAX];
+    create_attempt_id(jr, jr->create_attempt + 1, next);
+    char *at = strstr(jr->msgs[0], jr->create_req_cur);
+    if (!at || strlen(next) != strlen(jr->create_req_cur))
+        return;
+    memcpy(at, next, strlen(next));
+    jr->create_attempt++;
+    snprintf(jr->create_req_cur, sizeof jr->create_req_cur, "%s", next);
+    publish(b, jr, 0, false, false);
+}
+
 /* Act on what a started line's facts allow now. */
 static void advance(batch *b, job_rt *jr, int64_t now)
 {
@@ -611,6 +666,11 @@ static void advance(batch *b, job_rt *jr, int64_t now)
             finish(b, jr);
         }
         return;
+    }
+    if (jr->retry_at && now >= jr->retry_at) {
+        jr->retry_at = 0;
+        if (!jr->seen_first && !jr->ready_seen && !jr->failed)
+            retry_create(b, jr);
     }
     if (jr->ready_seen && !jr->tasks_sent && !jr->failed && jr->acks_pending == 0)
         send_tasks(b, jr);
