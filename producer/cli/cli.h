@@ -73,8 +73,10 @@ int cli_write_all(int fd, const void *buf, size_t len);
 int cmd_launch(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_files(int argc, char **argv);
-int cmd_kill(int argc, char **argv);
+int cmd_lifecycle(int argc, char **argv); /* kill, pause, resume, set-timeout */
 int cmd_events(int argc, char **argv);
+int cmd_state(int argc, char **argv);     /* get, list, history */
+int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 
 #endif

@@ -1,6 +1,8 @@
 /* cmd_exec.c — `sandq exec SBX -- CMD ARGS…`: run a command in a sandbox, stream its
  * stdout and stderr to ours as it runs, forward our stdin when it is a pipe or a file,
- * and exit with the command's exit code. Ctrl-C cancels the remote command. */
+ * and exit with the command's exit code. Ctrl-C cancels the remote command.
+ * The same loop serves `sandq sh SBX 'LINE'` (sh -c LINE) and
+ * `sandq run-code SBX --language L FILE|-` (a task.code request). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -44,12 +46,53 @@ static const char help[] =
     "  echo 'print(6*7)' | sandq exec $SBX -- python3 -\n"
     "  sandq exec $SBX --json -- ls -la\n";
 
-enum { O_CWD = 256, O_ENV, O_TIMEOUT, O_REGION, O_JSON };
+static const char sh_help[] =
+    "usage: sandq sh SBX [options] 'SHELL LINE'\n"
+    "\n"
+    "Run a shell line (sh -c) in sandbox SBX: pipes, redirections and globs work\n"
+    "inside the sandbox. Output streams live; exits with the line's exit code.\n"
+    "Takes the options of `sandq exec`.\n"
+    "\n"
+    "Options:\n"
+    "  --cwd DIR            working directory inside the sandbox\n"
+    "  --env K=V            extra environment variable (repeatable)\n"
+    "  --timeout D          kill it after D (default 10m); exit code 124\n"
+    "  -n, --no-stdin       do not send stdin, even if it is a pipe\n"
+    "  --region R           the region the sandbox was launched with, if any\n"
+    "  --json               print {\"exitCode\",\"stdout\",\"stderr\",\"taskId\",\"durationMs\"}\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  sandq sh $SBX 'ls -la | wc -l'\n"
+    "  sandq sh $SBX 'cd app && make test > log.txt 2>&1; tail log.txt'\n";
+
+static const char code_help[] =
+    "usage: sandq run-code SBX [--language L] [options] FILE|-\n"
+    "\n"
+    "Run source code in sandbox SBX (a task.code request): the contents of FILE, or\n"
+    "of stdin with -. Output streams live; exits with the interpreter's exit code.\n"
+    "\n"
+    "Options:\n"
+    "  --language L         python | javascript | typescript | bash (default: from the\n"
+    "                       file extension .py .js .ts .sh, else the sandbox runtime's)\n"
+    "  --timeout D          kill it after D (default 10m); exit code 124\n"
+    "  --region R           the region the sandbox was launched with, if any\n"
+    "  --json               print {\"exitCode\",\"stdout\",\"stderr\",\"taskId\",\"durationMs\"}\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Exit codes: the code's own; 124 timed out; 125 sandq failed; 130 interrupted.\n"
+    "\n"
+    "Examples:\n"
+    "  sandq run-code $SBX --language python analysis.py\n"
+    "  echo 'console.log(6*7)' | sandq run-code $SBX --language javascript -\n";
+
+enum { O_CWD = 256, O_ENV, O_TIMEOUT, O_REGION, O_JSON, O_LANG };
 
 static const struct option opts[] = {
     {"cwd", required_argument, 0, O_CWD},     {"env", required_argument, 0, O_ENV},
     {"timeout", required_argument, 0, O_TIMEOUT}, {"region", required_argument, 0, O_REGION},
     {"no-stdin", no_argument, 0, 'n'},        {"json", no_argument, 0, O_JSON},
+    {"language", required_argument, 0, O_LANG},
     {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
 
 typedef struct capture {
@@ -155,9 +198,67 @@ static void put_stream(json_t *o, const char *key, const char *b64key, const cha
     free(enc);
 }
 
+/* run-code: the language from a file name's extension, or NULL. */
+static const char *language_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return NULL;
+    static const char *const map[][2] = {{".py", "python"},     {".js", "javascript"}, {".mjs", "javascript"},
+                                         {".ts", "typescript"}, {".sh", "bash"},       {".bash", "bash"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(dot, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static int read_code_file(const char *cmd, bool json, const char *path, char **out, int *exit_code)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *exit_code = cli_io_fail(cmd, json, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+        if (len == cap) {
+            if (cap >= STDIN_MAX) {
+                free(buf);
+                fclose(f);
+                *exit_code = cli_io_fail(cmd, json, "%s is larger than %zu MiB", path, STDIN_MAX >> 20);
+                return -1;
+            }
+            cap *= 2;
+            char *p = realloc(buf, cap + 1);
+            if (!p)
+                free(buf);
+            buf = p;
+        }
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        *exit_code = cli_io_fail(cmd, json, "%s: %s", path, buf ? "read error" : "out of memory");
+        return -1;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+}
+
 int cmd_exec(int argc, char **argv)
 {
-    const char *cmd = "exec";
+    const char *cmd = argv[0];
+    bool is_sh = strcmp(cmd, "sh") == 0, is_code = strcmp(cmd, "run-code") == 0;
+    const char *language = NULL;
+    char *code_text = NULL;
+    const char *sh_argv[4] = {"sh", "-c", NULL, NULL};
     sandq_exec_opts eo = {0};
     cli_list env = {0};
     const char *region = NULL;
@@ -186,8 +287,21 @@ int cmd_exec(int argc, char **argv)
         case O_REGION: region = optarg; break;
         case 'n': no_stdin = true; break;
         case O_JSON: json = true; break;
+        case O_LANG:
+            if (!is_code) {
+                cli_usage(cmd, "unknown option --language");
+                goto out;
+            }
+            if (strcmp(optarg, "python") && strcmp(optarg, "javascript") && strcmp(optarg, "typescript") &&
+                strcmp(optarg, "bash")) {
+                cli_usage(cmd, "bad --language value \"%s\": expected python, javascript, typescript or bash",
+                          optarg);
+                goto out;
+            }
+            language = optarg;
+            break;
         case 'h':
-            fputs(help, stdout);
+            fputs(is_sh ? sh_help : is_code ? code_help : help, stdout);
             rc = CLI_EXIT_OK;
             goto out;
         default:
@@ -201,16 +315,53 @@ int cmd_exec(int argc, char **argv)
     }
     /* getopt permutes: what is left is SBX followed by the command (the words after "--"). */
     if (argc - optind < 2) {
-        cli_usage(cmd, argc - optind < 1 ? "missing sandbox id and command" : "missing the command to run");
+        cli_usage(cmd, argc - optind < 1 ? "missing sandbox id and command"
+                       : is_sh           ? "missing the shell line to run"
+                       : is_code         ? "missing FILE (or - for stdin)"
+                                         : "missing the command to run");
+        goto out;
+    }
+    if ((is_sh || is_code) && argc - optind > 2) {
+        cli_usage(cmd, is_sh ? "too many arguments: quote the shell line ('a | b')" : "too many arguments");
         goto out;
     }
     const char *sbx = argv[optind];
     if (cli_sandbox_id(cmd, sbx) < 0)
         goto out;
     const char *const *command = (const char *const *)&argv[optind + 1];
-
-    if (!no_stdin && read_stdin(cmd, json, &in, &inlen, &rc) < 0)
+    if (is_sh) {
+        sh_argv[2] = argv[optind + 1];
+        command = sh_argv;
+    }
+    if (is_code) {
+        const char *file = argv[optind + 1];
+        if (strcmp(file, "-") == 0) {
+            if (read_stdin(cmd, json, &in, &inlen, &rc) < 0)
+                goto out;
+            code_text = malloc(inlen + 1);
+            if (!code_text) {
+                rc = cli_io_fail(cmd, json, "out of memory");
+                goto out;
+            }
+            if (inlen)
+                memcpy(code_text, in, inlen);
+            code_text[inlen] = '\0';
+            free(in);
+            in = NULL;
+            inlen = 0;
+        } else {
+            if (read_code_file(cmd, json, file, &code_text, &rc) < 0)
+                goto out;
+            if (!language)
+                language = language_of(file);
+        }
+        if (!sqp_utf8_text(code_text, strlen(code_text))) {
+            rc = cli_io_fail(cmd, json, "%s is not UTF-8 text", file);
+            goto out;
+        }
+    } else if (!no_stdin && read_stdin(cmd, json, &in, &inlen, &rc) < 0) {
         goto out;
+    }
     cap.json = json;
     eo.env = cli_list_items(&env);
     eo.timeout_ms = timeout_ms;
@@ -225,7 +376,14 @@ int cmd_exec(int argc, char **argv)
         goto out;
     }
     sandq_error err;
-    if (sandq_exec_start(c, sbx, command, &eo, &t, &err)) {
+    sandq_code started;
+    if (is_code) {
+        sandq_code_opts co = {.language = language, .timeout_ms = timeout_ms, .on_output = on_output, .user = &cap};
+        started = sandq_run_code_start(c, sbx, code_text, &co, &t, &err);
+    } else {
+        started = sandq_exec_start(c, sbx, command, &eo, &t, &err);
+    }
+    if (started) {
         rc = cli_fail(cmd, &err, json, CLI_EXIT_EXEC_FAIL);
         goto out;
     }
@@ -255,7 +413,7 @@ int cmd_exec(int argc, char **argv)
     }
     if (code == SANDQ_E_WAIT_TIMEOUT) {
         if (canceled) {
-            fprintf(stderr, "sandq: exec: interrupted; cancel of task %s not confirmed\n", sandq_task_id(t));
+            fprintf(stderr, "sandq: %s: interrupted; cancel of task %s not confirmed\n", cmd, sandq_task_id(t));
             rc = CLI_EXIT_INTERRUPTED;
         } else if (cli_interrupted) {
             rc = CLI_EXIT_INTERRUPTED;
@@ -268,7 +426,7 @@ int cmd_exec(int argc, char **argv)
     }
     if (code) {
         if (canceled && code == SANDQ_E_CANCELED) {
-            fprintf(stderr, "sandq: exec: interrupted; task %s canceled\n", sandq_task_id(t));
+            fprintf(stderr, "sandq: %s: interrupted; task %s canceled\n", cmd, sandq_task_id(t));
             rc = CLI_EXIT_INTERRUPTED;
         } else {
             rc = cli_fail(cmd, &err, json, CLI_EXIT_EXEC_FAIL);
@@ -289,6 +447,7 @@ out:
     sandq_task_free(t);
     sandq_client_free(c);
     free(in);
+    free(code_text);
     free(cap.buf[0]);
     free(cap.buf[1]);
     cli_list_free(&env);

@@ -46,6 +46,62 @@ static const char help[] =
     "  sandq files ls $SBX -r\n"
     "  sandq files rm $SBX build -r\n";
 
+static const char cp_help[] =
+    "usage: sandq cp LOCAL SBX:PATH            copy a local file (- for stdin) into a sandbox\n"
+    "       sandq cp SBX:PATH LOCAL            copy a file out (LOCAL - for stdout)\n"
+    "\n"
+    "PATH is inside /workspace (relative paths are relative to it). Any size: files\n"
+    "travel in ordered 512 KiB chunks, each verified by sha256, and the whole file's\n"
+    "size and sha256 are checked. Same as `sandq files put|get`.\n"
+    "\n"
+    "Options:\n"
+    "  --mode MODE          into a sandbox: octal mode for a new file, e.g. 0755\n"
+    "  --max SIZE           out of a sandbox: refuse files larger than SIZE (default 256M)\n"
+    "  --timeout D          longest wait for any one answer (default 60s)\n"
+    "  --region R           the region the sandbox was launched with, if any\n"
+    "  --json               print {\"path\",\"sizeBytes\",\"sha256\",…}\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  sandq cp ./data.csv $SBX:/workspace/data.csv\n"
+    "  sandq cp $SBX:out/report.pdf ./report.pdf\n"
+    "  sandq cp $SBX:log.txt - | tail\n";
+
+static const char ls_help[] =
+    "usage: sandq ls SBX [PATH] [-r] [--json]\n"
+    "\n"
+    "List a directory of the sandbox (default /workspace); -r lists the whole tree.\n"
+    "Columns: type and mode, size, modification time, path. Same as `sandq files ls`.\n"
+    "\n"
+    "Options:\n"
+    "  -r, --recursive      the whole tree\n"
+    "  --timeout D          how long to wait (default 60s)\n"
+    "  --region R           the region the sandbox was launched with, if any\n"
+    "  --json               the worker's listing: {\"path\",\"entries\":[{name,path,type,\n"
+    "                       sizeBytes,mode,mtime}]}\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  sandq ls $SBX\n"
+    "  sandq ls $SBX src -r --json | jq -r '.entries[].path'\n";
+
+static const char rm_help[] =
+    "usage: sandq rm SBX PATH [-r] [--json]\n"
+    "\n"
+    "Remove a file from the sandbox; -r removes a directory tree. A missing path\n"
+    "fails with not_found. Same as `sandq files rm`.\n"
+    "\n"
+    "Options:\n"
+    "  -r, --recursive      remove a directory and everything in it\n"
+    "  --timeout D          how long to wait (default 60s)\n"
+    "  --region R           the region the sandbox was launched with, if any\n"
+    "  --json               print {\"sandboxId\",\"path\",\"removed\":true}\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  sandq rm $SBX old.log\n"
+    "  sandq rm $SBX build -r\n";
+
 enum { O_MODE = 256, O_MAX, O_TIMEOUT, O_REGION, O_JSON };
 
 static const struct option opts[] = {
@@ -306,6 +362,12 @@ static int files_rm(files_args *a, sandq_client_t *c)
 
 int cmd_files(int argc, char **argv)
 {
+    /* cp, ls and rm are top-level aliases of files put|get, ls and rm */
+    const char *alias = strcmp(argv[0], "files") == 0 ? NULL : argv[0];
+    const char *help_text = !alias                     ? help
+                            : strcmp(alias, "cp") == 0 ? cp_help
+                            : strcmp(alias, "ls") == 0 ? ls_help
+                                                       : rm_help;
     files_args a = {.max = 256ULL << 20};
     CLI_GETOPT_RESET();
     int ch;
@@ -330,9 +392,41 @@ int cmd_files(int argc, char **argv)
             break;
         case O_REGION: a.region = optarg; break;
         case O_JSON: a.json = true; break;
-        case 'h': fputs(help, stdout); return CLI_EXIT_OK;
-        default: return cli_bad_option("files", ch, argv);
+        case 'h': fputs(help_text, stdout); return CLI_EXIT_OK;
+        default: return cli_bad_option(alias ? alias : "files", ch, argv);
         }
+    }
+    if (alias) {
+        a.pos = &argv[optind];
+        a.npos = argc - optind;
+        a.cmd = alias;
+        int (*afn)(files_args *, sandq_client_t *);
+        if (strcmp(alias, "cp") == 0) {
+            if (a.npos != 2)
+                return cli_usage(alias, a.npos < 2 ? "needs a source and a destination" : "too many arguments");
+            char id[SANDQ_ID_MAX];
+            const char *path;
+            bool src_remote = sqp_split_remote(a.pos[0], id, &path);
+            bool dst_remote = sqp_split_remote(a.pos[1], id, &path);
+            if (src_remote == dst_remote)
+                return cli_usage(alias, src_remote ? "both arguments are SBX:PATH; one must be local"
+                                                   : "one argument must be SBX:PATH (e.g. sbx_01JD…:/workspace/f)");
+            a.sub = src_remote ? "get" : "put";
+            afn = src_remote ? files_get : files_put;
+        } else if (strcmp(alias, "ls") == 0) {
+            a.sub = "ls";
+            afn = files_ls;
+        } else {
+            a.sub = "rm";
+            afn = files_rm;
+        }
+        int arc;
+        sandq_client_t *ac = cli_client(a.cmd, a.region, a.json, &arc);
+        if (!ac)
+            return arc;
+        arc = afn(&a, ac);
+        sandq_client_free(ac);
+        return arc;
     }
     if (optind >= argc)
         return cli_usage("files", "missing subcommand: put, get, ls or rm");

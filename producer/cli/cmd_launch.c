@@ -1,6 +1,8 @@
-/* cmd_launch.c — `sandq launch`: create a sandbox and wait until it is ready. */
+/* cmd_launch.c — `sandq launch`: create a sandbox and wait until it is ready;
+ * `sandq create`: the same request, returning once Kafka has it (state queued). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -27,6 +29,9 @@ static const char help[] =
     "  --idle-timeout D     end the sandbox after this long without tasks\n"
     "  --reply-to TOPIC     also publish this sandbox's events to TOPIC\n"
     "  --metadata K=V       metadata echoed on the sandbox's events (repeatable)\n"
+    "  --agent              enable the AI agent capability (reads OPENROUTER_* from --env)\n"
+    "  --browser WxH        enable a headless browser with this viewport, e.g. 1280x800\n"
+    "  --documents          enable document conversion (LibreOffice headless)\n"
     "  --body-json JSON     extra create-body fields, e.g. '{\"capabilities\":{…}}'\n"
     "  --wait D             how long to wait for ready (default 2m)\n"
     "  --no-wait            return once Kafka has the request (state queued)\n"
@@ -36,10 +41,23 @@ static const char help[] =
     "Examples:\n"
     "  sandq launch\n"
     "  SBX=$(sandq launch --memory 1G --cpus 2 --timeout 30m --network internet)\n"
-    "  sandq launch --region iad --env API_KEY=secret --json\n";
+    "  sandq launch --region iad --env API_KEY=secret --json\n"
+    "  sandq launch --browser 1280x800 --documents\n";
+
+static const char create_help[] =
+    "usage: sandq create [options]\n"
+    "\n"
+    "Publish a sandbox.create request and return as soon as Kafka has acknowledged it:\n"
+    "the sandbox is queued, not ready yet (wait with `sandq launch`-style polling:\n"
+    "`sandq get SBX`, or `sandq events --sandbox SBX --follow`). Prints its id.\n"
+    "Takes every option of `sandq launch` except --wait/--no-wait.\n"
+    "\n"
+    "Examples:\n"
+    "  SBX=$(sandq create --runtime python)\n"
+    "  sandq create --json\n";
 
 enum { O_ID = 256, O_REGION, O_RUNTIME, O_ENV, O_MEMORY, O_CPUS, O_PIDS, O_DISK, O_NETWORK, O_TIMEOUT,
-       O_IDLE, O_REPLY, O_META, O_BODY, O_WAIT, O_NOWAIT, O_JSON };
+       O_IDLE, O_REPLY, O_META, O_BODY, O_WAIT, O_NOWAIT, O_JSON, O_AGENT, O_BROWSER, O_DOCS };
 
 static const struct option opts[] = {
     {"id", required_argument, 0, O_ID},         {"region", required_argument, 0, O_REGION},
@@ -51,11 +69,44 @@ static const struct option opts[] = {
     {"metadata", required_argument, 0, O_META}, {"body-json", required_argument, 0, O_BODY},
     {"wait", required_argument, 0, O_WAIT},     {"no-wait", no_argument, 0, O_NOWAIT},
     {"json", no_argument, 0, O_JSON},           {"help", no_argument, 0, 'h'},
+    {"agent", no_argument, 0, O_AGENT},         {"browser", required_argument, 0, O_BROWSER},
+    {"documents", no_argument, 0, O_DOCS},
     {0, 0, 0, 0}};
+
+/* The capabilities object of --agent/--browser/--documents, merged into the
+ * --body-json object; the result (a new string) becomes the create's body_json. */
+static char *capabilities_body(const char *cmd, const char *body_json, bool agent, int bw, int bh, bool docs)
+{
+    json_error_t jerr;
+    json_t *body = body_json ? json_loads(body_json, 0, &jerr) : json_object();
+    if (!json_is_object(body)) {
+        cli_usage(cmd, "bad --body-json: %s", body ? "not a JSON object" : jerr.text);
+        json_decref(body);
+        return NULL;
+    }
+    json_t *caps = json_object_get(body, "capabilities");
+    if (!json_is_object(caps)) {
+        caps = json_object();
+        json_object_set_new(body, "capabilities", caps);
+    }
+    if (agent)
+        json_object_set_new(caps, "agent", json_pack("{s:b, s:s}", "enabled", 1, "defaultAgent", "build"));
+    if (bw > 0)
+        json_object_set_new(caps, "browser", json_pack("{s:{s:i, s:i}}", "viewport", "width", bw, "height", bh));
+    if (docs)
+        json_object_set_new(caps, "documents", json_pack("{s:b}", "libreofficeHeadless", 1));
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return s;
+}
 
 int cmd_launch(int argc, char **argv)
 {
-    const char *cmd = "launch";
+    const char *cmd = argv[0];
+    bool is_create = strcmp(cmd, "create") == 0;
+    bool agent = false, docs = false;
+    int bw = 0, bh = 0;
+    char *caps_json = NULL;
     sandq_create_opts co = {0};
     cli_list env = {0}, meta = {0};
     const char *region = NULL;
@@ -122,8 +173,19 @@ int cmd_launch(int argc, char **argv)
             break;
         case O_NOWAIT: no_wait = true; break;
         case O_JSON: json = true; break;
+        case O_AGENT: agent = true; break;
+        case O_DOCS: docs = true; break;
+        case O_BROWSER: {
+            char x;
+            if (sscanf(optarg, "%d%c%d", &bw, &x, &bh) != 3 || (x != 'x' && x != 'X') || bw < 100 || bh < 100 ||
+                bw > 7680 || bh > 4320) {
+                cli_usage(cmd, "bad --browser value \"%s\": expected WIDTHxHEIGHT like 1280x800", optarg);
+                goto out;
+            }
+            break;
+        }
         case 'h':
-            fputs(help, stdout);
+            fputs(is_create ? create_help : help, stdout);
             rc = CLI_EXIT_OK;
             goto out;
         default:
@@ -134,6 +196,14 @@ int cmd_launch(int argc, char **argv)
     if (optind < argc) {
         cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
         goto out;
+    }
+    if (is_create)
+        no_wait = true;
+    if (agent || docs || bw > 0) {
+        caps_json = capabilities_body(cmd, co.body_json, agent, bw, bh, docs);
+        if (!caps_json)
+            goto out;
+        co.body_json = caps_json;
     }
     co.region = region;
     co.env = cli_list_items(&env);
@@ -168,6 +238,7 @@ int cmd_launch(int argc, char **argv)
     }
     rc = CLI_EXIT_OK;
 out:
+    free(caps_json);
     cli_list_free(&env);
     cli_list_free(&meta);
     return rc;

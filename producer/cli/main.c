@@ -12,16 +12,30 @@
 static const char usage[] =
     "usage: sandq <command> [options]\n"
     "\n"
-    "Commands:\n"
+    "Sandboxes:\n"
     "  launch               create a sandbox and wait until it is ready\n"
-    "  exec SBX -- CMD...   run a command in a sandbox, streaming its output\n"
-    "  files put|get|ls|rm  move files in and out of a sandbox's /workspace\n"
-    "  kill SBX             end a sandbox\n"
+    "  create               create a sandbox; return once Kafka has the request\n"
+    "  get SBX              live state of a sandbox (Redis)\n"
+    "  list [--state S]     sandboxes, newest first (Redis)\n"
+    "  history SBX          every recorded event and task of a sandbox (PostgreSQL)\n"
+    "  pause|resume|kill SBX  pause, resume or end a sandbox\n"
+    "  set-timeout SBX D    change a sandbox's lifetime\n"
+    "\n"
+    "Work:\n"
+    "  exec SBX -- CMD...   run a command, streaming its output; exits with its code\n"
+    "  sh SBX 'LINE'        run a shell line (sh -c)\n"
+    "  run-code SBX FILE|-  run Python/JavaScript/TypeScript/bash source\n"
+    "  cp SRC DST           copy a file in (LOCAL SBX:PATH) or out (SBX:PATH LOCAL)\n"
+    "  ls SBX [PATH]        list files;  rm SBX PATH: remove one\n"
+    "  files put|get|ls|rm  the same, grouped\n"
     "  events               print sandbox events as they happen\n"
+    "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
     "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
     "\n"
     "Every command takes --help and --json. Configuration: SANDQ_KAFKA_BROKERS,\n"
-    "SANDQ_TOPIC_PREFIX, SANDQ_TENANT (or .stack/env inside a checkout).\n"
+    "SANDQ_TOPIC_PREFIX, SANDQ_TENANT, SANDQ_REDIS_URL (get, list),\n"
+    "SANDQ_DATABASE_URL (history), or .stack/env inside a checkout. docs/cli.md\n"
+    "documents every command.\n"
     "\n"
     "Examples:\n"
     "  SBX=$(sandq launch)\n"
@@ -36,8 +50,13 @@ static command_fn find(const char *name)
     static const struct {
         const char *name;
         command_fn fn;
-    } commands[] = {{"launch", cmd_launch}, {"exec", cmd_exec}, {"files", cmd_files},
-                    {"kill", cmd_kill},     {"events", cmd_events}, {"webhooks", cmd_webhooks}};
+    } commands[] = {{"launch", cmd_launch},    {"create", cmd_launch},     {"exec", cmd_exec},
+                    {"sh", cmd_exec},          {"run-code", cmd_exec},     {"files", cmd_files},
+                    {"cp", cmd_files},         {"ls", cmd_files},          {"rm", cmd_files},
+                    {"kill", cmd_lifecycle},   {"pause", cmd_lifecycle},   {"resume", cmd_lifecycle},
+                    {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
+                    {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
+                    {"webhooks", cmd_webhooks}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

@@ -1,4 +1,4 @@
-/* launch_exec.c — the libsandq example of docs/libsandq.md: launch a sandbox, write a
+/* launch_exec.c — the libsandq example of docs/library.md: launch a sandbox, write a
  * file into it, run a command that reads it (output streamed as it arrives), read the
  * file back, and kill the sandbox.
  *

@@ -3,8 +3,10 @@
  * A backend links libsandq to create sandboxes and run work in them. Every call
  * publishes a request to Kafka (`<prefix>.requests[.<region>]`, keyed by the
  * sandbox id) and, where the call waits for an answer, reads only the one
- * partition of `<prefix>.events` that holds that sandbox's events. No Redis,
- * PostgreSQL or worker address is needed: Kafka is the only dependency.
+ * partition of `<prefix>.events` that holds that sandbox's events. No worker
+ * address is needed, and Kafka is the only dependency of every call except three
+ * read-only ones: sandq_get and sandq_list read the workers' live state in Redis,
+ * sandq_history reads PostgreSQL (a short-lived connection per call).
  *
  * Conventions (as in curl):
  *  - Handles are opaque: sandq_client_t, sandq_task_t, sandq_sub_t.
@@ -18,7 +20,7 @@
  *  - Thread safety is stated per call. In short: a client may be shared by any
  *    number of threads; a task or a subscription is used by one thread at a time.
  *
- * Full documentation: docs/libsandq.md. Example: producer/examples/launch_exec.c.
+ * Full documentation: docs/library.md. Example: producer/examples/launch_exec.c.
  */
 #ifndef SANDQ_H
 #define SANDQ_H
@@ -80,6 +82,7 @@ typedef enum sandq_code {
     SANDQ_E_INTEGRITY = 107,      /* integrity_error: a file transfer's sha256 or size did not match */
     SANDQ_E_PROTOCOL = 108,       /* protocol_error: an event for this call had an unexpected shape */
     SANDQ_E_IO = 109,             /* io_error: local I/O (used by the CLI) */
+    SANDQ_E_DATABASE = 110,       /* database_error: PostgreSQL unreachable or a query failed (sandq_history) */
 } sandq_code;
 
 /* Details of a failure. Filled by every call that takes a `sandq_error *`
@@ -127,6 +130,15 @@ typedef struct sandq_client_opts {
      * to the producer and the consumers (security.protocol, sasl.*, ssl.*, …). May be
      * NULL. The partitioner, acks and idempotence cannot be overridden. */
     const char *const *kafka_conf;
+    /* Redis URL for sandq_get and sandq_list only (no other call touches Redis).
+     * NULL → $SANDQ_REDIS_URL, else "redis://127.0.0.1:16379/0". */
+    const char *redis_url;
+    /* PostgreSQL URL (libpq conninfo) for sandq_history only. NULL → $SANDQ_DATABASE_URL,
+     * else "postgresql://sandq@127.0.0.1:15432/sandq". */
+    const char *database_url;
+    /* Producer linger.ms: how long librdkafka waits to fill a batch. 0 → 2 ms (low
+     * latency for interactive calls); bulk publishers (sandq_publish) want 10–50. */
+    int linger_ms;
 } sandq_client_opts;
 
 /* Create a client. `opts` may be NULL (all defaults). Does not contact Kafka yet:
@@ -440,6 +452,188 @@ SANDQ_API int sandq_events_caught_up(const sandq_sub_t *sub);
 
 /* Close a subscription. NULL is a no-op. */
 SANDQ_API void sandq_events_close(sandq_sub_t *sub);
+
+/* Like sandq_events_open, but start at the first event published at or after
+ * since_ms (epoch ms; Kafka's timestamp index), then follow. One subscription with
+ * sandbox_id NULL is how a process waits on thousands of sandboxes with a single
+ * consumer (the batch command does this): route events by ev->sandbox_id.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_events_open_since(sandq_client_t *client, const char *sandbox_id, int64_t since_ms,
+                                             sandq_sub_t **out, sandq_error *err);
+
+/* Wait until each of ids[0..n) is ready, with ONE consumer for all of them (however
+ * many: thousands are fine) instead of one per sandbox. Reads every partition of the
+ * events topic from since_ms (epoch ms; 0 → from shortly before the earliest time in
+ * the ids, as sandq_wait_ready does) and decides each sandbox once everything up to
+ * the present has been read, so an old `ready` never hides a later `ended`.
+ * codes (may be NULL; n entries) gets each sandbox's outcome: SANDQ_OK (ready or
+ * active), SANDQ_E_SANDBOX_FAILED, SANDQ_E_SANDBOX_ENDED, or SANDQ_E_WAIT_TIMEOUT
+ * (undecided at the deadline). Returns SANDQ_OK when all are ready, else the first
+ * non-OK code in ids order, with err about that sandbox. timeout_ms bounds the
+ * whole call (0 → client timeout). Thread safety: any thread. */
+SANDQ_API sandq_code sandq_wait_ready_many(sandq_client_t *client, const char *const *ids, size_t n, int64_t since_ms,
+                                           int64_t timeout_ms, sandq_code *codes, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* More lifecycle: pause, resume, set_timeout                                 */
+/* ------------------------------------------------------------------------- */
+
+/* Publish sandbox.pause (body.persist when `persist`) and wait for `sandbox.paused`.
+ * Errors: the rejection's code (SANDQ_E_INVALID_STATE when not ready/active,
+ * SANDQ_E_CAPABILITY_DISABLED from a worker that cannot pause yet, …),
+ * SANDQ_E_SANDBOX_FAILED, SANDQ_E_SANDBOX_ENDED, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_pause(sandq_client_t *client, const char *sandbox_id, int persist, int64_t timeout_ms,
+                                 sandq_error *err);
+
+/* Publish sandbox.resume and wait for `sandbox.resumed` (or `sandbox.ready`). `out`
+ * (may be NULL) gets the state and placement. Errors: as sandq_pause
+ * (SANDQ_E_INVALID_STATE unless paused). Thread safety: any thread. */
+SANDQ_API sandq_code sandq_resume(sandq_client_t *client, const char *sandbox_id, int64_t timeout_ms,
+                                  sandq_sandbox *out, sandq_error *err);
+
+/* Publish sandbox.setTimeout {timeoutMs: lifetime_ms}. The protocol has no event that
+ * acknowledges it, so after Kafka's acknowledgement the call watches the sandbox's
+ * partition for wait_ms (0 → 2000) and fails only if the worker rejects the request in
+ * that time (e.g. SANDQ_E_SANDBOX_NOT_FOUND, SANDQ_E_CAPABILITY_DISABLED); SANDQ_OK
+ * means "published, not rejected within wait_ms". Thread safety: any thread. */
+SANDQ_API sandq_code sandq_set_timeout(sandq_client_t *client, const char *sandbox_id, int64_t lifetime_ms,
+                                       int64_t wait_ms, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Code                                                                       */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_code_opts {
+    /* "python", "javascript", "typescript" or "bash". NULL → not sent (the worker picks
+     * the sandbox runtime's language). */
+    const char *language;
+    /* Task timeout enforced by the worker, ms. 0 → not sent. */
+    int64_t timeout_ms;
+    /* How long sandq_run_code waits; 0 → as sandq_exec_opts.wait_ms. */
+    int64_t wait_ms;
+    sandq_output_fn on_output;
+    void *user;
+    /* Request metadata: NULL-terminated "KEY=VALUE" list. May be NULL. */
+    const char *const *metadata;
+} sandq_code_opts;
+
+/* Run source code (task.code) and wait; output streams to opts->on_output. *exit_code
+ * is the interpreter's exit status (non-zero is still SANDQ_OK). Errors as sandq_exec.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_run_code(sandq_client_t *client, const char *sandbox_id, const char *code,
+                                    const sandq_code_opts *opts, int *exit_code, sandq_error *err);
+/* Asynchronous form: returns a task handle once Kafka acknowledged the request; wait
+ * with sandq_task_wait. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_run_code_start(sandq_client_t *client, const char *sandbox_id, const char *code,
+                                          const sandq_code_opts *opts, sandq_task_t **task, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Live state (Redis) and history (PostgreSQL)                                */
+/* ------------------------------------------------------------------------- */
+
+/* A sandbox as the workers' live state in Redis describes it
+ * (`sandq:{sbx_…}:sandbox`, docs/internals.md). Absent fields are "" / 0. */
+typedef struct sandq_sandbox_info {
+    char id[SANDQ_ID_MAX];
+    char state[16];
+    char previous[16];
+    char tenant[64];
+    char region[16];
+    char worker_id[64];
+    char runtime[16];
+    char reply_to[256];
+    int64_t created_at;   /* epoch ms */
+    int64_t updated_at;   /* epoch ms */
+    int64_t seq;          /* last event seq used */
+} sandq_sandbox_info;
+
+/* Read one sandbox's live state from Redis (client opts.redis_url). Sandboxes of another
+ * tenant are SANDQ_E_FORBIDDEN; an unknown id (or one whose state has expired) is
+ * SANDQ_E_SANDBOX_NOT_FOUND. Errors: SANDQ_E_REDIS, SANDQ_E_BAD_ARGUMENT.
+ * One short-lived Redis connection per call. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_get(sandq_client_t *client, const char *sandbox_id, sandq_sandbox_info *out,
+                               sandq_error *err);
+
+typedef struct sandq_list_opts {
+    /* Only sandboxes in this state ("ready", "ended", …). NULL → any. */
+    const char *state;
+    /* 1 → every tenant's; 0 → only the client's tenant. */
+    int all_tenants;
+    /* Newest first, at most this many. 0 → 1000. */
+    size_t limit;
+} sandq_list_opts;
+
+/* List sandboxes from Redis (the `sandq:sandboxes` index, newest first). *out is an
+ * array of *count entries, freed with sandq_free (NULL when *count is 0).
+ * Errors: SANDQ_E_REDIS, SANDQ_E_BAD_ARGUMENT. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_list(sandq_client_t *client, const sandq_list_opts *opts, sandq_sandbox_info **out,
+                                size_t *count, sandq_error *err);
+
+typedef struct sandq_history_entry {
+    int64_t seq;
+    int64_t at;               /* epoch ms */
+    const char *type;         /* "sandbox.ready" */
+    const char *task_id;      /* "" if none */
+    const char *request_id;   /* "" if none */
+    const char *json;         /* the event envelope as recorded */
+} sandq_history_entry;
+
+typedef struct sandq_sandbox_history {
+    const char *sandbox_json; /* the `sandboxes` row as a JSON object */
+    const char *tasks_json;   /* the sandbox's `tasks` rows, a JSON array, oldest first */
+    size_t count;             /* events, by seq */
+    sandq_history_entry *entries;
+} sandq_sandbox_history;
+
+/* Read a sandbox's durable history from PostgreSQL (client opts.database_url): its
+ * row, its tasks and every event recorded for it. Another tenant's sandbox is
+ * SANDQ_E_FORBIDDEN; an unknown one SANDQ_E_SANDBOX_NOT_FOUND. Errors: SANDQ_E_DATABASE.
+ * Free *out with sandq_history_free. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_history(sandq_client_t *client, const char *sandbox_id, sandq_sandbox_history **out,
+                                   sandq_error *err);
+SANDQ_API void sandq_history_free(sandq_sandbox_history *history);
+
+/* ------------------------------------------------------------------------- */
+/* Bulk publishing                                                            */
+/* ------------------------------------------------------------------------- */
+
+/* Called once per sandq_publish'ed request, from sandq_poll/sandq_flush, with
+ * SANDQ_OK once the broker acknowledged it (acks=all, idempotent producer) or the
+ * failure (SANDQ_E_KAFKA, SANDQ_E_PAYLOAD_TOO_LARGE) and a message. */
+typedef void (*sandq_delivery_fn)(void *user, sandq_code code, const char *message);
+
+/* Publish a complete request envelope (JSON text, as PROTOCOL.md) without waiting:
+ * it is checked as the worker would check it (SANDQ_E_INVALID_REQUEST, err->field),
+ * keyed by its sandboxId and sent to `<prefix>.requests[.<region>]` (a create's
+ * body.region, else the topic of the sandbox's create if known, else the client's
+ * region). librdkafka batches it (client opts.linger_ms). When the local queue is full
+ * the call serves delivery reports until there is room (up to the client timeout).
+ * `cb` may be NULL. Thread safety: any thread. Callbacks run in whichever thread serves
+ * the producer's delivery reports: sandq_poll, sandq_flush, or another call of this
+ * client that waits for a delivery (sandq_create, sandq_exec, …) — keep them short and
+ * make them safe for that, or publish and poll from one thread. */
+SANDQ_API sandq_code sandq_publish(sandq_client_t *client, const char *envelope_json, size_t len,
+                                   sandq_delivery_fn cb, void *user, sandq_error *err);
+/* Check an envelope as the worker would (sandq_publish does this itself):
+ * SANDQ_OK, or SANDQ_E_INVALID_REQUEST / _UNSUPPORTED_VERSION / _UNKNOWN_TYPE with the
+ * worker's message and err->field. Pure; thread safety: any thread. */
+SANDQ_API sandq_code sandq_check_request(const char *envelope_json, size_t len, sandq_error *err);
+
+/* sandq_publish for an envelope the caller has already checked (sandq_check_request)
+ * and whose routing it knows, skipping the parse — for publishers at volume.
+ * sandbox_id: the envelope's sandboxId (the Kafka key). create_region: NULL unless the
+ * envelope is a sandbox.create, then its body.region ("" for none). An unchecked
+ * invalid envelope is not caught here: the worker rejects it. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_publish_checked(sandq_client_t *client, const char *sandbox_id, const char *create_region,
+                                           const char *envelope_json, size_t len, sandq_delivery_fn cb, void *user,
+                                           sandq_error *err);
+
+/* Serve delivery reports for up to timeout_ms; returns how many callbacks ran. */
+SANDQ_API int sandq_poll(sandq_client_t *client, int timeout_ms);
+/* Wait until every published request is acknowledged (or failed), up to timeout_ms.
+ * SANDQ_E_WAIT_TIMEOUT if some are still in flight. */
+SANDQ_API sandq_code sandq_flush(sandq_client_t *client, int64_t timeout_ms, sandq_error *err);
 
 #ifdef __cplusplus
 }

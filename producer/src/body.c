@@ -148,6 +148,23 @@ fail:
     return NULL;
 }
 
+json_t *sqp_body_code(const char *code, const sandq_code_opts *o, sandq_error *err)
+{
+    if (!code) {
+        sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "no code to run");
+        return NULL;
+    }
+    json_t *b = json_object();
+    if (set_str(b, "code", code, err) || set_str(b, "language", o->language, err))
+        goto fail;
+    if (o->timeout_ms > 0)
+        json_object_set_new(b, "timeoutMs", json_integer(o->timeout_ms));
+    return b;
+fail:
+    json_decref(b);
+    return NULL;
+}
+
 json_t *sqp_body_files_write(const char *path, const void *data, size_t len, uint64_t offset, bool first,
                              uint32_t mode)
 {

@@ -122,11 +122,13 @@ static rd_kafka_conf_t *producer_conf(sandq_client_t *c, sandq_error *err)
     rd_kafka_conf_t *conf = base_conf(c, err);
     if (!conf)
         return NULL;
+    char linger[16];
+    snprintf(linger, sizeof linger, "%d", c->linger_ms);
     /* murmur2_random is the Java client's partitioner: every client and every
      * worker computes the same partition for a sandbox id (PROTOCOL.md). These are
      * set after the user's kafka_conf so they cannot be overridden. */
     if (conf_set(conf, "partitioner", "murmur2_random", err) || conf_set(conf, "acks", "all", err) ||
-        conf_set(conf, "enable.idempotence", "true", err) || conf_set(conf, "linger.ms", "2", err) ||
+        conf_set(conf, "enable.idempotence", "true", err) || conf_set(conf, "linger.ms", linger, err) ||
         conf_set(conf, "message.timeout.ms", "30000", err) ||
         /* let the worker (not the client) decide what is too large: it answers
          * payload_too_large; the dev broker accepts 4 MiB */
@@ -203,7 +205,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
     (void)rk;
     (void)opaque;
-    sqp_delivery_done(m->_private, m->err);
+    if (m->_private && *(const unsigned *)m->_private == SQP_PUB_TAG)
+        sqp_publish_done(m->_private, m->err, m->len);
+    else
+        sqp_delivery_done(m->_private, m->err);
 }
 
 static char *dup_or(const char *v, const char *env, const char *fallback)
@@ -232,7 +237,10 @@ sandq_client_t *sandq_client_new(const sandq_client_opts *opts, sandq_error *err
     c->prefix = dup_or(opts->topic_prefix, "SANDQ_TOPIC_PREFIX", "sandq");
     c->tenant = dup_or(opts->tenant, "SANDQ_TENANT", "default");
     c->client_id = strdup(opts->client_id && *opts->client_id ? opts->client_id : "sandq");
-    if (!c->brokers || !c->prefix || !c->tenant || !c->client_id) {
+    c->redis_url = dup_or(opts->redis_url, "SANDQ_REDIS_URL", "redis://127.0.0.1:16379/0");
+    c->database_url = dup_or(opts->database_url, "SANDQ_DATABASE_URL", "postgresql://sandq@127.0.0.1:15432/sandq");
+    c->linger_ms = opts->linger_ms > 0 ? opts->linger_ms : 2;
+    if (!c->brokers || !c->prefix || !c->tenant || !c->client_id || !c->redis_url || !c->database_url) {
         sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
         goto fail;
     }
@@ -296,6 +304,8 @@ void sandq_client_free(sandq_client_t *c)
     free(c->prefix);
     free(c->tenant);
     free(c->client_id);
+    free(c->redis_url);
+    free(c->database_url);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

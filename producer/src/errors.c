@@ -41,6 +41,7 @@ static const code_info codes[] = {
     {SANDQ_E_INTEGRITY, "integrity_error", "transfer integrity check failed"},
     {SANDQ_E_PROTOCOL, "protocol_error", "unexpected event from the worker"},
     {SANDQ_E_IO, "io_error", "local I/O error"},
+    {SANDQ_E_DATABASE, "database_error", "PostgreSQL error"},
 };
 
 static const code_info *info(sandq_code code)

@@ -45,9 +45,11 @@ void sandq_events_close(sandq_sub_t *s)
     free(s);
 }
 
-sandq_code sandq_events_open(sandq_client_t *c, const char *sandbox_id, int from_beginning, sandq_sub_t **out,
-                             sandq_error *err)
+/* since_ms: -1 → from the end, -2 → from the beginning, ≥ 0 → from that time. */
+static sandq_code open_sub(sandq_client_t *c, const char *sandbox_id, int64_t since_ms, sandq_sub_t **out,
+                           sandq_error *err)
 {
+    int from_beginning = since_ms == -2;
     sqp_err_clear(err);
     if (!c || !out)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and out must not be NULL");
@@ -99,6 +101,30 @@ sandq_code sandq_events_open(sandq_client_t *c, const char *sandbox_id, int from
         s->position[i] = from_beginning ? lo : hi;
         rd_kafka_topic_partition_list_add(l, c->events_topic, s->first + i)->offset = s->position[i];
     }
+    if (since_ms >= 0) {
+        /* Kafka's time index: the first offset whose timestamp is ≥ since_ms, or -1
+         * (→ the end) when there is none. */
+        rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_copy(l);
+        for (int i = 0; i < t->cnt; i++)
+            t->elems[i].offset = since_ms;
+        int64_t left = sqp_remaining(deadline);
+        rd_kafka_resp_err_t terr = rd_kafka_offsets_for_times(s->rk, t, (int)(left < 1 ? 1 : left > 10000 ? 10000 : left));
+        if (terr) {
+            rd_kafka_topic_partition_list_destroy(t);
+            rd_kafka_topic_partition_list_destroy(l);
+            rc = sqp_fail(err, SANDQ_E_KAFKA, "cannot look up offsets by time in %s: %s", c->events_topic,
+                          rd_kafka_err2str(terr));
+            goto fail;
+        }
+        for (int i = 0; i < t->cnt; i++) {
+            int64_t off = t->elems[i].offset;
+            if (off >= 0 && off < s->end_at_open[i]) {
+                s->position[i] = off;
+                l->elems[i].offset = off;
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(t);
+    }
     rd_kafka_resp_err_t kerr = rd_kafka_assign(s->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (kerr) {
@@ -110,6 +136,18 @@ sandq_code sandq_events_open(sandq_client_t *c, const char *sandbox_id, int from
 fail:
     sandq_events_close(s);
     return rc;
+}
+
+sandq_code sandq_events_open(sandq_client_t *c, const char *sandbox_id, int from_beginning, sandq_sub_t **out,
+                             sandq_error *err)
+{
+    return open_sub(c, sandbox_id, from_beginning ? -2 : -1, out, err);
+}
+
+sandq_code sandq_events_open_since(sandq_client_t *c, const char *sandbox_id, int64_t since_ms, sandq_sub_t **out,
+                                   sandq_error *err)
+{
+    return open_sub(c, sandbox_id, since_ms < 0 ? 0 : since_ms, out, err);
 }
 
 int sandq_events_caught_up(const sandq_sub_t *s)

@@ -31,6 +31,45 @@ static sandq_code deliver(void *user, const char *stream, uint64_t offset, const
     return SANDQ_OK;
 }
 
+/* Publish a task request (body and metadata stolen) with a waiter already open on the
+ * sandbox's partition; the handle follows the task from there. */
+static sandq_code task_start(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                             json_t *metadata, sandq_output_fn on_output, void *user, sandq_task_t **task,
+                             sandq_error *err)
+{
+    sandq_task_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(body);
+        json_decref(metadata);
+        return sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+    }
+    t->c = c;
+    t->on_output = on_output;
+    t->user = user;
+    int64_t deadline = sqp_deadline(c, 0);
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &t->w, err);
+    if (rc) {
+        json_decref(body);
+        json_decref(metadata);
+        free(t);
+        return rc;
+    }
+    snprintf(t->sandbox_id, sizeof t->sandbox_id, "%s", sandbox_id);
+    char task_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
+    sq_id_new("tsk", task_id);
+    sqp_taskstate_init(&t->ts, task_id, NULL, deliver, t);
+    rc = sqp_send(c, sandbox_id, type, task_id, body, metadata, deadline, request_id, err);
+    if (rc) {
+        if (err)
+            snprintf(err->task_id, sizeof err->task_id, "%s", task_id);
+        sandq_task_free(t);
+        return rc;
+    }
+    snprintf(t->ts.request_id, sizeof t->ts.request_id, "%s", request_id);
+    *task = t;
+    return SANDQ_OK;
+}
+
 sandq_code sandq_exec_start(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
                             const sandq_exec_opts *opts, sandq_task_t **task, sandq_error *err)
 {
@@ -49,37 +88,49 @@ sandq_code sandq_exec_start(sandq_client_t *c, const char *sandbox_id, const cha
         json_decref(body);
         return err ? err->code : SANDQ_E_BAD_ARGUMENT;
     }
-    sandq_task_t *t = calloc(1, sizeof *t);
-    if (!t) {
+    return task_start(c, sandbox_id, "task.exec", body, metadata, opts->on_output, opts->user, task, err);
+}
+
+sandq_code sandq_run_code_start(sandq_client_t *c, const char *sandbox_id, const char *code,
+                                const sandq_code_opts *opts, sandq_task_t **task, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c || !task)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and task must not be NULL");
+    *task = NULL;
+    sandq_code_opts none = {0};
+    if (!opts)
+        opts = &none;
+    json_t *body = sqp_body_code(code, opts, err);
+    if (!body)
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    json_t *metadata = sqp_kv_object(opts->metadata, "metadata", err);
+    if (!metadata) {
         json_decref(body);
-        json_decref(metadata);
-        return sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
     }
-    t->c = c;
-    t->on_output = opts->on_output;
-    t->user = opts->user;
-    int64_t deadline = sqp_deadline(c, 0);
-    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &t->w, err);
-    if (rc) {
-        json_decref(body);
-        json_decref(metadata);
-        free(t);
+    return task_start(c, sandbox_id, "task.code", body, metadata, opts->on_output, opts->user, task, err);
+}
+
+sandq_code sandq_run_code(sandq_client_t *c, const char *sandbox_id, const char *code, const sandq_code_opts *opts,
+                          int *exit_code, sandq_error *err)
+{
+    sandq_code_opts none = {0};
+    if (!opts)
+        opts = &none;
+    sandq_task_t *t;
+    sandq_code rc = sandq_run_code_start(c, sandbox_id, code, opts, &t, err);
+    if (rc)
         return rc;
-    }
-    snprintf(t->sandbox_id, sizeof t->sandbox_id, "%s", sandbox_id);
-    char task_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
-    sq_id_new("tsk", task_id);
-    sqp_taskstate_init(&t->ts, task_id, NULL, deliver, t);
-    rc = sqp_send(c, sandbox_id, "task.exec", task_id, body, metadata, deadline, request_id, err);
-    if (rc) {
-        if (err)
-            snprintf(err->task_id, sizeof err->task_id, "%s", task_id);
-        sandq_task_free(t);
-        return rc;
-    }
-    snprintf(t->ts.request_id, sizeof t->ts.request_id, "%s", request_id);
-    *task = t;
-    return SANDQ_OK;
+    int64_t wait_ms = opts->wait_ms;
+    if (wait_ms <= 0)
+        wait_ms = opts->timeout_ms > 0 ? opts->timeout_ms + 30000 : c->timeout_ms;
+    sandq_task_result res;
+    rc = sandq_task_wait(t, wait_ms, &res, err);
+    if (rc == SANDQ_OK && exit_code)
+        *exit_code = res.exit_code;
+    sandq_task_free(t);
+    return rc;
 }
 
 sandq_code sandq_task_wait(sandq_task_t *t, int64_t timeout_ms, sandq_task_result *result, sandq_error *err)

@@ -22,6 +22,9 @@
 
 /* A sandbox this client created: where its later requests go and where its
  * events start, so sandq_wait_ready can read them from the beginning. */
+/* The user callback of a sandq_publish'ed message (publish.c); the delivery
+ * report's opaque is either this (tag SQP_PUB_TAG) or a sqp_delivery. */
+#define SQP_PUB_TAG 0x5051u
 typedef struct sqp_known {
     char id[SQ_ID_MAX];
     char region[8];
@@ -39,6 +42,9 @@ struct sandq_client {
     int64_t timeout_ms;
     char events_topic[SQ_TOPIC_MAX];
     char **kafka_conf;   /* NULL-terminated copy of opts.kafka_conf */
+    char *redis_url;     /* sandq_get/sandq_list only */
+    char *database_url;  /* sandq_history only */
+    int linger_ms;
 
     pthread_mutex_t lock; /* guards everything below */
     int32_t events_partitions; /* 0 until fetched */
@@ -76,6 +82,9 @@ sandq_code sqp_events_partitions(sandq_client_t *c, rd_kafka_t *rk, int64_t dead
                                  sandq_error *err);
 void sqp_note_kafka_error(sandq_client_t *c, const char *msg);
 
+/* ---- publish.c ---- */
+void sqp_publish_done(void *opaque, rd_kafka_resp_err_t kerr, size_t len);
+
 /* ---- known.c ---- */
 void sqp_known_put(sandq_client_t *c, const char *id, const char *region, int32_t partition, int64_t start);
 bool sqp_known_get(sandq_client_t *c, const char *id, sqp_known *out);
@@ -92,6 +101,8 @@ json_t *sqp_body_files_write(const char *path, const void *data, size_t len, uin
 /* An envelope around body (stolen) and metadata (stolen, may be NULL). */
 json_t *sqp_envelope(const char *type, const char *request_id, const char *sandbox_id, const char *task_id,
                      const char *tenant, const char *reply_to, json_t *metadata, json_t *body);
+
+json_t *sqp_body_code(const char *code, const sandq_code_opts *o, sandq_error *err);
 
 /* ---- produce.c ---- */
 /* Serialize env, check it as the worker would (invalid_request before sending), produce

@@ -1,0 +1,134 @@
+/* history.c — sandq_history: a sandbox's durable record in PostgreSQL (the
+ * `sandboxes` row, its `tasks` and its `events`, sql/). The only libpq code in
+ * libsandq: one short-lived connection per call from the client's database_url. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* One allocation holding the entries and every string they point to. */
+
+static sandq_code pg_fail(sandq_error *err, PGconn *db, PGresult *res, const char *what)
+{
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db);
+    char line[400];
+    snprintf(line, sizeof line, "%s", msg ? msg : "unknown error");
+    line[strcspn(line, "\n")] = '\0';
+    return sqp_fail(err, SANDQ_E_DATABASE, "%s: %s", what, line);
+}
+
+static char *dup_text(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    return d;
+}
+
+void sandq_history_free(sandq_sandbox_history *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->count; i++) {
+        free((char *)h->entries[i].type);
+        free((char *)h->entries[i].task_id);
+        free((char *)h->entries[i].request_id);
+        free((char *)h->entries[i].json);
+    }
+    free(h->entries);
+    free((char *)h->sandbox_json);
+    free((char *)h->tasks_json);
+    free(h);
+}
+
+sandq_code sandq_history(sandq_client_t *c, const char *sandbox_id, sandq_sandbox_history **out, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c || !out)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and out must not be NULL");
+    *out = NULL;
+    if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
+    /* connect_timeout bounds the call when PostgreSQL is unreachable */
+    const char *keys[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {c->database_url, "5", NULL};
+    PGconn *db = PQconnectdbParams(keys, vals, 1);
+    if (!db || PQstatus(db) != CONNECTION_OK) {
+        sandq_code rc = pg_fail(err, db, NULL, "cannot connect to PostgreSQL");
+        PQfinish(db);
+        return rc;
+    }
+    PGresult *res = NULL;
+    sandq_sandbox_history *h = calloc(1, sizeof *h);
+    sandq_code rc = SANDQ_OK;
+    const char *p[2] = {sandbox_id, c->tenant};
+    if (!h) {
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    res = PQexecParams(db, "SELECT row_to_json(s)::text, tenant FROM sandboxes s WHERE id = $1", 1, NULL, p, NULL,
+                       NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(err, db, res, "reading sandboxes");
+        goto done;
+    }
+    if (PQntuples(res) == 0) {
+        rc = sqp_fail(err, SANDQ_E_SANDBOX_NOT_FOUND, "no history for sandbox %s in PostgreSQL", sandbox_id);
+        goto done;
+    }
+    if (strcmp(PQgetvalue(res, 0, 1), c->tenant) != 0) {
+        rc = sqp_fail(err, SANDQ_E_FORBIDDEN, "sandbox %s belongs to another tenant", sandbox_id);
+        goto done;
+    }
+    h->sandbox_json = dup_text(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = PQexecParams(db,
+                       "SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.created_at, t.id), '[]')::text "
+                       "FROM tasks t WHERE sandbox_id = $1",
+                       1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(err, db, res, "reading tasks");
+        goto done;
+    }
+    h->tasks_json = dup_text(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = PQexecParams(db,
+                       "SELECT seq, (extract(epoch FROM at) * 1000)::bigint, type, coalesce(task_id, ''), "
+                       "coalesce(request_id, ''), envelope::text FROM events WHERE sandbox_id = $1 ORDER BY seq",
+                       1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(err, db, res, "reading events");
+        goto done;
+    }
+    int n = PQntuples(res);
+    h->entries = calloc((size_t)(n ? n : 1), sizeof *h->entries);
+    if (!h->entries) {
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        sandq_history_entry *e = &h->entries[i];
+        e->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        e->at = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        e->type = dup_text(PQgetvalue(res, i, 2));
+        e->task_id = dup_text(PQgetvalue(res, i, 3));
+        e->request_id = dup_text(PQgetvalue(res, i, 4));
+        e->json = dup_text(PQgetvalue(res, i, 5));
+        h->count++;
+        if (!e->type || !e->task_id || !e->request_id || !e->json) {
+            rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+            goto done;
+        }
+    }
+    if (!h->sandbox_json || !h->tasks_json)
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+done:
+    PQclear(res);
+    PQfinish(db);
+    if (rc) {
+        sandq_history_free(h);
+        return rc;
+    }
+    *out = h;
+    return SANDQ_OK;
+}

@@ -1,0 +1,117 @@
+/* lifecycle.c — sandbox.pause, sandbox.resume and sandbox.setTimeout: publish the
+ * request with a waiter already open on the sandbox's partition, then follow the
+ * sandbox's events until the state the call promises, a rejection of this request,
+ * or the sandbox failing/ending under it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sq/codec.h"
+
+typedef struct {
+    const char *what;        /* "pause", for messages */
+    const char *done_types[2]; /* event types that complete the call */
+    bool quiet_ok;           /* setTimeout: no completion event exists; silence = OK */
+} lc_spec;
+
+static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                                 const lc_spec *spec, int64_t timeout_ms, sandq_sandbox *out, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!c) {
+        json_decref(body);
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    }
+    if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx")) {
+        json_decref(body);
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
+    }
+    int64_t started = sq_mono_ms();
+    int64_t deadline = sqp_deadline(c, timeout_ms);
+    sqp_waiter w;
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
+    if (rc) {
+        json_decref(body);
+        return rc;
+    }
+    char request_id[SQ_ID_MAX];
+    rc = sqp_send(c, sandbox_id, type, NULL, body, NULL, deadline, request_id, err);
+    while (rc == SANDQ_OK) {
+        sq_event ev;
+        bool got;
+        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            if (spec->quiet_ok) {
+                sqp_err_clear(err);
+                rc = SANDQ_OK;
+                break;
+            }
+            char what[128];
+            snprintf(what, sizeof what, "waiting for %s of sandbox %s", spec->what, sandbox_id);
+            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
+            if (err)
+                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
+            break;
+        }
+        if (rc)
+            break;
+        if (!got)
+            continue;
+        bool mine = strcmp(ev.request_id, request_id) == 0;
+        bool rejected = mine && strcmp(ev.type, "request.rejected") == 0;
+        bool gone = strcmp(ev.type, "sandbox.failed") == 0 || strcmp(ev.type, "sandbox.ended") == 0;
+        bool done = false;
+        for (int i = 0; i < 2; i++)
+            if (spec->done_types[i] && strcmp(ev.type, spec->done_types[i]) == 0)
+                done = true;
+        if (rejected || gone) {
+            rc = sqp_fail_from_event(err, &ev);
+            if (err && !err->request_id[0])
+                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
+        } else if (done && out) {
+            snprintf(out->id, sizeof out->id, "%s", sandbox_id);
+            const json_t *st = json_object_get(ev.data, "state");
+            snprintf(out->state, sizeof out->state, "%s", json_is_string(st) ? json_string_value(st) : "");
+            const json_t *rg = json_object_get(ev.root, "region"), *wk = json_object_get(ev.root, "workerId");
+            snprintf(out->region, sizeof out->region, "%s", json_is_string(rg) ? json_string_value(rg) : "");
+            snprintf(out->worker_id, sizeof out->worker_id, "%s", json_is_string(wk) ? json_string_value(wk) : "");
+            snprintf(out->request_id, sizeof out->request_id, "%s", request_id);
+        }
+        sq_event_free(&ev);
+        if (rejected || gone || done)
+            break;
+    }
+    sqp_waiter_close(&w);
+    return rc;
+}
+
+sandq_code sandq_pause(sandq_client_t *c, const char *sandbox_id, int persist, int64_t timeout_ms, sandq_error *err)
+{
+    json_t *body = json_object();
+    if (persist)
+        json_object_set_new(body, "persist", json_true());
+    static const lc_spec spec = {"pause", {"sandbox.paused", NULL}, false};
+    return lifecycle_call(c, sandbox_id, "sandbox.pause", body, &spec, timeout_ms, NULL, err);
+}
+
+sandq_code sandq_resume(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_sandbox *out,
+                        sandq_error *err)
+{
+    static const lc_spec spec = {"resume", {"sandbox.resumed", "sandbox.ready"}, false};
+    return lifecycle_call(c, sandbox_id, "sandbox.resume", json_object(), &spec, timeout_ms, out, err);
+}
+
+sandq_code sandq_set_timeout(sandq_client_t *c, const char *sandbox_id, int64_t lifetime_ms, int64_t wait_ms,
+                             sandq_error *err)
+{
+    if (lifetime_ms < 1) {
+        sqp_err_clear(err);
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "timeout must be at least 1 ms");
+    }
+    json_t *body = json_object();
+    json_object_set_new(body, "timeoutMs", json_integer(lifetime_ms));
+    static const lc_spec spec = {"setTimeout", {NULL, NULL}, true};
+    return lifecycle_call(c, sandbox_id, "sandbox.setTimeout", body, &spec, wait_ms > 0 ? wait_ms : 2000, NULL, err);
+}

@@ -1,0 +1,423 @@
+"""The sandq CLI (producer/cli) against the real stack and a real worker: exit codes,
+streamed output, --json shapes, one-line error messages, files on disk, and the
+Redis/PostgreSQL state the commands read or cause. Includes `batch submit` with
+--wait, Ctrl-C and resume."""
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import pytest
+
+BUILD = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
+CLI = str(BUILD / "producer" / "sandq")
+
+
+def sandq(*args: str, input: bytes | None = None, timeout: float = 180, check_rc: int | None = None,
+          env: dict | None = None) -> subprocess.CompletedProcess:
+    p = subprocess.run([CLI, *args], input=input, capture_output=True, timeout=timeout,
+                       env={**os.environ, **(env or {})})
+    if check_rc is not None:
+        assert p.returncode == check_rc, (args, p.returncode, p.stdout[-2000:], p.stderr[-2000:])
+    return p
+
+
+def jout(p: subprocess.CompletedProcess):
+    return json.loads(p.stdout.decode().strip().splitlines()[-1])
+
+
+def one_line_error(p: subprocess.CompletedProcess, cmd: str, code: str) -> str:
+    lines = [ln for ln in p.stderr.decode().splitlines() if ln.strip()]
+    assert lines and lines[0].startswith(f"sandq: {cmd}: {code}: "), p.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def sbx(worker):
+    p = sandq("launch", "--json", check_rc=0)
+    sid = jout(p)["id"]
+    yield sid
+    sandq("kill", sid)
+
+
+def test_every_command_has_help_with_examples():
+    for cmd in ["launch", "create", "get", "list", "history", "exec", "sh", "run-code", "cp", "ls", "rm",
+                "pause", "resume", "kill", "set-timeout", "events", "files", "batch"]:
+        p = sandq(cmd, "--help", check_rc=0)
+        text = p.stdout.decode()
+        assert text.startswith("usage: sandq"), cmd
+        assert "Examples:" in text, cmd
+        assert "--json" in text or cmd == "batch", cmd
+    top = sandq("--help", check_rc=0).stdout.decode()
+    for cmd in ["create", "get", "list", "history", "sh", "run-code", "cp", "pause", "resume", "batch submit"]:
+        assert cmd in top
+
+
+def test_usage_errors_exit_2_with_one_line_reason():
+    p = sandq("get", "not-an-id", check_rc=2)
+    assert p.stderr.decode().startswith('sandq: get: "not-an-id" is not a sandbox id')
+    p = sandq("list", "--state", "sleeping", check_rc=2)
+    assert "bad --state value" in p.stderr.decode()
+    sandq("launch", "--browser", "huge", check_rc=2)
+    sandq("cp", "a", "b", check_rc=2)
+    sandq("sh", "sbx_01ARZ3NDEKTSV4RRFFQ69G5FAW", "echo", "a", check_rc=2)
+    sandq("run-code", "sbx_01ARZ3NDEKTSV4RRFFQ69G5FAW", "--language", "cobol", "-", check_rc=2)
+    sandq("nonsense", check_rc=2)
+
+
+def test_launch_get_list_history_kill(worker, rds, pg):
+    p = sandq("launch", "--json", "--metadata", "who=cli-test", check_rc=0)
+    info = jout(p)
+    sid = info["id"]
+    assert info["state"] == "ready" and info["workerId"] == worker.worker_id
+    assert info["requestId"].startswith("req_")
+
+    g = jout(sandq("get", sid, "--json", check_rc=0))
+    h = rds.hgetall(f"sandq:{{{sid}}}:sandbox")
+    assert g["state"] == h["state"] == "ready"
+    assert g["workerId"] == h["workerId"] and g["seq"] == int(h["seq"]) and g["createdAt"] == int(h["createdAt"])
+    human = sandq("get", sid, check_rc=0).stdout.decode()
+    assert f"id:        {sid}" in human and "state:     ready" in human
+
+    listed = [json.loads(ln) for ln in sandq("list", "--state", "ready", "--json", check_rc=0).stdout.splitlines()]
+    assert sid in [x["id"] for x in listed]
+    assert all(x["state"] == "ready" for x in listed)
+    ended = [json.loads(ln)["id"] for ln in sandq("list", "--state", "ended", "--json").stdout.splitlines()]
+    assert sid not in ended
+
+    k = jout(sandq("kill", sid, "--json", check_rc=0))
+    assert k == {"id": sid, "state": "ended"}
+    assert jout(sandq("get", sid, "--json", check_rc=0))["state"] == "ended"
+
+    hist = jout(sandq("history", sid, "--json", check_rc=0))
+    types = [e["type"] for e in hist["events"]]
+    assert types[:3] == ["sandbox.created", "sandbox.assigned", "sandbox.ready"]
+    assert types[-2:] == ["sandbox.ending", "sandbox.ended"]
+    assert [e["seq"] for e in hist["events"]] == list(range(1, len(types) + 1))
+    assert hist["sandbox"]["id"] == sid and hist["sandbox"]["state"] == "ended"
+    assert hist["sandbox"]["metadata"] == {"who": "cli-test"}
+    n_pg = pg.execute("SELECT count(*) FROM events WHERE sandbox_id = %s", (sid,)).fetchone()[0]
+    assert n_pg == len(types)
+    text = sandq("history", sid, check_rc=0).stdout.decode()
+    assert "sandbox.ready" in text and "sandbox.ended" in text
+
+    # killing it again: the worker's rejection, one line, exit 1
+    p = sandq("kill", sid, check_rc=1)
+    one_line_error(p, "kill", "invalid_state")
+
+
+def test_get_and_history_of_unknown_sandbox(worker):
+    unknown = "sbx_01ARZ3NDEKTSV4RRFFQ69G5FAW"
+    p = sandq("get", unknown, "--json", check_rc=1)
+    one_line_error(p, "get", "sandbox_not_found")
+    assert jout(p)["error"]["code"] == "sandbox_not_found"
+    one_line_error(sandq("history", unknown, check_rc=1), "history", "sandbox_not_found")
+
+
+def test_get_with_redis_down_is_a_clear_error():
+    p = sandq("get", "sbx_01ARZ3NDEKTSV4RRFFQ69G5FAW", env={"SANDQ_REDIS_URL": "redis://127.0.0.1:1/0"},
+              check_rc=1)
+    one_line_error(p, "get", "redis_error")
+    p = sandq("history", "sbx_01ARZ3NDEKTSV4RRFFQ69G5FAW",
+              env={"SANDQ_DATABASE_URL": "postgresql://sandq@127.0.0.1:1/sandq"}, check_rc=1)
+    one_line_error(p, "history", "database_error")
+
+
+def test_create_returns_queued_then_becomes_ready(worker):
+    p = sandq("create", "--json", check_rc=0)
+    info = jout(p)
+    assert info["state"] == "queued"
+    sid = info["id"]
+    deadline = time.monotonic() + 60
+    state = None
+    while time.monotonic() < deadline:
+        g = sandq("get", sid, "--json")
+        if g.returncode == 0:
+            state = jout(g)["state"]
+            if state == "ready":
+                break
+        time.sleep(0.2)
+    assert state == "ready"
+    sandq("kill", sid, check_rc=0)
+
+
+def test_sh_exec_and_run_code(sbx, tmp_path):
+    p = sandq("sh", sbx, "echo one two | wc -w; echo oops >&2; exit 3", check_rc=3)
+    assert p.stdout.decode().strip() == "2"
+    assert p.stderr.decode() == "oops\n"
+    j = jout(sandq("sh", sbx, "printf hi", "--json", check_rc=0))
+    assert j["stdout"] == "hi" and j["exitCode"] == 0 and j["taskId"].startswith("tsk_")
+
+    # exec forwards stdin
+    p = sandq("exec", sbx, "--", "tr", "a-z", "A-Z", input=b"shout\n", check_rc=0)
+    assert p.stdout == b"SHOUT\n"
+
+    src = tmp_path / "calc.py"
+    src.write_text("import sys\nprint(sum(range(10)))\nsys.exit(4)\n")
+    p = sandq("run-code", sbx, str(src), check_rc=4)  # language from the extension
+    assert p.stdout == b"45\n"
+    j = jout(sandq("run-code", sbx, "--language", "bash", "-", "--json", input=b"echo $((6*7))", check_rc=0))
+    assert j["stdout"] == "42\n" and j["exitCode"] == 0
+    p = sandq("run-code", sbx, "--language", "python", "-", input=b"raise SystemExit('bad')", check_rc=1)
+    assert b"bad" in p.stderr
+    one_line_error(sandq("run-code", sbx, str(tmp_path / "missing.py"), check_rc=1), "run-code", "io_error")
+
+
+def test_exec_on_unknown_sandbox_fails_125(worker):
+    p = sandq("sh", "sbx_01ARZ3NDEKTSV4RRFFQ69G5FAW", "true", "--json", check_rc=125)
+    one_line_error(p, "sh", "sandbox_not_found")
+    assert jout(p)["error"]["code"] == "sandbox_not_found"
+
+
+def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
+    src = tmp_path / "big.bin"
+    data = os.urandom(50 * 1024 * 1024)
+    src.write_bytes(data)
+    up = jout(sandq("cp", str(src), f"{sbx}:in/big.bin", "--json", check_rc=0, timeout=600))
+    assert up["sizeBytes"] == len(data)
+    assert up["sha256"] == hashlib.sha256(data).hexdigest()
+    assert up["chunks"] == 100
+    # it really is in the sandbox's workspace on the worker's disk
+    on_disk = list(pathlib.Path(worker.dir, "workspaces").rglob("in/big.bin"))
+    assert len(on_disk) == 1 and on_disk[0].stat().st_size == len(data)
+
+    dst = tmp_path / "back.bin"
+    sandq("cp", f"{sbx}:in/big.bin", str(dst), check_rc=0, timeout=600)
+    assert dst.read_bytes() == data
+
+    listing = jout(sandq("ls", sbx, "in", "--json", check_rc=0))
+    assert [(e["name"], e["sizeBytes"], e["type"]) for e in listing["entries"]] == [("big.bin", len(data), "file")]
+    assert "in/big.bin" in sandq("ls", sbx, "-r", check_rc=0).stdout.decode()
+
+    r = jout(sandq("rm", sbx, "in", "-r", "--json", check_rc=0))
+    assert r["removed"] is True
+    assert jout(sandq("ls", sbx, "--json", check_rc=0))["entries"] == []
+    one_line_error(sandq("rm", sbx, "in", check_rc=1), "rm", "not_found")
+    # stdout as the destination
+    sandq("cp", "-", f"{sbx}:small.txt", input=b"piped\n", check_rc=0)
+    assert sandq("cp", f"{sbx}:small.txt", "-", check_rc=0).stdout == b"piped\n"
+
+
+def test_pause_resume_set_timeout(sbx, rds):
+    """Pause/resume/setTimeout are sent per PROTOCOL.md. A worker without them answers
+    capability_disabled (the CLI reports it, exit 1); one with them pauses and resumes."""
+    p = sandq("pause", sbx, "--json")
+    if p.returncode == 0:
+        assert jout(p) == {"id": sbx, "state": "paused"}
+        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "paused"
+        r = jout(sandq("resume", sbx, "--json", check_rc=0))
+        assert r["state"] == "ready"
+    else:
+        assert p.returncode == 1
+        one_line_error(p, "pause", "capability_disabled")
+        assert jout(p)["error"]["code"] == "capability_disabled"
+        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ready"
+        # resume of a ready sandbox is invalid_state, whatever the worker supports
+        one_line_error(sandq("resume", sbx, check_rc=1), "resume", "invalid_state")
+    p = sandq("set-timeout", sbx, "1h", "--json")
+    if p.returncode == 0:
+        assert jout(p) == {"id": sbx, "timeoutMs": 3600000}
+    else:
+        one_line_error(p, "set-timeout", "capability_disabled")
+
+
+def test_launch_capability_flags_reach_the_create_body(worker, pg):
+    p = sandq("launch", "--json", "--browser", "1280x800", "--documents", "--agent", "--memory", "256M",
+              "--timeout", "30m")
+    if p.returncode != 0:  # a worker may refuse a capability it lacks: then it must say so
+        assert b"capability" in p.stderr, p.stderr
+        return
+    sid = jout(p)["id"]
+    caps, limits = pg.execute("SELECT capabilities, limits FROM sandboxes WHERE id = %s", (sid,)).fetchone()
+    assert caps["browser"]["viewport"] == {"width": 1280, "height": 800}
+    assert caps["documents"] == {"libreofficeHeadless": True}
+    assert caps["agent"]["enabled"] is True
+    assert limits.get("memoryMb") == 256
+    sandq("kill", sid, check_rc=0)
+
+
+# ---- batch submit ------------------------------------------------------------------
+
+
+@pytest.fixture
+def salt():
+    """Fresh ids per test: the plain and the ASan pass of `make test` share one stack,
+    and a re-run of the same lines with the same salt is (by design) a no-op."""
+    return os.urandom(8).hex()
+
+
+def write_jobs(path: pathlib.Path, n: int, extra: list[dict] | None = None) -> None:
+    with path.open("w") as f:
+        f.write("# generated by test_cli.py\n")
+        for i in range(n):
+            f.write(json.dumps({"create": {}, "tasks": [{"exec": ["echo", f"job-{i}"]}],
+                                "metadata": {"i": str(i)}}) + "\n")
+        for e in extra or []:
+            f.write(json.dumps(e) + "\n")
+
+
+def results(path: pathlib.Path) -> list[dict]:
+    return [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+def test_batch_submit_wait_writes_results(worker, pg, tmp_path, salt):
+    jobs = tmp_path / "jobs.jsonl"
+    write_jobs(jobs, 20, extra=[
+        {"create": {}, "tasks": [{"sh": "echo out; echo err >&2; exit 5"}]},
+        {"create": {"runtime": "python"}, "tasks": [{"code": "print(6*7)", "language": "python"},
+                                                    {"type": "files.write",
+                                                     "body": {"path": "r.txt", "content": "x"}}]},
+    ])
+    out = tmp_path / "out.jsonl"
+    p = sandq("batch", "submit", str(jobs), "--wait", "-o", str(out), "--max-sandboxes", "8", "--rate", "100/s",
+              "--salt", salt, "--json", timeout=300)
+    assert p.returncode == 1, p.stderr  # one job's command exits 5
+    summary = jout(p)
+    assert summary["total"] == 22 and summary["succeeded"] == 21 and summary["failed"] == 1
+    # not a TTY: plain progress lines, never a carriage-return bar
+    assert b"\r" not in p.stderr and b"batch: " in p.stderr
+    rows = results(out)
+    assert sorted(r["line"] for r in rows) == list(range(2, 24))
+    by_line = {r["line"]: r for r in rows}
+    for i in range(20):
+        r = by_line[i + 2]
+        assert r["status"] == "succeeded"
+        assert r["tasks"][0]["stdout"] == f"job-{i}\n" and r["tasks"][0]["exitCode"] == 0
+    bad = by_line[22]
+    assert bad["status"] == "failed"
+    assert bad["tasks"][0] == {**bad["tasks"][0], "exitCode": 5, "stdout": "out\n", "stderr": "err\n"}
+    py = by_line[23]
+    assert py["tasks"][0]["stdout"] == "42\n" and py["tasks"][1]["result"]["sizeBytes"] == 1
+    # every job's sandbox was created once and ended (jobs kill their sandbox)
+    ids = [r["sandboxId"] for r in rows]
+    states = dict(pg.execute("SELECT id, state FROM sandboxes WHERE id = ANY(%s)", (ids,)).fetchall())
+    assert len(states) == 22 and set(states.values()) == {"ended"}
+    meta = pg.execute("SELECT metadata FROM sandboxes WHERE id = %s", (by_line[2]["sandboxId"],)).fetchone()[0]
+    assert meta == {"i": "0", "batchLine": "2"}
+
+
+def test_batch_interrupt_then_resume_does_not_duplicate(worker, pg, tmp_path, salt):
+    jobs = tmp_path / "jobs.jsonl"
+    n = 120
+    write_jobs(jobs, n)
+    out = tmp_path / "out.jsonl"
+    args = [CLI, "batch", "submit", str(jobs), "--wait", "-o", str(out), "--max-sandboxes", "10", "--salt", salt]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 5):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"run the same command again to resume" in err
+    first = len(results(out))
+    assert 5 <= first < n
+
+    p = sandq("batch", "submit", str(jobs), "--wait", "-o", str(out), "--max-sandboxes", "10", "--json",
+              "--salt", salt, check_rc=0, timeout=300)
+    s = jout(p)
+    assert s["skipped"] == first and s["succeeded"] == n - first
+    rows = results(out)
+    assert collections.Counter(r["line"] for r in rows) == {i + 2: 1 for i in range(n)}
+    assert all(r["status"] == "succeeded" for r in rows)
+    assert all(r["tasks"][0]["stdout"] == f"job-{r['line'] - 2}\n" for r in rows)
+    # the worker saw each sandbox and each task exactly once
+    ids = [r["sandboxId"] for r in rows]
+    assert pg.execute("SELECT count(*) FROM sandboxes WHERE id = ANY(%s)", (ids,)).fetchone()[0] == n
+    per = pg.execute("SELECT sandbox_id, count(*) FROM tasks WHERE sandbox_id = ANY(%s) GROUP BY 1",
+                     (ids,)).fetchall()
+    assert len(per) == n and {c for _, c in per} == {1}
+    # a third run has nothing left to do
+    s = jout(sandq("batch", "submit", str(jobs), "--wait", "-o", str(out), "--salt", salt, "--json", check_rc=0))
+    assert s["skipped"] == n and s["submitted"] == 0
+    assert len(results(out)) == n
+    # the results file lost (another -o): every request is a duplicate the worker drops,
+    # so the outcomes are re-learned from the sandboxes' past events; nothing new runs
+    out2 = tmp_path / "again.jsonl"
+    s = jout(sandq("batch", "submit", str(jobs), "--wait", "-o", str(out2), "--salt", salt, "--json", check_rc=0,
+                   timeout=300))
+    assert s["succeeded"] == n
+    assert sorted(r["tasks"][0]["stdout"] for r in results(out2)) == sorted(f"job-{i}\n" for i in range(n))
+    assert pg.execute("SELECT count(*) FROM tasks WHERE sandbox_id = ANY(%s)", (ids,)).fetchone()[0] == n
+
+
+def test_batch_without_wait_and_raw_requests(worker, pg, tmp_path, salt):
+    jobs = tmp_path / "raw.jsonl"
+    sid = "sbx_01ARZ3NDEKTSV4RRFFQ69G5FA0"  # never created: the kill is rejected by the worker
+    with jobs.open("w") as f:
+        f.write(json.dumps({"create": {}, "tasks": [{"exec": ["true"]}]}) + "\n")
+        f.write(json.dumps({"type": "sandbox.kill", "sandboxId": sid, "body": {}}) + "\n")
+    out = tmp_path / "out.jsonl"
+    s = jout(sandq("batch", "submit", str(jobs), "-o", str(out), "--salt", salt, "--json", check_rc=0, timeout=120))
+    assert s["submitted"] == 2
+    rows = {r["line"]: r for r in results(out)}
+    assert rows[1]["status"] == "submitted" and rows[2]["status"] == "submitted"
+    assert rows[2]["sandboxId"] == sid and rows[2]["requestId"].startswith("req_")
+    # with --wait the raw kill's rejection is its outcome
+    out2 = tmp_path / "out2.jsonl"
+    p = sandq("batch", "submit", str(jobs), "--wait", "-o", str(out2), "--salt", salt + "-2", "--json", check_rc=1)
+    rows = {r["line"]: r for r in results(out2)}
+    assert rows[1]["status"] == "succeeded"
+    assert rows[2]["status"] == "failed" and rows[2]["error"]["code"] == "sandbox_not_found"
+    assert rows[2]["event"] == "request.rejected"
+
+
+def test_batch_malformed_line_sends_nothing(worker, tmp_path):
+    jobs = tmp_path / "bad.jsonl"
+    jobs.write_text('{"create": {}}\n{"create": {}, "tasks": [{"exec": "not-a-list"}]}\nnot json\n')
+    out = tmp_path / "out.jsonl"
+    p = sandq("batch", "submit", str(jobs), "--wait", "-o", str(out), check_rc=2)
+    err = p.stderr.decode()
+    assert f"{jobs}:2: tasks[0].exec must be" in err and f"{jobs}:3: not JSON" in err
+    assert not out.exists()
+
+
+def test_kafka_only_commands_need_no_redis_or_postgres(worker, tmp_path):
+    """Only get/list/history read Redis/PostgreSQL: everything else works with both unreachable."""
+    dead = {"SANDQ_REDIS_URL": "redis://127.0.0.1:1/0", "SANDQ_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    sid = jout(sandq("launch", "--json", env=dead, check_rc=0))["id"]
+    assert sandq("sh", sid, "echo ok", env=dead, check_rc=0).stdout == b"ok\n"
+    f = tmp_path / "f.txt"
+    f.write_text("data")
+    sandq("cp", str(f), f"{sid}:f.txt", env=dead, check_rc=0)
+    assert sandq("cp", f"{sid}:f.txt", "-", env=dead, check_rc=0).stdout == b"data"
+    sandq("kill", sid, env=dead, check_rc=0)
+    one_line_error(sandq("get", sid, env=dead, check_rc=1), "get", "redis_error")
+
+
+def test_batch_rate_limit_and_tty_progress_bar(worker, tmp_path, salt):
+    import pty
+    jobs = tmp_path / "rate.jsonl"
+    with jobs.open("w") as f:
+        for _ in range(10):  # raw kills of sandboxes that never existed: cheap for the worker
+            f.write(json.dumps({"type": "sandbox.kill", "body": {}}) + "\n")
+    out = tmp_path / "out.jsonl"
+    master, slave = pty.openpty()
+    t0 = time.monotonic()
+    p = subprocess.run([CLI, "batch", "submit", str(jobs), "-o", str(out), "--rate", "5/s", "--salt", salt, "--json"],
+                       stdout=subprocess.PIPE, stderr=slave, timeout=60)
+    took = time.monotonic() - t0
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    assert p.returncode == 0
+    assert jout(p)["submitted"] == 10
+    # 10 lines at 5/s with a burst of 1: the 10th starts 1.8 s after the first
+    assert took >= 1.7, took
+    # on a terminal: a live bar redrawn in place
+    assert b"\r\x1b[K[" in tty and b"submitted |" in tty and b"ETA" in tty
+    assert len(results(out)) == 10
