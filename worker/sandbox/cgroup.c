@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "sq/fsutil.h"
 #include "sq/cleanup.h"
 
 enum { H_MEMORY, H_CPU, H_PIDS, H_FREEZER, H_V1_COUNT };
@@ -200,21 +201,6 @@ static bool has_word(const char *list, const char *word)
     return false;
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* parent = <mount><own path>/sandq/<group>; created; empty leftovers (of a
  * crashed run of this worker id: its sandboxes died with it) removed. */
 static int make_parent(const char *mount, const char *own, const char *group, char *out, sq_err *err)
@@ -222,7 +208,7 @@ static int make_parent(const char *mount, const char *own, const char *group, ch
     int n = snprintf(out, PATH_MAX, "%s%s/sandq/%s", mount, strcmp(own, "/") == 0 ? "" : own, group);
     if (n < 0 || n >= PATH_MAX)
         return sq_err_set(err, SQ_INTERNAL, "cgroup path too long");
-    if (mkdir_p(out) < 0)
+    if (sq_mkdir_p(out, 0755) < 0)
         return sq_err_errno(err, "mkdir %s", out);
     DIR *d = opendir(out);
     if (d) {

@@ -20,6 +20,7 @@
 #include "store/redis_store.h"
 #include "workspace_sweep.h"
 #include "sq/codec.h"
+#include "sq/fsutil.h"
 #include "sq/log.h"
 
 static sq_worker *the_worker;
@@ -40,21 +41,6 @@ static void usage(FILE *f)
             "Configuration comes from the environment (see docs/operations.md):\n"
             "  SANDQ_KAFKA_BROKERS, SANDQ_REDIS_URL, SANDQ_DATABASE_URL, SANDQ_TOPIC_PREFIX,\n"
             "  SANDQ_WORKER_ID, SANDQ_REGION, SANDQ_WORKSPACE_ROOT, SANDQ_MAX_SANDBOXES, ...\n");
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0711) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int cmd_migrate(void)
@@ -85,9 +71,9 @@ static void *producer_poller(void *arg)
 
 static int start(sq_worker *w, sq_err *err)
 {
-    if (mkdir_p(w->cfg.workspace_root) < 0)
+    if (sq_mkdir_p(w->cfg.workspace_root, 0711) < 0)
         return sq_err_errno(err, "mkdir %s", w->cfg.workspace_root);
-    if (mkdir_p(w->cfg.run_dir) < 0)
+    if (sq_mkdir_p(w->cfg.run_dir, 0711) < 0)
         return sq_err_errno(err, "mkdir %s", w->cfg.run_dir);
     sq_workspace_sweep(w); /* what a killed worker left: mounts, directories */
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
