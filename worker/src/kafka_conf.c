@@ -117,6 +117,9 @@ int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
         set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
         set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0 ||
         set(conf, "partition.assignment.strategy", "cooperative-sticky", err) < 0 ||
+        /* Prefetch at most 16 MiB (default 64 MiB): work waits in Kafka, not
+         * in this process, and memory stays bounded under a backlog. */
+        set(conf, "queued.max.messages.kbytes", "16384", err) < 0 ||
         (w->cfg.static_membership && set(conf, "group.instance.id", w->cfg.worker_id, err) < 0)) {
         rd_kafka_conf_destroy(conf);
         return -1;

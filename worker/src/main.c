@@ -1,6 +1,7 @@
 /* main.c — sandq-worker: `run` (the default) consumes requests and runs
  * sandboxes; `migrate` applies the PostgreSQL migrations and exits. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -231,6 +232,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* One malloc arena per thread (glibc's default, up to 8 per core) lets
+     * every actor thread hold its own free memory; a few shared arenas keep
+     * the worker's footprint flat as sandboxes come and go. */
+    mallopt(M_ARENA_MAX, 4);
     static sq_worker w;
     sq_err err;
     if (sq_worker_config_from_env(&w.cfg, &err) < 0) {
