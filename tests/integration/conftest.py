@@ -130,6 +130,15 @@ class Worker:
                 if l.split()[4].startswith(prefix)]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_worker_outlives_the_session():
+    """A test that fails between starting a worker and stopping it must not
+    leave the process behind (it would keep reaping on the next stack)."""
+    yield
+    for w in list(RUNNING_WORKERS):
+        w.stop(signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def stack_env() -> dict:
     return {

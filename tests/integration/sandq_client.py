@@ -72,6 +72,8 @@ class EventStream:
         self.sandbox_id = sandbox_id
         self.topic = topic or client.events_topic
         self.seen: list[dict] = []
+        self.replayed: list[dict] = []  # events seen again with an eventId already seen
+        self._ids: set[str] = set()
         self.consumer = Consumer({
             "bootstrap.servers": client.brokers,
             "group.id": "sandq-tests-unused",  # assign() only: no group membership, no commits
@@ -103,6 +105,12 @@ class EventStream:
                 return None
             assert msg.key() == self.sandbox_id.encode(), (msg.key(), ev)
         ev["_partition"] = msg.partition()
+        if ev["eventId"] in self._ids:
+            # A duplicate request is answered with its stored events again:
+            # same eventId, same seq. Kept apart so streams stay gap-free.
+            self.replayed.append(ev)
+            return None
+        self._ids.add(ev["eventId"])
         self.seen.append(ev)
         return ev
 

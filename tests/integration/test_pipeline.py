@@ -98,3 +98,57 @@ def test_a_duplicate_sent_while_the_first_copy_runs_has_no_effect(client, launch
                   if e["type"] == "sandbox.task.output" and e["requestId"] == chk["requestId"])
     assert out.split()[0] == "1"
     assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
+
+
+def test_a_request_replayed_after_it_finished_gets_the_same_events(client, launched, pg):
+    sbx, s = launched
+    ex = client.envelope("task.exec", sbx, {"command": "echo", "args": ["once"]})
+    client.send(ex)
+    s.for_request(ex["requestId"], {"sandbox.task.completed"})
+    s.wait_type("sandbox.ready", requestId=ex["requestId"])
+    first = [e for e in s.seen if e.get("requestId") == ex["requestId"]]
+    client.send(ex)  # a producer retry, long after the first copy finished
+    deadline = time.monotonic() + 30
+    while len(s.replayed) < len(first) and time.monotonic() < deadline:
+        s.poll(0.2)
+    # The very same events again: same eventIds, same seqs, same order; nothing new ran.
+    assert [(e["eventId"], e["seq"], e["type"]) for e in s.replayed] == \
+        [(e["eventId"], e["seq"], e["type"]) for e in first]
+    assert not [e for e in s.seen if e.get("requestId") == ex["requestId"] and e not in first]
+    assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
+
+
+def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
+    from conftest import Worker
+    from test_load_faults import private_prefix
+    from sandq_client import Sandq
+    prefix = private_prefix(stack_env["brokers"], "cap")
+    c = Sandq(stack_env["brokers"], prefix)
+    w = Worker("w-capacity", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix,
+                              "SANDQ_MAX_SANDBOXES": "1", "SANDQ_UID_BASE": "3000000000"}).start()
+    try:
+        a, b, k = new_id("sbx"), new_id("sbx"), new_id("sbx")
+        sa, sb, sk = c.stream(a), c.stream(b), c.stream(k)
+        c.send(c.envelope("sandbox.create", a, {}))
+        sa.wait_type("sandbox.ready", timeout=60)
+        c.send(c.envelope("sandbox.create", b, {}))
+        queued = sb.wait_type("sandbox.created", timeout=30)
+        assert queued["data"]["state"] == "queued"
+        time.sleep(1.0)
+        assert [e["type"] for e in sb.seen] == ["sandbox.created"]  # waiting, not rejected
+        # A third one, killed while it waits: it ends without ever running.
+        c.send(c.envelope("sandbox.create", k, {}))
+        sk.wait_type("sandbox.created", timeout=30)
+        # (k waits behind nothing: it is its own actor; kill it while both wait)
+        kill_k = c.send(c.envelope("sandbox.kill", k))
+        sk.wait_type("sandbox.ended", requestId=kill_k["requestId"], timeout=30)
+        assert [e["data"]["state"] for e in sk.seen] == ["queued", "ending", "ended"]
+        # Freeing the slot lets b proceed: queued → assigning → ready.
+        kill_a = c.send(c.envelope("sandbox.kill", a))
+        sa.wait_type("sandbox.ended", requestId=kill_a["requestId"], timeout=30)
+        sb.wait_type("sandbox.ready", timeout=60)
+        assert [e["data"]["state"] for e in sb.seen] == ["queued", "assigning", "ready"]
+        kill_b = c.send(c.envelope("sandbox.kill", b))
+        sb.wait_type("sandbox.ended", requestId=kill_b["requestId"], timeout=30)
+    finally:
+        assert w.stop() == 0

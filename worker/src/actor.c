@@ -222,6 +222,24 @@ int sq_actor_start(sq_worker *w, sq_live_sandbox *sb)
     return 0;
 }
 
+sq_job *sq_actor_take_kill(sq_live_sandbox *sb)
+{
+    sq_job *kill = NULL;
+    pthread_mutex_lock(&sb->mu);
+    for (sq_job **p = &sb->q_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        if ((*p)->req.type == SQ_REQ_SANDBOX_KILL) {
+            kill = *p;
+            *p = kill->next;
+            if (sb->q_tail == kill)
+                sb->q_tail = prev;
+            kill->next = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sb->mu);
+    return kill;
+}
+
 void sq_actor_wake_all(sq_worker *w)
 {
     pthread_mutex_lock(&w->registry_mu);

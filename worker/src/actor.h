@@ -12,6 +12,9 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id);
 int sq_actor_start(sq_worker *w, sq_live_sandbox *sb);
 /* Appends a job. Call with registry_mu held (the actor cannot be closing). */
 void sq_actor_enqueue(sq_live_sandbox *sb, sq_job *job);
+/* For a sandbox waiting in queued: take a sandbox.kill out of its queue (or
+ * NULL). The caller ends the sandbox on its behalf, then finishes the job. */
+sq_job *sq_actor_take_kill(sq_live_sandbox *sb);
 /* Wake every actor (shutdown). */
 void sq_actor_wake_all(sq_worker *w);
 

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../create_opts.h"
 #include "../files/ws_fs.h"
+#include "../actor.h"
+#include "../job.h"
 #include "../notify/emit.h"
 #include "../notify/webhook_outbox.h"
 #include "../slots.h"
@@ -96,6 +99,34 @@ static json_t *ready_capabilities(void)
                      "documents", 0);
 }
 
+typedef enum { SLOT_TAKEN, SLOT_KILLED, SLOT_STOPPING, SLOT_ERROR } slot_wait;
+
+/* "queued" is real: with every uid slot of this worker (host) taken, the
+ * sandbox waits in queued until one frees. A kill sent meanwhile ends it
+ * there — the one request that must not wait behind a capacity wait. */
+static slot_wait wait_for_slot(sq_worker *w, sq_live_sandbox *sb, sq_job **kill, sq_err *err)
+{
+    for (int64_t logged = 0;;) {
+        sq_err why;
+        if (sq_slot_acquire(w, sb, &why) == 0)
+            return SLOT_TAKEN;
+        if (why.code != SQ_LIMIT_EXCEEDED) {
+            *err = why;
+            return SLOT_ERROR;
+        }
+        if (atomic_load(&w->stopping))
+            return SLOT_STOPPING;
+        if ((*kill = sq_actor_take_kill(sb)))
+            return SLOT_KILLED;
+        if (sq_mono_ms() - logged > 10000) {
+            sq_info(&(sq_log_ctx){.sandbox_id = sb->id}, "queued: %s", why.msg);
+            logged = sq_mono_ms();
+        }
+        struct timespec ts = {.tv_nsec = 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     const json_t *body = req->body;
@@ -125,10 +156,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     if (sq_create_proxy_env(body, sb, err) < 0)
         return -1;
 
-    if (sq_slot_acquire(w, sb, &why) < 0)
-        return sq_emit_rejected(w, &bare, req, &why, err);
     if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
-        sq_slot_release(sb);
         if (why.code != SQ_SANDBOX_EXISTS) {
             *err = why;
             return -1;
@@ -138,8 +166,27 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     }
     sb->epoch = 1;
     if (sq_pg_sandbox_insert(w, sb, req, err) < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
-        sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0 ||
-        sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
+        sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0)
+        return -1;
+    sq_job *kill = NULL;
+    switch (wait_for_slot(w, sb, &kill, err)) {
+    case SLOT_TAKEN:
+        break;
+    case SLOT_KILLED: { /* killed while queued: it never ran; the events name the kill */
+        int rc = sq_transition(w, sb, &kill->req, SQ_STATE_ENDING, "killed", NULL, NULL, err);
+        if (rc == 0)
+            rc = sq_transition(w, sb, &kill->req, SQ_STATE_ENDED, "killed", NULL, NULL, err);
+        if (sq_job_finish(kill, rc == 0) < 0)
+            sq_job_abandon(kill);
+        return rc;
+    }
+    case SLOT_STOPPING:
+        return sq_transition(w, sb, req, SQ_STATE_FAILED, "worker_shutdown",
+                             "the worker shut down before a place for this sandbox was free", NULL, err);
+    default:
+        return -1;
+    }
+    if (sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
                       json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0)
         return -1;
 
