@@ -55,3 +55,5 @@ def test_metrics_count_what_happened(client, worker):
         sample(after, "sandq_request_duration_seconds_count", type="task.exec")
     assert "sandq_consumer_lag{" in after
     assert sample(after, "sandq_inflight_requests") >= 0
+    assert sample(after, "sandq_history_queue_depth") >= 0
+    assert sample(after, "sandq_webhook_backlog") >= 0

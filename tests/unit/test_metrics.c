@@ -32,6 +32,7 @@ static void counters_and_histograms(void **s)
     sq_metrics_gauges g = {0};
     g.sandboxes_by_state[SQ_STATE_READY] = 3;
     g.inflight_requests = 7;
+    g.webhook_backlog = 5;
     g.lag_count = 1;
     strcpy(g.lag[0].topic, "sandq.requests");
     g.lag[0].partition = 5;
@@ -51,6 +52,7 @@ static void counters_and_histograms(void **s)
     has(t, "sandq_inflight_requests 7\n");
     has(t, "sandq_consumer_lag{topic=\"sandq.requests\",partition=\"5\"} 42\n");
     has(t, "sandq_dlq_total 1\n");
+    has(t, "sandq_webhook_backlog 5\n");
     has(t, "# TYPE sandq_request_duration_seconds histogram\n");
     free(t);
 }

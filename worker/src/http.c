@@ -16,6 +16,23 @@
 
 static struct MHD_Daemon *daemon_handle;
 
+/* The outbox is shared, so this is the fleet's backlog, not this worker's:
+ * alert on it from any one worker. An index on (state) keeps it cheap. */
+static long long webhook_backlog(sq_worker *w)
+{
+    long long n = -1;
+    sq_err err;
+    sq_store_conn *c = sq_pool_acquire(&w->pool);
+    if (sq_pool_pg(&w->pool, c, &err) == 0) {
+        PGresult *r = PQexec(c->pg, "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    sq_pool_release(&w->pool, c);
+    return n;
+}
+
 static void collect_gauges(sq_worker *w, sq_metrics_gauges *g)
 {
     memset(g, 0, sizeof *g);
@@ -30,6 +47,7 @@ static void collect_gauges(sq_worker *w, sq_metrics_gauges *g)
     g->partitions_paused = w->partitions_paused;
     pthread_mutex_unlock(&w->offsets_mu);
     g->history_queue_depth = sq_writer_depth(w->writer);
+    g->webhook_backlog = webhook_backlog(w);
 
     /* Lag from librdkafka's cached watermarks and our position: no broker
      * round trip on a scrape. */

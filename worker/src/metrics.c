@@ -136,6 +136,10 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
     put(&b, "# HELP sandq_history_queue_depth PostgreSQL statements queued and not yet committed.\n"
             "# TYPE sandq_history_queue_depth gauge\nsandq_history_queue_depth %zu\n",
         g->history_queue_depth);
+    if (g->webhook_backlog >= 0)
+        put(&b, "# HELP sandq_webhook_backlog Webhook deliveries waiting in the outbox (shared by all workers).\n"
+                "# TYPE sandq_webhook_backlog gauge\nsandq_webhook_backlog %lld\n",
+            g->webhook_backlog);
     put(&b, "# HELP sandq_partitions_paused 1 while fetching is paused for back-pressure.\n"
             "# TYPE sandq_partitions_paused gauge\nsandq_partitions_paused %d\n",
         g->partitions_paused);

@@ -25,6 +25,7 @@ typedef struct sq_metrics_gauges {
     size_t inflight_requests;
     int partitions_paused;
     size_t history_queue_depth;
+    long long webhook_backlog;   /* pending deliveries in the outbox (all workers), -1 if unknown */
     size_t lag_count;
     struct {
         char topic[250];
