@@ -141,7 +141,12 @@ def test_malformed_traffic_mixed_with_valid_work(stack_env):
         # fetch buffers, malloc arenas), another 500 hostile messages and 100
         # tasks leave RSS where it was, give or take.
         print(f"worker RSS after each round (KiB): {rss}")
-        assert rss[2] - rss[1] < 16 * 1024, rss
+        with open(f"/proc/{w.proc.pid}/maps") as f:
+            asan = "libasan" in f.read()
+        if not asan:
+            assert rss[2] - rss[1] < 16 * 1024, rss
+        # Under ASan, freed memory sits in its quarantine, so RSS says nothing;
+        # there LeakSanitizer checks at exit instead (w.stop() must return 0).
         assert w.alive()
     finally:
         assert w.stop() == 0
