@@ -37,15 +37,3 @@ sq_live_sandbox *sq_registry_remove(sq_worker *w, const char *id)
     }
     return NULL;
 }
-
-void sq_registry_each(sq_worker *w, void (*fn)(sq_worker *, sq_live_sandbox *, void *), void *user)
-{
-    for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++) {
-        sq_live_sandbox *s = w->buckets[i];
-        while (s) {
-            sq_live_sandbox *next = s->next;
-            fn(w, s, user);
-            s = next;
-        }
-    }
-}

@@ -1,4 +1,5 @@
-/* registry.h — the worker's in-memory map of live sandboxes by id. */
+/* registry.h — the worker's in-memory map of live sandboxes by id. Callers hold
+ * w->registry_mu. */
 #ifndef SQ_REGISTRY_H
 #define SQ_REGISTRY_H
 
@@ -8,7 +9,4 @@ sq_live_sandbox *sq_registry_get(sq_worker *w, const char *id);
 void sq_registry_put(sq_worker *w, sq_live_sandbox *sb);
 /* Unlinks and returns the record (the caller frees it). */
 sq_live_sandbox *sq_registry_remove(sq_worker *w, const char *id);
-/* Calls fn for every live sandbox; fn may not modify the registry. */
-void sq_registry_each(sq_worker *w, void (*fn)(sq_worker *, sq_live_sandbox *, void *), void *user);
-
 #endif
