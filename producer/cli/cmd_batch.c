@@ -543,7 +543,9 @@ static void on_event(batch *b, const sandq_event *ev)
         }
     } else if (strncmp(type, "sandbox.task.", 13) == 0) {
         task_rt *t = find_task(jr, ev->task_id, "");
-        if (t && !t->status) {
+        /* Output is taken even after the task's outcome: a catch-up re-reads the
+         * chunks that came before a completion this run saw first; offsets dedupe. */
+        if (t && (!t->status || strcmp(type, "sandbox.task.output") == 0)) {
             if (strcmp(type, "sandbox.task.output") == 0 && b->wait) {
                 const char *stream = data_str(data, "stream");
                 int si = strcmp(stream, "stdout") == 0 ? 0 : strcmp(stream, "stderr") == 0 ? 1 : -1;
@@ -689,9 +691,10 @@ static void advance(batch *b, job_rt *jr, int64_t now)
     if (b->wait) {
         /* "ended" means "its tasks are done" only if we saw its whole history: a run
          * whose subscription began in the middle of an earlier run's events (a lost
-         * results file) may see just the end of it, and must catch up first. */
+         * results file) may see just the end of it — a task's completion without the
+         * output before it — and must catch up first. */
         bool whole = jr->seen_first || jr->caught_up;
-        bool done = jr->j.keep ? all_tasks && jr->tasks_sent : jr->ended_seen && (whole || all_tasks);
+        bool done = jr->j.keep ? all_tasks && jr->tasks_sent : jr->ended_seen && whole;
         if (done && jr->acks_pending == 0) {
             finish(b, jr);
             return;
