@@ -9,6 +9,7 @@
 #include "handlers/handlers.h"
 #include "notify/emit.h"
 #include "actor.h"
+#include "answer_again.h"
 #include "job.h"
 #include "metrics.h"
 #include "ownership.h"
@@ -141,10 +142,31 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
 
 /* Claim the request id in Redis. DONE: an earlier copy already took effect
  * (or was rejected); IN_FLIGHT: a copy is queued in this worker right now.
- * Either way this copy is acknowledged without a second effect. */
-static int claim(sq_worker *w, const sq_request *req, sq_dedupe *outcome, sq_err *err)
+ * Either way this copy is acknowledged without a second effect. ANSWERED: a
+ * run that died answered it; *answer is that answer, to publish again. */
+static int claim(sq_worker *w, const sq_request *req, sq_dedupe *outcome, char **answer, sq_err *err)
 {
-    return sq_redis_request_begin(w, req->request_id, outcome, err);
+    return sq_redis_request_begin(w, req->request_id, outcome, answer, err);
+}
+
+/* ANSWERED: a run that died had answered this request but not committed it.
+ * Its answer goes out again (same eventId), then the request is done. Retried
+ * like inline work; if it cannot be made durable the message stays
+ * uncommitted and the next consumer finds the same recorded answer. */
+static void answer_again(sq_worker *w, sq_job *job, const char *answer)
+{
+    for (int attempt = 0; attempt < 5 && !atomic_load(&w->stopping); attempt++) {
+        sq_err err;
+        sq_err_clear(&err);
+        sq_job_set_current(job);
+        int rc = sq_answer_again(w, answer, &err);
+        sq_job_set_current(NULL);
+        if (sq_job_finish(job, rc == 0) == 0)
+            return;
+        sq_error(&(sq_log_ctx){.request_id = job->req.request_id}, "answer not durable (%s); retrying", err.msg);
+        sleep(1);
+    }
+    sq_job_abandon(job);
 }
 
 bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req)
@@ -208,7 +230,8 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     }
     sq_dedupe dd;
     sq_err err;
-    while (claim(w, &job->req, &dd, &err) < 0) {
+    char *answer = NULL;
+    while (claim(w, &job->req, &dd, &answer, &err) < 0) {
         /* Without Redis we cannot tell a duplicate from new work: take no new
          * work until it is back (what runs keeps running). */
         sq_error(&lc, "cannot check request dedupe (%s); waiting for Redis", err.msg);
@@ -219,6 +242,11 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
         sleep(1);
     }
     job->parsed = true;
+    if (dd == SQ_DEDUPE_ANSWERED) {
+        answer_again(w, job, answer);
+        free(answer);
+        return;
+    }
     if (dd != SQ_DEDUPE_NEW) {
         sq_info(&lc, "duplicate %s acknowledged without effect", job->req.type_name);
         sq_metrics_duplicate();

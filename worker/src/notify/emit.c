@@ -10,6 +10,7 @@
 
 #include "../job.h"
 #include "../metrics.h"
+#include "../request_answer.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
 #include "sq/codec.h"
@@ -62,6 +63,17 @@ static int produce(sq_worker *w, const char *topic, const char *key, const char 
     return sq_produce(w, topic, key, key ? strlen(key) : 0, payload, len, NULL, err);
 }
 
+/* The answer to the request this thread's job claimed: recorded on its dedupe
+ * key before it is published (request_answer.h), so a worker that takes the
+ * request over after this one dies between the publish and the offset
+ * commit publishes this very event again instead of a second outcome. */
+static bool answers_claimed_request(const sq_request *req, const char *type)
+{
+    const sq_job *job = sq_job_current();
+    return req && req->request_id[0] && job && job->parsed && strcmp(job->req.request_id, req->request_id) == 0 &&
+           sq_event_answers(req->type, type);
+}
+
 int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
             json_t *data, sq_err *err)
 {
@@ -84,7 +96,11 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
     json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
     int rc = sq_pg_event_append(w, ev, err);
     char *payload = rc == 0 ? json_dumps(ev, JSON_COMPACT) : NULL;
-    if (payload) {
+    if (rc == 0 && !payload)
+        rc = sq_err_set(err, SQ_INTERNAL, "out of memory for an event");
+    if (payload && answers_claimed_request(req, type))
+        rc = sq_redis_request_answered(w, req->request_id, payload, err);
+    if (payload && rc == 0) {
         size_t len = strlen(payload);
         rc = produce(w, w->topic_events, t->sandbox_id, payload, len, err);
         if (rc == 0 && t->reply_to && *t->reply_to)

@@ -186,8 +186,9 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
     return simple(cmd(w, err, "EXPIRE sandq:{%s}:task:%s %lld", sandbox_id, task_id, (long long)w->cfg.ended_ttl_s));
 }
 
-int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, sq_err *err)
+int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, char **answer, sq_err *err)
 {
+    *answer = NULL;
     char mine[SQ_ID_MAX + 4];
     snprintf(mine, sizeof mine, "p:%s", w->incarnation);
     redisReply *r = cmd(w, err, "SET sandq:req:{%s} %s NX EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s);
@@ -201,20 +202,32 @@ int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outc
     }
     if (!(r = cmd(w, err, "GET sandq:req:{%s}", request_id)))
         return -1;
-    const char *v = r->type == REDIS_REPLY_STRING ? r->str : "";
-    if (strcmp(v, "done") == 0) {
-        *outcome = SQ_DEDUPE_DONE;
-    } else if (strcmp(v, mine) == 0) {
-        *outcome = SQ_DEDUPE_IN_FLIGHT;
-    } else {
-        /* Taken by an earlier run of some worker that never finished it (it
-         * crashed): the request is ours to redo. */
-        *outcome = SQ_DEDUPE_NEW;
-    }
+    const char *envelope;
+    *outcome = sq_dedupe_classify(r->type == REDIS_REPLY_STRING ? r->str : NULL, w->incarnation, &envelope);
+    if (*outcome == SQ_DEDUPE_ANSWERED && !(*answer = strdup(envelope)))
+        *outcome = SQ_DEDUPE_NEW; /* no memory to replay it: redo instead */
     freeReplyObject(r);
     if (*outcome == SQ_DEDUPE_NEW)
         return simple(cmd(w, err, "SET sandq:req:{%s} %s EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s));
     return 0;
+}
+
+int sq_redis_request_answered(sq_worker *w, const char *request_id, const char *envelope, sq_err *err)
+{
+    /* Binary-safe %b: the envelope is JSON of any size. Kept only until the
+     * request is done (done overwrites it), so memory follows what is in flight. */
+    char head[SQ_ID_MAX + 4];
+    int n = snprintf(head, sizeof head, "a:%s:", w->incarnation);
+    size_t len = strlen(envelope);
+    char *value = malloc((size_t)n + len);
+    if (!value)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    memcpy(value, head, (size_t)n);
+    memcpy(value + n, envelope, len);
+    int rc = simple(cmd(w, err, "SET sandq:req:{%s} %b EX %lld", request_id, value, (size_t)n + len,
+                        (long long)w->cfg.dedupe_ttl_s));
+    free(value);
+    return rc;
 }
 
 int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err)

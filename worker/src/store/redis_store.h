@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../request_answer.h"
 #include "../worker.h"
 
 
@@ -40,11 +41,15 @@ int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *exp
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
                       const char *request_id, int exit_code, sq_err *err);
-/* Request dedupe. begin claims a requestId for this worker run with SET NX
- * ("p:<incarnation>"); done marks it finished. A claim left by a run that
- * died is taken over (the request is redone: at-least-once, then deduped). */
-typedef enum { SQ_DEDUPE_NEW, SQ_DEDUPE_DONE, SQ_DEDUPE_IN_FLIGHT } sq_dedupe;
-int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, sq_err *err);
+/* Request dedupe (request_answer.h reads the key's value). begin claims a
+ * requestId for this worker run with SET NX ("p:<run>"); a claim left by a
+ * run that died before answering is taken over (the request is redone:
+ * at-least-once, then deduped). When the dead run had answered (ANSWERED),
+ * *answer is a malloc'd copy of its answer's envelope, to publish again.
+ * answered records the answer's envelope ("a:<run>:<envelope>") before it is
+ * published; done marks the request finished and durable. */
+int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, char **answer, sq_err *err);
+int sq_redis_request_answered(sq_worker *w, const char *request_id, const char *envelope, sq_err *err);
 int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err);
 bool sq_redis_ping(sq_worker *w);
 
