@@ -37,7 +37,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "integration"))
 import psycopg  # noqa: E402
 
-from conftest import BUILD, Worker  # noqa: E402
+from harness import BUILD, Worker  # noqa: E402
 from sandq_client import new_id  # noqa: E402
 from webhook_receiver import Receiver  # noqa: E402
 

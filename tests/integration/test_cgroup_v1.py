@@ -12,7 +12,7 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import Worker
+from harness import Worker
 from sandbox_host import cgroup_dirs, create, kill, procs_of, run, run_measuring, wait_until
 from sandq_client import Sandq
 from test_pause_resume import COUNTER, read_count

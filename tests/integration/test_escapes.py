@@ -579,7 +579,7 @@ def test_workspaces_of_a_killed_worker_are_swept_at_start(stack_env):
     whose uid slot nobody holds, and nothing else."""
     import fcntl
     import tempfile
-    from conftest import Worker
+    from harness import Worker
 
     base = 1_000_000_000  # SANDQ_UID_BASE's default
     top = pathlib.Path(tempfile.mkdtemp(prefix="sandq-sweep-"))

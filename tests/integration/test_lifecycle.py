@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 
-from conftest import pg_eventually
+from harness import pg_eventually
 from sandq_client import new_id, partition_for
 
 

@@ -6,7 +6,7 @@ import time
 
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import pg_eventually
+from harness import pg_eventually
 from sandq_client import new_id, partition_for
 
 
@@ -101,8 +101,8 @@ def test_a_duplicate_sent_while_the_first_copy_runs_has_no_effect(client, launch
 
 
 def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
-    from conftest import Worker
-    from test_load_faults import private_prefix
+    from harness import Worker
+    from harness import private_prefix
     from sandq_client import Sandq
     prefix = private_prefix(stack_env["brokers"], "cap")
     c = Sandq(stack_env["brokers"], prefix)

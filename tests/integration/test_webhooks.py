@@ -22,7 +22,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from standardwebhooks.webhooks import Webhook
 
-from conftest import BUILD, Worker
+from harness import BUILD, Worker
 from sandq_client import Sandq, new_id
 from webhook_receiver import Receiver
 

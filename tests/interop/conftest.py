@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
-    "sandq_integration_conftest", pathlib.Path(__file__).resolve().parents[1] / "integration" / "conftest.py")
+    "sandq_integration_harness", pathlib.Path(__file__).resolve().parents[1] / "integration" / "harness.py")
 _integration = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_integration)
 

@@ -10,23 +10,14 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import Worker
+from harness import Worker, private_prefix
 from sandq_client import Sandq, new_id
 
 OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected", "sandbox.ready",
             "sandbox.failed", "sandbox.ended"}
 
 
-def private_prefix(brokers: str, name: str) -> str:
-    prefix = f"it{name}{new_id('req')[-6:].lower()}"
-    admin = AdminClient({"bootstrap.servers": brokers})
-    futs = admin.create_topics([NewTopic(f"{prefix}.{t}", num_partitions=3, replication_factor=1)
-                                for t in ("requests", "requests.iad", "events", "dlq")])
-    for f in futs.values():
-        f.result(30)
-    return prefix
 
 
 def rss_kb(pid: int) -> int:

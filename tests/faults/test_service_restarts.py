@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, pg_eventually
+from harness import ROOT, pg_eventually
 from sandq_client import new_id
 
 TERMINAL = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}

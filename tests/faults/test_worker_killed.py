@@ -1,0 +1,293 @@
+"""Fault tests: a worker killed with SIGKILL, idle or in the middle of a mixed
+load. Its sandboxes are failed by a surviving worker's reaper within the
+heartbeat TTL plus one sweep, the survivors take its partitions, every request
+still gets exactly one outcome, and no task runs twice."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+from harness import Worker, pg_eventually, private_prefix
+from sandq_client import Sandq, new_id, partition_for
+
+FAST = {"SANDQ_HEARTBEAT_TTL_S": "3", "SANDQ_REAPER_INTERVAL_MS": "500", "SANDQ_SESSION_TIMEOUT_MS": "6000"}
+
+
+def test_worker_killed_with_sigkill(client, worker, rds, pg):
+    a = Worker("w-fault-a", FAST).start()
+    b = Worker("w-fault-b", FAST).start()
+    try:
+        time.sleep(8)  # let the group settle with four members' assignments
+        streams = {}
+        for _ in range(16):
+            sbx = new_id("sbx")
+            s = client.stream(sbx)
+            client.send(client.envelope("sandbox.create", sbx, {}))
+            streams[sbx] = s
+        owner = {}
+        for sbx, s in streams.items():
+            s.wait_type("sandbox.ready", timeout=60)
+            owner[sbx] = next(e for e in s.seen if e["type"] == "sandbox.assigned")["data"]["workerId"]
+        victims = [x for x, wid in owner.items() if wid == a.worker_id]
+        survivors = [x for x, wid in owner.items() if wid != a.worker_id]
+        assert victims and survivors, owner  # 16 sandboxes over 4 workers' partitions
+
+        a.stop(signal.SIGKILL)
+        killed_at = time.monotonic()
+        # The reaper of a surviving worker fails each of the dead worker's sandboxes.
+        for sbx in victims:
+            ev = streams[sbx].wait_type("sandbox.failed", timeout=30)
+            assert ev["data"]["reason"] == "worker_lost" and ev["data"]["previous"] == "ready"
+            assert ev["workerId"] != a.worker_id
+            assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "failed"
+            assert pg_eventually(pg, "SELECT state, failure_reason FROM sandboxes WHERE id = %s", (sbx,),
+                                 ("failed", "worker_lost")) == ("failed", "worker_lost")
+        bound = 3 + 0.5 + 3  # heartbeat TTL + one sweep + margin for this shared machine
+        assert time.monotonic() - killed_at < bound + 10
+
+        # Sandboxes of the living workers keep working.
+        for sbx in survivors:
+            ex = client.send(client.envelope("task.exec", sbx, {"command": "true"}))
+            assert streams[sbx].for_request(ex["requestId"], {"sandbox.task.completed"}, timeout=60)
+
+        # The dead worker's partitions are served again once the group drops it
+        # (static membership: after the session timeout): a request to a lost
+        # sandbox gets exactly one outcome, invalid_state.
+        for sbx in victims:
+            ex = client.send(client.envelope("task.exec", sbx, {"command": "true"}))
+            ev = streams[sbx].for_request(ex["requestId"], {"request.rejected", "sandbox.task.completed"}, timeout=60)
+            assert ev["type"] == "request.rejected" and ev["data"]["code"] == "invalid_state"
+
+        # seq stays gap-free per sandbox across the hand-over; one failed event each.
+        for sbx, s in streams.items():
+            kill = client.send(client.envelope("sandbox.kill", sbx))
+            s.for_request(kill["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
+            assert [e["seq"] for e in s.seen] == list(range(1, len(s.seen) + 1)), sbx
+            assert [e["type"] for e in s.seen].count("sandbox.failed") == (1 if sbx in victims else 0)
+            s.close()
+        # The dead worker is forgotten once its sandboxes are settled.
+        deadline = time.monotonic() + 10
+        while rds.sismember("sandq:workers", a.worker_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not rds.sismember("sandq:workers", a.worker_id)
+    finally:
+        a.stop(signal.SIGKILL)
+        assert b.stop() == 0
+
+
+def mixed_requests(client, sbx: str, n: int) -> list[dict]:
+    """n requests of every kind a sandbox gets in practice, in the order sent.
+    Every exec that runs appends its taskId to /workspace/runs first, so a task
+    run twice would show up twice there."""
+    out = []
+    for i in range(n):
+        kind = i % 5
+        if kind == 0:
+            tid = new_id("tsk")
+            out.append(client.envelope("task.exec", sbx, {"command": "sh", "args": [
+                "-c", 'echo "$0" >> /workspace/runs; sleep 0.3', tid]}, task_id=tid))
+        elif kind == 1:
+            out.append(client.envelope("task.exec", sbx, {"command": "echo", "args": [f"line {i}"]}))
+        elif kind == 2:
+            out.append(client.envelope("files.write", sbx, {"path": f"out/{i}.txt", "content": f"file {i}\n"}))
+        elif kind == 3:
+            out.append(client.envelope("task.code", sbx, {"language": "python", "code": f"print({i} * 2)"}))
+        else:
+            tid = new_id("tsk")
+            out.append(client.envelope("task.exec", sbx, {"command": "sh", "args": [
+                "-c", 'echo "$0" >> /workspace/runs; exit 3', tid]}, task_id=tid))
+    return out
+
+
+TASK_OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
+
+
+def partitions_of(brokers: str, group: str) -> dict[str, set[tuple[str, int]]]:
+    """The group's current assignment: {group.instance.id or client.id: {(topic, partition)}}."""
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": brokers})
+    desc = admin.describe_consumer_groups([group])[group].result(15)
+    return {(m.group_instance_id or m.client_id): {(tp.topic, tp.partition) for tp in m.assignment.topic_partitions}
+            for m in desc.members}
+
+
+def place(owned: dict[str, set[tuple[str, int]]], worker_id: str, n: int) -> list[tuple[str, str]]:
+    """n fresh (sandbox id, requests topic) pairs whose partition `worker_id` owns.
+    Cooperative-sticky balances partition counts over both request topics, so a
+    worker may own, say, the whole regional topic and none of the global one."""
+    out = []
+    while len(out) < n:
+        sbx = new_id("sbx")
+        for topic, part in owned[worker_id]:
+            if partition_for(sbx, 6) == part:
+                out.append((sbx, topic))
+                break
+    return out
+
+
+def test_worker_killed_mid_task_under_mixed_load(stack_env):
+    """Two workers share six partitions and a mixed load (execs that sleep,
+    execs that fail, file writes, code); one is killed with SIGKILL while its
+    sandboxes are mid-task. Every request gets exactly one outcome, no task
+    runs twice, the dead worker's sandboxes are failed within the bound, and
+    the survivor ends up owning every partition."""
+    prefix = private_prefix(stack_env["brokers"], "kill", partitions=6)
+    client = Sandq(stack_env["brokers"], prefix)
+    env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, **FAST}
+    a = Worker("w-kill-a", env).start()
+    b = Worker("w-kill-b", env).start()
+    every = client.stream(None)
+    try:
+        # Both members hold partitions before any sandbox is placed.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            owned = partitions_of(client.brokers, prefix)
+            if owned.get(a.worker_id) and owned.get(b.worker_id):
+                break
+            time.sleep(0.5)
+        assert owned.get(a.worker_id) and owned.get(b.worker_id), owned
+        all_partitions = owned[a.worker_id] | owned[b.worker_id]
+        assert len(all_partitions) == 12, owned  # requests and requests.iad, six each
+
+        placed = place(owned, a.worker_id, 6) + place(owned, b.worker_id, 6)
+        topic_of = dict(placed)
+        sandboxes = [sbx for sbx, _ in placed]
+        for sbx, topic in placed:
+            client.send(client.envelope("sandbox.create", sbx, {}), topic=topic)
+        owner = {}
+        for sbx in sandboxes:
+            ev = every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=90)
+            owner[sbx] = ev["workerId"]
+        victims = {s for s, wid in owner.items() if wid == a.worker_id}
+        survivors = {s for s, wid in owner.items() if wid == b.worker_id}
+        assert len(victims) == 6 and len(survivors) == 6, owner
+
+        sent: list[dict] = []
+        for sbx in sandboxes:
+            sent += mixed_requests(client, sbx, 25)
+        for r in sent:
+            client.producer.produce(topic_of[r["sandboxId"]], json.dumps(r).encode(), key=r["sandboxId"].encode())
+        assert client.producer.flush(30) == 0
+        by_request = {r["requestId"]: r for r in sent}
+
+        # Kill A while its sandboxes are mid-task: some of their work done, an
+        # exec that sleeps just started (it runs for 0.3 s), more queued.
+        sleepers = {r["taskId"] for r in sent if r["sandboxId"] in victims and "sleep" in str(r["body"])}
+        done_on_a = 0
+
+        def mid_task(e):
+            nonlocal done_on_a
+            if e["type"] in TASK_OUTCOMES and e.get("sandboxId") in victims:
+                done_on_a += 1
+            return done_on_a >= 2 * len(victims) and e["type"] == "sandbox.task.started" and e["taskId"] in sleepers
+
+        every.wait_for(mid_task, timeout=120)
+        a.stop(signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        # Every request gets an outcome: the survivor's sandboxes finish their
+        # work, the victim's get theirs (done before the kill) or a rejection.
+        pending = set(by_request)
+
+        def settled(e):
+            if e["type"] in TASK_OUTCOMES:
+                pending.discard(e.get("requestId"))
+            return not pending
+
+        every.wait_for(settled, timeout=240)
+        for sbx in victims:
+            ev = every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.failed" and e["sandboxId"] == s, timeout=60)
+            assert ev["data"]["reason"] == "worker_lost" and ev["workerId"] == b.worker_id, ev
+        # Within the bound: the heartbeat TTL (3 s) plus one sweep (0.5 s), with
+        # a generous margin for this shared machine (not a timing assertion on
+        # speed: a reaper that never runs would miss it by minutes).
+        assert time.monotonic() - killed_at < 3 + 0.5 + 20
+
+        # Exactly one outcome per request (the stream counts distinct eventIds;
+        # a replay of an earlier answer carries the same eventId).
+        outcomes: dict[str, list[dict]] = {}
+        for e in every.seen:
+            if e["type"] in TASK_OUTCOMES and e.get("requestId") in by_request:
+                outcomes.setdefault(e["requestId"], []).append(e)
+        twice = {k: [e["type"] for e in v] for k, v in outcomes.items() if len(v) != 1}
+        assert not twice, twice
+        kinds = {}
+        for rid, (ev,) in outcomes.items():
+            who = "victim" if by_request[rid]["sandboxId"] in victims else "survivor"
+            kinds[(who, ev["type"])] = kinds.get((who, ev["type"]), 0) + 1
+        print(f"outcomes: {sorted(kinds.items())}; replayed events: {len(every.replayed)}")
+        # What the survivor ran, it ran to completion and in order; what the
+        # victim's sandboxes had not done is refused, not silently dropped.
+        for rid, (ev,) in outcomes.items():
+            if by_request[rid]["sandboxId"] in survivors:
+                assert ev["type"] in ("sandbox.task.completed", "sandbox.task.failed"), ev
+            elif ev["type"] == "request.rejected":
+                assert ev["data"]["code"] == "invalid_state", ev
+
+        # No task ran twice: one sandbox.task.started per task, and each exec's
+        # side effect is in its workspace once.
+        starts: dict[str, int] = {}
+        for e in every.seen:
+            if e["type"] == "sandbox.task.started":
+                starts[e["taskId"]] = starts.get(e["taskId"], 0) + 1
+        assert {t: n for t, n in starts.items() if n > 1} == {}
+        for sbx in survivors:
+            read = client.envelope("task.exec", sbx, {"command": "cat", "args": ["/workspace/runs"]})
+            client.send(read, topic=topic_of[sbx])
+            ev = every.wait_for(lambda e, r=read["requestId"]: e.get("requestId") == r
+                                and e["type"] in TASK_OUTCOMES, timeout=60)
+            assert ev["type"] == "sandbox.task.completed" and ev["data"]["exitCode"] == 0, ev
+            ran = "".join(e["data"]["data"] for e in every.seen if e["type"] == "sandbox.task.output"
+                          and e["requestId"] == read["requestId"]).split()
+            want = [r["taskId"] for r in sent if r["sandboxId"] == sbx and r["type"] == "task.exec"
+                    and r["body"]["command"] == "sh"]
+            assert ran == want, (sbx, ran, want)
+
+        # The survivor owns every partition once the group has dropped the dead
+        # static member (after its session timeout).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            owned = partitions_of(client.brokers, prefix)
+            if owned == {b.worker_id: all_partitions}:
+                break
+            time.sleep(0.5)
+        assert owned == {b.worker_id: all_partitions}, owned
+    finally:
+        every.close()
+        a.stop(signal.SIGKILL)
+        assert b.stop() == 0
+
+
+def test_an_answer_left_by_a_dead_run_is_published_again(client, launched, rds, pg):
+    """The window the test above can only hit by chance, made certain: a run
+    answered a request (the answer is on the request's dedupe key, written
+    before the publish) and died before committing it. The next consumer of
+    the request publishes that very answer again — same eventId and seq —
+    instead of running the request a second time."""
+    sbx, s = launched
+    ex = client.send(client.envelope("task.exec", sbx, {"command": "echo", "args": ["once"]}))
+    first = s.for_request(ex["requestId"], {"sandbox.task.completed"}, timeout=60)
+    key = f"sandq:req:{{{ex['requestId']}}}"
+    deadline = time.monotonic() + 15
+    while rds.get(key) != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rds.get(key) == "done"
+    # What a run that died right after publishing leaves behind.
+    envelope = {k: v for k, v in first.items() if not k.startswith("_")}
+    rds.set(key, "a:run_01JD0000000000000000000DEAD:" + json.dumps(envelope), ex=3600)
+
+    client.send({k: v for k, v in ex.items() if not k.startswith("_")})  # the redelivery
+    deadline = time.monotonic() + 30
+    while not s.replayed and time.monotonic() < deadline:
+        s.poll(0.2)
+    assert [(e["eventId"], e["seq"], e["type"]) for e in s.replayed] == \
+        [(first["eventId"], first["seq"], "sandbox.task.completed")]
+    # Nothing ran again, and the request is done now.
+    time.sleep(1)
+    while s.poll(0.2):
+        pass
+    assert [e["type"] for e in s.seen if e.get("requestId") == ex["requestId"]].count("sandbox.task.started") == 1
+    assert rds.get(key) == "done"
+    assert pg_eventually(pg, "SELECT count(*) FROM events WHERE event_id = %s", (first["eventId"],), (1,)) == (1,)
+    assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
