@@ -93,6 +93,8 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         }
         rc = sq_route(w, sb, &job->req, &err);
         sq_job_set_current(NULL);
+        if (rc < 0 && err.sys_errno == ESTALE)
+            sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
         if (rc < 0) {
             sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
             sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);

@@ -43,6 +43,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     sq_worker *w = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        atomic_store(&w->consumer_assigned, true);
         sq_info(NULL, "assigned %d partitions", parts->cnt);
         sq_ownership_assigned(w, parts);
         if (cooperative) {
@@ -101,6 +102,7 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err)
 
 int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
 {
+    atomic_store(&w->consumer_assigned, false);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char session_timeout[24];
     snprintf(session_timeout, sizeof session_timeout, "%lld", (long long)w->cfg.session_timeout_ms);
@@ -146,15 +148,37 @@ int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
     return 0;
 }
 
-void sq_kafka_close_consumer(sq_worker *w)
+/* librdkafka before 2.3 (Debian's is 2.0.2) aborts when a cooperative-sticky
+ * consumer that never received an assignment is destroyed: its assignor state
+ * is still NULL and rd_kafka_sticky_assignor_state_destroy asserts on it
+ * (librdkafka issue #4312). That happens when a consumer re-created after a
+ * fence (a broker restart, static membership) is fenced again before its
+ * first assignment. Such a handle is parked instead: fatal, it consumes
+ * nothing; it costs its memory and threads until exit. */
+static void discard_consumer(sq_worker *w, bool leave_group)
 {
-    if (w->consumer) {
+    if (!w->consumer)
+        return;
+    if (!atomic_load(&w->consumer_assigned)) {
+        for (size_t i = 0; i < sizeof w->parked_consumers / sizeof *w->parked_consumers; i++)
+            if (!w->parked_consumers[i]) {
+                sq_warn(NULL, "kafka consumer had no assignment yet: parked, not destroyed (librdkafka #4312)");
+                w->parked_consumers[i] = w->consumer;
+                w->consumer = NULL;
+                return;
+            }
+    }
+    if (leave_group) {
         rd_kafka_commit(w->consumer, NULL, 0);
         rd_kafka_consumer_close(w->consumer); /* leaves the group */
-        rd_kafka_destroy(w->consumer);
-        w->consumer = NULL;
     }
+    rd_kafka_destroy(w->consumer);
+    w->consumer = NULL;
 }
+
+void sq_kafka_close_consumer(sq_worker *w) { discard_consumer(w, true); }
+
+void sq_kafka_drop_fatal_consumer(sq_worker *w) { discard_consumer(w, false); }
 
 void sq_kafka_close(sq_worker *w)
 {

@@ -11,6 +11,8 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err);
 int sq_kafka_consumer_new(sq_worker *w, sq_err *err);
 /* Commit what is stored and leave the group. */
 void sq_kafka_close_consumer(sq_worker *w);
+/* Let go of a consumer librdkafka declared fatal (it is re-created after). */
+void sq_kafka_drop_fatal_consumer(sq_worker *w);
 /* Both clients; the producer is flushed first. */
 void sq_kafka_close(sq_worker *w);
 

@@ -167,8 +167,7 @@ static void run_loop(sq_worker *w)
             rd_kafka_fatal_error(w->consumer, why, sizeof why);
             sq_error(NULL, "kafka consumer hit a fatal error (%s); re-creating it", why);
             rd_kafka_message_destroy(m);
-            rd_kafka_destroy(w->consumer);
-            w->consumer = NULL;
+            sq_kafka_drop_fatal_consumer(w);
             sq_err err;
             while (!atomic_load(&w->stopping) && sq_kafka_consumer_new(w, &err) < 0) {
                 sq_error(NULL, "%s; retrying", err.msg);

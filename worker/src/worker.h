@@ -67,6 +67,8 @@ typedef struct sq_worker {
     sq_worker_config cfg;
     char incarnation[SQ_ID_MAX]; /* this process's run: marks in-flight dedupe keys */
     rd_kafka_t *consumer;
+    atomic_bool consumer_assigned; /* this consumer handle has had an assignment */
+    rd_kafka_t *parked_consumers[8]; /* fenced before any assignment: never destroyed (kafka_conf.c) */
     rd_kafka_t *producer;
     sq_store_pool pool;
     char topic_events[SQ_TOPIC_MAX];

@@ -186,48 +186,113 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
     return simple(cmd(w, err, "EXPIRE sandq:{%s}:task:%s %lld", sandbox_id, task_id, (long long)w->cfg.ended_ttl_s));
 }
 
+/* The dedupe key changes hands only by compare-and-set, so two live workers
+ * (a partition moving mid-request) can never both believe a request is theirs
+ * to answer. Absent counts as "" (never a stored value). */
+static const char *take_over_lua =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if (v == false and ARGV[1] == '') or v == ARGV[1] then "
+    "  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end "
+    "return 0";
+
+/* Record the answer only while the request is still ours: our claim, our own
+ * earlier answer (a retry), or no key at all (Redis lost it). */
+static const char *answer_lua =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == false or v == ARGV[1] or string.sub(v, 1, #ARGV[2]) == ARGV[2] then "
+    "  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4]) return 1 end "
+    "return 0";
+
+static const char *release_lua =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
+
+static void request_key(const char *request_id, char *key, size_t cap)
+{
+    snprintf(key, cap, "sandq:req:{%s}", request_id);
+}
+
 int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, char **answer, sq_err *err)
 {
     *answer = NULL;
-    char mine[SQ_ID_MAX + 4];
+    char mine[SQ_ID_MAX + 4], key[SQ_ID_MAX + 16], ttl[24];
     snprintf(mine, sizeof mine, "p:%s", w->incarnation);
-    redisReply *r = cmd(w, err, "SET sandq:req:{%s} %s NX EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s);
-    if (!r)
-        return -1;
-    bool fresh = r->type == REDIS_REPLY_STATUS;
-    freeReplyObject(r);
-    if (fresh) {
-        *outcome = SQ_DEDUPE_NEW;
-        return 0;
+    request_key(request_id, key, sizeof key);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg.dedupe_ttl_s);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        redisReply *r = cmd(w, err, "SET %s %s NX EX %s", key, mine, ttl);
+        if (!r)
+            return -1;
+        bool fresh = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (fresh) {
+            *outcome = SQ_DEDUPE_NEW;
+            return 0;
+        }
+        if (!(r = cmd(w, err, "GET %s", key)))
+            return -1;
+        const char *value = r->type == REDIS_REPLY_STRING ? r->str : NULL;
+        const char *envelope;
+        *outcome = sq_dedupe_classify(value, w->incarnation, &envelope);
+        if (*outcome == SQ_DEDUPE_ANSWERED && !(*answer = strdup(envelope)))
+            *outcome = SQ_DEDUPE_NEW; /* no memory to publish it again: redo instead */
+        if (*outcome != SQ_DEDUPE_NEW) {
+            freeReplyObject(r);
+            return 0;
+        }
+        /* A claim of a run that died: take it over, unless it changed meanwhile
+         * (that run answered after all, or another worker took it first). */
+        redisReply *t = cmd(w, err, "EVAL %s 1 %s %s %s %s", take_over_lua, key, value ? value : "", mine, ttl);
+        freeReplyObject(r);
+        if (!t)
+            return -1;
+        bool taken = t->type == REDIS_REPLY_INTEGER && t->integer == 1;
+        freeReplyObject(t);
+        if (taken)
+            return 0;
     }
-    if (!(r = cmd(w, err, "GET sandq:req:{%s}", request_id)))
-        return -1;
-    const char *envelope;
-    *outcome = sq_dedupe_classify(r->type == REDIS_REPLY_STRING ? r->str : NULL, w->incarnation, &envelope);
-    if (*outcome == SQ_DEDUPE_ANSWERED && !(*answer = strdup(envelope)))
-        *outcome = SQ_DEDUPE_NEW; /* no memory to replay it: redo instead */
-    freeReplyObject(r);
-    if (*outcome == SQ_DEDUPE_NEW)
-        return simple(cmd(w, err, "SET sandq:req:{%s} %s EX %lld", request_id, mine, (long long)w->cfg.dedupe_ttl_s));
-    return 0;
+    return sq_err_set(err, SQ_INTERNAL, "request %s: its dedupe key keeps changing", request_id);
 }
 
 int sq_redis_request_answered(sq_worker *w, const char *request_id, const char *envelope, sq_err *err)
 {
-    /* Binary-safe %b: the envelope is JSON of any size. Kept only until the
-     * request is done (done overwrites it), so memory follows what is in flight. */
-    char head[SQ_ID_MAX + 4];
-    int n = snprintf(head, sizeof head, "a:%s:", w->incarnation);
+    /* Kept only until the request is done (done overwrites it), so Redis
+     * memory follows what is in flight. */
+    char mine[SQ_ID_MAX + 4], answered[SQ_ID_MAX + 4], key[SQ_ID_MAX + 16], ttl[24];
+    snprintf(mine, sizeof mine, "p:%s", w->incarnation);
+    int n = snprintf(answered, sizeof answered, "a:%s:", w->incarnation);
+    request_key(request_id, key, sizeof key);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg.dedupe_ttl_s);
     size_t len = strlen(envelope);
-    char *value = malloc((size_t)n + len);
+    char *value = malloc((size_t)n + len + 1);
     if (!value)
         return sq_err_set(err, SQ_INTERNAL, "out of memory");
-    memcpy(value, head, (size_t)n);
-    memcpy(value + n, envelope, len);
-    int rc = simple(cmd(w, err, "SET sandq:req:{%s} %b EX %lld", request_id, value, (size_t)n + len,
-                        (long long)w->cfg.dedupe_ttl_s));
+    memcpy(value, answered, (size_t)n);
+    memcpy(value + n, envelope, len + 1);
+    redisReply *r = cmd(w, err, "EVAL %s 1 %s %s %s %s %s", answer_lua, key, mine, answered, value, ttl);
     free(value);
-    return rc;
+    if (!r)
+        return -1;
+    bool ours = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    bool failed = r->type == REDIS_REPLY_ERROR;
+    if (failed)
+        sq_err_set(err, SQ_INTERNAL, "redis: %s", r->str);
+    freeReplyObject(r);
+    if (failed)
+        return -1;
+    if (!ours) {
+        sq_err_set(err, SQ_INTERNAL, "request %s was taken over by another worker", request_id);
+        err->sys_errno = ESTALE;
+        return -1;
+    }
+    return 0;
+}
+
+int sq_redis_request_release(sq_worker *w, const char *request_id, sq_err *err)
+{
+    char mine[SQ_ID_MAX + 4], key[SQ_ID_MAX + 16];
+    snprintf(mine, sizeof mine, "p:%s", w->incarnation);
+    request_key(request_id, key, sizeof key);
+    return simple(cmd(w, err, "EVAL %s 1 %s %s", release_lua, key, mine));
 }
 
 int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err)

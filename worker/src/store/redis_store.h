@@ -47,9 +47,13 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
  * at-least-once, then deduped). When the dead run had answered (ANSWERED),
  * *answer is a malloc'd copy of its answer's envelope, to publish again.
  * answered records the answer's envelope ("a:<run>:<envelope>") before it is
- * published; done marks the request finished and durable. */
+ * published; it fails with err->sys_errno == ESTALE when the request is no
+ * longer this run's (another worker took it over: do not publish). release
+ * gives back an unstarted claim, so whoever consumes the request next does
+ * it. done marks the request finished and durable. */
 int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, char **answer, sq_err *err);
 int sq_redis_request_answered(sq_worker *w, const char *request_id, const char *envelope, sq_err *err);
+int sq_redis_request_release(sq_worker *w, const char *request_id, sq_err *err);
 int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err);
 bool sq_redis_ping(sq_worker *w);
 

@@ -1,0 +1,125 @@
+"""Fault test: a worker joins while another is under a mixed load. The
+cooperative rebalance moves some partitions; their sandboxes are handed over
+(failed, worker_lost: there is no snapshot store to move them with), every
+request still gets exactly one outcome, nothing runs twice, and sandboxes on
+the partitions that stayed never notice."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+from harness import Worker, private_prefix
+from sandq_client import Sandq, new_id, partition_for
+from test_worker_killed import FAST, TASK_OUTCOMES, mixed_requests, partitions_of
+
+
+def test_worker_joins_mid_load(stack_env):
+    prefix = private_prefix(stack_env["brokers"], "join", partitions=6)
+    client = Sandq(stack_env["brokers"], prefix)
+    env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, "SANDQ_HANDOVER_GRACE_MS": "2000", **FAST}
+    a = Worker("w-join-a", env).start()
+    every = client.stream(None)
+    b = None
+    try:
+        # Twelve sandboxes on all six partitions of both request topics, so
+        # whichever partitions the rebalance moves, some sandboxes move too.
+        placed: list[tuple[str, str]] = []
+        for topic in (client.requests_topic, f"{client.requests_topic}.iad"):
+            want = set(range(6))
+            while want:
+                sbx = new_id("sbx")
+                if partition_for(sbx, 6) in want:
+                    want.discard(partition_for(sbx, 6))
+                    placed.append((sbx, topic))
+        topic_of = dict(placed)
+        for sbx, topic in placed:
+            client.send(client.envelope("sandbox.create", sbx, {}), topic=topic)
+        for sbx in topic_of:
+            every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=90)
+
+        sent: list[dict] = []
+        for sbx in topic_of:
+            sent += mixed_requests(client, sbx, 20)
+        for r in sent:
+            client.producer.produce(topic_of[r["sandboxId"]], json.dumps(r).encode(), key=r["sandboxId"].encode())
+        assert client.producer.flush(30) == 0
+        by_request = {r["requestId"]: r for r in sent}
+        done = 0
+
+        def some_done(e):
+            nonlocal done
+            done += e["type"] in TASK_OUTCOMES
+            return done >= len(sent) // 5
+
+        every.wait_for(some_done, timeout=120)
+        b = Worker("w-join-b", env).start()  # mid-load
+
+        pending = set(by_request)
+
+        def settled(e):
+            if e["type"] in TASK_OUTCOMES:
+                pending.discard(e.get("requestId"))
+            return not pending
+
+        every.wait_for(settled, timeout=240)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            owned = partitions_of(client.brokers, prefix)
+            if owned.get(a.worker_id) and owned.get(b.worker_id):
+                break
+            time.sleep(0.5)
+        assert owned.get(a.worker_id) and owned.get(b.worker_id), owned
+        assert len(owned[a.worker_id] | owned[b.worker_id]) == 12 and not owned[a.worker_id] & owned[b.worker_id]
+        moved = {s for s, t in topic_of.items() if (t, partition_for(s, 6)) in owned[b.worker_id]}
+        stayed = set(topic_of) - moved
+        assert moved and stayed, owned
+
+        # A moved sandbox is failed once, worker_lost; one that stayed never.
+        for sbx in moved:
+            every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.failed" and e["sandboxId"] == s, timeout=60)
+        time.sleep(1)
+        while every.poll(0.2):
+            pass
+        # (Only ours: tests share one Redis, so this prefix's reaper may also
+        # fail sandboxes that an earlier test's killed worker left behind.)
+        failed = [e for e in every.seen if e["type"] == "sandbox.failed" and e["sandboxId"] in topic_of]
+        assert sorted(e["sandboxId"] for e in failed) == sorted(moved)
+        assert {e["data"]["reason"] for e in failed} == {"worker_lost"}
+
+        # Exactly one outcome per request; no task started twice.
+        outcomes: dict[str, list[str]] = {}
+        for e in every.seen:
+            if e["type"] in TASK_OUTCOMES and e.get("requestId") in by_request:
+                outcomes.setdefault(e["requestId"], []).append(e["type"])
+        assert {k: v for k, v in outcomes.items() if len(v) != 1} == {}
+        starts: dict[str, int] = {}
+        for e in every.seen:
+            if e["type"] == "sandbox.task.started":
+                starts[e["taskId"]] = starts.get(e["taskId"], 0) + 1
+        assert {t: n for t, n in starts.items() if n > 1} == {}
+        # Sandboxes that stayed ran everything they were sent, each exec once, in order.
+        for rid, (kind,) in outcomes.items():
+            if by_request[rid]["sandboxId"] in stayed:
+                assert kind == "sandbox.task.completed", (rid, kind)
+        for sbx in stayed:
+            read = client.send(client.envelope("task.exec", sbx, {"command": "cat", "args": ["/workspace/runs"]}),
+                               topic=topic_of[sbx])
+            ev = every.wait_for(lambda e, r=read["requestId"]: e.get("requestId") == r
+                                and e["type"] in TASK_OUTCOMES, timeout=60)
+            assert ev["type"] == "sandbox.task.completed", ev
+            ran = "".join(e["data"]["data"] for e in every.seen if e["type"] == "sandbox.task.output"
+                          and e["requestId"] == read["requestId"]).split()
+            assert ran == [r["taskId"] for r in sent if r["sandboxId"] == sbx and r["body"].get("command") == "sh"]
+
+        # The newcomer serves its partitions: a new sandbox there becomes ready on it.
+        topic, part = sorted(owned[b.worker_id])[0]
+        sbx = next(s for s in iter(lambda: new_id("sbx"), None) if partition_for(s, 6) == part)
+        client.send(client.envelope("sandbox.create", sbx, {}), topic=topic)
+        ev = every.wait_for(lambda e: e["type"] == "sandbox.ready" and e["sandboxId"] == sbx, timeout=60)
+        assert ev["workerId"] == b.worker_id
+    finally:
+        every.close()
+        assert a.stop() == 0
+        if b:
+            assert b.stop() == 0
