@@ -20,7 +20,10 @@ from jsonschema.exceptions import ValidationError
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA_DIR = ROOT / "schema"
 EXAMPLES = pathlib.Path(__file__).resolve().parent / "examples"
-PROTOCOL_MD = ROOT.parent / "shared" / "design" / "PROTOCOL.md"
+# The contract, as the design hands it over (../shared next to the project),
+# and the copy kept in the repository so a clean clone checks against it too.
+SHARED_PROTOCOL_MD = ROOT.parent / "shared" / "design" / "PROTOCOL.md"
+PROTOCOL_MD = ROOT / "docs" / "design" / "PROTOCOL.md"
 DOCS_PROTOCOL = ROOT / "docs" / "protocol.md"
 
 _spec = importlib.util.spec_from_file_location("sandq_schemas", ROOT / "tests" / "integration" / "schemas.py")
@@ -275,9 +278,11 @@ def _section(text: str, heading: str) -> str:
 
 @pytest.fixture(scope="module")
 def protocol_md() -> str:
-    if not PROTOCOL_MD.exists():
-        pytest.skip(f"{PROTOCOL_MD} not present (it lives in ../shared next to the project)")
-    return PROTOCOL_MD.read_text(encoding="utf-8")
+    text = PROTOCOL_MD.read_text(encoding="utf-8")
+    if SHARED_PROTOCOL_MD.exists():  # the copy must not drift from the design
+        assert SHARED_PROTOCOL_MD.read_text(encoding="utf-8") == text, \
+            f"{PROTOCOL_MD} differs from {SHARED_PROTOCOL_MD}: copy the design's version in"
+    return text
 
 
 def test_request_types_are_those_of_protocol_md(protocol_md):
