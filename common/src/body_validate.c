@@ -407,6 +407,16 @@ static int check_create(const json_t *body, sq_err *err)
     if (secret && !webhook_secret_valid(json_string_value(secret)))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.webhook.secret",
                             "a webhook secret is whsec_ followed by base64");
+    size_t i;
+    const json_t *type;
+    json_array_foreach(json_object_get(webhook, "eventTypes"), i, type) {
+        if (!sq_event_type_filter_valid(json_string_value(type))) {
+            char field[64];
+            snprintf(field, sizeof field, "body.webhook.eventTypes[%zu]", i);
+            return sq_err_field(err, SQ_INVALID_REQUEST, field,
+                                "an event type filter is an event type or a prefix ending in .* (sandbox.task.*)");
+        }
+    }
     const json_t *proxy_url =
         json_object_get(json_object_get(json_object_get(body, "capabilities"), "browser"), "byoProxyUrl");
     if (proxy_url && !url_valid(json_string_value(proxy_url), proxy))

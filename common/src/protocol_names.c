@@ -1,5 +1,5 @@
 /* protocol_names.c — the name tables of the wire protocol: request types, task
- * kinds, lifecycle states and their event types. */
+ * kinds, lifecycle states and their event types, and every event type. */
 #include <string.h>
 
 #include "sq/protocol.h"
@@ -102,3 +102,70 @@ const char *sq_state_event_type(sq_state s)
 }
 
 bool sq_state_is_terminal(sq_state s) { return s == SQ_STATE_ENDED || s == SQ_STATE_FAILED; }
+
+/* Every event type of protocol v1 (schema/common.json#/$defs/eventType). */
+static const char *const event_types[] = {
+    "sandbox.created",
+    "sandbox.assigned",
+    "sandbox.ready",
+    "sandbox.resumed",
+    "sandbox.active",
+    "sandbox.pausing",
+    "sandbox.paused",
+    "sandbox.ending",
+    "sandbox.ended",
+    "sandbox.failed",
+    "sandbox.browser.ready",
+    "sandbox.browser.failed",
+    "sandbox.agent.ready",
+    "sandbox.agent.failed",
+    "sandbox.task.queued",
+    "sandbox.task.started",
+    "sandbox.task.output",
+    "sandbox.task.progress",
+    "sandbox.task.completed",
+    "sandbox.task.failed",
+    "sandbox.handoff.requested",
+    "sandbox.handoff.accepted",
+    "sandbox.handoff.completed",
+    "sandbox.handoff.cancelled",
+    "sandbox.handoff.expired",
+    "sandbox.checkpoint.created",
+    "sandbox.checkpoint.restored",
+    "sandbox.document.converted",
+    "sandbox.artifacts.updated",
+    "request.rejected",
+};
+
+bool sq_event_type_known(const char *name)
+{
+    if (name)
+        for (size_t i = 0; i < sizeof event_types / sizeof *event_types; i++)
+            if (strcmp(event_types[i], name) == 0)
+                return true;
+    return false;
+}
+
+/* "sandbox.task.*": "sandbox" or "request", then lowercase dot-separated
+ * segments, then ".*" (schema/common.json#/$defs/eventTypeFilter). */
+static bool event_type_prefix_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || strcmp(s + n - 2, ".*") != 0)
+        return false;
+    size_t head = strncmp(s, "sandbox", 7) == 0 ? 7 : strncmp(s, "request", 7) == 0 ? 7 : 0;
+    if (!head)
+        return false;
+    for (size_t i = head; i < n - 2;) {
+        if (s[i] != '.' || !(s[i + 1] >= 'a' && s[i + 1] <= 'z'))
+            return false;
+        for (i++; i < n - 2 && s[i] >= 'a' && s[i] <= 'z'; i++)
+            ;
+    }
+    return true;
+}
+
+bool sq_event_type_filter_valid(const char *filter)
+{
+    return filter && (sq_event_type_known(filter) || event_type_prefix_valid(filter));
+}

@@ -723,6 +723,23 @@ static void test_body_create(void **state)
                                                          "secret", "whsec_dGVzdA=="));
     expect_ok(r);
 
+    /* eventTypes: exact event types or prefixes ending in ".*"; the first bad one is named. */
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "webhook",
+                        json_pack("{s:s,s:s,s:[s,s,s,s]}", "url", "https://example.com/hook", "secret",
+                                  "whsec_dGVzdA==", "eventTypes", "sandbox.ready", "sandbox.task.*", "sandbox.*",
+                                  "request.rejected"));
+    expect_ok(r);
+    static const char *const bad_filters[] = {"sandbox.exploded", "sandbox.Task.*", "sandbox.task*", "*",
+                                              "sandbox..*", "task.*", "sandbox.task.", ".*"};
+    for (size_t i = 0; i < sizeof bad_filters / sizeof bad_filters[0]; i++) {
+        r = envelope("sandbox.create");
+        json_object_set_new(body_of(r), "webhook",
+                            json_pack("{s:s,s:s,s:[s,s]}", "url", "https://example.com/hook", "secret",
+                                      "whsec_dGVzdA==", "eventTypes", "sandbox.ready", bad_filters[i]));
+        expect_rejected(r, SQ_INVALID_REQUEST, "body.webhook.eventTypes[1]");
+    }
+
     r = envelope("sandbox.create");
     json_object_set_new(body_of(r), "capabilities", json_pack("{s:{s:s}}", "browser", "byoProxyUrl", "file:///x"));
     expect_rejected(r, SQ_INVALID_REQUEST, "body.capabilities.browser.byoProxyUrl");

@@ -72,6 +72,12 @@ sq_state sq_state_from_name(const char *name);        /* SQ_STATE_NONE if unknow
 const char *sq_state_event_type(sq_state s);
 bool sq_state_is_terminal(sq_state s);
 
+/* Whether name is an event type of protocol v1 ("sandbox.task.completed"). */
+bool sq_event_type_known(const char *name);
+/* A webhook's eventTypes entry: an event type, or a prefix ending in ".*"
+ * ("sandbox.task.*", "sandbox.*"). */
+bool sq_event_type_filter_valid(const char *filter);
+
 /* A parsed, validated request. Strings are copied; `root` owns the JSON and
  * `body`/`metadata` are borrowed from it (NULL when absent). */
 typedef struct sq_request {
