@@ -6,12 +6,12 @@ the partitions that stayed never notice."""
 from __future__ import annotations
 
 import json
-import signal
 import time
 
 from harness import Worker, private_prefix
+from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, mixed_requests, no_task_started_twice,
+                        one_outcome_each, partitions_of, settle)
 from sandq_client import Sandq, new_id, partition_for
-from test_worker_killed import FAST, TASK_OUTCOMES, mixed_requests, partitions_of
 
 
 def test_worker_joins_mid_load(stack_env):
@@ -55,14 +55,7 @@ def test_worker_joins_mid_load(stack_env):
         every.wait_for(some_done, timeout=120)
         b = Worker("w-join-b", env).start()  # mid-load
 
-        pending = set(by_request)
-
-        def settled(e):
-            if e["type"] in TASK_OUTCOMES:
-                pending.discard(e.get("requestId"))
-            return not pending
-
-        every.wait_for(settled, timeout=240)
+        settle(every, by_request)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             owned = partitions_of(client.brokers, prefix)
@@ -87,30 +80,15 @@ def test_worker_joins_mid_load(stack_env):
         assert sorted(e["sandboxId"] for e in failed) == sorted(moved)
         assert {e["data"]["reason"] for e in failed} == {"worker_lost"}
 
-        # Exactly one outcome per request; no task started twice.
-        outcomes: dict[str, list[str]] = {}
-        for e in every.seen:
-            if e["type"] in TASK_OUTCOMES and e.get("requestId") in by_request:
-                outcomes.setdefault(e["requestId"], []).append(e["type"])
-        assert {k: v for k, v in outcomes.items() if len(v) != 1} == {}
-        starts: dict[str, int] = {}
-        for e in every.seen:
-            if e["type"] == "sandbox.task.started":
-                starts[e["taskId"]] = starts.get(e["taskId"], 0) + 1
-        assert {t: n for t, n in starts.items() if n > 1} == {}
-        # Sandboxes that stayed ran everything they were sent, each exec once, in order.
-        for rid, (kind,) in outcomes.items():
+        # Exactly one outcome per request; no task started twice; sandboxes that
+        # stayed ran everything they were sent, each exec once, in order.
+        outcomes = one_outcome_each(every, by_request)
+        no_task_started_twice(every)
+        for rid, ev in outcomes.items():
             if by_request[rid]["sandboxId"] in stayed:
-                assert kind == "sandbox.task.completed", (rid, kind)
+                assert ev["type"] == "sandbox.task.completed", ev
         for sbx in stayed:
-            read = client.send(client.envelope("task.exec", sbx, {"command": "cat", "args": ["/workspace/runs"]}),
-                               topic=topic_of[sbx])
-            ev = every.wait_for(lambda e, r=read["requestId"]: e.get("requestId") == r
-                                and e["type"] in TASK_OUTCOMES, timeout=60)
-            assert ev["type"] == "sandbox.task.completed", ev
-            ran = "".join(e["data"]["data"] for e in every.seen if e["type"] == "sandbox.task.output"
-                          and e["requestId"] == read["requestId"]).split()
-            assert ran == [r["taskId"] for r in sent if r["sandboxId"] == sbx and r["body"].get("command") == "sh"]
+            execs_ran_once_in_order(client, every, sbx, topic_of[sbx], sent)
 
         # The newcomer serves its partitions: a new sandbox there becomes ready on it.
         topic, part = sorted(owned[b.worker_id])[0]

@@ -9,10 +9,9 @@ import signal
 import time
 
 from harness import Worker, pg_eventually, private_prefix
-from sandq_client import Sandq, new_id, partition_for
-
-FAST = {"SANDQ_HEARTBEAT_TTL_S": "3", "SANDQ_REAPER_INTERVAL_MS": "500", "SANDQ_SESSION_TIMEOUT_MS": "6000"}
-
+from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, mixed_requests, no_task_started_twice,
+                        one_outcome_each, partitions_of, place, settle)
+from sandq_client import Sandq, new_id
 
 def test_worker_killed_with_sigkill(client, worker, rds, pg):
     a = Worker("w-fault-a", FAST).start()
@@ -74,56 +73,6 @@ def test_worker_killed_with_sigkill(client, worker, rds, pg):
     finally:
         a.stop(signal.SIGKILL)
         assert b.stop() == 0
-
-
-def mixed_requests(client, sbx: str, n: int) -> list[dict]:
-    """n requests of every kind a sandbox gets in practice, in the order sent.
-    Every exec that runs appends its taskId to /workspace/runs first, so a task
-    run twice would show up twice there."""
-    out = []
-    for i in range(n):
-        kind = i % 5
-        if kind == 0:
-            tid = new_id("tsk")
-            out.append(client.envelope("task.exec", sbx, {"command": "sh", "args": [
-                "-c", 'echo "$0" >> /workspace/runs; sleep 0.3', tid]}, task_id=tid))
-        elif kind == 1:
-            out.append(client.envelope("task.exec", sbx, {"command": "echo", "args": [f"line {i}"]}))
-        elif kind == 2:
-            out.append(client.envelope("files.write", sbx, {"path": f"out/{i}.txt", "content": f"file {i}\n"}))
-        elif kind == 3:
-            out.append(client.envelope("task.code", sbx, {"language": "python", "code": f"print({i} * 2)"}))
-        else:
-            tid = new_id("tsk")
-            out.append(client.envelope("task.exec", sbx, {"command": "sh", "args": [
-                "-c", 'echo "$0" >> /workspace/runs; exit 3', tid]}, task_id=tid))
-    return out
-
-
-TASK_OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
-
-
-def partitions_of(brokers: str, group: str) -> dict[str, set[tuple[str, int]]]:
-    """The group's current assignment: {group.instance.id or client.id: {(topic, partition)}}."""
-    from confluent_kafka.admin import AdminClient
-    admin = AdminClient({"bootstrap.servers": brokers})
-    desc = admin.describe_consumer_groups([group])[group].result(15)
-    return {(m.group_instance_id or m.client_id): {(tp.topic, tp.partition) for tp in m.assignment.topic_partitions}
-            for m in desc.members}
-
-
-def place(owned: dict[str, set[tuple[str, int]]], worker_id: str, n: int) -> list[tuple[str, str]]:
-    """n fresh (sandbox id, requests topic) pairs whose partition `worker_id` owns.
-    Cooperative-sticky balances partition counts over both request topics, so a
-    worker may own, say, the whole regional topic and none of the global one."""
-    out = []
-    while len(out) < n:
-        sbx = new_id("sbx")
-        for topic, part in owned[worker_id]:
-            if partition_for(sbx, 6) == part:
-                out.append((sbx, topic))
-                break
-    return out
 
 
 def test_worker_killed_mid_task_under_mixed_load(stack_env):
@@ -188,14 +137,7 @@ def test_worker_killed_mid_task_under_mixed_load(stack_env):
 
         # Every request gets an outcome: the survivor's sandboxes finish their
         # work, the victim's get theirs (done before the kill) or a rejection.
-        pending = set(by_request)
-
-        def settled(e):
-            if e["type"] in TASK_OUTCOMES:
-                pending.discard(e.get("requestId"))
-            return not pending
-
-        every.wait_for(settled, timeout=240)
+        settle(every, by_request)
         for sbx in victims:
             ev = every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.failed" and e["sandboxId"] == s, timeout=60)
             assert ev["data"]["reason"] == "worker_lost" and ev["workerId"] == b.worker_id, ev
@@ -204,45 +146,22 @@ def test_worker_killed_mid_task_under_mixed_load(stack_env):
         # speed: a reaper that never runs would miss it by minutes).
         assert time.monotonic() - killed_at < 3 + 0.5 + 20
 
-        # Exactly one outcome per request (the stream counts distinct eventIds;
-        # a replay of an earlier answer carries the same eventId).
-        outcomes: dict[str, list[dict]] = {}
-        for e in every.seen:
-            if e["type"] in TASK_OUTCOMES and e.get("requestId") in by_request:
-                outcomes.setdefault(e["requestId"], []).append(e)
-        twice = {k: [e["type"] for e in v] for k, v in outcomes.items() if len(v) != 1}
-        assert not twice, twice
-        kinds = {}
-        for rid, (ev,) in outcomes.items():
+        outcomes = one_outcome_each(every, by_request)
+        kinds: dict[tuple[str, str], int] = {}
+        for rid, ev in outcomes.items():
             who = "victim" if by_request[rid]["sandboxId"] in victims else "survivor"
             kinds[(who, ev["type"])] = kinds.get((who, ev["type"]), 0) + 1
-        print(f"outcomes: {sorted(kinds.items())}; replayed events: {len(every.replayed)}")
+        print(f"outcomes: {sorted(kinds.items())}; events published again: {len(every.replayed)}")
         # What the survivor ran, it ran to completion and in order; what the
         # victim's sandboxes had not done is refused, not silently dropped.
-        for rid, (ev,) in outcomes.items():
+        for rid, ev in outcomes.items():
             if by_request[rid]["sandboxId"] in survivors:
                 assert ev["type"] in ("sandbox.task.completed", "sandbox.task.failed"), ev
             elif ev["type"] == "request.rejected":
                 assert ev["data"]["code"] == "invalid_state", ev
-
-        # No task ran twice: one sandbox.task.started per task, and each exec's
-        # side effect is in its workspace once.
-        starts: dict[str, int] = {}
-        for e in every.seen:
-            if e["type"] == "sandbox.task.started":
-                starts[e["taskId"]] = starts.get(e["taskId"], 0) + 1
-        assert {t: n for t, n in starts.items() if n > 1} == {}
+        no_task_started_twice(every)
         for sbx in survivors:
-            read = client.envelope("task.exec", sbx, {"command": "cat", "args": ["/workspace/runs"]})
-            client.send(read, topic=topic_of[sbx])
-            ev = every.wait_for(lambda e, r=read["requestId"]: e.get("requestId") == r
-                                and e["type"] in TASK_OUTCOMES, timeout=60)
-            assert ev["type"] == "sandbox.task.completed" and ev["data"]["exitCode"] == 0, ev
-            ran = "".join(e["data"]["data"] for e in every.seen if e["type"] == "sandbox.task.output"
-                          and e["requestId"] == read["requestId"]).split()
-            want = [r["taskId"] for r in sent if r["sandboxId"] == sbx and r["type"] == "task.exec"
-                    and r["body"]["command"] == "sh"]
-            assert ran == want, (sbx, ran, want)
+            execs_ran_once_in_order(client, every, sbx, topic_of[sbx], sent)
 
         # The survivor owns every partition once the group has dropped the dead
         # static member (after its session timeout).

@@ -149,26 +149,6 @@ static int claim(sq_worker *w, const sq_request *req, sq_dedupe *outcome, char *
     return sq_redis_request_begin(w, req->request_id, outcome, answer, err);
 }
 
-/* ANSWERED: a run that died had answered this request but not committed it.
- * Its answer goes out again (same eventId), then the request is done. Retried
- * like inline work; if it cannot be made durable the message stays
- * uncommitted and the next consumer finds the same recorded answer. */
-static void answer_again(sq_worker *w, sq_job *job, const char *answer)
-{
-    for (int attempt = 0; attempt < 5 && !atomic_load(&w->stopping); attempt++) {
-        sq_err err;
-        sq_err_clear(&err);
-        sq_job_set_current(job);
-        int rc = sq_answer_again(w, answer, &err);
-        sq_job_set_current(NULL);
-        if (sq_job_finish(job, rc == 0) == 0)
-            return;
-        sq_error(&(sq_log_ctx){.request_id = job->req.request_id}, "answer not durable (%s); retrying", err.msg);
-        sleep(1);
-    }
-    sq_job_abandon(job);
-}
-
 bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req)
 {
     /* A fresh Redis claim may only mean Redis lost the key (expiry, a restart
@@ -182,28 +162,33 @@ bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req)
 }
 
 /* Work that needs no actor: DLQ, envelope rejections, duplicates, requests for
- * sandboxes this worker does not run. Done on the polling thread. */
-static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why, sq_err *err)
+ * sandboxes this worker does not run, and answers a run that died had given
+ * (ANSWERED: published again, same eventId; answer_again.h). Done on the
+ * polling thread. */
+static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why, const char *answer,
+                         sq_err *err)
 {
     if (po == SQ_PARSE_NOT_ENVELOPE)
         return to_dlq(w, job->msg, why, err);
     if (po == SQ_PARSE_REJECTED)
         return reject(w, NULL, &job->req, why, err);
+    if (answer)
+        return sq_answer_again(w, answer, err);
     if (sq_dispatch_ledger_knows(w, &job->req))
         return 0; /* done long ago: acknowledged without effect */
     return sq_route(w, NULL, &job->req, err);
 }
 
-static void finish_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why)
+static void finish_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why, const char *answer)
 {
     /* The polling thread retries here too, a little, then leaves the message
      * uncommitted (offsets never pass it) and keeps serving: a restart or a
-     * rebalance redelivers it. */
+     * rebalance redelivers it (an answer is found again on the request's key). */
     for (int attempt = 0; attempt < 5 && !atomic_load(&w->stopping); attempt++) {
         sq_err err;
         sq_err_clear(&err);
         sq_job_set_current(job);
-        int rc = handle_inline(w, job, po, why, &err);
+        int rc = handle_inline(w, job, po, why, answer, &err);
         sq_job_set_current(NULL);
         if (sq_job_finish(job, rc == 0) == 0)
             return;
@@ -225,7 +210,7 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     sq_parse_outcome po = sq_request_parse(m->payload, m->len, w->cfg.max_request_bytes, &job->req, &why);
     sq_log_ctx lc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
     if (po != SQ_PARSE_OK) {
-        finish_inline(w, job, po, &why);
+        finish_inline(w, job, po, &why, NULL);
         return;
     }
     sq_dedupe dd;
@@ -243,7 +228,7 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     }
     job->parsed = true;
     if (dd == SQ_DEDUPE_ANSWERED) {
-        answer_again(w, job, answer);
+        finish_inline(w, job, po, NULL, answer);
         free(answer);
         return;
     }
@@ -278,5 +263,5 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
         return;
     }
     pthread_mutex_unlock(&w->registry_mu);
-    finish_inline(w, job, SQ_PARSE_OK, NULL);
+    finish_inline(w, job, SQ_PARSE_OK, NULL, NULL);
 }
