@@ -4,6 +4,9 @@ assignment, and the checks every such test makes (each request answered
 exactly once, no task started twice, each exec's side effect once)."""
 from __future__ import annotations
 
+import json
+import time
+
 from sandq_client import new_id, partition_for
 
 FAST = {"SANDQ_HEARTBEAT_TTL_S": "3", "SANDQ_REAPER_INTERVAL_MS": "500", "SANDQ_SESSION_TIMEOUT_MS": "6000"}
@@ -33,6 +36,18 @@ def mixed_requests(client, sbx: str, n: int) -> list[dict]:
     return out
 
 
+def send_mixed_load(client, topic_of: dict[str, str], n: int) -> list[dict]:
+    """n mixed requests for each sandbox (topic_of: its requests topic), sent
+    all at once, interleaved the way the sandboxes' FIFOs will take them."""
+    sent: list[dict] = []
+    for sbx in topic_of:
+        sent += mixed_requests(client, sbx, n)
+    for r in sent:
+        client.producer.produce(topic_of[r["sandboxId"]], json.dumps(r).encode(), key=r["sandboxId"].encode())
+    assert client.producer.flush(30) == 0
+    return sent
+
+
 TASK_OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
 
 
@@ -43,6 +58,18 @@ def partitions_of(brokers: str, group: str) -> dict[str, set[tuple[str, int]]]:
     desc = admin.describe_consumer_groups([group])[group].result(15)
     return {(m.group_instance_id or m.client_id): {(tp.topic, tp.partition) for tp in m.assignment.topic_partitions}
             for m in desc.members}
+
+
+def both_hold_partitions(brokers: str, group: str, a: str, b: str) -> dict[str, set[tuple[str, int]]]:
+    """Wait until members a and b both hold partitions; the assignment then."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        owned = partitions_of(brokers, group)
+        if owned.get(a) and owned.get(b):
+            break
+        time.sleep(0.5)
+    assert owned.get(a) and owned.get(b), owned
+    return owned
 
 
 def place(owned: dict[str, set[tuple[str, int]]], worker_id: str, n: int) -> list[tuple[str, str]]:

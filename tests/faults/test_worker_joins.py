@@ -5,12 +5,11 @@ request still gets exactly one outcome, nothing runs twice, and sandboxes on
 the partitions that stayed never notice."""
 from __future__ import annotations
 
-import json
 import time
 
 from harness import Worker, private_prefix
-from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, mixed_requests, no_task_started_twice,
-                        one_outcome_each, partitions_of, settle)
+from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, no_task_started_twice, one_outcome_each,
+                        both_hold_partitions, send_mixed_load, settle)
 from sandq_client import Sandq, new_id, partition_for
 
 
@@ -38,12 +37,7 @@ def test_worker_joins_mid_load(stack_env):
         for sbx in topic_of:
             every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=90)
 
-        sent: list[dict] = []
-        for sbx in topic_of:
-            sent += mixed_requests(client, sbx, 20)
-        for r in sent:
-            client.producer.produce(topic_of[r["sandboxId"]], json.dumps(r).encode(), key=r["sandboxId"].encode())
-        assert client.producer.flush(30) == 0
+        sent = send_mixed_load(client, topic_of, 20)
         by_request = {r["requestId"]: r for r in sent}
         done = 0
 
@@ -56,13 +50,7 @@ def test_worker_joins_mid_load(stack_env):
         b = Worker("w-join-b", env).start()  # mid-load
 
         settle(every, by_request)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            owned = partitions_of(client.brokers, prefix)
-            if owned.get(a.worker_id) and owned.get(b.worker_id):
-                break
-            time.sleep(0.5)
-        assert owned.get(a.worker_id) and owned.get(b.worker_id), owned
+        owned = both_hold_partitions(client.brokers, prefix, a.worker_id, b.worker_id)
         assert len(owned[a.worker_id] | owned[b.worker_id]) == 12 and not owned[a.worker_id] & owned[b.worker_id]
         moved = {s for s, t in topic_of.items() if (t, partition_for(s, 6)) in owned[b.worker_id]}
         stayed = set(topic_of) - moved

@@ -9,8 +9,8 @@ import signal
 import time
 
 from harness import Worker, pg_eventually, private_prefix
-from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, mixed_requests, no_task_started_twice,
-                        one_outcome_each, partitions_of, place, settle)
+from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, no_task_started_twice, one_outcome_each,
+                        both_hold_partitions, partitions_of, place, send_mixed_load, settle)
 from sandq_client import Sandq, new_id
 
 def test_worker_killed_with_sigkill(client, worker, rds, pg):
@@ -89,13 +89,7 @@ def test_worker_killed_mid_task_under_mixed_load(stack_env):
     every = client.stream(None)
     try:
         # Both members hold partitions before any sandbox is placed.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            owned = partitions_of(client.brokers, prefix)
-            if owned.get(a.worker_id) and owned.get(b.worker_id):
-                break
-            time.sleep(0.5)
-        assert owned.get(a.worker_id) and owned.get(b.worker_id), owned
+        owned = both_hold_partitions(client.brokers, prefix, a.worker_id, b.worker_id)
         all_partitions = owned[a.worker_id] | owned[b.worker_id]
         assert len(all_partitions) == 12, owned  # requests and requests.iad, six each
 
@@ -112,12 +106,7 @@ def test_worker_killed_mid_task_under_mixed_load(stack_env):
         survivors = {s for s, wid in owner.items() if wid == b.worker_id}
         assert len(victims) == 6 and len(survivors) == 6, owner
 
-        sent: list[dict] = []
-        for sbx in sandboxes:
-            sent += mixed_requests(client, sbx, 25)
-        for r in sent:
-            client.producer.produce(topic_of[r["sandboxId"]], json.dumps(r).encode(), key=r["sandboxId"].encode())
-        assert client.producer.flush(30) == 0
+        sent = send_mixed_load(client, topic_of, 25)
         by_request = {r["requestId"]: r for r in sent}
 
         # Kill A while its sandboxes are mid-task: some of their work done, an
