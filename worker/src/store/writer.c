@@ -46,6 +46,7 @@ struct sq_writer {
     /* Prepared multi-row statements of this connection: sq_history_<index>. */
     struct prepared {
         const char *sql;       /* the queued text (a literal: compared by address) */
+        int nparams;           /* per row, as queued with it */
         bool ready, refused;
     } prepared[PREPARED_MAX];
     int nprepared;
@@ -126,16 +127,16 @@ typedef struct stmt {
     int prepared;              /* index in wr->prepared when sent as that statement, else -1 */
 } stmt;
 
-/* The prepared form of full-size runs of `sql`: an entry for it (created
- * when missing and there is room), else -1. */
-static int prepared_slot(sq_writer *wr, const char *sql)
+/* The prepared form of full-size runs of `sql` with `nparams` per row: an
+ * entry for it (created when missing and there is room), else -1. */
+static int prepared_slot(sq_writer *wr, const char *sql, int nparams)
 {
     for (int i = 0; i < wr->nprepared; i++)
-        if (wr->prepared[i].sql == sql)
+        if (wr->prepared[i].sql == sql && wr->prepared[i].nparams == nparams)
             return i;
     if (wr->nprepared == PREPARED_MAX)
         return -1;
-    wr->prepared[wr->nprepared] = (struct prepared){.sql = sql};
+    wr->prepared[wr->nprepared] = (struct prepared){.sql = sql, .nparams = nparams};
     return wr->nprepared++;
 }
 
@@ -158,7 +159,7 @@ static int plan_batch(sq_writer *wr, item **todo, int left, stmt *out)
         int full = st->shape.max_rows < ROWS_MAX ? st->shape.max_rows : ROWS_MAX;
         if (st->rows < 2 || st->rows != full)
             continue;
-        int slot = prepared_slot(wr, sqls[i]);
+        int slot = prepared_slot(wr, sqls[i], ns[i]);
         if (slot < 0 || wr->prepared[slot].refused)
             continue;
         if (!wr->prepared[slot].ready) {
