@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_sql.h"
 #include "sq/log.h"
 #include "writer.h"
 
@@ -34,12 +35,8 @@ int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_reque
     const char *p[] = {sb->id,  sb->tenant, sb->region, w->cfg.worker_id, runtime ? runtime : "base",
                        network ? network : "none", sb->reply_to[0] ? sb->reply_to : NULL, create->request_id,
                        caps, limits, meta};
-    int rc = exec(w, err,
-                  "INSERT INTO sandboxes (id, tenant, region, worker_id, state, runtime, network, reply_to, "
-                  "create_request_id, capabilities, limits, metadata) "
-                  "VALUES ($1,$2,$3,$4,'queued',$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11::jsonb) "
-                  "ON CONFLICT (id) DO NOTHING",
-                  11, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_SANDBOX_INSERT_PARAMS, "parameters of SQ_SQL_SANDBOX_INSERT");
+    int rc = exec(w, err, SQ_SQL_SANDBOX_INSERT, SQ_SQL_SANDBOX_INSERT_PARAMS, p);
     free(caps);
     free(limits);
     free(meta);
@@ -73,10 +70,8 @@ int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id,
 {
     char *sum = dump_or(summary, "{}");
     const char *p[] = {task_id, sandbox_id, req->request_id, kind, req->type_name, sum};
-    int rc = exec(w, err,
-                  "INSERT INTO tasks (id, sandbox_id, request_id, kind, type, state, summary) "
-                  "VALUES ($1,$2,$3,$4,$5,'queued',$6::jsonb) ON CONFLICT (id) DO NOTHING",
-                  6, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_TASK_INSERT_PARAMS, "parameters of SQ_SQL_TASK_INSERT");
+    int rc = exec(w, err, SQ_SQL_TASK_INSERT, SQ_SQL_TASK_INSERT_PARAMS, p);
     free(sum);
     return rc;
 }
@@ -120,11 +115,8 @@ int sq_pg_event_append(sq_worker *w, const json_t *ev, sq_err *err)
                        json_string_value(json_object_get(ev, "workerId")),
                        at,
                        env};
-    int rc = exec(w, err,
-                  "INSERT INTO events (event_id, sandbox_id, seq, type, task_id, request_id, tenant, worker_id, at, "
-                  "envelope) VALUES ($1,$2,$3::bigint,$4,$5,$6,$7,$8,to_timestamp($9::bigint / 1000.0),$10::jsonb) "
-                  "ON CONFLICT (event_id) DO NOTHING",
-                  10, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_EVENT_INSERT_PARAMS, "parameters of SQ_SQL_EVENT_INSERT");
+    int rc = exec(w, err, SQ_SQL_EVENT_INSERT, SQ_SQL_EVENT_INSERT_PARAMS, p);
     free(env);
     return rc;
 }
@@ -133,10 +125,8 @@ int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandb
                          const char *outcome, sq_err *err)
 {
     const char *p[] = {request_id, sandbox_id && *sandbox_id ? sandbox_id : NULL, type, outcome};
-    return exec(w, err,
-                "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "
-                "ON CONFLICT (request_id) DO NOTHING",
-                4, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_REQUEST_INSERT_PARAMS, "parameters of SQ_SQL_REQUEST_INSERT");
+    return exec(w, err, SQ_SQL_REQUEST_INSERT, SQ_SQL_REQUEST_INSERT_PARAMS, p);
 }
 
 int sq_pg_request_known(sq_worker *w, const char *request_id, bool *known, sq_err *err)

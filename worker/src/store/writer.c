@@ -3,15 +3,26 @@
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../job.h"
+#include "multirow.h"
 #include "sq/codec.h"
 #include "sq/log.h"
 
+/* Statements per transaction. */
 #define BATCH_MAX 512
+/* Rows per multi-row INSERT (fewer when the 65535 parameters of one statement
+ * run out first: multirow.h). tests/bench/history_rate measured 64-row
+ * statements ahead of both shorter ones and whole-batch ones, whose parse and
+ * plan grow faster than their row count. */
+#define ROWS_MAX 64
+/* Statement kinds whose full-size multi-row form is prepared per connection
+ * (the worker has five INSERTs). */
+#define PREPARED_MAX 16
 
 typedef struct item {
     const char *sql;
@@ -32,6 +43,13 @@ struct sq_writer {
     bool stopping;
     int64_t stop_deadline;
     PGconn *pg;
+    /* Prepared multi-row statements of this connection: sq_history_<index>. */
+    struct prepared {
+        const char *sql;       /* the queued text (a literal: compared by address) */
+        int nparams;           /* per row, as queued with it */
+        bool ready, refused;
+    } prepared[PREPARED_MAX];
+    int nprepared;
     atomic_size_t depth;
 };
 
@@ -78,6 +96,7 @@ static bool connect_pg(sq_writer *wr)
         return true;
     if (wr->pg)
         PQfinish(wr->pg);
+    wr->nprepared = 0; /* prepared statements die with their connection */
     wr->pg = PQconnectdb(wr->w->cfg.conn.database_url);
     if (PQstatus(wr->pg) != CONNECTION_OK) {
         sq_warn(NULL, "history writer: postgres unavailable: %s", PQerrorMessage(wr->pg));
@@ -100,24 +119,147 @@ static bool row_is_bad(const PGresult *r)
     return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
 }
 
-/* Send BEGIN, every statement, COMMIT in one pipeline and read the results. */
-static batch_result run_batch(sq_writer *wr, item *first, int count)
+/* One statement of a batch: `rows` consecutive queued items from todo[first],
+ * one multi-row INSERT when rows > 1. */
+typedef struct stmt {
+    int first, rows;
+    sq_multirow shape;
+    int prepared;              /* index in wr->prepared when sent as that statement, else -1 */
+} stmt;
+
+/* The prepared form of full-size runs of `sql` with `nparams` per row: an
+ * entry for it (created when missing and there is room), else -1. */
+static int prepared_slot(sq_writer *wr, const char *sql, int nparams)
+{
+    for (int i = 0; i < wr->nprepared; i++)
+        if (wr->prepared[i].sql == sql && wr->prepared[i].nparams == nparams)
+            return i;
+    if (wr->nprepared == PREPARED_MAX)
+        return -1;
+    wr->prepared[wr->nprepared] = (struct prepared){.sql = sql, .nparams = nparams};
+    return wr->nprepared++;
+}
+
+/* Cut the items into statements; full-size runs get their prepared statement,
+ * prepared on first use (outside the batch's transaction and pipeline, so a
+ * statement counts as prepared only once PostgreSQL said so). Returns the
+ * number of statements, or -1 when the connection is lost. */
+static int plan_batch(sq_writer *wr, item **todo, int left, stmt *out)
+{
+    const char *sqls[BATCH_MAX];
+    int ns[BATCH_MAX], nstmt = 0;
+    for (int i = 0; i < left; i++) {
+        sqls[i] = todo[i]->sql;
+        ns[i] = todo[i]->n;
+    }
+    for (int i = 0; i < left; i += out[nstmt++].rows) {
+        stmt *st = &out[nstmt];
+        *st = (stmt){.first = i, .prepared = -1};
+        st->rows = sq_multirow_run(sqls + i, ns + i, left - i, ROWS_MAX, &st->shape);
+        int full = st->shape.max_rows < ROWS_MAX ? st->shape.max_rows : ROWS_MAX;
+        if (st->rows < 2 || st->rows != full)
+            continue;
+        int slot = prepared_slot(wr, sqls[i], ns[i]);
+        if (slot < 0 || wr->prepared[slot].refused)
+            continue;
+        if (!wr->prepared[slot].ready) {
+            char *sql = sq_multirow_build(sqls[i], &st->shape, st->rows), name[32];
+            if (!sql)
+                continue;
+            snprintf(name, sizeof name, "sq_history_%d", slot);
+            PGresult *r = PQprepare(wr->pg, name, sql, st->rows * st->shape.nparams, NULL);
+            free(sql);
+            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (!ok && PQstatus(wr->pg) != CONNECTION_BAD)
+                sq_warn(NULL, "history writer: cannot prepare a multi-row insert (rows go unprepared): %s",
+                        PQresultErrorMessage(r));
+            PQclear(r);
+            if (PQstatus(wr->pg) == CONNECTION_BAD)
+                return -1;
+            wr->prepared[slot].ready = ok;
+            wr->prepared[slot].refused = !ok;
+            if (!ok)
+                continue;
+        }
+        st->prepared = slot;
+    }
+    return nstmt;
+}
+
+/* Send one statement of the batch; returns how many queries that was. */
+static int send_stmt(sq_writer *wr, item **todo, const stmt *st, bool *sent)
+{
+    item **rows = todo + st->first;
+    if (st->rows == 1) {
+        *sent = PQsendQueryParams(wr->pg, rows[0]->sql, rows[0]->n, NULL, (const char *const *)rows[0]->params, NULL,
+                                  NULL, 0);
+        return 1;
+    }
+    int n = st->shape.nparams;
+    const char **params = malloc((size_t)st->rows * (size_t)n * sizeof *params);
+    char *sql = params && st->prepared < 0 ? sq_multirow_build(rows[0]->sql, &st->shape, st->rows) : NULL;
+    if (!params || (st->prepared < 0 && !sql)) {
+        /* No memory for the merged form: the rows as queued, one by one. */
+        free(params);
+        int q = 0;
+        for (int r = 0; r < st->rows && *sent; r++, q++)
+            *sent = PQsendQueryParams(wr->pg, rows[r]->sql, n, NULL, (const char *const *)rows[r]->params, NULL,
+                                      NULL, 0);
+        return q;
+    }
+    for (int r = 0; r < st->rows; r++)
+        memcpy(params + (size_t)r * (size_t)n, rows[r]->params, (size_t)n * sizeof *params);
+    /* libpq copies the statement and the values into its output buffer here. */
+    if (st->prepared >= 0) {
+        char name[32];
+        snprintf(name, sizeof name, "sq_history_%d", st->prepared);
+        *sent = PQsendQueryPrepared(wr->pg, name, st->rows * n, params, NULL, NULL, 0);
+    } else {
+        *sent = PQsendQueryParams(wr->pg, sql, st->rows * n, NULL, params, NULL, NULL, 0);
+    }
+    free(sql);
+    free(params);
+    return 1;
+}
+
+/* Send BEGIN, the batch's statements, COMMIT in one pipeline and read the
+ * results.
+ *
+ * Consecutive rows of one INSERT go as multi-row statements (multirow.h):
+ * one parse, plan and execution per ROWS_MAX rows instead of one per row.
+ * Only consecutive items are merged, so the order of statements — a
+ * sandbox's row before its tasks and events, an UPDATE after the INSERT it
+ * updates — is the queue's order, and a row's triggers (the webhook outbox on
+ * events) fire as before. A full-size run uses its prepared statement, which
+ * also saves the parse and plan; shorter ones (a quiet queue) go unprepared.
+ *
+ * Rows already committed one by one (an earlier attempt at this batch fell
+ * back to that, then lost the connection) are not sent again. */
+static batch_result run_batch(sq_writer *wr, item **batch, int count)
 {
     PGconn *pg = wr->pg;
-    if (!PQenterPipelineMode(pg))
+    item *todo[BATCH_MAX];
+    stmt stmts[BATCH_MAX];
+    int left = 0;
+    for (int i = 0; i < count; i++)
+        if (!batch[i]->written)
+            todo[left++] = batch[i];
+    int nstmt = plan_batch(wr, todo, left, stmts);
+    if (nstmt < 0 || !PQenterPipelineMode(pg))
         return BATCH_CONN_LOST;
+    int queries = 1;
     bool sent = PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-    item *it = first;
-    for (int i = 0; sent && i < count; i++, it = it->next)
-        sent = PQsendQueryParams(pg, it->sql, it->n, NULL, (const char *const *)it->params, NULL, NULL, 0);
+    for (int i = 0; sent && i < nstmt; i++)
+        queries += send_stmt(wr, todo, &stmts[i], &sent);
     sent = sent && PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(pg);
+    queries++;
     if (!sent) {
         PQexitPipelineMode(pg);
         return BATCH_CONN_LOST;
     }
     batch_result out = BATCH_OK;
-    /* count+2 queries, each followed by a NULL, then the sync result. */
-    for (int q = 0; q < count + 2; q++) {
+    /* Each query's results are followed by a NULL, then comes the sync result. */
+    for (int q = 0; q < queries; q++) {
         PGresult *r;
         while ((r = PQgetResult(pg)) != NULL) {
             ExecStatusType st = PQresultStatus(r);
@@ -146,12 +288,13 @@ static batch_result run_batch(sq_writer *wr, item *first, int count)
 }
 
 /* A statement the database refuses (a bug, not an outage) would block the
- * queue forever; run the batch one statement per transaction instead and
- * report each refused row loudly. */
-static batch_result run_one_by_one(sq_writer *wr, item *first, int count)
+ * queue forever; run the batch one row per transaction instead — each queued
+ * item on its own, not merged, so one bad row sinks nothing else — and report
+ * each refused row loudly. */
+static batch_result run_one_by_one(sq_writer *wr, item **batch, int count)
 {
-    item *it = first;
-    for (int i = 0; i < count; i++, it = it->next) {
+    for (int i = 0; i < count; i++) {
+        item *it = batch[i];
         if (it->written)
             continue;
         PGresult *r = PQexecParams(wr->pg, it->sql, it->n, NULL, (const char *const *)it->params, NULL, NULL, 0);
@@ -182,10 +325,12 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&wr->mu);
             break;
         }
-        item *first = wr->head;
+        /* Only this thread takes items off the head, so they stay put while
+         * the batch runs unlocked. */
+        item *batch[BATCH_MAX];
         int count = 0;
-        for (item *it = first; it && count < BATCH_MAX; it = it->next)
-            count++;
+        for (item *it = wr->head; it && count < BATCH_MAX; it = it->next)
+            batch[count++] = it;
         bool giving_up = wr->stopping && sq_mono_ms() > wr->stop_deadline;
         pthread_mutex_unlock(&wr->mu);
 
@@ -195,9 +340,9 @@ static void *writer_main(void *arg)
                            "requests stay uncommitted in Kafka and will be redone",
                      wr->len);
         } else if (connect_pg(wr)) {
-            res = run_batch(wr, first, count);
+            res = run_batch(wr, batch, count);
             if (res == BATCH_STATEMENT_FAILED)
-                res = run_one_by_one(wr, first, count);
+                res = run_one_by_one(wr, batch, count);
         }
         if (res == BATCH_CONN_LOST && !giving_up) {
             if (wr->pg)

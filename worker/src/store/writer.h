@@ -1,9 +1,12 @@
 /* writer.h — the history writer: every PostgreSQL write of the worker goes
  * through one bounded FIFO to one thread, which applies it in batches —
  * one transaction, pipelined (libpq pipeline mode), one commit and so one
- * fsync per batch instead of one per row.
+ * fsync per batch instead of one per row. Within a batch, consecutive rows
+ * of the same INSERT go as one multi-row INSERT (multirow.h).
  *
  * - Order is kept: statements run in the order they were queued.
+ * - One bad row (SQLSTATE class 22/23) sinks nothing else: its batch is
+ *   redone one row per transaction and only that row is set aside.
  * - Nothing is dropped: when PostgreSQL is down the batch is retried with
  *   back-off; when the queue is full, writers block (back-pressure).
  * - A job is durable only once its rows are committed: each queued statement
