@@ -96,6 +96,11 @@ class Worker:
                 RUNNING_WORKERS.append(self)
                 return self
             time.sleep(0.1)
+        # Not ready in time: do not leave it running (a stray worker with this
+        # id would fence the next one as a static group member).
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
         raise TimeoutError("worker did not become ready: " + self.log_text()[-2000:])
 
     def log_text(self) -> str:

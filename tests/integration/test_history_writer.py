@@ -20,7 +20,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import BUILD
+from harness import BUILD
 from sandq_client import new_id
 
 TABLES = ["sandboxes", "tasks", "events", "requests", "webhook_endpoints", "webhook_deliveries"]
