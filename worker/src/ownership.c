@@ -80,7 +80,10 @@ static void *ownership_main(void *arg)
 {
     sq_worker *w = arg;
     int64_t next_reap = 0;
-    while (!atomic_load(&w->stopping)) {
+    /* The heartbeat outlives `stopping`: during a graceful shutdown the actors
+     * still record their sandboxes as failed (worker_shutdown), and a beat
+     * given up early would let another worker's reaper claim them first. */
+    while (!atomic_load(&w->heartbeat_done)) {
         sq_store_conn *c = sq_pool_acquire(&w->pool);
         sq_err err;
         if (sq_pool_redis(&w->pool, c, &err) == 0) {
@@ -94,7 +97,7 @@ static void *ownership_main(void *arg)
             else
                 sq_pool_drop_redis(c);
         }
-        bool reap_now = sq_mono_ms() >= next_reap && c->redis;
+        bool reap_now = sq_mono_ms() >= next_reap && c->redis && !atomic_load(&w->stopping);
         if (reap_now) {
             /* The sweep uses its own borrowed connection for the listing and the
              * normal store calls (which borrow another) for claims. */
@@ -106,7 +109,7 @@ static void *ownership_main(void *arg)
         int64_t sleep_ms = w->cfg.heartbeat_ttl_s * 1000 / 3;
         if (sleep_ms > w->cfg.reaper_interval_ms)
             sleep_ms = w->cfg.reaper_interval_ms;
-        for (int64_t slept = 0; slept < sleep_ms && !atomic_load(&w->stopping); slept += 100) {
+        for (int64_t slept = 0; slept < sleep_ms && !atomic_load(&w->heartbeat_done); slept += 100) {
             struct timespec ts = {.tv_nsec = 100 * 1000000L};
             nanosleep(&ts, NULL);
         }
@@ -130,7 +133,11 @@ int sq_ownership_start(sq_worker *w, sq_err *err)
     return 0;
 }
 
-void sq_ownership_stop(sq_worker *w) { pthread_join(w->heartbeat, NULL); }
+void sq_ownership_stop(sq_worker *w)
+{
+    atomic_store(&w->heartbeat_done, true);
+    pthread_join(w->heartbeat, NULL);
+}
 
 /* Mark (at = now) or clear (at = 0) the sandboxes of these partitions. */
 static void mark_partitions(sq_worker *w, const rd_kafka_topic_partition_list_t *parts, int64_t at)

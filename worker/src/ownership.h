@@ -19,6 +19,7 @@
 #include "worker.h"
 
 int sq_ownership_start(sq_worker *w, sq_err *err);
+/* Stop beating and give the heartbeat up: call once the sandboxes are settled. */
 void sq_ownership_stop(sq_worker *w);
 
 /* Claim a sandbox recorded as known->worker_id's and emit sandbox.failed

@@ -87,6 +87,7 @@ typedef struct sq_worker {
     pthread_t producer_poller;
     atomic_int producer_done;    /* tells the producer poller to finish */
     pthread_t heartbeat;
+    atomic_bool heartbeat_done;  /* set once the sandboxes are settled at shutdown */
     struct sq_writer *writer;
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
 } sq_worker;
