@@ -100,6 +100,24 @@ def test_a_duplicate_sent_while_the_first_copy_runs_has_no_effect(client, launch
     assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
 
 
+def test_a_request_replayed_after_it_finished_gets_the_same_events(client, launched, pg):
+    sbx, s = launched
+    ex = client.envelope("task.exec", sbx, {"command": "echo", "args": ["once"]})
+    client.send(ex)
+    s.for_request(ex["requestId"], {"sandbox.task.completed"})
+    s.wait_type("sandbox.ready", requestId=ex["requestId"])
+    first = [e for e in s.seen if e.get("requestId") == ex["requestId"]]
+    client.send(ex)  # a producer retry, long after the first copy finished
+    deadline = time.monotonic() + 30
+    while len(s.replayed) < len(first) and time.monotonic() < deadline:
+        s.poll(0.2)
+    # The very same events again: same eventIds, same seqs, same order; nothing new ran.
+    assert [(e["eventId"], e["seq"], e["type"]) for e in s.replayed] == \
+        [(e["eventId"], e["seq"], e["type"]) for e in first]
+    assert not [e for e in s.seen if e.get("requestId") == ex["requestId"] and e not in first]
+    assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
+
+
 def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
     from harness import Worker
     from harness import private_prefix

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "ownership.h"
 #include "registry.h"
+#include "replay.h"
 #include "state_machine.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -236,6 +237,14 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
         sq_info(&lc, "duplicate %s acknowledged without effect", job->req.type_name);
         sq_metrics_duplicate();
         job->parsed = false; /* no effect of ours to record: the first copy does that */
+        if (dd == SQ_DEDUPE_DONE) {
+            /* Already done: answer again with the very same events. Best
+             * effort: the first copy's effect stands either way. */
+            sq_job_set_current(job);
+            if (sq_replay_events(w, job, &err) < 0)
+                sq_warn(&lc, "could not replay the events of a duplicate: %s", err.msg);
+            sq_job_set_current(NULL);
+        }
         if (sq_job_finish(job, true) < 0)
             sq_job_abandon(job);
         return;
