@@ -15,8 +15,12 @@
  *   → follow     (task output/results, sandbox.ended/failed, request.rejected)
  *   → record     (one outcome line per job in the output JSONL, flushed at once)
  * A `<output>.state` file remembers when the first run started, so a resumed run
- * re-reads the events of jobs that were in flight (their deduplicated requests cause
- * no new events). */
+ * re-reads the events of jobs that were in flight. Their requests, sent again, are
+ * duplicates: the worker does not run them again but answers each with its stored
+ * events (same eventIds and seqs, published after newer ones). Every event is applied
+ * at most once per job (its sandbox's seqs, seqset.h), so a replay is information —
+ * it can fill in what this run has not read — never a second outcome; and a job is
+ * judged only once the history of its sandbox is whole up to its end. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -29,6 +33,7 @@
 #include "batch.h"
 #include "cli.h"
 #include "internal.h"
+#include "seqset.h"
 #include "sq/codec.h"
 #include "sq/env.h"
 #include "units.h"
@@ -105,6 +110,7 @@ typedef struct task_rt {
     json_t *result;
     strbuf out[2];
     uint64_t next[2]; /* stream offsets taken (dedupes replayed chunks) */
+    int64_t outcome_seq; /* seq of the event that gave its status (0: none, or outside the stream) */
 } task_rt;
 
 typedef enum { JOB_PENDING, JOB_STARTED, JOB_FINISHED } job_phase;
@@ -133,6 +139,9 @@ struct job_rt {
     int64_t started_ms;
     bool seen_first;    /* its sandbox's first event (seq 1, sandbox.created) has been read */
     bool caught_up;     /* catch_up() ran */
+    sqp_seqset seen;    /* seqs of its sandbox's events applied (released when it finishes) */
+    int64_t end_seq;    /* seq of the first end seen: sandbox.ended/failed, or the kill's rejection */
+    int64_t gap_since;  /* sq_mono_ms() since a hole in the seqs applied, 0 if none */
     /* a create refused with limit_exceeded (the workers are full) is sent again after
      * a pause, under a new request id derived from the first: attempt k's id is
      * fixed too, so a resumed run's copies are still duplicates */
@@ -305,6 +314,7 @@ static void finish(batch *b, job_rt *jr)
     if (jr->phase == JOB_FINISHED)
         return;
     jr->phase = JOB_FINISHED;
+    sqp_seqset_clear(&jr->seen); /* later events of it are ignored: keep memory per live job */
     b->finished++;
     if (jr->live) {
         jr->live = false;
@@ -501,9 +511,22 @@ static void on_event(batch *b, const sandq_event *ev)
     if (raw)
         on_raw_event(raw, ev, data);
     job_rt *jr = table_get(b, b->by_sbx, ev->sandbox_id, false);
-    if (!jr || jr->skip) {
+    if (!jr || jr->skip || jr->phase == JOB_FINISHED) {
         json_decref(data);
         return;
+    }
+    /* At least once, and replays: an event already applied to this job is dropped
+     * (its seq; seq-0 rejections are matched by their requestId below, where a
+     * second copy changes nothing). */
+    if (sqp_seqset_add(&jr->seen, ev->seq) == 0) {
+        json_decref(data);
+        return;
+    }
+    if (sqp_seqset_prefix(&jr->seen) < sqp_seqset_max(&jr->seen)) {
+        if (!jr->gap_since)
+            jr->gap_since = sq_mono_ms();
+    } else {
+        jr->gap_since = 0;
     }
     if (ev->seq == 1)
         jr->seen_first = true;
@@ -512,11 +535,15 @@ static void on_event(batch *b, const sandq_event *ev)
         jr->ready_seen = true;
     } else if (strcmp(type, "sandbox.ended") == 0) {
         jr->ended_seen = true;
+        if (!jr->end_seq)
+            jr->end_seq = ev->seq;
     } else if (strcmp(type, "sandbox.failed") == 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s: %s", data_str(data, "reason"), data_str(data, "message"));
         job_fail(jr, "sandbox_failed", msg);
         jr->ended_seen = true;
+        if (!jr->end_seq)
+            jr->end_seq = ev->seq;
     } else if (strcmp(type, "request.rejected") == 0) {
         const char *code = data_str(data, "code");
         if (is_create_attempt(jr, ev->request_id)) {
@@ -533,10 +560,13 @@ static void on_event(batch *b, const sandq_event *ev)
             }
         } else if (strcmp(ev->request_id, jr->j.kill_request_id) == 0) {
             jr->ended_seen = true; /* already ended: the kill has nothing to do */
+            if (!jr->end_seq)
+                jr->end_seq = ev->seq;
         } else {
             task_rt *t = find_task(jr, "", ev->request_id);
             if (t && !t->status) {
                 t->status = 2;
+                t->outcome_seq = ev->seq;
                 snprintf(t->code, sizeof t->code, "%s", code);
                 snprintf(t->message, sizeof t->message, "rejected: %s", data_str(data, "message"));
             }
@@ -571,6 +601,7 @@ static void on_event(batch *b, const sandq_event *ev)
                 free(decoded);
             } else if (strcmp(type, "sandbox.task.completed") == 0) {
                 t->status = 1;
+                t->outcome_seq = ev->seq;
                 const json_t *ec = json_object_get(data, "exitCode");
                 t->exit_code = json_is_integer(ec) ? (int)json_integer_value(ec) : -1;
                 json_t *res = json_object_get(data, "result");
@@ -578,6 +609,7 @@ static void on_event(batch *b, const sandq_event *ev)
                     t->result = json_incref(res);
             } else if (strcmp(type, "sandbox.task.failed") == 0) {
                 t->status = 2;
+                t->outcome_seq = ev->seq;
                 snprintf(t->code, sizeof t->code, "%s", data_str(data, "code"));
                 snprintf(t->message, sizeof t->message, "%s", data_str(data, "message"));
             }
@@ -587,17 +619,45 @@ static void on_event(batch *b, const sandq_event *ev)
 }
 
 /* A job whose create was acknowledged but whose sandbox's first event (seq 1) does not
- * arrive, although this run's subscription started before the create: its requests
- * were duplicates of an earlier run's (same ids, deduplicated by the worker, so no new
- * events) that this run's subscription started too late to see — the output file was
- * removed, or another output path was given. Read that sandbox's own partition from
- * its creation (createdAt from Redis when reachable, else the partition's start) up to
- * now, and learn its state from there. */
+ * arrive, although this run's subscription started before the create — or whose
+ * sandbox's history keeps a hole: its requests were duplicates of an earlier run's
+ * (same ids) whose events this run's subscription started too late to see (the output
+ * file was removed, or another output path was given). The worker answers each
+ * duplicate with that request's stored events, which usually fills the history in;
+ * events no request of the job caused (a timeout) are not replayed, and an old worker
+ * replays nothing. So after a while, read that sandbox's own partition from its
+ * creation (createdAt from Redis when reachable, else the partition's start) up to
+ * now, and learn its state from there (events already applied are dropped). */
 #define CATCH_UP_AFTER_MS 3000
 static bool needs_catch_up(const job_rt *jr, int64_t now)
 {
-    return jr->phase == JOB_STARTED && !jr->j.raw && jr->submitted && !jr->seen_first && !jr->caught_up &&
-           now - jr->started_ms > CATCH_UP_AFTER_MS;
+    if (jr->phase != JOB_STARTED || jr->j.raw || !jr->submitted || jr->caught_up)
+        return false;
+    if (!jr->seen_first)
+        return now - jr->started_ms > CATCH_UP_AFTER_MS;
+    return jr->gap_since && now - jr->gap_since > CATCH_UP_AFTER_MS;
+}
+
+/* Whether every event of the job's sandbox up to the one that decides it (its end;
+ * with keep, its last task's outcome) has been applied: only then do its task
+ * results hold all their output. Events arrive in seq order except replays and
+ * re-reads, so the prefix of applied seqs says it — or a catch-up that read the
+ * sandbox's partition from its creation. */
+static bool history_whole(const job_rt *jr)
+{
+    if (jr->caught_up)
+        return true;
+    int64_t need = 0;
+    if (jr->j.keep) {
+        for (size_t i = 0; i < jr->j.ntasks; i++)
+            if (jr->t[i].outcome_seq > need)
+                need = jr->t[i].outcome_seq;
+    } else {
+        if (!jr->end_seq)
+            return false;
+        need = jr->end_seq;
+    }
+    return sqp_seqset_prefix(&jr->seen) >= need;
 }
 
 /* Every job that needs it, in one pass: one subscription on all partitions from the
@@ -692,9 +752,11 @@ static void advance(batch *b, job_rt *jr, int64_t now)
         /* "ended" means "its tasks are done" only if we saw its whole history: a run
          * whose subscription began in the middle of an earlier run's events (a lost
          * results file) may see just the end of it — a task's completion without the
-         * output before it — and must catch up first. */
-        bool whole = jr->seen_first || jr->caught_up;
-        bool done = jr->j.keep ? all_tasks && jr->tasks_sent : jr->ended_seen && whole;
+         * output before it — and replays of its duplicated requests may bring the
+         * beginning (seq 1) after that end: wait until the seqs up to the end are all
+         * applied (or a catch-up read them). */
+        bool whole = history_whole(jr);
+        bool done = jr->j.keep ? all_tasks && jr->tasks_sent && whole : jr->ended_seen && whole;
         if (done && jr->acks_pending == 0) {
             finish(b, jr);
             return;
@@ -922,6 +984,7 @@ static void free_jobs(batch *b)
             free(jr->t[t].out[1].p);
         }
         free(jr->t);
+        sqp_seqset_clear(&jr->seen);
         for (size_t m = 0; m < jr->nmsgs; m++)
             free(jr->msgs[m]);
         free(jr->msgs);

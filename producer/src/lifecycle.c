@@ -1,7 +1,9 @@
 /* lifecycle.c — sandbox.pause, sandbox.resume and sandbox.setTimeout: publish the
  * request with a waiter already open on the sandbox's partition, then follow the
- * sandbox's events until the state the call promises, a rejection of this request,
- * or the sandbox failing/ending under it. */
+ * sandbox's events until the state the call promises (an event of this request: a
+ * replay of an earlier pause's "paused" or a task's "ready" is not this call's
+ * answer), a rejection of this request, or the sandbox failing/ending under it (an
+ * end is final, whenever it was first published). */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,7 +65,7 @@ static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, cons
         bool rejected = mine && strcmp(ev.type, "request.rejected") == 0;
         bool gone = strcmp(ev.type, "sandbox.failed") == 0 || strcmp(ev.type, "sandbox.ended") == 0;
         bool done = false;
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; mine && i < 2; i++)
             if (spec->done_types[i] && strcmp(ev.type, spec->done_types[i]) == 0)
                 done = true;
         if (rejected || gone) {

@@ -1,7 +1,8 @@
 /* sandbox.c — the sandbox lifecycle calls: create (publish, return on the broker's
  * acknowledgement), launch (create + wait for sandbox.ready), wait_ready and kill.
  * Lifecycle events carry data.state (PROTOCOL.md); a sandbox's state is the state of
- * its latest lifecycle event. */
+ * its latest lifecycle event — latest by seq, not by arrival: a duplicate request is
+ * answered with its stored events again, so an old "ready" can arrive after "ended". */
 #include <stdio.h>
 #include <string.h>
 
@@ -197,7 +198,9 @@ sandq_code sandq_launch(sandq_client_t *c, const sandq_create_opts *opts, int64_
         const char *st = data_state(&ev);
         if (st && !ev.task_id[0])
             snprintf(last_state, sizeof last_state, "%s", st);
-        bool ready = strcmp(ev.type, "sandbox.ready") == 0;
+        /* Its own create's ready: a replay of an older request's (a sandbox id given
+         * in opts that already existed) is not an answer to this one. */
+        bool ready = strcmp(ev.type, "sandbox.ready") == 0 && strcmp(ev.request_id, info.request_id) == 0;
         sq_event_free(&ev);
         if (ready) {
             snprintf(info.state, sizeof info.state, "ready");
@@ -257,6 +260,7 @@ sandq_code sandq_wait_ready(sandq_client_t *c, const char *sandbox_id, int64_t t
     sandq_sandbox info = {0};
     snprintf(info.id, sizeof info.id, "%s", sandbox_id);
     char state[16] = "";
+    int64_t state_seq = 0; /* seq of the lifecycle event that set it */
     sandq_error gone;
     sqp_err_clear(&gone);
     for (;;) {
@@ -274,7 +278,8 @@ sandq_code sandq_wait_ready(sandq_client_t *c, const char *sandbox_id, int64_t t
             break;
         if (got) {
             const char *s = data_state(&ev);
-            if (s && strncmp(ev.type, "sandbox.", 8) == 0 && !ev.task_id[0]) {
+            if (s && strncmp(ev.type, "sandbox.", 8) == 0 && !ev.task_id[0] && ev.seq > state_seq) {
+                state_seq = ev.seq;
                 snprintf(state, sizeof state, "%s", s);
                 note_placement(&info, &ev);
                 if (phase_of(s) == PHASE_GONE)

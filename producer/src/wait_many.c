@@ -2,8 +2,8 @@
  * consumer. One subscription on every partition of the events topic (events.c),
  * from a time; each event is routed to its sandbox through a sorted index
  * (bsearch), and each sandbox is decided as sandq_wait_ready decides one: by the
- * state of its latest lifecycle event once everything published before the call
- * has been read. */
+ * state of its latest lifecycle event (by seq: a replayed old one does not count)
+ * once everything published before the call has been read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 typedef struct {
+    int64_t seq;          /* of the lifecycle event that set state */
     char state[16];
     char type[48];        /* the lifecycle event that set it */
     char message[256];    /* failure/end detail */
@@ -91,8 +92,9 @@ sandq_code sandq_wait_ready_many(sandq_client_t *c, const char *const *ids, size
         if (got == SANDQ_OK && ev.state[0] && !ev.task_id[0] && strncmp(ev.type, "sandbox.", 8) == 0) {
             entry key = {ev.sandbox_id, 0};
             entry *hit = bsearch(&key, index, n, sizeof *index, cmp_entry);
-            if (hit) {
+            if (hit && ev.seq > m[hit->idx].seq) {
                 member *mm = &m[hit->idx];
+                mm->seq = ev.seq;
                 snprintf(mm->state, sizeof mm->state, "%s", ev.state);
                 snprintf(mm->type, sizeof mm->type, "%s", ev.type);
                 json_t *data = json_loads(ev.data_json, 0, NULL);

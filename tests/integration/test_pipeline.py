@@ -100,6 +100,112 @@ def test_a_duplicate_sent_while_the_first_copy_runs_has_no_effect(client, launch
     assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
 
 
+def replays_of(s, first: list[dict], timeout: float = 30.0) -> list[dict]:
+    """Read until the stream has seen every event of `first` again (a replay), or time is up."""
+    want = {e["eventId"] for e in first}
+    deadline = time.monotonic() + timeout
+    while want - {e["eventId"] for e in s.replayed} and time.monotonic() < deadline:
+        s.poll(0.2)
+    return [e for e in s.replayed if e["eventId"] in want]
+
+
+def same(events: list[dict]) -> list[tuple]:
+    return [(e["eventId"], e["seq"], e["type"], e.get("requestId"), e["data"]) for e in events]
+
+
+def events_rows(pg, request_id: str) -> int:
+    return pg.execute("SELECT count(*) FROM events WHERE request_id = %s", (request_id,)).fetchone()[0]
+
+
+def test_a_request_replayed_after_it_finished_gets_the_same_events(client, launched, pg):
+    sbx, s = launched
+    ex = client.envelope("task.exec", sbx, {"command": "echo", "args": ["once"]})
+    client.send(ex)
+    s.for_request(ex["requestId"], {"sandbox.task.completed"})
+    s.wait_type("sandbox.ready", requestId=ex["requestId"])
+    first = [e for e in s.seen if e.get("requestId") == ex["requestId"]]
+    assert pg_eventually(pg, "SELECT count(*) FROM events WHERE request_id = %s", (ex["requestId"],),
+                         (len(first),)) == (len(first),)
+    client.send(ex)  # a producer retry, long after the first copy finished
+    # The very same events again: same eventIds, same seqs, same order; nothing new ran.
+    assert same(replays_of(s, first)) == same(first)
+    # The next request's events continue the stream where it was: the replay took no seq.
+    nxt = client.send(client.envelope("task.exec", sbx, {"command": "true"}))
+    s.for_request(nxt["requestId"], {"sandbox.task.completed"})
+    assert [e["seq"] for e in s.seen] == list(range(1, len(s.seen) + 1))
+    assert not [e for e in s.seen if e.get("requestId") == ex["requestId"] and e not in first]
+    assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
+    # Kafka only: no second history row (and so no second webhook delivery, which the
+    # outbox trigger on that table would have queued).
+    assert events_rows(pg, ex["requestId"]) == len(first)
+
+
+def test_a_create_replayed_after_its_sandbox_ended_gets_the_same_events(client, worker, pg, rds):
+    sbx = new_id("sbx")
+    reply = f"it.replay.{sbx.lower()}"
+    s = client.stream(sbx)
+    create = client.envelope("sandbox.create", sbx, {}, replyTo=reply)
+    client.send(create)
+    s.wait_type("sandbox.ready", requestId=create["requestId"], timeout=60)
+    kill = client.send(client.envelope("sandbox.kill", sbx))
+    s.wait_type("sandbox.ended", requestId=kill["requestId"])
+    first = [e for e in s.seen if e.get("requestId") == create["requestId"]]
+    assert [e["type"] for e in first] == ["sandbox.created", "sandbox.assigned", "sandbox.ready"]
+    assert pg_eventually(pg, "SELECT count(*) FROM events WHERE request_id = %s", (create["requestId"],),
+                         (len(first),)) == (len(first),)
+    rs = client.stream(sbx, topic=reply)  # the reply topic exists now (the first events created it)
+    client.send(create)
+    assert same(replays_of(s, first)) == same(first)
+    # The replyTo topic gets the replay too, as it got the original.
+    deadline = time.monotonic() + 30
+    while len(rs.seen) < len(first) and time.monotonic() < deadline:
+        rs.poll(0.2)
+    assert same(rs.seen) == same(first)
+    # No second sandbox: it stays ended, once, in Redis and PostgreSQL.
+    assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ended"
+    assert pg.execute("SELECT count(*), min(state) FROM sandboxes WHERE id = %s", (sbx,)).fetchone() == (1, "ended")
+    assert events_rows(pg, create["requestId"]) == len(first)
+    assert not [e for e in s.seen if e not in first and e.get("requestId") == create["requestId"]]
+    # Redis forgot the request id (TTL, a restart without AOF): the PostgreSQL ledger
+    # still knows it, and the copy gets the same answer.
+    s.replayed.clear()
+    assert rds.delete(f"sandq:req:{{{create['requestId']}}}") == 1
+    client.send(create)
+    assert same(replays_of(s, first)) == same(first)
+    assert pg.execute("SELECT count(*) FROM sandboxes WHERE id = %s", (sbx,)).fetchone() == (1,)
+    rs.close()
+    s.close()
+
+
+def test_a_rejected_request_replayed_gets_the_same_rejection(client, launched, pg):
+    sbx, s = launched
+    # Rejected when routed (files.read of a path outside the workspace) and rejected
+    # when parsed (a body field the type does not know): each takes the sandbox's
+    # next seq once, and a copy gets that very event again.
+    routed = client.send(client.envelope("files.read", sbx, {"path": "../etc/passwd"}))
+    parsed = client.send(client.envelope("task.exec", sbx, {"command": "true", "nonsense": 1}))
+    firsts = []
+    for r in (routed, parsed):
+        ev = s.for_request(r["requestId"], {"request.rejected"})
+        assert ev["seq"] > 0, ev
+        firsts.append(ev)
+    assert firsts[0]["data"]["code"] == "path_outside_workspace"
+    assert firsts[1]["data"]["code"] == "invalid_request"
+    for r in (routed, parsed):
+        assert pg_eventually(pg, "SELECT count(*) FROM events WHERE request_id = %s", (r["requestId"],),
+                             (1,)) == (1,)
+        client.send({k: v for k, v in r.items() if not k.startswith("_")})
+    assert same(replays_of(s, firsts)) == same(firsts)
+    nxt = client.send(client.envelope("task.exec", sbx, {"command": "true"}))
+    s.for_request(nxt["requestId"], {"sandbox.task.completed"})
+    # (the parse-time rejection is decided on the polling thread, the routed one on the
+    # sandbox's actor: their seqs are gap-free, but may be published in either order)
+    assert sorted(e["seq"] for e in s.seen) == list(range(1, len(s.seen) + 1))
+    assert [e["type"] for e in s.seen].count("request.rejected") == 2
+    for r in (routed, parsed):
+        assert events_rows(pg, r["requestId"]) == 1
+
+
 def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
     from harness import Worker
     from harness import private_prefix
@@ -125,6 +231,12 @@ def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
         kill_k = c.send(c.envelope("sandbox.kill", k))
         sk.wait_type("sandbox.ended", requestId=kill_k["requestId"], timeout=30)
         assert [e["data"]["state"] for e in sk.seen] == ["queued", "ending", "ended"]
+        # The kill's events were emitted by the waiting create; a copy of the kill
+        # still gets exactly them again.
+        killed = [e for e in sk.seen if e["requestId"] == kill_k["requestId"]]
+        assert len(killed) == 2
+        c.send({k_: v for k_, v in kill_k.items() if not k_.startswith("_")})
+        assert same(replays_of(sk, killed)) == same(killed)
         # Freeing the slot lets b proceed: queued → assigning → ready.
         kill_a = c.send(c.envelope("sandbox.kill", a))
         sa.wait_type("sandbox.ended", requestId=kill_a["requestId"], timeout=30)

@@ -40,5 +40,9 @@ def test_sdk_tour(worker, rds, pg):
     assert r["events_since"]["code"] == "ok" and r["events_since"]["first_seq"] == 1
     assert r["events_since"]["count"] == len(types)
     assert rds.hget(f"sandq:{{{sid}}}:sandbox", "state") == "ended"
+    # a duplicate of its create answered with the create's events (ready after ended):
+    # both waits still go by the latest event by seq
+    assert r["after_replay"] == {"code": "ok", "replayed_ready": True, "wait_ready": "sandbox_ended",
+                                 "wait_ready_many": "sandbox_ended"}
     # 20 sandboxes waited on with one consumer: all ready; after their kill, all ended
     assert r["many"] == {"created": 20, "code": "ok", "ready": 20, "code_after_kill": "sandbox_ended", "ended": 20}

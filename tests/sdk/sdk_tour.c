@@ -3,7 +3,8 @@
  * checks the answers (and, through the stack, the Redis/PostgreSQL state). Covers
  * the calls the CLI does not exercise on its own: the asynchronous task handles of
  * run_code/exec, sandq_publish with delivery callbacks, sandq_check_request,
- * wait_ready on an ended sandbox, events_open_since. */
+ * wait_ready on an ended sandbox (also once a replayed "ready" came after its end),
+ * events_open_since. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,32 @@ int main(void)
     sandq_events_close(sub);
     json_object_set_new(out, "events_since", json_pack("{s:o, s:i, s:I}", "code", CODE(rc), "count", count,
                                                        "first_seq", (json_int_t)first_seq));
+
+    /* a copy of its create, sent after its end, is answered with the create's stored
+     * events again — its sandbox.ready among them, now after sandbox.ended: the state
+     * is still that of the latest event by seq, ended */
+    sandq_sub_t *tail = NULL;
+    rc = sandq_events_open(c, sb.id, 0, &tail, &err);
+    char dup[512];
+    snprintf(dup, sizeof dup, "{\"v\":1,\"requestId\":\"%s\",\"type\":\"sandbox.create\",\"sandboxId\":\"%s\",\"body\":{}}",
+             sb.request_id, sb.id);
+    if (!rc)
+        rc = sandq_publish(c, dup, strlen(dup), NULL, NULL, &err);
+    if (!rc)
+        rc = sandq_flush(c, 10000, &err);
+    int replayed_ready = 0;
+    for (int64_t until = now_ms() + 30000; !rc && !replayed_ready && now_ms() < until;)
+        if (sandq_events_next(tail, 500, &ev, &err) == SANDQ_OK && strcmp(ev.type, "sandbox.ready") == 0 &&
+            strcmp(ev.request_id, sb.request_id) == 0)
+            replayed_ready = 1;
+    sandq_events_close(tail);
+    sandq_code wr = sandq_wait_ready(c, sb.id, 10000, NULL, &err);
+    const char *one[1] = {sb.id};
+    sandq_code one_code = SANDQ_OK;
+    sandq_wait_ready_many(c, one, 1, t0 - 1000, 10000, &one_code, &err);
+    json_object_set_new(out, "after_replay", json_pack("{s:o, s:b, s:o, s:o}", "code", CODE(rc), "replayed_ready",
+                                                       replayed_ready, "wait_ready", CODE(wr), "wait_ready_many",
+                                                       CODE(one_code)));
 
     char *s = json_dumps(out, JSON_COMPACT);
     puts(s);

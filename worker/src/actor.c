@@ -14,6 +14,7 @@
 #include "ownership.h"
 #include "sq/codec.h"
 #include "registry.h"
+#include "replay.h"
 #include "sq/log.h"
 
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
@@ -85,6 +86,7 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
             job->ledger_checked = true;
             if (sq_dispatch_ledger_knows(w, &job->req)) {
                 sq_job_set_current(NULL);
+                sq_replay_duplicate(w, job); /* done long ago: no effect, the same answer */
                 job->parsed = false; /* nothing to record: the first copy did */
                 if (sq_job_finish(job, true) < 0)
                     sq_job_abandon(job);

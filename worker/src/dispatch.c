@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "ownership.h"
 #include "registry.h"
+#include "replay.h"
 #include "state_machine.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -170,12 +171,14 @@ static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const s
 {
     if (po == SQ_PARSE_NOT_ENVELOPE)
         return to_dlq(w, job->msg, why, err);
-    if (po == SQ_PARSE_REJECTED)
-        return reject(w, NULL, &job->req, why, err);
     if (answer)
         return sq_answer_again(w, answer, err);
-    if (sq_dispatch_ledger_knows(w, &job->req))
-        return 0; /* done long ago: acknowledged without effect */
+    if (job->req.request_id[0] && sq_dispatch_ledger_knows(w, &job->req)) {
+        sq_replay_duplicate(w, job); /* done long ago: no effect, the same answer */
+        return 0;
+    }
+    if (po == SQ_PARSE_REJECTED)
+        return reject(w, NULL, &job->req, why, err);
     return sq_route(w, NULL, &job->req, err);
 }
 
@@ -209,7 +212,9 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     sq_err why;
     sq_parse_outcome po = sq_request_parse(m->payload, m->len, w->cfg.max_request_bytes, &job->req, &why);
     sq_log_ctx lc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
-    if (po != SQ_PARSE_OK) {
+    /* A rejected envelope whose requestId could be read is deduped too, so a
+     * copy gets the first rejection again rather than a second one. */
+    if (po == SQ_PARSE_NOT_ENVELOPE || (po == SQ_PARSE_REJECTED && !job->req.request_id[0])) {
         finish_inline(w, job, po, &why, NULL);
         return;
     }
@@ -236,8 +241,14 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
         sq_info(&lc, "duplicate %s acknowledged without effect", job->req.type_name);
         sq_metrics_duplicate();
         job->parsed = false; /* no effect of ours to record: the first copy does that */
+        if (dd == SQ_DEDUPE_DONE) /* IN_FLIGHT: the first copy is still to answer */
+            sq_replay_duplicate(w, job);
         if (sq_job_finish(job, true) < 0)
             sq_job_abandon(job);
+        return;
+    }
+    if (po == SQ_PARSE_REJECTED) {
+        finish_inline(w, job, po, &why, NULL);
         return;
     }
     sq_debug(&lc, "handling %s", job->req.type_name);

@@ -173,9 +173,15 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     case SLOT_TAKEN:
         break;
     case SLOT_KILLED: { /* killed while queued: it never ran; the events name the kill */
+        /* They are the kill's events, counted against the kill's job: it is
+         * marked done only once they are delivered and in the audit log, which
+         * is what answers a later duplicate of the kill (replay.h). */
+        sq_job *create = sq_job_current();
+        sq_job_set_current(kill);
         int rc = sq_transition(w, sb, &kill->req, SQ_STATE_ENDING, "killed", NULL, NULL, err);
         if (rc == 0)
             rc = sq_transition(w, sb, &kill->req, SQ_STATE_ENDED, "killed", NULL, NULL, err);
+        sq_job_set_current(create);
         if (sq_job_finish(kill, rc == 0) < 0)
             sq_job_abandon(kill);
         return rc;
