@@ -5,6 +5,7 @@ still gets exactly one outcome, and no task runs twice."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 
@@ -17,7 +18,10 @@ def test_worker_killed_with_sigkill(client, worker, rds, pg):
     a = Worker("w-fault-a", FAST).start()
     b = Worker("w-fault-b", FAST).start()
     try:
-        time.sleep(8)  # let the group settle with four members' assignments
+        # Place sandboxes only once the group has settled with both newcomers
+        # holding partitions (a sandbox placed before would move with its partition).
+        both_hold_partitions(client.brokers, os.environ.get("SANDQ_GROUP_ID", "sandq-workers"), a.worker_id,
+                             b.worker_id)
         streams = {}
         for _ in range(16):
             sbx = new_id("sbx")

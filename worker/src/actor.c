@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "dispatch.h"
+#include "handover_clock.h"
 #include "handlers/handlers.h"
 #include "lifetime_tick.h"
 #include "notify/emit.h"
@@ -152,8 +153,8 @@ static void *actor_main(void *arg)
     sq_job *job = NULL;
 
     for (;;) {
-        int64_t revoked_at = atomic_load(&sb->revoked_at);
-        if (revoked_at && !sb->closing && sq_mono_ms() - revoked_at > w->cfg.handover_grace_ms) {
+        if (!sb->closing && sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
+                                            w->cfg.handover_grace_ms)) {
             sb->handed_over = true;
             close_actor(w, sb);
             hand_over(w, sb);

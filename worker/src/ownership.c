@@ -139,28 +139,40 @@ void sq_ownership_stop(sq_worker *w)
     pthread_join(w->heartbeat, NULL);
 }
 
-/* Mark (at = now) or clear (at = 0) the sandboxes of these partitions. */
+/* Revoked (at = now) or owned again (at = 0): the sandboxes of these partitions. */
 static void mark_partitions(sq_worker *w, const rd_kafka_topic_partition_list_t *parts, int64_t at)
 {
-    pthread_mutex_lock(&w->registry_mu);
     for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++)
         for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next)
             for (int k = 0; k < parts->cnt; k++)
-                if (s->req_partition == parts->elems[k].partition && !strcmp(s->req_topic, parts->elems[k].topic))
+                if (s->req_partition == parts->elems[k].partition && !strcmp(s->req_topic, parts->elems[k].topic)) {
                     atomic_store(&s->revoked_at, at);
-    pthread_mutex_unlock(&w->registry_mu);
+                    atomic_store(&s->settled_at, 0);
+                }
 }
 
 void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *parts)
 {
     /* Not at once: a broker restart or a session blip revokes partitions that
-     * come straight back to this worker. Actors hand over only after
-     * SANDQ_HANDOVER_GRACE_MS without their partition; meanwhile a new owner
-     * that gets a request for one of them claims it (the epoch fences us). */
+     * come straight back to this worker. Actors hand over only once the group
+     * has settled without them, plus SANDQ_HANDOVER_GRACE_MS
+     * (handover_clock.h); meanwhile a new owner that gets a request for one of
+     * them claims it (the epoch fences us). */
+    pthread_mutex_lock(&w->registry_mu);
     mark_partitions(w, parts, sq_mono_ms());
+    pthread_mutex_unlock(&w->registry_mu);
 }
 
 void sq_ownership_assigned(sq_worker *w, const rd_kafka_topic_partition_list_t *parts)
 {
+    /* The group settled: what came back is ours again; for what did not, the
+     * hand-over grace starts now. */
+    int64_t now = sq_mono_ms();
+    pthread_mutex_lock(&w->registry_mu);
     mark_partitions(w, parts, 0);
+    for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++)
+        for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next)
+            if (atomic_load(&s->revoked_at) && !atomic_load(&s->settled_at))
+                atomic_store(&s->settled_at, now);
+    pthread_mutex_unlock(&w->registry_mu);
 }

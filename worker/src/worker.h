@@ -48,6 +48,7 @@ typedef struct sq_live_sandbox {
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */
+    atomic_llong settled_at;   /* monotonic ms of the first assignment after that (handover_clock.h) */
     bool handed_over;          /* given up after the hand-over grace: stop, emit nothing more */
     char req_topic[SQ_TOPIC_MAX]; /* the requests partition that owns it */
     int32_t req_partition;
