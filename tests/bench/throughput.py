@@ -11,7 +11,12 @@ flight per partition (SANDQ_MAX_INFLIGHT=1 pauses fetching at every message,
 which is what a classic one-in-flight-per-partition consumer does) against the
 default, on the same stack in the same run.
 
-usage: throughput.py [-s SANDBOXES] [-e EXECS] [--workers 1,2]
+Each sandbox's /workspace is a plain directory here (SANDQ_DISK_LIMIT=0): with
+the default disk limit every sandbox reserves diskMb (1 GiB) of host disk and a
+loop device, so 1,000 sandboxes would need a terabyte. `--disk-mb N` measures
+with the limit on, at N MiB per sandbox (mind S × N against the free space).
+
+usage: throughput.py [-s SANDBOXES] [-e EXECS] [--workers 1,2] [--disk-mb N]
 needs: a running stack (SANDQ_* env), build/worker/sandq-worker. Not a test.
 """
 from __future__ import annotations
@@ -33,15 +38,16 @@ from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from sandq_client import Sandq, new_id  # noqa: E402
 
 
-def start_workers(n: int, group: str, extra: dict) -> list[subprocess.Popen]:
+def start_workers(n: int, group: str, extra: dict, max_sandboxes: int) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
         d = pathlib.Path(tempfile.mkdtemp(prefix="sandq-bench-"))
         env = dict(os.environ, SANDQ_WORKER_ID=f"bench-{group}-{i}", SANDQ_GROUP_ID=group,
                    SANDQ_WORKSPACE_ROOT=str(d / "ws"), SANDQ_RUN_DIR=str(d / "run"), SANDQ_HTTP_PORT="0",
-                   SANDQ_LOG_LEVEL="warn", SANDQ_MAX_SANDBOXES="1100", **extra)
+                   SANDQ_LOG_LEVEL="warn", SANDQ_MAX_SANDBOXES=str(max_sandboxes), **extra)
         procs.append(subprocess.Popen([str(ROOT / "build/worker/sandq-worker")], env=env,
                                       stderr=open(d / "log", "wb")))
+        print(f"worker {i}: log in {d / 'log'}", file=sys.stderr, flush=True)
     time.sleep(4 + 2 * n)  # join the group
     return procs
 
@@ -65,6 +71,11 @@ def all_events(client: Sandq) -> Consumer:
     return c
 
 
+# An outcome other than the one waited for ends the run at once, with its reason,
+# rather than after the timeout.
+FAILURES = {"sandbox.failed", "sandbox.task.failed", "request.rejected"}
+
+
 def wait_count(c: Consumer, type_: str, ids: set[str], key: str, timeout: float) -> float:
     left = set(ids)
     deadline = time.monotonic() + timeout
@@ -75,20 +86,24 @@ def wait_count(c: Consumer, type_: str, ids: set[str], key: str, timeout: float)
             ev = json.loads(m.value())
             if ev["type"] == type_:
                 left.discard(ev[key])
+            elif ev["type"] in FAILURES and ev.get(key) in left:
+                raise RuntimeError(f"waiting for {type_}: got {ev['type']}: {json.dumps(ev.get('data'))}")
     if left:
         raise TimeoutError(f"{len(left)} of {len(ids)} {type_} missing")
     return time.monotonic()
 
 
-def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict) -> dict:
+def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, disk_mb: int) -> dict:
     group = f"bench-{new_id('req')[-8:].lower()}"
-    procs = start_workers(workers, group, extra)
+    extra = dict(extra, SANDQ_DISK_LIMIT="1" if disk_mb else "0")
+    procs = start_workers(workers, group, extra, max_sandboxes=sandboxes + 100)
+    create = {"limits": {"diskMb": disk_mb}} if disk_mb else {}
     try:
         c = all_events(client)
         ids = [new_id("sbx") for _ in range(sandboxes)]
         t0 = time.monotonic()
         for sbx in ids:
-            env = client.envelope("sandbox.create", sbx, {})
+            env = client.envelope("sandbox.create", sbx, create)
             client.producer.produce(client.requests_topic, json.dumps(env).encode(), key=sbx.encode())
         client.producer.flush(60)
         t_ready = wait_count(c, "sandbox.ready", set(ids), "sandboxId", 300)
@@ -121,19 +136,23 @@ def main() -> int:
     ap.add_argument("-e", "--execs", type=int, default=10)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--no-ordering", action="store_true", help="skip the key-ordering comparison")
+    ap.add_argument("--disk-mb", type=int, default=0,
+                    help="per-sandbox disk limit in MiB (default 0: no disk limit, plain directories)")
     args = ap.parse_args()
     client = Sandq(os.environ.get("SANDQ_KAFKA_BROKERS", "127.0.0.1:19092"),
                    os.environ.get("SANDQ_TOPIC_PREFIX", "sandq"))
     results = []
     for w in [int(x) for x in args.workers.split(",")]:
-        r = run(client, args.sandboxes, args.execs, w, {})
+        r = run(client, args.sandboxes, args.execs, w, {}, args.disk_mb)
         results.append(r)
         print(json.dumps(r), flush=True)
     if not args.no_ordering:
-        one = run(client, args.sandboxes, args.execs, 1, {"SANDQ_MAX_INFLIGHT": "1"})
+        one = run(client, args.sandboxes, args.execs, 1, {"SANDQ_MAX_INFLIGHT": "1"}, args.disk_mb)
         one["mode"] = "one in flight per worker (baseline)"
         print(json.dumps(one), flush=True)
-        base = results[0]["tasks_per_s"]
+        # Same worker count on both sides: the key-ordered figure of one worker.
+        same = [r for r in results if r["workers"] == 1]
+        base = (same[0] if same else run(client, args.sandboxes, args.execs, 1, {}, args.disk_mb))["tasks_per_s"]
         print(f"key-ordered parallelism vs one-in-flight: {base / one['tasks_per_s']:.1f}x", flush=True)
     return 0
 
