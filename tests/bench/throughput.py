@@ -38,6 +38,10 @@ from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from sandq_client import Sandq, new_id  # noqa: E402
 
 
+# SANDQ_WORKER_BIN: another build to measure (a before/after comparison).
+WORKER_BIN = os.environ.get("SANDQ_WORKER_BIN", str(ROOT / "build/worker/sandq-worker"))
+
+
 def start_workers(n: int, group: str, extra: dict, max_sandboxes: int) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
@@ -45,7 +49,7 @@ def start_workers(n: int, group: str, extra: dict, max_sandboxes: int) -> list[s
         env = dict(os.environ, SANDQ_WORKER_ID=f"bench-{group}-{i}", SANDQ_GROUP_ID=group,
                    SANDQ_WORKSPACE_ROOT=str(d / "ws"), SANDQ_RUN_DIR=str(d / "run"), SANDQ_HTTP_PORT="0",
                    SANDQ_LOG_LEVEL="warn", SANDQ_MAX_SANDBOXES=str(max_sandboxes), **extra)
-        procs.append(subprocess.Popen([str(ROOT / "build/worker/sandq-worker")], env=env,
+        procs.append(subprocess.Popen([WORKER_BIN], env=env,
                                       stderr=open(d / "log", "wb")))
         print(f"worker {i}: log in {d / 'log'}", file=sys.stderr, flush=True)
     time.sleep(4 + 2 * n)  # join the group

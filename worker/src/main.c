@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "completer.h"
 #include "dispatch.h"
 #include "http.h"
 #include "store/writer.h"
@@ -99,6 +100,8 @@ static int start(sq_worker *w, sq_err *err)
     if (!(w->writer = sq_writer_start(w, (size_t)w->cfg.history_queue, err)))
         return -1;
     if (sq_kafka_producer_new(w, err) < 0)
+        return -1;
+    if (!(w->completer = sq_completer_start(w, err)))
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
@@ -214,6 +217,12 @@ static void shutdown_worker(sq_worker *w)
     pthread_mutex_unlock(&w->registry_mu);
     if (left)
         sq_warn(NULL, "%zu sandboxes still busy at the shutdown deadline; their requests will be redelivered", left);
+    /* Finished requests whose acknowledgements are on their way: their
+     * offsets are worth committing before the group is left. */
+    while (sq_completer_outstanding(w->completer) > 0 && sq_mono_ms() < deadline) {
+        rd_kafka_consumer_poll(w->consumer, 20);
+        store_offsets(w);
+    }
     store_offsets(w);
 }
 
@@ -262,12 +271,14 @@ int main(int argc, char **argv)
     sq_webhooks_stop(&w);
     sq_kafka_close_consumer(&w);
     sq_ownership_stop(&w);
+    sq_completer_close_history(w.completer);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
     rd_kafka_flush(w.producer, 10000);
     atomic_store(&w.producer_done, 1);
     pthread_join(w.producer_poller, NULL);
     sq_cgroups_cleanup();
     sq_kafka_close(&w);
+    sq_completer_stop(w.completer); /* no delivery report can come any more */
     sq_pool_close(&w.pool);
     sq_offsets_free(w.offsets);
     return 0;

@@ -86,6 +86,7 @@ typedef struct sq_worker {
     atomic_int producer_done;    /* tells the producer poller to finish */
     pthread_t heartbeat;
     struct sq_writer *writer;
+    struct sq_completer *completer; /* finishes jobs once their effects are durable */
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
 } sq_worker;
 

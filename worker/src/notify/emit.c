@@ -62,14 +62,10 @@ static int produce(sq_worker *w, const char *topic, const char *key, const char 
     return sq_produce(w, topic, key, key ? strlen(key) : 0, payload, len, NULL, err);
 }
 
-int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
-            json_t *data, sq_err *err)
+/* Record and publish one event whose seq is already taken (0: no stream). */
+static int emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
+                         const char *type, json_t *data, int64_t seq, sq_err *err)
 {
-    int64_t seq = 0;
-    if (t->sandbox_id && t->has_stream && sq_redis_next_seq(w, t->sandbox_id, &seq, err) < 0) {
-        json_decref(data);
-        return -1;
-    }
     char event_id[SQ_ID_MAX];
     sq_id_new("evt", event_id);
     sq_event_ctx ctx = {
@@ -95,6 +91,17 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
     return rc;
 }
 
+int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
+            json_t *data, sq_err *err)
+{
+    int64_t seq = 0;
+    if (t->sandbox_id && t->has_stream && sq_redis_next_seq(w, t->sandbox_id, &seq, err) < 0) {
+        json_decref(data);
+        return -1;
+    }
+    return emit_numbered(w, t, req, task_id, type, data, seq, err);
+}
+
 int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
                   const char *message, json_t *extra, sq_err *err)
 {
@@ -106,7 +113,8 @@ int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 {
     sq_state from = sb->state;
     sb->state = to;
-    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, err) < 0) {
+    int64_t seq; /* the state write takes the state event's seq too: one round trip */
+    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, &seq, err) < 0) {
         if (err->sys_errno == ESTALE)
             sb->fenced = true;
         sb->state = from;
@@ -126,7 +134,7 @@ int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     if (message)
         json_object_set_new(data, "message", json_string(message));
     sq_emit_target t = sq_target_of(sb);
-    return sq_emit(w, &t, req, NULL, type, data, err);
+    return emit_numbered(w, &t, req, NULL, type, data, seq, err);
 }
 
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err)
