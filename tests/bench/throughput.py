@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""throughput.py — exec throughput through Kafka: S sandboxes × E execs of `true`.
+"""throughput.py — exec throughput through Kafka: S sandboxes × E execs of `true`
+(or --command).
 
 Starts W workers (W=1 and W=2 by default, one after the other, each on a fresh
 consumer group so they do not inherit offsets), launches S sandboxes, then
 publishes S×E task.exec requests as fast as the producer goes and counts
 sandbox.task.completed events until all arrived. Prints tasks/s per run.
 
-Also measures the key-ordering speedup: the same workload with one request in
-flight per partition (SANDQ_MAX_INFLIGHT=1 pauses fetching at every message,
-which is what a classic one-in-flight-per-partition consumer does) against the
-default, on the same stack in the same run.
+Also measures the key-ordering speedup: the same workload on one worker with
+one request in flight per partition (SANDQ_PARTITION_INFLIGHT=1 pauses a
+partition at each message until it is done, which is what a classic
+one-in-flight-per-partition consumer does; the requests topic has 24
+partitions) against the default (one in flight per sandbox), on the same
+stack in the same run.
 
 Each sandbox's /workspace is a plain directory here (SANDQ_DISK_LIMIT=0): with
 the default disk limit every sandbox reserves diskMb (1 GiB) of host disk and a
 loop device, so 1,000 sandboxes would need a terabyte. `--disk-mb N` measures
 with the limit on, at N MiB per sandbox (mind S × N against the free space).
 
-usage: throughput.py [-s SANDBOXES] [-e EXECS] [--workers 1,2] [--disk-mb N]
+usage: throughput.py [-s SANDBOXES] [-e EXECS] [--workers 1,2] [--disk-mb N] [--no-ordering]
+SANDQ_WORKER_BIN measures another build (default build/worker/sandq-worker).
 needs: a running stack (SANDQ_* env), build/worker/sandq-worker. Not a test.
 """
 from __future__ import annotations
@@ -116,7 +120,8 @@ def wait_count(c: Consumer, type_: str, ids: set[str], key: str, timeout: float)
     return time.monotonic()
 
 
-def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, disk_mb: int) -> dict:
+def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, disk_mb: int,
+        command: list[str]) -> dict:
     group = f"bench-{new_id('req')[-8:].lower()}"
     extra = dict(extra, SANDQ_DISK_LIMIT="1" if disk_mb else "0")
     start_group_at_end(client, group)
@@ -136,7 +141,7 @@ def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, di
         wall1 = time.time()
         for i in range(execs):
             for sbx in ids:
-                env = client.envelope("task.exec", sbx, {"command": "true"})
+                env = client.envelope("task.exec", sbx, {"command": command[0], "args": command[1:]})
                 tasks.add(env["taskId"])
                 client.producer.produce(client.requests_topic, json.dumps(env).encode(), key=sbx.encode())
                 client.producer.poll(0)
@@ -165,22 +170,26 @@ def main() -> int:
     ap.add_argument("--no-ordering", action="store_true", help="skip the key-ordering comparison")
     ap.add_argument("--disk-mb", type=int, default=0,
                     help="per-sandbox disk limit in MiB (default 0: no disk limit, plain directories)")
+    ap.add_argument("--command", default="true",
+                    help="the command each exec runs, split on spaces (default: true); e.g. 'sleep 0.2' for tasks "
+                         "that wait rather than compute")
     args = ap.parse_args()
+    command = args.command.split()
     client = Sandq(os.environ.get("SANDQ_KAFKA_BROKERS", "127.0.0.1:19092"),
                    os.environ.get("SANDQ_TOPIC_PREFIX", "sandq"))
     results = []
     for w in [int(x) for x in args.workers.split(",")]:
-        r = run(client, args.sandboxes, args.execs, w, {}, args.disk_mb)
+        r = run(client, args.sandboxes, args.execs, w, {}, args.disk_mb, command)
         results.append(r)
         print(json.dumps(r), flush=True)
     if not args.no_ordering:
-        one = run(client, args.sandboxes, args.execs, 1, {"SANDQ_MAX_INFLIGHT": "1"}, args.disk_mb)
-        one["mode"] = "one in flight per worker (baseline)"
+        one = run(client, args.sandboxes, args.execs, 1, {"SANDQ_PARTITION_INFLIGHT": "1"}, args.disk_mb, command)
+        one["mode"] = "one in flight per partition (baseline)"
         print(json.dumps(one), flush=True)
         # Same worker count on both sides: the key-ordered figure of one worker.
         same = [r for r in results if r["workers"] == 1]
-        base = (same[0] if same else run(client, args.sandboxes, args.execs, 1, {}, args.disk_mb))["tasks_per_s"]
-        print(f"key-ordered parallelism vs one-in-flight: {base / one['tasks_per_s']:.1f}x", flush=True)
+        base = (same[0] if same else run(client, args.sandboxes, args.execs, 1, {}, args.disk_mb, command))["tasks_per_s"]
+        print(f"key-ordered vs one-in-flight-per-partition: {base / one['tasks_per_s']:.1f}x", flush=True)
     return 0
 
 

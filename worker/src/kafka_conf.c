@@ -120,7 +120,11 @@ int sq_kafka_consumer_new(sq_worker *w, sq_err *err)
         /* Prefetch at most 16 MiB (default 64 MiB): work waits in Kafka, not
          * in this process, and memory stays bounded under a backlog. */
         set(conf, "queued.max.messages.kbytes", "16384", err) < 0 ||
-        (w->cfg.static_membership && set(conf, "group.instance.id", w->cfg.worker_id, err) < 0)) {
+        (w->cfg.static_membership && set(conf, "group.instance.id", w->cfg.worker_id, err) < 0) ||
+        /* A partition resumed after SANDQ_PARTITION_INFLIGHT held it is only
+         * fetched again by the next fetch request, which waits behind the
+         * broker's long poll (fetch.wait.max.ms, 500 by default). */
+        (w->cfg.partition_inflight > 0 && set(conf, "fetch.wait.max.ms", "5", err) < 0)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }

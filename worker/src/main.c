@@ -157,10 +157,42 @@ static void apply_backpressure(sq_worker *w)
     sq_info(NULL, "%s fetching: %zu requests in flight", want ? "paused" : "resumed", inflight);
 }
 
+/* SANDQ_PARTITION_INFLIGHT: a partition with that many unfinished messages
+ * stops fetching until one finishes — with 1, the classic one-in-flight-per-
+ * partition consumer (strict partition order), the baseline the key-ordered
+ * default is measured against (tests/bench/throughput.py). */
+static void apply_partition_bound(sq_worker *w)
+{
+    if (w->cfg.partition_inflight <= 0)
+        return;
+    sq_offset_commit hold[64], release[64];
+    size_t nh, nr;
+    pthread_mutex_lock(&w->offsets_mu);
+    sq_offsets_holds(w->offsets, (size_t)w->cfg.partition_inflight, hold, &nh, release, &nr, 64);
+    pthread_mutex_unlock(&w->offsets_mu);
+    for (int pass = 0; pass < 2; pass++) {
+        sq_offset_commit *v = pass ? release : hold;
+        size_t n = pass ? nr : nh;
+        if (!n)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_topic_partition_list_add(l, v[i].topic, v[i].partition);
+        if (pass)
+            rd_kafka_resume_partitions(w->consumer, l);
+        else
+            rd_kafka_pause_partitions(w->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+}
+
 static void run_loop(sq_worker *w)
 {
     while (!atomic_load(&w->stopping)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 100);
+        /* While fetching is paused nothing wakes the poll but its timeout, and
+         * the resume waits for it: keep it short then. */
+        bool paused = w->partitions_paused || w->cfg.partition_inflight > 0;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, paused ? 5 : 100);
         if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
             /* e.g. librdkafka fences its own static member after a broker
              * restart. The handle is unusable: make a new one and rejoin.
@@ -188,6 +220,7 @@ static void run_loop(sq_worker *w)
         }
         store_offsets(w);
         apply_backpressure(w);
+        apply_partition_bound(w);
     }
 }
 
