@@ -78,15 +78,15 @@ static int emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request
         .metadata = req ? req->metadata : NULL,
     };
     json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
-    int rc = sq_pg_event_append(w, ev, err);
-    char *payload = rc == 0 ? json_dumps(ev, JSON_COMPACT) : NULL;
-    if (payload) {
+    char *payload = json_dumps(ev, JSON_COMPACT); /* once, for the history row and for Kafka */
+    int rc = payload ? sq_pg_event_append(w, ev, payload, err) : sq_err_set(err, SQ_INTERNAL, "out of memory");
+    if (rc == 0) {
         size_t len = strlen(payload);
         rc = produce(w, w->topic_events, t->sandbox_id, payload, len, err);
         if (rc == 0 && t->reply_to && *t->reply_to)
             rc = produce(w, t->reply_to, t->sandbox_id, payload, len, err);
-        free(payload);
     }
+    free(payload);
     json_decref(ev);
     return rc;
 }
