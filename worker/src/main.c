@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,8 +72,23 @@ static void *producer_poller(void *arg)
     return NULL;
 }
 
+/* Each sandbox holds a few descriptors in the worker (its control socket,
+ * pidfd, workspace, uid-slot lock, cgroup files): a thousand sandboxes need
+ * more than the usual soft limit of 1024. The hard limit is the operator's. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            sq_warn(NULL, "could not raise the open-files limit to %llu: %s", (unsigned long long)rl.rlim_max,
+                    strerror(errno));
+    }
+}
+
 static int start(sq_worker *w, sq_err *err)
 {
+    raise_nofile();
     if (sq_mkdir_p(w->cfg.workspace_root, 0711) < 0)
         return sq_err_errno(err, "mkdir %s", w->cfg.workspace_root);
     if (sq_mkdir_p(w->cfg.run_dir, 0711) < 0)
