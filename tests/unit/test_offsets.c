@@ -126,6 +126,35 @@ static void topics_and_partitions_are_independent_and_the_ring_grows(void **s)
     sq_offsets_free(t);
 }
 
+static void the_per_partition_bound_holds_and_releases_each_partition(void **s)
+{
+    (void)s;
+    sq_offsets *t = sq_offsets_new();
+    sq_offset_commit hold[4], rel[4];
+    size_t nh, nr;
+    sq_offsets_arrive(t, "r", 0, 10);
+    sq_offsets_arrive(t, "r", 1, 20);
+    sq_offsets_arrive(t, "r", 1, 21);
+    sq_offsets_holds(t, 2, hold, &nh, rel, &nr, 4);
+    assert_int_equal(nh, 1); /* only partition 1 has 2 open */
+    assert_int_equal(hold[0].partition, 1);
+    assert_int_equal(nr, 0);
+    sq_offsets_holds(t, 2, hold, &nh, rel, &nr, 4);
+    assert_int_equal(nh + nr, 0); /* already held: no change to report */
+    sq_offsets_complete(t, "r", 1, 21); /* out of order still counts as one fewer open */
+    sq_offsets_arrive(t, "r", 0, 11);
+    sq_offsets_holds(t, 2, hold, &nh, rel, &nr, 4);
+    assert_int_equal(nh, 1);
+    assert_int_equal(hold[0].partition, 0);
+    assert_int_equal(nr, 1);
+    assert_int_equal(rel[0].partition, 1);
+    sq_offsets_revoke(t, "r", 0); /* forgotten while held: nothing to release later */
+    sq_offsets_complete(t, "r", 0, 10);
+    sq_offsets_holds(t, 2, hold, &nh, rel, &nr, 4);
+    assert_int_equal(nh + nr, 0);
+    sq_offsets_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +164,7 @@ int main(void)
         cmocka_unit_test(redelivery_and_unknown_completions_are_ignored),
         cmocka_unit_test(revoke_mid_flight_forgets_the_partition),
         cmocka_unit_test(topics_and_partitions_are_independent_and_the_ring_grows),
+        cmocka_unit_test(the_per_partition_bound_holds_and_releases_each_partition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

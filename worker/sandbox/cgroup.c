@@ -345,10 +345,9 @@ int sq_cgroup_create(const char *name, const sq_sandbox_limits *lim, struct sq_c
     const char *dirs[1 + H_V1_COUNT] = {cg->v2, cg->v1[0], cg->v1[1], cg->v1[2], cg->v1[3]};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         if (dirs[i][0] && mkdir(dirs[i], 0755) < 0) {
-            int e = errno;
+            sq_err_errno(err, "mkdir %s", dirs[i]); /* before the destroy: dirs[i] is in cg */
             sq_cgroup_destroy(sq_steal_ptr(&cg));
-            errno = e;
-            return sq_err_errno(err, "mkdir %s", dirs[i]);
+            return -1;
         }
     }
     int rc = cg->limits_v2 ? sq_cg2_limits(cg->v2, lim, err)

@@ -124,9 +124,12 @@ _Noreturn void sq_child_main(const struct sq_setup *s, int ctl)
         sq_child_pivot(&c) < 0 ||
         sq_child_no_new_privs(&c) < 0 ||
         sq_child_drop_caps(&c) < 0 ||
-        sq_child_rlimits(&c) < 0 ||
         sq_child_setsid(&c) < 0 ||
+        /* Close first: the worker's thousands of fds (a thousand sandboxes)
+         * would leave no fd number under the sandbox's lower RLIMIT_NOFILE
+         * for the /dev/null that close_fds opens. */
         sq_child_close_fds(&c) < 0 ||
+        sq_child_rlimits(&c) < 0 ||
         sq_child_seccomp(&c) < 0 ||   /* last: it forbids mount, unshare … */
         child_exec_init(&c) < 0) {
         sq_ctl_send(c.ctl, SQ_CTL_SETUP_ERROR, 0, c.err, 0, c.step, strlen(c.step), NULL, 0);

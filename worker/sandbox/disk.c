@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/loop.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,13 @@
 #define SQ_MKFS_TIMEOUT_MS 30000
 /* Two workers may pick the same free loop device; the loser retries. */
 #define SQ_LOOP_TRIES 16
+
+/* LOOP_CTL_GET_FREE names the first unbound device and only LOOP_CONFIGURE
+ * binds it, so threads of one worker creating sandboxes at once would all be
+ * handed the same device and all but one lose each round: with dozens of
+ * creates in parallel, 16 tries ran out. One process takes the pair one thread
+ * at a time (both ioctls are quick); only other processes can race it now. */
+static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int image_path(const char *dir, char *out, size_t size, sq_err *err)
 {
@@ -169,7 +177,7 @@ static int copy_template(int from, int to, uint64_t size_mb, sq_err *err)
 
 /* Attach the image to a free loop device; returns the open device fd and its
  * path. AUTOCLEAR: detached when the last user (our fd, then the mount) goes. */
-static int attach_loop(int img_fd, char *dev, size_t size, sq_err *err)
+static int attach_loop_locked(int img_fd, char *dev, size_t size, sq_err *err)
 {
     sq_autoclose int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (ctl < 0)
@@ -201,6 +209,14 @@ static int attach_loop(int img_fd, char *dev, size_t size, sq_err *err)
         }
     }
     return sq_err_set(err, SQ_INTERNAL, "disk: no free loop device after %d tries", SQ_LOOP_TRIES);
+}
+
+static int attach_loop(int img_fd, char *dev, size_t size, sq_err *err)
+{
+    pthread_mutex_lock(&loop_mu);
+    int fd = attach_loop_locked(img_fd, dev, size, err);
+    pthread_mutex_unlock(&loop_mu);
+    return fd;
 }
 
 int sq_disk_attach(const char *dir, uint64_t size_mb, uid_t uid, gid_t gid, sq_err *err)

@@ -17,6 +17,7 @@
 #include "registry.h"
 #include "replay.h"
 #include "sq/log.h"
+#include "store/redis_store.h"
 
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
 {
@@ -95,14 +96,20 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
             }
         }
         rc = sq_route(w, sb, &job->req, &err);
+        if (rc == 0)
+            rc = sq_redis_flush(w, &err); /* the job's deferred writes go before it is done */
         sq_job_set_current(NULL);
-        if (rc < 0 && err.sys_errno == ESTALE)
-            sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
-        if (rc < 0) {
-            sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
-            sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);
+        if (rc == 0) {
+            /* Durable later: the completer finishes it while this actor runs
+             * the next job. */
+            sq_job_finish_async(job);
+            return;
         }
-        if (sq_job_finish(job, rc == 0) == 0)
+        if (err.sys_errno == ESTALE)
+            sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
+        sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
+        sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);
+        if (sq_job_finish(job, false) == 0)
             return;
         if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {
             /* Not ours any more (or shutting down): the next owner redoes it. */
@@ -201,6 +208,11 @@ static void *actor_main(void *arg)
     /* Anything enqueued between the last dequeue and close_actor was drained
      * above; the record is ours alone now. */
     sq_sandbox_teardown(w, sb);
+    sq_err ferr;
+    if (sq_redis_flush(w, &ferr) < 0) {
+        sq_warn(&(sq_log_ctx){.sandbox_id = sb->id}, "last writes to redis lost: %s", ferr.msg);
+        sq_redis_forget_deferred(); /* the thread ends: nothing would send them */
+    }
     pthread_mutex_lock(&w->registry_mu);
     w->actors--;
     pthread_cond_broadcast(&w->actors_cv);

@@ -15,7 +15,7 @@ int sq_answer_again(sq_worker *w, const char *envelope, sq_err *err)
     if (!ev)
         return sq_err_set(err, SQ_INTERNAL, "recorded answer is not JSON: %s", jerr.text);
     const char *sandbox_id = json_string_value(json_object_get(ev, "sandboxId"));
-    int rc = sq_pg_event_append(w, ev, err);
+    int rc = sq_pg_event_append(w, ev, envelope, err);
     size_t len = strlen(envelope);
     if (rc == 0)
         rc = sq_produce(w, w->topic_events, sandbox_id, sandbox_id ? strlen(sandbox_id) : 0, envelope, len, NULL,

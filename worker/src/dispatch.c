@@ -193,7 +193,11 @@ static void finish_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const 
         sq_job_set_current(job);
         int rc = handle_inline(w, job, po, why, answer, &err);
         sq_job_set_current(NULL);
-        if (sq_job_finish(job, rc == 0) == 0)
+        if (rc == 0) {
+            sq_job_finish_async(job); /* the poller does not wait for acknowledgements */
+            return;
+        }
+        if (sq_job_finish(job, false) == 0)
             return;
         sq_error(&(sq_log_ctx){.request_id = job->req.request_id}, "not durable (%s); retrying", err.msg);
         sleep(1);

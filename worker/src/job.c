@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "completer.h"
 #include "metrics.h"
 #include "sq/codec.h"
 #include "store/pg_store.h"
@@ -42,14 +43,37 @@ void sq_job_delivery_begin(sq_job *job)
     pthread_mutex_unlock(&job->mu);
 }
 
+/* A sealed job whose deliveries all settled goes to the completer, once. */
+static bool take_settled(sq_job *job)
+{
+    if (!job->sealed || job->settled || job->pending > 0)
+        return false;
+    job->settled = true;
+    return true;
+}
+
 void sq_job_delivery_done(sq_job *job, bool ok)
 {
     pthread_mutex_lock(&job->mu);
     job->pending--;
     if (!ok)
         job->failed_deliveries++;
+    bool settled = take_settled(job);
     pthread_cond_broadcast(&job->cv);
     pthread_mutex_unlock(&job->mu);
+    if (settled)
+        sq_completer_push(job->w->completer, job); /* the job is the completer's now */
+}
+
+void sq_job_finish_async(sq_job *job)
+{
+    sq_completer_track(job->w->completer, job);
+    pthread_mutex_lock(&job->mu);
+    job->sealed = true;
+    bool settled = take_settled(job);
+    pthread_mutex_unlock(&job->mu);
+    if (settled)
+        sq_completer_push(job->w->completer, job);
 }
 
 /* librdkafka retries deliveries itself (idempotent producer); this bound only
@@ -71,7 +95,7 @@ static bool wait_deliveries(sq_job *job)
     return ok;
 }
 
-static void job_free(sq_job *job)
+void sq_job_free(sq_job *job)
 {
     sq_request_free(&job->req);
     rd_kafka_message_destroy(job->msg);
@@ -101,12 +125,12 @@ int sq_job_finish(sq_job *job, bool effects_ok)
     sq_offsets_complete(w->offsets, job->topic, job->partition, job->offset);
     pthread_mutex_unlock(&w->offsets_mu);
     sq_metrics_request(job->req.type, (double)(sq_mono_ms() - job->started_mono) / 1000.0);
-    job_free(job);
+    sq_job_free(job);
     return 0;
 }
 
 void sq_job_abandon(sq_job *job)
 {
     wait_deliveries(job);
-    job_free(job);
+    sq_job_free(job);
 }

@@ -25,7 +25,10 @@ struct sq_job {
     pthread_cond_t cv;
     int pending;               /* produced events not yet acknowledged */
     int failed_deliveries;
-    struct sq_job *next;
+    bool sealed;               /* handed to the completer once pending reaches 0 */
+    bool settled;              /* ... and so it was (pending 0 after sealing) */
+    struct sq_job *next;       /* the actor's FIFO, then the completer's queue */
+    struct sq_job *tprev, *tnext; /* the completer's list of sealed jobs */
 };
 
 /* Takes ownership of msg and registers its offset as in flight. */
@@ -44,8 +47,15 @@ void sq_job_delivery_done(sq_job *job, bool ok);
  * offset. Returns 0 when the job is complete and freed; -1 when its effects
  * are not durable: the job is kept for the caller to retry. */
 int sq_job_finish(sq_job *job, bool effects_ok);
+/* Finish without waiting: the handler succeeded, and the job is complete when
+ * its last event is acknowledged and its last history row committed — which
+ * the completer (completer.h) learns and acts on. The caller must not touch
+ * the job afterwards. */
+void sq_job_finish_async(sq_job *job);
 /* Give up on a job without completing its offset (shutdown): the message is
  * consumed again by whoever owns the partition next. */
 void sq_job_abandon(sq_job *job);
+/* Free a job (the completer's, once done with it). */
+void sq_job_free(sq_job *job);
 
 #endif

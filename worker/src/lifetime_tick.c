@@ -18,7 +18,8 @@ void sq_lifetime_touch(sq_worker *w, sq_live_sandbox *sb, bool busy)
     else
         sq_lifetime_idle(&sb->lifetime, now);
     sq_err err;
-    if (sq_redis_sandbox_lifetime(w, sb, now, &err) < 0) {
+    /* Deferred: it goes to Redis with the next event's seq (redis_store.h). */
+    if (sq_redis_sandbox_lifetime_later(w, sb, now, &err) < 0) {
         sq_log_ctx lc = {.sandbox_id = sb->id};
         sq_warn(&lc, "could not record deadlines: %s", err.msg);
     }

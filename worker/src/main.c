@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "actor.h"
+#include "completer.h"
 #include "dispatch.h"
 #include "http.h"
 #include "store/writer.h"
@@ -70,8 +72,23 @@ static void *producer_poller(void *arg)
     return NULL;
 }
 
+/* Each sandbox holds a few descriptors in the worker (its control socket,
+ * pidfd, workspace, uid-slot lock, cgroup files): a thousand sandboxes need
+ * more than the usual soft limit of 1024. The hard limit is the operator's. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            sq_warn(NULL, "could not raise the open-files limit to %llu: %s", (unsigned long long)rl.rlim_max,
+                    strerror(errno));
+    }
+}
+
 static int start(sq_worker *w, sq_err *err)
 {
+    raise_nofile();
     if (sq_mkdir_p(w->cfg.workspace_root, 0711) < 0)
         return sq_err_errno(err, "mkdir %s", w->cfg.workspace_root);
     if (sq_mkdir_p(w->cfg.run_dir, 0711) < 0)
@@ -99,6 +116,8 @@ static int start(sq_worker *w, sq_err *err)
     if (!(w->writer = sq_writer_start(w, (size_t)w->cfg.history_queue, err)))
         return -1;
     if (sq_kafka_producer_new(w, err) < 0)
+        return -1;
+    if (!(w->completer = sq_completer_start(w, err)))
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
@@ -154,10 +173,42 @@ static void apply_backpressure(sq_worker *w)
     sq_info(NULL, "%s fetching: %zu requests in flight", want ? "paused" : "resumed", inflight);
 }
 
+/* SANDQ_PARTITION_INFLIGHT: a partition with that many unfinished messages
+ * stops fetching until one finishes — with 1, the classic one-in-flight-per-
+ * partition consumer (strict partition order), the baseline the key-ordered
+ * default is measured against (tests/bench/throughput.py). */
+static void apply_partition_bound(sq_worker *w)
+{
+    if (w->cfg.partition_inflight <= 0)
+        return;
+    sq_offset_commit hold[64], release[64];
+    size_t nh, nr;
+    pthread_mutex_lock(&w->offsets_mu);
+    sq_offsets_holds(w->offsets, (size_t)w->cfg.partition_inflight, hold, &nh, release, &nr, 64);
+    pthread_mutex_unlock(&w->offsets_mu);
+    for (int pass = 0; pass < 2; pass++) {
+        sq_offset_commit *v = pass ? release : hold;
+        size_t n = pass ? nr : nh;
+        if (!n)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_topic_partition_list_add(l, v[i].topic, v[i].partition);
+        if (pass)
+            rd_kafka_resume_partitions(w->consumer, l);
+        else
+            rd_kafka_pause_partitions(w->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+}
+
 static void run_loop(sq_worker *w)
 {
     while (!atomic_load(&w->stopping)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 100);
+        /* While fetching is paused nothing wakes the poll but its timeout, and
+         * the resume waits for it: keep it short then. */
+        bool paused = w->partitions_paused || w->cfg.partition_inflight > 0;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, paused ? 5 : 100);
         if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
             /* e.g. librdkafka fences its own static member after a broker
              * restart. The handle is unusable: make a new one and rejoin.
@@ -184,6 +235,7 @@ static void run_loop(sq_worker *w)
         }
         store_offsets(w);
         apply_backpressure(w);
+        apply_partition_bound(w);
     }
 }
 
@@ -213,6 +265,12 @@ static void shutdown_worker(sq_worker *w)
     pthread_mutex_unlock(&w->registry_mu);
     if (left)
         sq_warn(NULL, "%zu sandboxes still busy at the shutdown deadline; their requests will be redelivered", left);
+    /* Finished requests whose acknowledgements are on their way: their
+     * offsets are worth committing before the group is left. */
+    while (sq_completer_outstanding(w->completer) > 0 && sq_mono_ms() < deadline) {
+        rd_kafka_consumer_poll(w->consumer, 20);
+        store_offsets(w);
+    }
     store_offsets(w);
 }
 
@@ -261,12 +319,14 @@ int main(int argc, char **argv)
     sq_webhooks_stop(&w);
     sq_kafka_close_consumer(&w);
     sq_ownership_stop(&w);
+    sq_completer_close_history(w.completer);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
     rd_kafka_flush(w.producer, 10000);
     atomic_store(&w.producer_done, 1);
     pthread_join(w.producer_poller, NULL);
     sq_cgroups_cleanup();
     sq_kafka_close(&w);
+    sq_completer_stop(w.completer); /* no delivery report can come any more */
     sq_pool_close(&w.pool);
     sq_offsets_free(w.offsets);
     return 0;

@@ -21,6 +21,8 @@ typedef struct part {
     int64_t last_seen;       /* highest offset arrived, -1 if none */
     int64_t committable;     /* what we would commit now, -1 if nothing yet */
     int64_t reported;        /* what take_committable last returned */
+    size_t open;             /* arrived, not complete */
+    bool held;               /* fetching paused by the per-partition bound */
     struct part *next;
 } part;
 
@@ -95,6 +97,7 @@ int sq_offsets_arrive(sq_offsets *t, const char *topic, int32_t partition, int64
     p->last_seen = offset;
     p->committable = at(p, 0)->offset;
     t->inflight++;
+    p->open++;
     return 1;
 }
 
@@ -116,6 +119,7 @@ void sq_offsets_complete(sq_offsets *t, const char *topic, int32_t partition, in
         return;
     at(p, lo)->done = true;
     t->inflight--;
+    p->open--;
     while (p->len && at(p, 0)->done) {
         p->head = (p->head + 1) % p->cap;
         p->len--;
@@ -153,3 +157,25 @@ size_t sq_offsets_take_committable(sq_offsets *t, sq_offset_commit *out, size_t 
 }
 
 size_t sq_offsets_inflight(const sq_offsets *t) { return t->inflight; }
+
+static void name(sq_offset_commit *out, const part *p)
+{
+    snprintf(out->topic, sizeof out->topic, "%s", p->topic);
+    out->partition = p->partition;
+    out->offset = -1;
+}
+
+void sq_offsets_holds(sq_offsets *t, size_t cap, sq_offset_commit *hold, size_t *nhold, sq_offset_commit *release,
+                      size_t *nrelease, size_t max)
+{
+    *nhold = *nrelease = 0;
+    for (part *p = t->parts; p; p = p->next) {
+        if (!p->held && p->open >= cap && *nhold < max) {
+            p->held = true;
+            name(&hold[(*nhold)++], p);
+        } else if (p->held && p->open < cap && *nrelease < max) {
+            p->held = false;
+            name(&release[(*nrelease)++], p);
+        }
+    }
+}

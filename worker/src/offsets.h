@@ -34,5 +34,11 @@ void sq_offsets_revoke(sq_offsets *t, const char *topic, int32_t partition);
 size_t sq_offsets_take_committable(sq_offsets *t, sq_offset_commit *out, size_t max);
 /* Messages consumed but not yet complete, over all partitions. */
 size_t sq_offsets_inflight(const sq_offsets *t);
+/* The per-partition bound (SANDQ_PARTITION_INFLIGHT): partitions that reached
+ * `cap` unfinished messages and are not held yet go to hold[] (to pause),
+ * held ones back below it go to release[] (to resume); each list at most max.
+ * A revoked partition is forgotten, held or not. */
+void sq_offsets_holds(sq_offsets *t, size_t cap, sq_offset_commit *hold, size_t *nhold, sq_offset_commit *release,
+                      size_t *nrelease, size_t max);
 
 #endif

@@ -90,6 +90,7 @@ typedef struct sq_worker {
     pthread_t heartbeat;
     atomic_bool heartbeat_done;  /* set once the sandboxes are settled at shutdown */
     struct sq_writer *writer;
+    struct sq_completer *completer; /* finishes jobs once their effects are durable */
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
 } sq_worker;
 

@@ -74,14 +74,10 @@ static bool answers_claimed_request(const sq_request *req, const char *type)
            sq_event_answers(req->type, type);
 }
 
-int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
-            json_t *data, sq_err *err)
+/* Record and publish one event whose seq is already taken (0: no stream). */
+static int emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
+                         const char *type, json_t *data, int64_t seq, sq_err *err)
 {
-    int64_t seq = 0;
-    if (t->sandbox_id && t->has_stream && sq_redis_next_seq(w, t->sandbox_id, &seq, err) < 0) {
-        json_decref(data);
-        return -1;
-    }
     char event_id[SQ_ID_MAX];
     sq_id_new("evt", event_id);
     sq_event_ctx ctx = {
@@ -94,21 +90,34 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
         .metadata = req ? req->metadata : NULL,
     };
     json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
-    int rc = sq_pg_event_append(w, ev, err);
-    char *payload = rc == 0 ? json_dumps(ev, JSON_COMPACT) : NULL;
-    if (rc == 0 && !payload)
-        rc = sq_err_set(err, SQ_INTERNAL, "out of memory for an event");
-    if (payload && answers_claimed_request(req, type))
+    char *payload = json_dumps(ev, JSON_COMPACT); /* once, for the answer, the history row and Kafka */
+    int rc = payload ? 0 : sq_err_set(err, SQ_INTERNAL, "out of memory for an event");
+    /* An answer is recorded first: if the request was taken over meanwhile
+     * (ESTALE), nothing of this event is written or published. */
+    if (rc == 0 && answers_claimed_request(req, type))
         rc = sq_redis_request_answered(w, req->request_id, payload, err);
-    if (payload && rc == 0) {
+    if (rc == 0)
+        rc = sq_pg_event_append(w, ev, payload, err);
+    if (rc == 0) {
         size_t len = strlen(payload);
         rc = produce(w, w->topic_events, t->sandbox_id, payload, len, err);
         if (rc == 0 && t->reply_to && *t->reply_to)
             rc = produce(w, t->reply_to, t->sandbox_id, payload, len, err);
-        free(payload);
     }
+    free(payload);
     json_decref(ev);
     return rc;
+}
+
+int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id, const char *type,
+            json_t *data, sq_err *err)
+{
+    int64_t seq = 0;
+    if (t->sandbox_id && t->has_stream && sq_redis_next_seq(w, t->sandbox_id, &seq, err) < 0) {
+        json_decref(data);
+        return -1;
+    }
+    return emit_numbered(w, t, req, task_id, type, data, seq, err);
 }
 
 int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
@@ -122,7 +131,8 @@ int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 {
     sq_state from = sb->state;
     sb->state = to;
-    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, err) < 0) {
+    int64_t seq; /* the state write takes the state event's seq too: one round trip */
+    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, &seq, err) < 0) {
         if (err->sys_errno == ESTALE)
             sb->fenced = true;
         sb->state = from;
@@ -142,7 +152,7 @@ int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     if (message)
         json_object_set_new(data, "message", json_string(message));
     sq_emit_target t = sq_target_of(sb);
-    return sq_emit(w, &t, req, NULL, type, data, err);
+    return emit_numbered(w, &t, req, NULL, type, data, seq, err);
 }
 
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err)

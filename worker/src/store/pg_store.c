@@ -99,12 +99,11 @@ int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_cod
     return rc;
 }
 
-int sq_pg_event_append(sq_worker *w, const json_t *ev, sq_err *err)
+int sq_pg_event_append(sq_worker *w, const json_t *ev, const char *env, sq_err *err)
 {
     char seq[32], at[32];
     snprintf(seq, sizeof seq, "%lld", (long long)json_integer_value(json_object_get(ev, "seq")));
     snprintf(at, sizeof at, "%lld", (long long)json_integer_value(json_object_get(ev, "at")));
-    char *env = json_dumps(ev, JSON_COMPACT);
     const char *p[] = {json_string_value(json_object_get(ev, "eventId")),
                        json_string_value(json_object_get(ev, "sandboxId")),
                        seq,
@@ -117,7 +116,6 @@ int sq_pg_event_append(sq_worker *w, const json_t *ev, sq_err *err)
                        env};
     _Static_assert(sizeof p / sizeof *p == SQ_SQL_EVENT_INSERT_PARAMS, "parameters of SQ_SQL_EVENT_INSERT");
     int rc = exec(w, err, SQ_SQL_EVENT_INSERT, SQ_SQL_EVENT_INSERT_PARAMS, p);
-    free(env);
     return rc;
 }
 
@@ -135,8 +133,17 @@ int sq_pg_request_known(sq_worker *w, const char *request_id, bool *known, sq_er
     int rc = -1;
     *known = false;
     if (sq_pool_pg(&w->pool, c, err) == 0) {
+        /* Asked for every request: prepared once per connection, so PostgreSQL
+         * does not parse and plan it each time. */
+        static const char ledger_sql[] = "SELECT 1 FROM requests WHERE request_id = $1";
+        if (!c->pg_prepared) {
+            PGresult *prep = PQprepare(c->pg, "sq_ledger_known", ledger_sql, 1, NULL);
+            c->pg_prepared = PQresultStatus(prep) == PGRES_COMMAND_OK;
+            PQclear(prep);
+        }
         const char *p[] = {request_id};
-        PGresult *res = PQexecParams(c->pg, "SELECT 1 FROM requests WHERE request_id = $1", 1, NULL, p, NULL, NULL, 0);
+        PGresult *res = c->pg_prepared ? PQexecPrepared(c->pg, "sq_ledger_known", 1, p, NULL, NULL, 0)
+                                       : PQexecParams(c->pg, ledger_sql, 1, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
             *known = PQntuples(res) > 0;
             rc = 0;

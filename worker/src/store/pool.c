@@ -55,6 +55,7 @@ void sq_pool_drop_pg(sq_store_conn *c)
     if (c->pg)
         PQfinish(c->pg);
     c->pg = NULL;
+    c->pg_prepared = false; /* a new connection has none */
 }
 
 void sq_pool_close(sq_store_pool *p)

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "sq/err.h"
 #include "sq/redis_url.h"
@@ -18,6 +19,7 @@
 typedef struct sq_store_conn {
     redisContext *redis;
     PGconn *pg;
+    bool pg_prepared;          /* pg has the prepared statements (pg_store.c) */
     struct sq_store_conn *next;
 } sq_store_conn;
 

@@ -11,24 +11,68 @@
 #include "sq/codec.h"
 #include "sq/log.h"
 
-/* Run a command on a pooled connection. A broken connection is re-opened and
- * the command retried with back-off for up to SANDQ_STORE_RETRY_MS: a Redis
- * restart then stalls the sandboxes that need it instead of failing their
- * requests half-way (what runs keeps running; the rest waits). */
-static redisReply *cmd(sq_worker *w, sq_err *err, const char *fmt, ...)
+/* Commands whose answer nobody waits for (task and lifetime fields), kept per
+ * thread and sent ahead of that thread's next command, on the same connection
+ * and in the same round trip. Redis runs a connection's commands in order, so
+ * they take effect before that command — and so before the event it numbers
+ * is produced; an error in one becomes that command's error (its caller
+ * retries, and these writes are idempotent). */
+#define DEFER_MAX 64
+
+typedef struct deferred {
+    char *cmd[DEFER_MAX];
+    long long len[DEFER_MAX];
+    int n;
+} deferred;
+
+static __thread deferred later;
+
+static void later_clear(void)
 {
+    for (int i = 0; i < later.n; i++)
+        redisFreeCommand(later.cmd[i]);
+    later.n = 0;
+}
+
+/* One round trip on a pooled connection: the thread's deferred commands, then
+ * `cmd` (formatted, may be NULL). A broken connection is re-opened and the lot
+ * retried with back-off for up to SANDQ_STORE_RETRY_MS: a Redis restart then
+ * stalls the sandboxes that need it instead of failing their requests half-way
+ * (what runs keeps running; the rest waits). Returns cmd's reply (NULL on an
+ * error, with err set), or for cmd == NULL a non-NULL token on success. */
+static redisReply *roundtrip(sq_worker *w, sq_err *err, const char *cmd, long long len)
+{
+    static redisReply ok_token;
     sq_store_conn *c = sq_pool_acquire(&w->pool);
     redisReply *r = NULL;
+    bool done = false;
     int64_t give_up = sq_mono_ms() + w->cfg.store_retry_ms;
     int delay_ms = 50;
-    for (int attempt = 0; !r; attempt++) {
+    char deferred_err[200] = "";
+    for (int attempt = 0; !done; attempt++) {
         if (sq_pool_redis(&w->pool, c, err) == 0) {
-            va_list ap;
-            va_start(ap, fmt);
-            r = redisvCommand(c->redis, fmt, ap);
-            va_end(ap);
-            if (r)
+            for (int i = 0; i < later.n; i++)
+                redisAppendFormattedCommand(c->redis, later.cmd[i], (size_t)later.len[i]);
+            if (cmd)
+                redisAppendFormattedCommand(c->redis, cmd, (size_t)len);
+            int want = later.n + (cmd ? 1 : 0), got = 0;
+            deferred_err[0] = '\0';
+            for (; got < want; got++) {
+                redisReply *one = NULL;
+                if (redisGetReply(c->redis, (void **)&one) != REDIS_OK || !one)
+                    break;
+                if (got < later.n) {
+                    if (one->type == REDIS_REPLY_ERROR && !deferred_err[0])
+                        snprintf(deferred_err, sizeof deferred_err, "%s", one->str);
+                    freeReplyObject(one);
+                } else {
+                    r = one;
+                }
+            }
+            if (got == want) {
+                done = true;
                 break;
+            }
             sq_warn(NULL, "redis connection lost (%s); reconnecting", c->redis->errstr);
             sq_pool_drop_redis(c);
             sq_err_set(err, SQ_INTERNAL, "redis unavailable");
@@ -42,13 +86,63 @@ static redisReply *cmd(sq_worker *w, sq_err *err, const char *fmt, ...)
         delay_ms = delay_ms < 1000 ? delay_ms * 2 : 2000;
     }
     sq_pool_release(&w->pool, c);
+    if (!done)
+        return NULL; /* the deferred commands stay queued for the next try */
+    later_clear();
+    if (deferred_err[0]) {
+        if (r)
+            freeReplyObject(r);
+        sq_err_set(err, SQ_INTERNAL, "redis: %s", deferred_err);
+        return NULL;
+    }
     if (r && r->type == REDIS_REPLY_ERROR) {
         sq_err_set(err, SQ_INTERNAL, "redis: %s", r->str);
         freeReplyObject(r);
         return NULL;
     }
+    return cmd ? r : &ok_token;
+}
+
+/* Run a command (its deferred predecessors go along) and return its reply. */
+static redisReply *cmd(sq_worker *w, sq_err *err, const char *fmt, ...)
+{
+    char *c = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    long long len = redisvFormatCommand(&c, fmt, ap);
+    va_end(ap);
+    if (len < 0) {
+        sq_err_set(err, SQ_INTERNAL, "redis: cannot format a command");
+        return NULL;
+    }
+    redisReply *r = roundtrip(w, err, c, len);
+    redisFreeCommand(c);
     return r;
 }
+
+/* Queue a command for the thread's next round trip (sent now if the queue is full). */
+static int defer(sq_worker *w, sq_err *err, const char *fmt, ...)
+{
+    if (later.n == DEFER_MAX && sq_redis_flush(w, err) < 0)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    long long len = redisvFormatCommand(&later.cmd[later.n], fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return sq_err_set(err, SQ_INTERNAL, "redis: cannot format a command");
+    later.len[later.n++] = len;
+    return 0;
+}
+
+int sq_redis_flush(sq_worker *w, sq_err *err)
+{
+    if (later.n == 0)
+        return 0;
+    return roundtrip(w, err, NULL, 0) ? 0 : -1;
+}
+
+void sq_redis_forget_deferred(void) { later_clear(); }
 
 static int simple(redisReply *r)
 {
@@ -111,10 +205,10 @@ static const char set_state_lua[] =
     "  redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
     "  redis.call('SREM', KEYS[2], ARGV[6])\n"
     "end\n"
-    "return 1\n";
+    "return redis.call('HINCRBY', KEYS[1], 'seq', 1)\n";
 
 int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epoch, sq_state state,
-                               sq_state previous, sq_err *err)
+                               sq_state previous, int64_t *seq, sq_err *err)
 {
     char now[32], ep[32], ttl[32], key[128], owned[200];
     snprintf(now, sizeof now, "%lld", (long long)sq_now_ms());
@@ -136,6 +230,7 @@ int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epo
         }
         return -1;
     }
+    *seq = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     freeReplyObject(r);
     return 0;
 }
@@ -180,10 +275,10 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
     char now[32], code[16];
     snprintf(now, sizeof now, "%lld", (long long)sq_now_ms());
     snprintf(code, sizeof code, "%d", exit_code);
-    if (simple(cmd(w, err, "HSET sandq:{%s}:task:%s kind %s state %s requestId %s exitCode %s updatedAt %s", sandbox_id,
-                   task_id, kind, state, request_id, exit_code >= 0 ? code : "", now)) < 0)
+    if (defer(w, err, "HSET sandq:{%s}:task:%s kind %s state %s requestId %s exitCode %s updatedAt %s", sandbox_id,
+              task_id, kind, state, request_id, exit_code >= 0 ? code : "", now) < 0)
         return -1;
-    return simple(cmd(w, err, "EXPIRE sandq:{%s}:task:%s %lld", sandbox_id, task_id, (long long)w->cfg.ended_ttl_s));
+    return defer(w, err, "EXPIRE sandq:{%s}:task:%s %lld", sandbox_id, task_id, (long long)w->cfg.ended_ttl_s);
 }
 
 /* The dedupe key changes hands only by compare-and-set, so two live workers
@@ -202,9 +297,6 @@ static const char *answer_lua =
     "if v == false or v == ARGV[1] or string.sub(v, 1, #ARGV[2]) == ARGV[2] then "
     "  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4]) return 1 end "
     "return 0";
-
-static const char *release_lua =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
 
 static void request_key(const char *request_id, char *key, size_t cap)
 {
@@ -287,17 +379,18 @@ int sq_redis_request_answered(sq_worker *w, const char *request_id, const char *
     return 0;
 }
 
-int sq_redis_request_release(sq_worker *w, const char *request_id, sq_err *err)
-{
-    char mine[SQ_ID_MAX + 4], key[SQ_ID_MAX + 16];
-    snprintf(mine, sizeof mine, "p:%s", w->incarnation);
-    request_key(request_id, key, sizeof key);
-    return simple(cmd(w, err, "EVAL %s 1 %s %s", release_lua, key, mine));
-}
-
 int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err)
 {
     return simple(cmd(w, err, "SET sandq:req:{%s} done EX %lld", request_id, (long long)w->cfg.dedupe_ttl_s));
+}
+
+int sq_redis_requests_done(sq_worker *w, const char *const *request_ids, size_t n, sq_err *err)
+{
+    /* One round trip for the lot: all but the last ride as deferred commands. */
+    for (size_t i = 0; i + 1 < n; i++)
+        if (defer(w, err, "SET sandq:req:{%s} done EX %lld", request_ids[i], (long long)w->cfg.dedupe_ttl_s) < 0)
+            return -1;
+    return n ? sq_redis_request_done(w, request_ids[n - 1], err) : sq_redis_flush(w, err);
 }
 
 bool sq_redis_ping(sq_worker *w)
@@ -315,7 +408,7 @@ static void ms_or_empty(char *buf, size_t size, int64_t v)
         buf[0] = '\0';
 }
 
-int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err)
+static int lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, bool soon, sq_err *err)
 {
     const sq_lifetime *lt = &sb->lifetime;
     char timeout[32], idle[32], used[32], deadline[32], idle_deadline[32], mem[32], cpus[32], pids[32];
@@ -327,9 +420,20 @@ int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t n
     snprintf(mem, sizeof mem, "%lld", (long long)sb->limits.memory_mb);
     snprintf(cpus, sizeof cpus, "%g", (double)sb->limits.cpu_millis / 1000.0);
     snprintf(pids, sizeof pids, "%lld", (long long)sb->limits.pids);
-    return simple(cmd(w, err,
-                      "HSET sandq:{%s}:sandbox timeoutMs %s idleTimeoutMs %s onTimeout %s usedMs %s deadlineAt %s "
-                      "idleDeadlineAt %s memoryMb %s cpus %s pids %s",
-                      sb->id, timeout, idle, sb->limits.pause_on_timeout ? "pause" : "kill", used, deadline,
-                      idle_deadline, mem, cpus, pids));
+    const char *fmt = "HSET sandq:{%s}:sandbox timeoutMs %s idleTimeoutMs %s onTimeout %s usedMs %s deadlineAt %s "
+                      "idleDeadlineAt %s memoryMb %s cpus %s pids %s";
+    const char *on_timeout = sb->limits.pause_on_timeout ? "pause" : "kill";
+    if (soon)
+        return defer(w, err, fmt, sb->id, timeout, idle, on_timeout, used, deadline, idle_deadline, mem, cpus, pids);
+    return simple(cmd(w, err, fmt, sb->id, timeout, idle, on_timeout, used, deadline, idle_deadline, mem, cpus, pids));
+}
+
+int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err)
+{
+    return lifetime(w, sb, now, false, err);
+}
+
+int sq_redis_sandbox_lifetime_later(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err)
+{
+    return lifetime(w, sb, now, true, err);
 }

@@ -25,20 +25,24 @@ typedef struct sq_redis_sandbox {
  * everyone and survive the worker: timeoutMs, idleTimeoutMs, onTimeout,
  * usedMs, deadlineAt, idleDeadlineAt ("" when none), memoryMb, cpus, pids. */
 int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err);
+/* The same, deferred (see sq_redis_flush). */
+int sq_redis_sandbox_lifetime_later(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err);
 
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err);
 /* Create the record in state queued (fails with sandbox_exists if present). */
 int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char *runtime, sq_err *err);
 /* State write fenced by the owner lease: fails with err->sys_errno == ESTALE
- * when another worker took the sandbox over (its epoch moved on). */
+ * when another worker took the sandbox over (its epoch moved on). In the same
+ * step it takes the next event seq (*seq) for the state event that follows. */
 int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epoch, sq_state state,
-                               sq_state previous, sq_err *err);
+                               sq_state previous, int64_t *seq, sq_err *err);
 /* Take over a live sandbox still recorded as expected_worker's; *epoch is the
  * new epoch, or 0 if it was not (any longer) that worker's to take. */
 int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *expected_worker, int64_t *epoch,
                            sq_err *err);
 /* Next event seq for a sandbox (1, 2, 3 …), atomically. */
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
+/* Deferred (see sq_redis_flush): goes with the seq of the event announcing it. */
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
                       const char *request_id, int exit_code, sq_err *err);
 /* Request dedupe (request_answer.h reads the key's value). begin claims a
@@ -48,13 +52,19 @@ int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id,
  * *answer is a malloc'd copy of its answer's envelope, to publish again.
  * answered records the answer's envelope ("a:<run>:<envelope>") before it is
  * published; it fails with err->sys_errno == ESTALE when the request is no
- * longer this run's (another worker took it over: do not publish). release
- * gives back an unstarted claim, so whoever consumes the request next does
- * it. done marks the request finished and durable. */
+ * longer this run's (another worker took it over: do not publish). done
+ * marks the request finished and durable. */
 int sq_redis_request_begin(sq_worker *w, const char *request_id, sq_dedupe *outcome, char **answer, sq_err *err);
 int sq_redis_request_answered(sq_worker *w, const char *request_id, const char *envelope, sq_err *err);
-int sq_redis_request_release(sq_worker *w, const char *request_id, sq_err *err);
 int sq_redis_request_done(sq_worker *w, const char *request_id, sq_err *err);
+/* Many at once, in one round trip. */
+int sq_redis_requests_done(sq_worker *w, const char *const *request_ids, size_t n, sq_err *err);
+/* Writes nobody waits on (task fields, deadlines) are deferred: kept per
+ * thread and sent ahead of the thread's next command, in its round trip. A
+ * thread flushes before it goes idle or hands its work on; forget drops them
+ * (a thread giving up on Redis). */
+int sq_redis_flush(sq_worker *w, sq_err *err);
+void sq_redis_forget_deferred(void);
 bool sq_redis_ping(sq_worker *w);
 
 #endif
