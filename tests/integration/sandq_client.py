@@ -80,8 +80,15 @@ class EventStream:
             "enable.auto.commit": False,
             "enable.partition.eof": False,
         })
-        md = self.consumer.list_topics(self.topic, timeout=10).topics[self.topic]
-        nparts = len(md.partitions)
+        # A topic auto-created by a first produce (a replyTo) may show no
+        # partitions for a moment: ask again until it has them.
+        deadline = time.monotonic() + 15
+        while True:
+            md = self.consumer.list_topics(self.topic, timeout=10).topics[self.topic]
+            nparts = len(md.partitions)
+            if nparts or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         self.partitions = list(range(nparts)) if sandbox_id is None else [partition_for(sandbox_id, nparts)]
         tps = []
         for p in self.partitions:

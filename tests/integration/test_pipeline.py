@@ -113,11 +113,21 @@ def same(events: list[dict]) -> list[tuple]:
     return [(e["eventId"], e["seq"], e["type"], e.get("requestId"), e["data"]) for e in events]
 
 
+def wait_done(rds, request_id: str, timeout: float = 15.0) -> None:
+    """Until the worker has marked the request done: its effects are durable and
+    a copy now gets the stored answer (before, a copy is dropped as in flight:
+    the first copy's own events are still on their way)."""
+    deadline = time.monotonic() + timeout
+    while rds.get(f"sandq:req:{{{request_id}}}") != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rds.get(f"sandq:req:{{{request_id}}}") == "done"
+
+
 def events_rows(pg, request_id: str) -> int:
     return pg.execute("SELECT count(*) FROM events WHERE request_id = %s", (request_id,)).fetchone()[0]
 
 
-def test_a_request_replayed_after_it_finished_gets_the_same_events(client, launched, pg):
+def test_a_request_replayed_after_it_finished_gets_the_same_events(client, launched, pg, rds):
     sbx, s = launched
     ex = client.envelope("task.exec", sbx, {"command": "echo", "args": ["once"]})
     client.send(ex)
@@ -126,6 +136,7 @@ def test_a_request_replayed_after_it_finished_gets_the_same_events(client, launc
     first = [e for e in s.seen if e.get("requestId") == ex["requestId"]]
     assert pg_eventually(pg, "SELECT count(*) FROM events WHERE request_id = %s", (ex["requestId"],),
                          (len(first),)) == (len(first),)
+    wait_done(rds, ex["requestId"])
     client.send(ex)  # a producer retry, long after the first copy finished
     # The very same events again: same eventIds, same seqs, same order; nothing new ran.
     assert same(replays_of(s, first)) == same(first)
@@ -154,6 +165,7 @@ def test_a_create_replayed_after_its_sandbox_ended_gets_the_same_events(client, 
     assert pg_eventually(pg, "SELECT count(*) FROM events WHERE request_id = %s", (create["requestId"],),
                          (len(first),)) == (len(first),)
     rs = client.stream(sbx, topic=reply)  # the reply topic exists now (the first events created it)
+    wait_done(rds, create["requestId"])
     client.send(create)
     assert same(replays_of(s, first)) == same(first)
     # The replyTo topic gets the replay too, as it got the original.
@@ -177,7 +189,7 @@ def test_a_create_replayed_after_its_sandbox_ended_gets_the_same_events(client, 
     s.close()
 
 
-def test_a_rejected_request_replayed_gets_the_same_rejection(client, launched, pg):
+def test_a_rejected_request_replayed_gets_the_same_rejection(client, launched, pg, rds):
     sbx, s = launched
     # Rejected when routed (files.read of a path outside the workspace) and rejected
     # when parsed (a body field the type does not know): each takes the sandbox's
@@ -194,6 +206,7 @@ def test_a_rejected_request_replayed_gets_the_same_rejection(client, launched, p
     for r in (routed, parsed):
         assert pg_eventually(pg, "SELECT count(*) FROM events WHERE request_id = %s", (r["requestId"],),
                              (1,)) == (1,)
+        wait_done(rds, r["requestId"])
         client.send({k: v for k, v in r.items() if not k.startswith("_")})
     assert same(replays_of(s, firsts)) == same(firsts)
     nxt = client.send(client.envelope("task.exec", sbx, {"command": "true"}))

@@ -202,8 +202,18 @@ static void apply_partition_bound(sq_worker *w)
     }
 }
 
+/* Sleep up to ms, waking early on a stop. */
+static void nap(sq_worker *w, int64_t ms)
+{
+    for (int64_t slept = 0; slept < ms && !atomic_load(&w->stopping); slept += 100) {
+        struct timespec ts = {.tv_nsec = 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void run_loop(sq_worker *w)
 {
+    int64_t refence_backoff_ms = 0, last_fence = 0;
     while (!atomic_load(&w->stopping)) {
         /* While fetching is paused nothing wakes the poll but its timeout, and
          * the resume waits for it: keep it short then. */
@@ -219,6 +229,21 @@ static void run_loop(sq_worker *w)
             sq_error(NULL, "kafka consumer hit a fatal error (%s); re-creating it", why);
             rd_kafka_message_destroy(m);
             sq_kafka_drop_fatal_consumer(w);
+            /* Fenced again soon after rejoining: another live process holds
+             * this worker id (SANDQ_WORKER_ID must be unique). Rejoining at
+             * once would only fence it back, in a loop: back off, 1 s doubling
+             * to 30 s, until the fences stop. */
+            int64_t now = sq_mono_ms();
+            refence_backoff_ms = now - last_fence < 60000
+                                     ? (refence_backoff_ms ? (refence_backoff_ms < 15000 ? refence_backoff_ms * 2 : 30000)
+                                                           : 1000)
+                                     : 0;
+            last_fence = now;
+            if (refence_backoff_ms) {
+                sq_error(NULL, "fenced again within a minute: is another worker running as %s? rejoining in %lld ms",
+                         w->cfg.worker_id, (long long)refence_backoff_ms);
+                nap(w, refence_backoff_ms);
+            }
             sq_err err;
             while (!atomic_load(&w->stopping) && sq_kafka_consumer_new(w, &err) < 0) {
                 sq_error(NULL, "%s; retrying", err.msg);
