@@ -52,10 +52,20 @@ TASK_OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejec
 
 
 def partitions_of(brokers: str, group: str) -> dict[str, set[tuple[str, int]]]:
-    """The group's current assignment: {group.instance.id or client.id: {(topic, partition)}}."""
+    """The group's current assignment: {group.instance.id or client.id: {(topic, partition)}}.
+    Asked again while the coordinator is still loading (a fresh broker)."""
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
     admin = AdminClient({"bootstrap.servers": brokers})
-    desc = admin.describe_consumer_groups([group])[group].result(15)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            desc = admin.describe_consumer_groups([group])[group].result(15)
+            break
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     return {(m.group_instance_id or m.client_id): {(tp.topic, tp.partition) for tp in m.assignment.topic_partitions}
             for m in desc.members}
 

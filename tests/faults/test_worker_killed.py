@@ -71,9 +71,9 @@ def test_worker_killed_with_sigkill(client, worker, rds, pg):
             s.close()
         # The dead worker is forgotten once its sandboxes are settled.
         deadline = time.monotonic() + 10
-        while rds.sismember("sandq:workers", a.worker_id) and time.monotonic() < deadline:
+        while rds.sismember(f"sandq:workers:{client.events_topic}", a.worker_id) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not rds.sismember("sandq:workers", a.worker_id)
+        assert not rds.sismember(f"sandq:workers:{client.events_topic}", a.worker_id)
     finally:
         a.stop(signal.SIGKILL)
         assert b.stop() == 0

@@ -32,10 +32,12 @@ int sq_fail_lost(sq_worker *w, const sq_request *req, const char *sandbox_id, co
                          NULL, err);
 }
 
-/* Reaper: fail the live sandboxes of workers whose heartbeat expired. */
+/* Reaper: fail the live sandboxes of workers whose heartbeat expired. Only
+ * workers of this deployment (the same events topic) are listed together: a
+ * sandbox is failed on the stream its consumers read. */
 static void reap(sq_worker *w, redisContext *r)
 {
-    redisReply *ws = redisCommand(r, "SMEMBERS sandq:workers");
+    redisReply *ws = redisCommand(r, "SMEMBERS sandq:workers:%s", w->topic_events);
     if (!ws || ws->type != REDIS_REPLY_ARRAY) {
         if (ws)
             freeReplyObject(ws);
@@ -71,7 +73,7 @@ static void reap(sq_worker *w, redisContext *r)
         if (sbs)
             freeReplyObject(sbs);
         if (left == 0)
-            freeReplyObject(redisCommand(r, "SREM sandq:workers %s", id));
+            freeReplyObject(redisCommand(r, "SREM sandq:workers:%s %s", w->topic_events, id));
     }
     freeReplyObject(ws);
 }
@@ -91,7 +93,7 @@ static void *ownership_main(void *arg)
                                          w->incarnation, (long long)w->cfg.heartbeat_ttl_s);
             if (r)
                 freeReplyObject(r);
-            r = redisCommand(c->redis, "SADD sandq:workers %s", w->cfg.worker_id);
+            r = redisCommand(c->redis, "SADD sandq:workers:%s %s", w->topic_events, w->cfg.worker_id);
             if (r)
                 freeReplyObject(r);
             else
