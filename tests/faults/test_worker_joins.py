@@ -62,8 +62,7 @@ def test_worker_joins_mid_load(stack_env):
         time.sleep(1)
         while every.poll(0.2):
             pass
-        # (Only ours: tests share one Redis, so this prefix's reaper may also
-        # fail sandboxes that an earlier test's killed worker left behind.)
+        # (Only this test's sandboxes: the stream is the whole events topic.)
         failed = [e for e in every.seen if e["type"] == "sandbox.failed" and e["sandboxId"] in topic_of]
         assert sorted(e["sandboxId"] for e in failed) == sorted(moved)
         assert {e["data"]["reason"] for e in failed} == {"worker_lost"}
