@@ -15,18 +15,14 @@ int sq_answer_again(sq_worker *w, const char *envelope, sq_err *err)
     if (!ev)
         return sq_err_set(err, SQ_INTERNAL, "recorded answer is not JSON: %s", jerr.text);
     const char *sandbox_id = json_string_value(json_object_get(ev, "sandboxId"));
+    /* The sandbox's replyTo got the first copy; it gets this one too. */
+    sq_redis_sandbox known = {0};
+    sq_err ignore;
+    if (sandbox_id)
+        sq_redis_sandbox_lookup(w, sandbox_id, &known, &ignore);
     int rc = sq_pg_event_append(w, ev, envelope, err);
-    size_t len = strlen(envelope);
     if (rc == 0)
-        rc = sq_produce(w, w->topic_events, sandbox_id, sandbox_id ? strlen(sandbox_id) : 0, envelope, len, NULL,
-                        err);
-    if (rc == 0 && sandbox_id) {
-        /* The sandbox's replyTo got the first copy; it gets this one too. */
-        sq_redis_sandbox known = {0};
-        sq_err ignore;
-        if (sq_redis_sandbox_lookup(w, sandbox_id, &known, &ignore) == 0 && known.reply_to[0])
-            rc = sq_produce(w, known.reply_to, sandbox_id, strlen(sandbox_id), envelope, len, NULL, err);
-    }
+        rc = sq_publish_event(w, sandbox_id, sandbox_id ? strlen(sandbox_id) : 0, envelope, known.reply_to, err);
     sq_log_ctx lc = {.sandbox_id = sandbox_id,
                      .request_id = json_string_value(json_object_get(ev, "requestId"))};
     sq_info(&lc, "published again the %s its previous owner answered with",

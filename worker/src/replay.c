@@ -48,9 +48,7 @@ int sq_replay_events(sq_worker *w, sq_job *job, sq_err *err)
                 const char *reply = reply_topic(req, PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2));
                 size_t klen = key ? strlen(key) : job->msg->key_len;
                 const void *k = key ? (const void *)key : job->msg->key;
-                rc = sq_produce(w, w->topic_events, k, klen, env, strlen(env), NULL, err);
-                if (rc == 0 && reply && *reply)
-                    rc = sq_produce(w, reply, k, klen, env, strlen(env), NULL, err);
+                rc = sq_publish_event(w, k, klen, env, reply, err);
             }
         } else {
             sq_err_set(err, SQ_INTERNAL, "postgres: %s", PQresultErrorMessage(r));

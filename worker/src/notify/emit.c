@@ -58,9 +58,14 @@ int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len,
     return 0;
 }
 
-static int produce(sq_worker *w, const char *topic, const char *key, const char *payload, size_t len, sq_err *err)
+int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *payload, const char *reply_to,
+                     sq_err *err)
 {
-    return sq_produce(w, topic, key, key ? strlen(key) : 0, payload, len, NULL, err);
+    size_t len = strlen(payload);
+    int rc = sq_produce(w, w->topic_events, key, key_len, payload, len, NULL, err);
+    if (rc == 0 && reply_to && *reply_to)
+        rc = sq_produce(w, reply_to, key, key_len, payload, len, NULL, err);
+    return rc;
 }
 
 /* The answer to the request this thread's job claimed: recorded on its dedupe
@@ -98,12 +103,8 @@ static int emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request
         rc = sq_redis_request_answered(w, req->request_id, payload, err);
     if (rc == 0)
         rc = sq_pg_event_append(w, ev, payload, err);
-    if (rc == 0) {
-        size_t len = strlen(payload);
-        rc = produce(w, w->topic_events, t->sandbox_id, payload, len, err);
-        if (rc == 0 && t->reply_to && *t->reply_to)
-            rc = produce(w, t->reply_to, t->sandbox_id, payload, len, err);
-    }
+    if (rc == 0)
+        rc = sq_publish_event(w, t->sandbox_id, t->sandbox_id ? strlen(t->sandbox_id) : 0, payload, t->reply_to, err);
     free(payload);
     json_decref(ev);
     return rc;

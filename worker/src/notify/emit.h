@@ -39,6 +39,12 @@ int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 /* request.rejected {code, message, field?}. */
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err);
 
+/* Publish one serialised event to <prefix>.events and, when reply_to is
+ * non-empty, to that topic too, keyed by key (a sandbox id, or a request's
+ * key). Also used to publish stored events again (replay.c, answer_again.c). */
+int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *payload, const char *reply_to,
+                     sq_err *err);
+
 /* Produce one message (copied). The calling thread's current job, if any,
  * counts it until Kafka acknowledges it. headers (may be NULL) are taken. */
 int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,

@@ -119,7 +119,7 @@ static bool row_is_bad(const PGresult *r)
     return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
 }
 
-/* One statement of a batch: `rows` consecutive queued items from todo[first],
+/* One statement of a batch: `rows` consecutive queued items from unwritten[first],
  * one multi-row INSERT when rows > 1. */
 typedef struct stmt {
     int first, rows;
@@ -144,13 +144,13 @@ static int prepared_slot(sq_writer *wr, const char *sql, int nparams)
  * prepared on first use (outside the batch's transaction and pipeline, so a
  * statement counts as prepared only once PostgreSQL said so). Returns the
  * number of statements, or -1 when the connection is lost. */
-static int plan_batch(sq_writer *wr, item **todo, int left, stmt *out)
+static int plan_batch(sq_writer *wr, item **unwritten, int left, stmt *out)
 {
     const char *sqls[BATCH_MAX];
     int ns[BATCH_MAX], nstmt = 0;
     for (int i = 0; i < left; i++) {
-        sqls[i] = todo[i]->sql;
-        ns[i] = todo[i]->n;
+        sqls[i] = unwritten[i]->sql;
+        ns[i] = unwritten[i]->n;
     }
     for (int i = 0; i < left; i += out[nstmt++].rows) {
         stmt *st = &out[nstmt];
@@ -187,9 +187,9 @@ static int plan_batch(sq_writer *wr, item **todo, int left, stmt *out)
 }
 
 /* Send one statement of the batch; returns how many queries that was. */
-static int send_stmt(sq_writer *wr, item **todo, const stmt *st, bool *sent)
+static int send_stmt(sq_writer *wr, item **unwritten, const stmt *st, bool *sent)
 {
-    item **rows = todo + st->first;
+    item **rows = unwritten + st->first;
     if (st->rows == 1) {
         *sent = PQsendQueryParams(wr->pg, rows[0]->sql, rows[0]->n, NULL, (const char *const *)rows[0]->params, NULL,
                                   NULL, 0);
@@ -238,19 +238,19 @@ static int send_stmt(sq_writer *wr, item **todo, const stmt *st, bool *sent)
 static batch_result run_batch(sq_writer *wr, item **batch, int count)
 {
     PGconn *pg = wr->pg;
-    item *todo[BATCH_MAX];
+    item *unwritten[BATCH_MAX];
     stmt stmts[BATCH_MAX];
     int left = 0;
     for (int i = 0; i < count; i++)
         if (!batch[i]->written)
-            todo[left++] = batch[i];
-    int nstmt = plan_batch(wr, todo, left, stmts);
+            unwritten[left++] = batch[i];
+    int nstmt = plan_batch(wr, unwritten, left, stmts);
     if (nstmt < 0 || !PQenterPipelineMode(pg))
         return BATCH_CONN_LOST;
     int queries = 1;
     bool sent = PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
     for (int i = 0; sent && i < nstmt; i++)
-        queries += send_stmt(wr, todo, &stmts[i], &sent);
+        queries += send_stmt(wr, unwritten, &stmts[i], &sent);
     sent = sent && PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(pg);
     queries++;
     if (!sent) {
