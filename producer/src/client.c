@@ -410,3 +410,41 @@ sandq_code sqp_events_partitions(sandq_client_t *c, rd_kafka_t *rk, int64_t dead
     *out = n;
     return SANDQ_OK;
 }
+
+/* Leadership moves (a broker restart, a topic just created) answer a watermark
+ * query with a retriable error for a moment; only a lasting one is the caller's. */
+static bool watermark_error_is_transient(rd_kafka_resp_err_t kerr)
+{
+    switch (kerr) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+sandq_code sqp_events_offsets(sandq_client_t *c, rd_kafka_t *rk, int32_t partition, int64_t deadline, int64_t *lo,
+                              int64_t *hi, sandq_error *err)
+{
+    int64_t give_up = sq_mono_ms() + 10000;
+    if (give_up < deadline)
+        deadline = give_up;
+    for (;;) {
+        int64_t left = sqp_remaining(deadline);
+        rd_kafka_resp_err_t kerr =
+            rd_kafka_query_watermark_offsets(rk, c->events_topic, partition, lo, hi, (int)(left < 1 ? 1 : left));
+        if (kerr == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return SANDQ_OK;
+        if (!watermark_error_is_transient(kerr) || sqp_remaining(deadline) <= 0)
+            return sqp_fail(err, SANDQ_E_KAFKA, "cannot read the offsets of %s [%d] from %s: %s", c->events_topic,
+                            (int)partition, c->brokers, rd_kafka_err2str(kerr));
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}

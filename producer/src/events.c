@@ -87,13 +87,9 @@ static sandq_code open_sub(sandq_client_t *c, const char *sandbox_id, int64_t si
     }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(s->count);
     for (int32_t i = 0; i < s->count; i++) {
-        int64_t lo, hi, left = sqp_remaining(deadline);
-        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-            s->rk, c->events_topic, s->first + i, &lo, &hi, (int)(left < 1 ? 1 : left > 10000 ? 10000 : left));
-        if (kerr) {
+        int64_t lo, hi;
+        if ((rc = sqp_events_offsets(c, s->rk, s->first + i, deadline, &lo, &hi, err))) {
             rd_kafka_topic_partition_list_destroy(l);
-            rc = sqp_fail(err, SANDQ_E_KAFKA, "cannot read offsets of %s [%d] from %s: %s", c->events_topic,
-                          (int)(s->first + i), c->brokers, rd_kafka_err2str(kerr));
             goto fail;
         }
         /* concrete offsets, so nothing published after this call returns is missed */

@@ -80,6 +80,10 @@ void sqp_consumer_put(sandq_client_t *c, rd_kafka_t *rk);
 /* Partition count of the events topic (cached after the first fetch). */
 sandq_code sqp_events_partitions(sandq_client_t *c, rd_kafka_t *rk, int64_t deadline, int32_t *out,
                                  sandq_error *err);
+/* Low and high watermark of one events partition, asked again while leadership
+ * settles (at most 10 s, or until the deadline). */
+sandq_code sqp_events_offsets(sandq_client_t *c, rd_kafka_t *rk, int32_t partition, int64_t deadline, int64_t *lo,
+                              int64_t *hi, sandq_error *err);
 void sqp_note_kafka_error(sandq_client_t *c, const char *msg);
 
 /* ---- publish.c ---- */

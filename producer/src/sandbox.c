@@ -57,13 +57,8 @@ static sandq_code events_position(sandq_client_t *c, const char *sandbox_id, int
     if (!rc) {
         *partition = sq_partition_for_key(sandbox_id, strlen(sandbox_id), n);
         int64_t lo, hi;
-        int64_t left = sqp_remaining(deadline);
-        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, c->events_topic, *partition, &lo, &hi,
-                                                                    (int)(left < 1 ? 1 : left > 10000 ? 10000 : left));
-        if (kerr)
-            rc = sqp_fail(err, SANDQ_E_KAFKA, "cannot read the end offset of %s [%d] from %s: %s", c->events_topic,
-                          (int)*partition, c->brokers, rd_kafka_err2str(kerr));
-        else
+        rc = sqp_events_offsets(c, rk, *partition, deadline, &lo, &hi, err);
+        if (!rc)
             *hw = hi;
     }
     sqp_consumer_put(c, rk);

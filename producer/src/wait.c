@@ -69,13 +69,8 @@ sandq_code sqp_waiter_open(sandq_client_t *c, const char *sandbox_id, int64_t st
     w->partition = sq_partition_for_key(sandbox_id, strlen(sandbox_id), nparts);
 
     int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t kerr =
-        rd_kafka_query_watermark_offsets(w->rk, c->events_topic, w->partition, &lo, &hi, tmo_ms(deadline, 10000));
-    if (kerr) {
-        rc = sqp_fail(err, SANDQ_E_KAFKA, "cannot read the end offset of %s [%d] from %s: %s", c->events_topic,
-                      (int)w->partition, c->brokers, rd_kafka_err2str(kerr));
+    if ((rc = sqp_events_offsets(c, w->rk, w->partition, deadline, &lo, &hi, err)))
         goto fail;
-    }
     w->end_at_open = hi;
     if ((rc = resolve_start(w, start, lo, hi, deadline, &w->start, err)))
         goto fail;
@@ -83,7 +78,7 @@ sandq_code sqp_waiter_open(sandq_client_t *c, const char *sandbox_id, int64_t st
 
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, c->events_topic, w->partition)->offset = w->start;
-    kerr = rd_kafka_assign(w->rk, l);
+    rd_kafka_resp_err_t kerr = rd_kafka_assign(w->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (kerr) {
         rc = sqp_fail(err, SANDQ_E_KAFKA, "cannot assign %s [%d]: %s", c->events_topic, (int)w->partition,

@@ -18,11 +18,11 @@ import time
 import psycopg
 import pytest
 import redis as redis_lib
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from sandq_client import Sandq, new_id  # noqa: E402
+from sandq_client import Sandq, end_offset, new_id  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", ROOT / "build"))
@@ -253,15 +253,7 @@ def private_prefix(brokers: str, name: str, partitions: int = 3) -> str:
     try:
         for t in futs:
             for p in range(partitions):
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        c.get_watermark_offsets(TopicPartition(t, p), timeout=5)
-                        break
-                    except KafkaException:
-                        if time.monotonic() > deadline:
-                            raise
-                        time.sleep(0.1)
+                end_offset(c, t, p)
     finally:
         c.close()
     return prefix

@@ -14,7 +14,7 @@ import secrets
 import time
 from typing import Any, Callable, Iterable
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 import schemas
 
@@ -25,6 +25,25 @@ def ulid() -> str:
     ms = int(time.time() * 1000)
     n = (ms << 80) | int.from_bytes(secrets.token_bytes(10), "big")
     return "".join(CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+LEADERSHIP_SETTLING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                       KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
+                       KafkaError.REQUEST_TIMED_OUT}
+
+
+def end_offset(consumer: Consumer, topic: str, partition: int, wait_s: float = 30) -> int:
+    """The partition's high watermark. Right after a topic is auto-created (a
+    replyTo's first produce) or while leadership moves, the broker answers
+    NOT_LEADER_FOR_PARTITION for a moment: ask again until wait_s is up."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+        except KafkaException as e:
+            if e.args[0].code() not in LEADERSHIP_SETTLING or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def new_id(prefix: str) -> str:
@@ -92,8 +111,7 @@ class EventStream:
         self.partitions = list(range(nparts)) if sandbox_id is None else [partition_for(sandbox_id, nparts)]
         tps = []
         for p in self.partitions:
-            _, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)
-            tps.append(TopicPartition(self.topic, p, high))
+            tps.append(TopicPartition(self.topic, p, end_offset(self.consumer, self.topic, p)))
         self.consumer.assign(tps)
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from sandq_client import new_id
+from sandq_client import end_offset, new_id
 
 
 def reject_of(client, env_or_bytes, key, request_id=None, sandbox_id=None):
@@ -142,8 +142,7 @@ def test_not_json_goes_to_dlq_with_reason(client, worker):
     parts = c.list_topics(client.dlq_topic, timeout=10).topics[client.dlq_topic].partitions
     tps = []
     for p in parts:
-        _, high = c.get_watermark_offsets(TopicPartition(client.dlq_topic, p), timeout=10)
-        tps.append(TopicPartition(client.dlq_topic, p, high))
+        tps.append(TopicPartition(client.dlq_topic, p, end_offset(c, client.dlq_topic, p)))
     c.assign(tps)
     client.send_raw(b"\x00\xffthis is not json{", key)
     deadline = time.monotonic() + 30
