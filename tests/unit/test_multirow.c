@@ -13,18 +13,14 @@
 #include "store/multirow.h"
 #include "store/pg_sql.h"
 
-/* The history's INSERTs (pg_sql.h), and webhook_outbox.c's as written there. */
+/* The history's statements (pg_sql.h). */
 #define EVENTS SQ_SQL_EVENT_INSERT
 #define SANDBOXES SQ_SQL_SANDBOX_INSERT
 #define TASKS SQ_SQL_TASK_INSERT
 #define REQUESTS SQ_SQL_REQUEST_INSERT
-#define ENDPOINTS                                                                                               \
-    "INSERT INTO webhook_endpoints (id, sandbox_id, tenant, url, secret_sealed, event_types, "                 \
-    "description) VALUES ($1, $2, $3, $4, $5, "                                                                 \
-    "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), 'sandbox.create') "                                    \
-    "ON CONFLICT (sandbox_id) WHERE sandbox_id IS NOT NULL DO NOTHING"
-#define TASK_STARTED "UPDATE tasks SET state = 'running', started_at = now() WHERE id = $1"
-#define LIMITS "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1"
+#define ENDPOINTS SQ_SQL_WEBHOOK_ENDPOINT_INSERT
+#define TASK_STARTED SQ_SQL_TASK_STARTED
+#define LIMITS SQ_SQL_SANDBOX_LIMITS
 
 static char *build(const char *sql, int nparams, int rows)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/pg_sql.h"
 #include "../store/pg_store.h"
 #include "../store/writer.h"
 #include "sq/log.h"
@@ -47,12 +48,8 @@ int sq_webhook_subscribe_sandbox(sq_worker *w, const sq_request *create, sq_err 
     const char *p[] = {id, create->sandbox_id, create->tenant, url, sealed, types_json};
     /* Through the history writer: its FIFO puts this row after the sandbox's
      * and before the sandbox's first event, whose trigger then finds it. */
-    sq_writer_exec(w->writer,
-                   "INSERT INTO webhook_endpoints (id, sandbox_id, tenant, url, secret_sealed, event_types, "
-                   "description) VALUES ($1, $2, $3, $4, $5, "
-                   "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), 'sandbox.create') "
-                   "ON CONFLICT (sandbox_id) WHERE sandbox_id IS NOT NULL DO NOTHING",
-                   6, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_WEBHOOK_ENDPOINT_INSERT_PARAMS, "parameters of the insert");
+    sq_writer_exec(w->writer, SQ_SQL_WEBHOOK_ENDPOINT_INSERT, SQ_SQL_WEBHOOK_ENDPOINT_INSERT_PARAMS, p);
     memset(sealed, 0, sizeof sealed);
     free(types_json);
     return 0;

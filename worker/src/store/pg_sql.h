@@ -1,7 +1,9 @@
-/* pg_sql.h — the INSERT statements of the history (pg_store.c), kept here so
- * the unit test of multirow.h checks every one of them can be batched into a
- * multi-row statement by the history writer: a statement that stops
- * qualifying would quietly cost one statement per row again. */
+/* pg_sql.h — the statements the worker queues on the history writer
+ * (pg_store.c, webhook_outbox.c), kept here so the unit tests of multirow.h
+ * and batch_order.h check the real texts: every INSERT can be batched into a
+ * multi-row statement, and every statement has the rank that lets a batch
+ * bring its kind together. A statement that stopped qualifying would quietly
+ * cost one statement per row again. */
 #ifndef SQ_PG_SQL_H
 #define SQ_PG_SQL_H
 
@@ -27,5 +29,31 @@
     "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "                       \
     "ON CONFLICT (request_id) DO NOTHING"
 #define SQ_SQL_REQUEST_INSERT_PARAMS 4
+
+#define SQ_SQL_WEBHOOK_ENDPOINT_INSERT                                                                          \
+    "INSERT INTO webhook_endpoints (id, sandbox_id, tenant, url, secret_sealed, event_types, "                 \
+    "description) VALUES ($1, $2, $3, $4, $5, "                                                                 \
+    "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), 'sandbox.create') "                                    \
+    "ON CONFLICT (sandbox_id) WHERE sandbox_id IS NOT NULL DO NOTHING"
+#define SQ_SQL_WEBHOOK_ENDPOINT_INSERT_PARAMS 6
+
+#define SQ_SQL_SANDBOX_STATE                                                                                    \
+    "UPDATE sandboxes SET state = $2, updated_at = now(), worker_id = $5, "                                    \
+    "failure_reason = COALESCE($3, failure_reason), failure_message = COALESCE($4, failure_message), "         \
+    "ready_at = CASE WHEN $2 = 'ready' AND ready_at IS NULL THEN now() ELSE ready_at END, "                    \
+    "ended_at = CASE WHEN $2 IN ('ended','failed') THEN now() ELSE ended_at END "                              \
+    "WHERE id = $1"
+#define SQ_SQL_SANDBOX_STATE_PARAMS 5
+
+#define SQ_SQL_SANDBOX_LIMITS "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1"
+#define SQ_SQL_SANDBOX_LIMITS_PARAMS 2
+
+#define SQ_SQL_TASK_STARTED "UPDATE tasks SET state = 'running', started_at = now() WHERE id = $1"
+#define SQ_SQL_TASK_STARTED_PARAMS 1
+
+#define SQ_SQL_TASK_FINISHED                                                                                    \
+    "UPDATE tasks SET state = $2, exit_code = $3::int, error_code = $4, error_message = $5, "                  \
+    "result = $6::jsonb, duration_ms = $7::bigint, finished_at = now() WHERE id = $1"
+#define SQ_SQL_TASK_FINISHED_PARAMS 7
 
 #endif

@@ -47,20 +47,15 @@ int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, co
                         const char *message, sq_err *err)
 {
     const char *p[] = {sandbox_id, sq_state_name(state), reason, message, w->cfg.worker_id};
-    return exec(w, err,
-                "UPDATE sandboxes SET state = $2, updated_at = now(), worker_id = $5, "
-                "failure_reason = COALESCE($3, failure_reason), failure_message = COALESCE($4, failure_message), "
-                "ready_at = CASE WHEN $2 = 'ready' AND ready_at IS NULL THEN now() ELSE ready_at END, "
-                "ended_at = CASE WHEN $2 IN ('ended','failed') THEN now() ELSE ended_at END "
-                "WHERE id = $1",
-                5, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_SANDBOX_STATE_PARAMS, "parameters of SQ_SQL_SANDBOX_STATE");
+    return exec(w, err, SQ_SQL_SANDBOX_STATE, SQ_SQL_SANDBOX_STATE_PARAMS, p);
 }
 
 int sq_pg_sandbox_limits(sq_worker *w, const char *sandbox_id, const json_t *limits, sq_err *err)
 {
     char *lim = json_dumps(limits, JSON_COMPACT);
     const char *p[] = {sandbox_id, lim};
-    int rc = exec(w, err, "UPDATE sandboxes SET limits = $2::jsonb, updated_at = now() WHERE id = $1", 2, p);
+    int rc = exec(w, err, SQ_SQL_SANDBOX_LIMITS, SQ_SQL_SANDBOX_LIMITS_PARAMS, p);
     free(lim);
     return rc;
 }
@@ -79,7 +74,7 @@ int sq_pg_task_insert(sq_worker *w, const char *task_id, const char *sandbox_id,
 int sq_pg_task_started(sq_worker *w, const char *task_id, sq_err *err)
 {
     const char *p[] = {task_id};
-    return exec(w, err, "UPDATE tasks SET state = 'running', started_at = now() WHERE id = $1", 1, p);
+    return exec(w, err, SQ_SQL_TASK_STARTED, SQ_SQL_TASK_STARTED_PARAMS, p);
 }
 
 int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_code, const char *error_message,
@@ -91,10 +86,8 @@ int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_cod
     char *res = result ? json_dumps(result, JSON_COMPACT) : NULL;
     const char *p[] = {task_id, error_code ? "failed" : "completed", exit_code >= 0 ? code : NULL, error_code,
                        error_message, res, dur};
-    int rc = exec(w, err,
-                  "UPDATE tasks SET state = $2, exit_code = $3::int, error_code = $4, error_message = $5, "
-                  "result = $6::jsonb, duration_ms = $7::bigint, finished_at = now() WHERE id = $1",
-                  7, p);
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_TASK_FINISHED_PARAMS, "parameters of SQ_SQL_TASK_FINISHED");
+    int rc = exec(w, err, SQ_SQL_TASK_FINISHED, SQ_SQL_TASK_FINISHED_PARAMS, p);
     free(res);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../job.h"
+#include "batch_order.h"
 #include "multirow.h"
 #include "sq/codec.h"
 #include "sq/log.h"
@@ -20,13 +21,14 @@
  * statements ahead of both shorter ones and whole-batch ones, whose parse and
  * plan grow faster than their row count. */
 #define ROWS_MAX 64
-/* Statement kinds whose full-size multi-row form is prepared per connection
- * (the worker has five INSERTs). */
-#define PREPARED_MAX 16
+/* Statements prepared per connection: each statement kind (about a dozen)
+ * for one row and, for the INSERTs, for 2, 4, … ROWS_MAX rows. */
+#define PREPARED_MAX 128
 
 typedef struct item {
     const char *sql;
     int n;
+    int rank;                  /* batch_order.h */
     char **params;
     sq_job *job;
     bool written;              /* committed one by one already (after a bad row) */
@@ -43,10 +45,11 @@ struct sq_writer {
     bool stopping;
     int64_t stop_deadline;
     PGconn *pg;
-    /* Prepared multi-row statements of this connection: sq_history_<index>. */
+    /* Prepared statements of this connection: sq_history_<index>. */
     struct prepared {
         const char *sql;       /* the queued text (a literal: compared by address) */
         int nparams;           /* per row, as queued with it */
+        int rows;              /* 1: the text itself; more: its multi-row form */
         bool ready, refused;
     } prepared[PREPARED_MAX];
     int nprepared;
@@ -68,6 +71,7 @@ void sq_writer_exec(sq_writer *wr, const char *sql, int nparams, const char *con
         abort(); /* cannot queue history: refusing to continue beats losing it silently */
     it->sql = sql;
     it->n = nparams;
+    it->rank = sq_batch_rank(sql);
     it->params = calloc((size_t)nparams + 1, sizeof *it->params);
     for (int i = 0; i < nparams; i++)
         it->params[i] = params[i] ? strdup(params[i]) : NULL;
@@ -127,23 +131,55 @@ typedef struct stmt {
     int prepared;              /* index in wr->prepared when sent as that statement, else -1 */
 } stmt;
 
-/* The prepared form of full-size runs of `sql` with `nparams` per row: an
- * entry for it (created when missing and there is room), else -1. */
-static int prepared_slot(sq_writer *wr, const char *sql, int nparams)
+/* The prepared form of `sql` (`nparams` per row) for `rows` rows: its entry
+ * (created when missing and there is room), else -1. */
+static int prepared_slot(sq_writer *wr, const char *sql, int nparams, int rows)
 {
     for (int i = 0; i < wr->nprepared; i++)
-        if (wr->prepared[i].sql == sql && wr->prepared[i].nparams == nparams)
+        if (wr->prepared[i].sql == sql && wr->prepared[i].nparams == nparams && wr->prepared[i].rows == rows)
             return i;
     if (wr->nprepared == PREPARED_MAX)
         return -1;
-    wr->prepared[wr->nprepared] = (struct prepared){.sql = sql, .nparams = nparams};
+    wr->prepared[wr->nprepared] = (struct prepared){.sql = sql, .nparams = nparams, .rows = rows};
     return wr->nprepared++;
 }
 
-/* Cut the items into statements; full-size runs get their prepared statement,
- * prepared on first use (outside the batch's transaction and pipeline, so a
- * statement counts as prepared only once PostgreSQL said so). Returns the
- * number of statements, or -1 when the connection is lost. */
+/* Prepare the statement of `st` on first use (outside the batch's transaction
+ * and pipeline, so it counts as prepared only once PostgreSQL said so).
+ * Returns false when the connection is lost. */
+static bool prepare_stmt(sq_writer *wr, item **unwritten, stmt *st)
+{
+    const item *first = unwritten[st->first];
+    int slot = prepared_slot(wr, first->sql, first->n, st->rows);
+    if (slot < 0 || wr->prepared[slot].refused)
+        return true;
+    if (!wr->prepared[slot].ready) {
+        char *built = st->rows > 1 ? sq_multirow_build(first->sql, &st->shape, st->rows) : NULL, name[32];
+        if (st->rows > 1 && !built)
+            return true;
+        snprintf(name, sizeof name, "sq_history_%d", slot);
+        PGresult *r = PQprepare(wr->pg, name, built ? built : first->sql, st->rows * first->n, NULL);
+        free(built);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok && PQstatus(wr->pg) != CONNECTION_BAD)
+            sq_warn(NULL, "history writer: cannot prepare a statement (it goes unprepared): %s",
+                    PQresultErrorMessage(r));
+        PQclear(r);
+        if (PQstatus(wr->pg) == CONNECTION_BAD)
+            return false;
+        wr->prepared[slot].ready = ok;
+        wr->prepared[slot].refused = !ok;
+        if (!ok)
+            return true;
+    }
+    st->prepared = slot;
+    return true;
+}
+
+/* Cut the items into statements: each run of one INSERT into pieces of
+ * ROWS_MAX, 32, 16, … 1 rows — sizes that repeat, so every statement sent is
+ * one prepared once per connection and parsed and planned only then.
+ * Returns the number of statements, or -1 when the connection is lost. */
 static int plan_batch(sq_writer *wr, item **unwritten, int left, stmt *out)
 {
     const char *sqls[BATCH_MAX];
@@ -155,33 +191,12 @@ static int plan_batch(sq_writer *wr, item **unwritten, int left, stmt *out)
     for (int i = 0; i < left; i += out[nstmt++].rows) {
         stmt *st = &out[nstmt];
         *st = (stmt){.first = i, .prepared = -1};
-        st->rows = sq_multirow_run(sqls + i, ns + i, left - i, ROWS_MAX, &st->shape);
-        int full = st->shape.max_rows < ROWS_MAX ? st->shape.max_rows : ROWS_MAX;
-        if (st->rows < 2 || st->rows != full)
-            continue;
-        int slot = prepared_slot(wr, sqls[i], ns[i]);
-        if (slot < 0 || wr->prepared[slot].refused)
-            continue;
-        if (!wr->prepared[slot].ready) {
-            char *sql = sq_multirow_build(sqls[i], &st->shape, st->rows), name[32];
-            if (!sql)
-                continue;
-            snprintf(name, sizeof name, "sq_history_%d", slot);
-            PGresult *r = PQprepare(wr->pg, name, sql, st->rows * st->shape.nparams, NULL);
-            free(sql);
-            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            if (!ok && PQstatus(wr->pg) != CONNECTION_BAD)
-                sq_warn(NULL, "history writer: cannot prepare a multi-row insert (rows go unprepared): %s",
-                        PQresultErrorMessage(r));
-            PQclear(r);
-            if (PQstatus(wr->pg) == CONNECTION_BAD)
-                return -1;
-            wr->prepared[slot].ready = ok;
-            wr->prepared[slot].refused = !ok;
-            if (!ok)
-                continue;
-        }
-        st->prepared = slot;
+        int run = sq_multirow_run(sqls + i, ns + i, left - i, ROWS_MAX, &st->shape);
+        st->rows = 1;
+        while (st->rows * 2 <= run)
+            st->rows *= 2;
+        if (!prepare_stmt(wr, unwritten, st))
+            return -1;
     }
     return nstmt;
 }
@@ -190,9 +205,13 @@ static int plan_batch(sq_writer *wr, item **unwritten, int left, stmt *out)
 static int send_stmt(sq_writer *wr, item **unwritten, const stmt *st, bool *sent)
 {
     item **rows = unwritten + st->first;
+    char name[32];
+    if (st->prepared >= 0)
+        snprintf(name, sizeof name, "sq_history_%d", st->prepared);
     if (st->rows == 1) {
-        *sent = PQsendQueryParams(wr->pg, rows[0]->sql, rows[0]->n, NULL, (const char *const *)rows[0]->params, NULL,
-                                  NULL, 0);
+        const char *const *params = (const char *const *)rows[0]->params;
+        *sent = st->prepared >= 0 ? PQsendQueryPrepared(wr->pg, name, rows[0]->n, params, NULL, NULL, 0)
+                                  : PQsendQueryParams(wr->pg, rows[0]->sql, rows[0]->n, NULL, params, NULL, NULL, 0);
         return 1;
     }
     int n = st->shape.nparams;
@@ -210,13 +229,10 @@ static int send_stmt(sq_writer *wr, item **unwritten, const stmt *st, bool *sent
     for (int r = 0; r < st->rows; r++)
         memcpy(params + (size_t)r * (size_t)n, rows[r]->params, (size_t)n * sizeof *params);
     /* libpq copies the statement and the values into its output buffer here. */
-    if (st->prepared >= 0) {
-        char name[32];
-        snprintf(name, sizeof name, "sq_history_%d", st->prepared);
+    if (st->prepared >= 0)
         *sent = PQsendQueryPrepared(wr->pg, name, st->rows * n, params, NULL, NULL, 0);
-    } else {
+    else
         *sent = PQsendQueryParams(wr->pg, sql, st->rows * n, NULL, params, NULL, NULL, 0);
-    }
     free(sql);
     free(params);
     return 1;
@@ -225,13 +241,11 @@ static int send_stmt(sq_writer *wr, item **unwritten, const stmt *st, bool *sent
 /* Send BEGIN, the batch's statements, COMMIT in one pipeline and read the
  * results.
  *
- * Consecutive rows of one INSERT go as multi-row statements (multirow.h):
- * one parse, plan and execution per ROWS_MAX rows instead of one per row.
- * Only consecutive items are merged, so the order of statements — a
- * sandbox's row before its tasks and events, an UPDATE after the INSERT it
- * updates — is the queue's order, and a row's triggers (the webhook outbox on
- * events) fire as before. A full-size run uses its prepared statement, which
- * also saves the parse and plan; shorter ones (a quiet queue) go unprepared.
+ * The batch is first put in the order of batch_order.h — kinds together,
+ * and only where the order cannot matter — and then consecutive rows of one
+ * INSERT go as multi-row statements (multirow.h): one execution (and one run
+ * of the events' statement trigger) per run instead of one per row. Every
+ * statement is a prepared one (plan_batch), so none is parsed again.
  *
  * Rows already committed one by one (an earlier attempt at this batch fell
  * back to that, then lost the connection) are not sent again. */
@@ -240,10 +254,16 @@ static batch_result run_batch(sq_writer *wr, item **batch, int count)
     PGconn *pg = wr->pg;
     item *unwritten[BATCH_MAX];
     stmt stmts[BATCH_MAX];
-    int left = 0;
+    item *queued[BATCH_MAX];
+    int left = 0, ranks[BATCH_MAX] = {0}, order[BATCH_MAX];
     for (int i = 0; i < count; i++)
-        if (!batch[i]->written)
-            unwritten[left++] = batch[i];
+        if (!batch[i]->written) {
+            queued[left] = batch[i];
+            ranks[left++] = batch[i]->rank;
+        }
+    sq_batch_order(ranks, left, order);
+    for (int i = 0; i < left; i++)
+        unwritten[i] = queued[order[i]];
     int nstmt = plan_batch(wr, unwritten, left, stmts);
     if (nstmt < 0 || !PQenterPipelineMode(pg))
         return BATCH_CONN_LOST;

@@ -1,10 +1,12 @@
 /* writer.h — the history writer: every PostgreSQL write of the worker goes
  * through one bounded FIFO to one thread, which applies it in batches —
  * one transaction, pipelined (libpq pipeline mode), one commit and so one
- * fsync per batch instead of one per row. Within a batch, consecutive rows
- * of the same INSERT go as one multi-row INSERT (multirow.h).
+ * fsync per batch instead of one per row. Within a batch, rows of the same
+ * INSERT go as one multi-row INSERT (multirow.h).
  *
- * - Order is kept: statements run in the order they were queued.
+ * - Order is kept where it can matter: statements run in the order they were
+ *   queued, except that a batch brings known kinds together where the result
+ *   cannot change (batch_order.h).
  * - One bad row (SQLSTATE class 22/23) sinks nothing else: its batch is
  *   redone one row per transaction and only that row is set aside.
  * - Nothing is dropped: when PostgreSQL is down the batch is retried with
