@@ -42,7 +42,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_MAX_DISK_MB", 16384, 16, 1 << 24, &cfg->max_disk_mb, err) < 0 ||
         sq_env_int("SANDQ_TMP_MB", 64, 1, 1 << 20, &cfg->tmp_mb, err) < 0 ||
         sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
-        sq_env_int("SANDQ_LINGER_MS", 5, 0, 1000, &cfg->linger_ms, err) < 0 ||
+        sq_env_int("SANDQ_LINGER_MS", 1, 0, 1000, &cfg->linger_ms, err) < 0 ||
         sq_env_int("SANDQ_PARTITION_INFLIGHT", 0, 0, 1000000, &cfg->partition_inflight, err) < 0 ||
         sq_env_int("SANDQ_STORE_POOL", 32, 1, 256, &cfg->store_pool, err) < 0 ||
         sq_env_int("SANDQ_STORE_RETRY_MS", 60000, 0, 3600000, &cfg->store_retry_ms, err) < 0 ||
