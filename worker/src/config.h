@@ -24,7 +24,7 @@ typedef struct sq_worker_config {
     int64_t dedupe_ttl_s;         /* SANDQ_DEDUPE_TTL_S, default 86400 */
     int64_t ended_ttl_s;          /* SANDQ_ENDED_TTL_S: Redis keeps ended sandboxes this long, default 86400 */
     int64_t max_inflight;         /* SANDQ_MAX_INFLIGHT: unfinished requests before fetching pauses, default 1000 */
-    int64_t linger_ms;            /* SANDQ_LINGER_MS: how long the event producer batches (linger.ms), default 5 */
+    int64_t linger_ms;            /* SANDQ_LINGER_MS: how long the event producer batches (linger.ms), default 1 */
     int64_t partition_inflight;   /* SANDQ_PARTITION_INFLIGHT: the same bound per partition, 0 (default) for none */
     int64_t history_queue;        /* SANDQ_HISTORY_QUEUE: PostgreSQL statements queued before writers block, default 10000 */
     int64_t store_retry_ms;       /* SANDQ_STORE_RETRY_MS: how long a Redis command keeps retrying an outage, default 60000 */
