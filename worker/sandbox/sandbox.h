@@ -48,6 +48,9 @@ int sq_cgroups_init(const char *group, const char *mode, sq_err *err);
 void sq_cgroups_cleanup(void);
 /* What sq_cgroups_init chose, for the log ("limits: cgroup v1 …; kill/freeze: cgroup v2 …"). */
 const char *sq_cgroups_describe(void);
+/* Turn on cgroup2's favordynmods (cgroup_dynmods.c says why): host-wide, once
+ * at start. `done` says what happened ("already has it", "set on …"). */
+int sq_cgroup_favor_dynmods(char *done, size_t done_size, sq_err *err);
 
 /* Network modes (PROTOCOL.md's create `network`). */
 typedef enum sq_network {

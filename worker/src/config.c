@@ -70,5 +70,6 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
                             "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");
     /* Sandbox limits and cgroups (sbx_limits.h, docs/operations.md "Sandbox limits"). */
     cfg->cgroup_mode = sq_env_str("SANDQ_CGROUP_MODE", "auto");
+    cfg->cgroup_favor_dynmods = sq_env_bool("SANDQ_CGROUP_FAVOR_DYNMODS", true);
     return sq_limits_config_from_env(&cfg->limits, err);
 }

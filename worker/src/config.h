@@ -39,6 +39,7 @@ typedef struct sq_worker_config {
     int64_t http_port;            /* SANDQ_HTTP_PORT, default 9464; 0 = any free port (logged) */
     const char *log_level;        /* SANDQ_LOG_LEVEL, default info */
     const char *cgroup_mode;      /* SANDQ_CGROUP_MODE: auto (default) or v1 */
+    bool cgroup_favor_dynmods;    /* SANDQ_CGROUP_FAVOR_DYNMODS: set cgroup2 favordynmods at start (default 1) */
     sq_limits_config limits;      /* SANDQ_LIMIT_*, SANDQ_SANDBOX_*TIMEOUT_MS (sbx_limits.h) */
     /* Disk and network of sandboxes (create_opts.c, docs/security.md). */
     bool disk_limit;              /* SANDQ_DISK_LIMIT, default on: /workspace is its own ext4 of diskMb */

@@ -99,6 +99,14 @@ static int start(sq_worker *w, sq_err *err)
     if (sq_cgroups_init(w->cfg.worker_id, w->cfg.cgroup_mode, err) < 0)
         return -1;
     sq_info(NULL, "cgroups: %s", sq_cgroups_describe());
+    if (w->cfg.cgroup_favor_dynmods) {
+        char done[1200];
+        sq_err why;
+        if (sq_cgroup_favor_dynmods(done, sizeof done, &why) == 0)
+            sq_info(NULL, "cgroups: %s (SANDQ_CGROUP_FAVOR_DYNMODS=0 leaves the host as it is)", done);
+        else /* slower launches and tasks, nothing worse */
+            sq_warn(NULL, "cgroups: cannot set favordynmods, migrations wait for RCU: %s", why.msg);
+    }
     sq_id_new("run", w->incarnation);
     pthread_mutex_init(&w->registry_mu, NULL);
     pthread_cond_init(&w->actors_cv, NULL);
