@@ -481,7 +481,9 @@ SANDQ_API sandq_code sandq_wait_ready_many(sandq_client_t *client, const char *c
 /* Publish sandbox.pause (body.persist when `persist`) and wait for `sandbox.paused`.
  * Errors: the rejection's code (SANDQ_E_INVALID_STATE when not ready/active,
  * SANDQ_E_CAPABILITY_DISABLED from a worker that cannot pause yet, …),
- * SANDQ_E_SANDBOX_FAILED, SANDQ_E_SANDBOX_ENDED, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA.
+ * SANDQ_E_INTERNAL when the worker could not freeze the sandbox and returned it
+ * to ready (reason pause_failed, in err->message), SANDQ_E_SANDBOX_FAILED,
+ * SANDQ_E_SANDBOX_ENDED, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA.
  * Thread safety: any thread. */
 SANDQ_API sandq_code sandq_pause(sandq_client_t *client, const char *sandbox_id, int persist, int64_t timeout_ms,
                                  sandq_error *err);

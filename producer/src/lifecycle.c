@@ -2,8 +2,10 @@
  * request with a waiter already open on the sandbox's partition, then follow the
  * sandbox's events until the state the call promises (an event of this request: a
  * replay of an earlier pause's "paused" or a task's "ready" is not this call's
- * answer), a rejection of this request, or the sandbox failing/ending under it (an
- * end is final, whenever it was first published). */
+ * answer), a rejection of this request, the request bouncing back (a pause the
+ * worker could not carry out returns the sandbox to ready: reason pause_failed),
+ * or the sandbox failing/ending under it (an end is final, whenever it was first
+ * published). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@ typedef struct {
     const char *what;        /* "pause", for messages */
     const char *done_types[2]; /* event types that complete the call */
     bool quiet_ok;           /* setTimeout: no completion event exists; silence = OK */
+    const char *bounced_type; /* this request's event that says it was not carried out */
 } lc_spec;
 
 static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
@@ -64,6 +67,7 @@ static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, cons
         bool mine = strcmp(ev.request_id, request_id) == 0;
         bool rejected = mine && strcmp(ev.type, "request.rejected") == 0;
         bool gone = strcmp(ev.type, "sandbox.failed") == 0 || strcmp(ev.type, "sandbox.ended") == 0;
+        bool bounced = mine && spec->bounced_type && strcmp(ev.type, spec->bounced_type) == 0;
         bool done = false;
         for (int i = 0; mine && i < 2; i++)
             if (spec->done_types[i] && strcmp(ev.type, spec->done_types[i]) == 0)
@@ -71,6 +75,13 @@ static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, cons
         if (rejected || gone) {
             rc = sqp_fail_from_event(err, &ev);
             if (err && !err->request_id[0])
+                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
+        } else if (bounced) {
+            const json_t *reason = json_object_get(ev.data, "reason"), *msg = json_object_get(ev.data, "message");
+            rc = sqp_fail(err, SANDQ_E_INTERNAL, "%s of sandbox %s was not carried out (%s): %s", spec->what,
+                          sandbox_id, json_is_string(reason) ? json_string_value(reason) : "no reason given",
+                          json_is_string(msg) ? json_string_value(msg) : "no message");
+            if (err)
                 snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
         } else if (done && out) {
             snprintf(out->id, sizeof out->id, "%s", sandbox_id);
@@ -82,7 +93,7 @@ static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, cons
             snprintf(out->request_id, sizeof out->request_id, "%s", request_id);
         }
         sq_event_free(&ev);
-        if (rejected || gone || done)
+        if (rejected || gone || bounced || done)
             break;
     }
     sqp_waiter_close(&w);
@@ -94,14 +105,14 @@ sandq_code sandq_pause(sandq_client_t *c, const char *sandbox_id, int persist, i
     json_t *body = json_object();
     if (persist)
         json_object_set_new(body, "persist", json_true());
-    static const lc_spec spec = {"pause", {"sandbox.paused", NULL}, false};
+    static const lc_spec spec = {"pause", {"sandbox.paused", NULL}, false, "sandbox.ready"};
     return lifecycle_call(c, sandbox_id, "sandbox.pause", body, &spec, timeout_ms, NULL, err);
 }
 
 sandq_code sandq_resume(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_sandbox *out,
                         sandq_error *err)
 {
-    static const lc_spec spec = {"resume", {"sandbox.resumed", "sandbox.ready"}, false};
+    static const lc_spec spec = {"resume", {"sandbox.resumed", "sandbox.ready"}, false, NULL};
     return lifecycle_call(c, sandbox_id, "sandbox.resume", json_object(), &spec, timeout_ms, out, err);
 }
 
@@ -114,6 +125,6 @@ sandq_code sandq_set_timeout(sandq_client_t *c, const char *sandbox_id, int64_t 
     }
     json_t *body = json_object();
     json_object_set_new(body, "timeoutMs", json_integer(lifetime_ms));
-    static const lc_spec spec = {"setTimeout", {NULL, NULL}, true};
+    static const lc_spec spec = {"setTimeout", {NULL, NULL}, true, NULL};
     return lifecycle_call(c, sandbox_id, "sandbox.setTimeout", body, &spec, wait_ms > 0 ? wait_ms : 2000, NULL, err);
 }

@@ -64,6 +64,11 @@ class Worker:
     """A real sandq-worker process with its own workspace and run directories."""
 
     def __init__(self, worker_id: str, extra_env: dict | None = None):
+        # Unique per stack on this machine (its Kafka port): two suites running
+        # side by side (a checkout and a CI clone) must not share a worker's
+        # cgroup directories or its static group membership.
+        port = os.environ.get("SANDQ_KAFKA_BROKERS", "").rsplit(":", 1)[-1]
+        worker_id = f"{worker_id}-k{port}" if port.isdigit() else worker_id
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"sandq-{worker_id}-"))
         self.log_path = self.dir / "worker.log"
         self.worker_id = worker_id

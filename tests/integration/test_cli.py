@@ -14,6 +14,10 @@ import subprocess
 import time
 
 import pytest
+import schemas
+from confluent_kafka import Consumer, Producer, TopicPartition
+from harness import private_prefix
+from sandq_client import new_id
 
 BUILD = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
 CLI = str(BUILD / "producer" / "sandq")
@@ -205,26 +209,54 @@ def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
 
 
 def test_pause_resume_set_timeout(sbx, rds):
-    """Pause/resume/setTimeout are sent per PROTOCOL.md. A worker without them answers
-    capability_disabled (the CLI reports it, exit 1); one with them pauses and resumes."""
-    p = sandq("pause", sbx, "--json")
-    if p.returncode == 0:
-        assert jout(p) == {"id": sbx, "state": "paused"}
-        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "paused"
-        r = jout(sandq("resume", sbx, "--json", check_rc=0))
-        assert r["state"] == "ready"
-    else:
-        assert p.returncode == 1
-        one_line_error(p, "pause", "capability_disabled")
-        assert jout(p)["error"]["code"] == "capability_disabled"
-        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ready"
-        # resume of a ready sandbox is invalid_state, whatever the worker supports
-        one_line_error(sandq("resume", sbx, check_rc=1), "resume", "invalid_state")
-    p = sandq("set-timeout", sbx, "1h", "--json")
-    if p.returncode == 0:
-        assert jout(p) == {"id": sbx, "timeoutMs": 3600000}
-    else:
-        one_line_error(p, "set-timeout", "capability_disabled")
+    """Pause, resume and setTimeout round trips, and what each leaves in Redis."""
+    assert jout(sandq("pause", sbx, "--json", check_rc=0)) == {"id": sbx, "state": "paused"}
+    assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "paused"
+    one_line_error(sandq("pause", sbx, check_rc=1), "pause", "invalid_state")  # paused already
+    assert jout(sandq("resume", sbx, "--json", check_rc=0))["state"] == "ready"
+    assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ready"
+    one_line_error(sandq("resume", sbx, check_rc=1), "resume", "invalid_state")  # ready: nothing to resume
+    assert jout(sandq("set-timeout", sbx, "1h", "--json", check_rc=0)) == {"id": sbx, "timeoutMs": 3600000}
+
+
+def test_a_pause_that_bounces_back_fails_at_once(stack_env):
+    """A worker that cannot freeze a sandbox returns it to ready (reason
+    pause_failed) as the pause's answer. The CLI must report that at once, not
+    wait out its timeout. The test plays the worker on topics of its own."""
+    prefix = private_prefix(stack_env["brokers"], "bounce", partitions=1)
+    sbx = new_id("sbx")
+    cli = subprocess.Popen([CLI, "pause", sbx, "--timeout", "10m", "--json"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env={**os.environ, "SANDQ_TOPIC_PREFIX": prefix})
+    try:
+        c = Consumer({"bootstrap.servers": stack_env["brokers"], "group.id": "unused", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest"})
+        c.assign([TopicPartition(f"{prefix}.requests", 0, 0)])
+        pause, deadline = None, time.monotonic() + 60
+        while pause is None and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                req = json.loads(m.value())
+                if req["type"] == "sandbox.pause" and req["sandboxId"] == sbx:
+                    pause = req
+        c.close()
+        assert pause, "the CLI never published its sandbox.pause"
+        event = {"v": 1, "eventId": new_id("evt"), "type": "sandbox.ready", "sandboxId": sbx, "taskId": None,
+                 "requestId": pause["requestId"], "seq": 7, "at": int(time.time() * 1000),
+                 "workerId": "w-pretend", "region": "iad", "tenant": "default",
+                 "data": {"state": "ready", "previous": "pausing", "reason": "pause_failed",
+                          "message": "cgroup freeze did not complete"}}
+        schemas.validate_event(event)
+        p = Producer({"bootstrap.servers": stack_env["brokers"]})
+        p.produce(f"{prefix}.events", json.dumps(event).encode(), key=sbx.encode(), partition=0)
+        assert p.flush(15) == 0
+        out, err = cli.communicate(timeout=60)  # well before the CLI's own 10 minutes
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 1, (out, err)
+    line = err.decode().splitlines()[0]
+    assert line.startswith("sandq: pause: internal: ") and "pause_failed" in line, line
+    assert "cgroup freeze did not complete" in line, line
 
 
 def test_launch_capability_flags_reach_the_create_body(worker, pg):
