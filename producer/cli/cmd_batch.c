@@ -61,7 +61,8 @@ static const char help[] =
     "  --rate N/s           start at most N lines per second (also N/m; default unlimited)\n"
     "  --max-sandboxes K    at most K sandboxes of this batch live at once (default 50;\n"
     "                       0 = no limit). A create the workers refuse as full\n"
-    "                       (limit_exceeded) is retried after a pause, until --job-timeout\n"
+    "                       (limit_exceeded) is retried after a pause, until --job-timeout;\n"
+    "                       one whose own limits are above the workers' maximum fails\n"
     "  --wait               wait for every job's outcome and write it, with its task\n"
     "                       results, to the output file\n"
     "  -o, --output FILE    results JSONL (default FILE.results.jsonl); one line per job:\n"
@@ -547,7 +548,11 @@ static void on_event(batch *b, const sandq_event *ev)
     } else if (strcmp(type, "request.rejected") == 0) {
         const char *code = data_str(data, "code");
         if (is_create_attempt(jr, ev->request_id)) {
-            if (strcmp(code, "limit_exceeded") == 0) {
+            /* limit_exceeded naming a field of the request (body.limits.memoryMb
+             * above the operator's maximum) is the request's own fault: no retry
+             * helps. Without a field it is the workers' capacity: retry. */
+            bool capacity = strcmp(code, "limit_exceeded") == 0 && !*data_str(data, "field");
+            if (capacity) {
                 /* workers full: try again soon unless an attempt already succeeded */
                 if (!jr->seen_first && !jr->ready_seen && !jr->retry_at &&
                     strcmp(ev->request_id, jr->create_req_cur) == 0) {

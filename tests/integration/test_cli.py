@@ -334,6 +334,22 @@ def test_batch_submit_wait_writes_results(worker, pg, tmp_path, salt):
     assert meta == {"i": "0", "batchLine": "2"}
 
 
+def test_batch_job_over_the_workers_maximum_fails_without_retries(worker, tmp_path, salt):
+    """A create whose own limits are above the operator's maximum is refused
+    with limit_exceeded naming the field: no retry can help, so the job fails at
+    once (a full worker's limit_exceeded, with no field, is retried)."""
+    jobs = tmp_path / "jobs.jsonl"
+    write_jobs(jobs, 1, extra=[{"create": {"limits": {"memoryMb": 1_000_000}}, "tasks": [{"exec": ["true"]}]}])
+    out = tmp_path / "out.jsonl"
+    p = sandq("batch", "submit", str(jobs), "--wait", "-o", str(out), "--job-timeout", "10m", "--salt", salt,
+              "--json", timeout=120)  # a retry loop would run for the 10 minutes
+    assert p.returncode == 1, p.stderr
+    assert jout(p)["succeeded"] == 1 and jout(p)["failed"] == 1
+    bad = {r["line"]: r for r in results(out)}[3]
+    assert bad["status"] == "failed" and bad["error"]["code"] == "limit_exceeded", bad
+    assert "memoryMb" in bad["error"]["message"], bad
+
+
 def test_batch_interrupt_then_resume_does_not_duplicate(worker, pg, tmp_path, salt):
     jobs = tmp_path / "jobs.jsonl"
     n = 120
