@@ -2,6 +2,9 @@
 """throughput.py — exec throughput through Kafka: S sandboxes × E execs of `true`
 (or --command).
 
+Also prints the machine's CPU time per task during the exec phase (every
+process: the worker, Kafka, Redis, PostgreSQL, the commands, this driver).
+
 Starts W workers (W=1 and W=2 by default, one after the other, each on a fresh
 consumer group so they do not inherit offsets), launches S sandboxes, then
 publishes S×E task.exec requests as fast as the producer goes and counts
@@ -120,6 +123,14 @@ def wait_count(c: Consumer, type_: str, ids: set[str], key: str, timeout: float)
     return time.monotonic()
 
 
+def busy_cpu_ms() -> float:
+    """CPU time spent by every process on the machine so far (/proc/stat's
+    first line without idle and iowait), in ms: the whole stack's cost."""
+    fields = [int(x) for x in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user nice system idle iowait irq softirq steal
+    return busy * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, disk_mb: int,
         command: list[str]) -> dict:
     group = f"bench-{new_id('req')[-8:].lower()}"
@@ -139,6 +150,7 @@ def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, di
         tasks = set()
         t1 = time.monotonic()
         wall1 = time.time()
+        cpu1 = busy_cpu_ms()
         for i in range(execs):
             for sbx in ids:
                 env = client.envelope("task.exec", sbx, {"command": command[0], "args": command[1:]})
@@ -147,6 +159,7 @@ def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, di
                 client.producer.poll(0)
         client.producer.flush(60)
         t_done = wait_count(c, "sandbox.task.completed", tasks, "taskId", 900)
+        cpu_per_task = (busy_cpu_ms() - cpu1) / len(tasks)
         # The exec phase in wall-clock time, to line it up with CPU samples.
         print(f"exec phase: {wall1:.3f} {time.time():.3f}", file=sys.stderr, flush=True)
         for sbx in ids:
@@ -157,7 +170,10 @@ def run(client: Sandq, sandboxes: int, execs: int, workers: int, extra: dict, di
         c.close()
         return {"workers": workers, "sandboxes": sandboxes, "tasks": len(tasks),
                 "launch_per_s": round(sandboxes / (t_ready - t0), 1),
-                "tasks_per_s": round(len(tasks) / (t_done - t1), 1)}
+                "tasks_per_s": round(len(tasks) / (t_done - t1), 1),
+                # every process on the machine: worker, Kafka, Redis, PostgreSQL,
+                # the commands themselves, this driver
+                "machine_cpu_ms_per_task": round(cpu_per_task, 2)}
     finally:
         stop(procs)
 

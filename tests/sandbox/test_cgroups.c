@@ -105,6 +105,35 @@ static int cgroup_dirs_named(const char *root, const char *name, int depth)
     return n;
 }
 
+/* Task cgroups (t<n>) of the sandbox `id`, in every hierarchy under root. */
+static int task_cgroups_of(const char *root, const char *id, int depth)
+{
+    if (depth > 10)
+        return 0;
+    DIR *d = opendir(root);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", root, e->d_name);
+        if (strcmp(e->d_name, id) == 0) {
+            DIR *t = opendir(sub);
+            for (struct dirent *te; t && (te = readdir(t));)
+                n += te->d_type == DT_DIR && te->d_name[0] == 't';
+            if (t)
+                closedir(t);
+        } else {
+            n += task_cgroups_of(sub, id, depth + 1);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
 /* Host processes named comm in the sandbox: those whose cgroup path, as the
  * host sees it, names the sandbox (a uid would not do: another run of this
  * test may use the same one at the same time). */
@@ -239,6 +268,7 @@ static void test_timeout_kills_whole_task_tree(void **state)
     sq_sandbox_limits lim = {.memory_bytes = 128ull << 20, .pids = 64};
     sq_sandbox *sb = start_limited(f, &lim);
     output o;
+    run(sb, "true", 0, &o); /* its emptied task cgroup is the next command's */
     /* A background process of an earlier command: not this task's, stays. */
     run(sb, "sleep 200 >/dev/null 2>&1 &", 0, &o);
     /* setsid takes the sleeper out of the command's process group: only the
@@ -248,6 +278,26 @@ static void test_timeout_kills_whole_task_tree(void **state)
     usleep(100 * 1000);
     run(sb, "ps -e -o args= | grep '^sleep' | sort", 0, &o);
     assert_string_equal(o.buf, "sleep 200\n");
+    destroy_and_check(f);
+}
+
+/* An emptied task cgroup serves the next command; one a background process
+ * still lives in is never handed to another task. */
+static void test_task_cgroups_are_reused_only_when_empty(void **state)
+{
+    fixture *f = *state;
+    sq_sandbox_limits lim = {.memory_bytes = 128ull << 20, .pids = 64};
+    sq_sandbox *sb = start_limited(f, &lim);
+    output o;
+    for (int i = 0; i < 10; i++)
+        run(sb, "true", 0, &o);
+    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id, 0), 1);
+    run(sb, "sleep 200 >/dev/null 2>&1 &", 0, &o); /* takes the spare, keeps it */
+    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id, 0), 1);
+    run(sb, "true", 0, &o); /* needs a new one, which becomes the spare */
+    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id, 0), 2);
+    run(sb, "ps -e -o args= | grep -c '^sleep 200'", 0, &o);
+    assert_string_equal(o.buf, "1\n"); /* the sleeper lives on */
     destroy_and_check(f);
 }
 
@@ -325,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_oom_kill_is_reported),
         cmocka_unit_test(test_pids_limit),
         cmocka_unit_test(test_cgroup_namespace),
+        cmocka_unit_test(test_task_cgroups_are_reused_only_when_empty),
         cmocka_unit_test(test_timeout_kills_whole_task_tree),
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_pause_needs_cgroups),

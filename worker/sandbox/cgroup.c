@@ -39,6 +39,9 @@ struct sq_cgroup {
     char v1[H_V1_COUNT][PATH_MAX];
     char v2[PATH_MAX];
     bool limits_v2, control_v2;
+    /* Task cgroups are reused (see sq_cgroup_task_end): the running task's id
+     * and the t<n> it was given, and an empty t<n> kept for the next (0: none). */
+    uint32_t task_id, task_dir_id, spare_dir_id;
 };
 
 /* ---- small file helpers ----------------------------------------------- */
@@ -412,17 +415,23 @@ void sq_cgroup_destroy(struct sq_cgroup *cg)
     free(cg);
 }
 
+/* The directory of task `id`: t<n>, n being the id of the task that made it. */
 static void task_dir(const struct sq_cgroup *cg, uint32_t id, char *out)
 {
-    snprintf(out, PATH_MAX, "%s/t%u", control_dir(cg), (unsigned)id);
+    uint32_t n = id == cg->task_id ? cg->task_dir_id : id;
+    snprintf(out, PATH_MAX, "%s/t%u", control_dir(cg), (unsigned)n);
 }
 
 int sq_cgroup_task_begin(struct sq_cgroup *cg, pid_t init, uint32_t id, sq_err *err)
 {
+    cg->task_id = id;
+    cg->task_dir_id = cg->spare_dir_id ? cg->spare_dir_id : id;
+    bool reused = cg->spare_dir_id != 0;
+    cg->spare_dir_id = 0;
     char dir[PATH_MAX], p[32];
     task_dir(cg, id, dir);
     snprintf(p, sizeof p, "%d", (int)init);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    if (!reused && mkdir(dir, 0755) < 0 && errno != EEXIST)
         return sq_err_errno(err, "mkdir %s", dir);
     if (sq_cg_write(dir, "cgroup.procs", p) < 0)
         return sq_err_errno(err, "cgroup placement %s", dir);
@@ -450,7 +459,17 @@ void sq_cgroup_task_kill(struct sq_cgroup *cg, uint32_t id)
 
 void sq_cgroup_task_end(struct sq_cgroup *cg, uint32_t id)
 {
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], procs[64];
     task_dir(cg, id, dir);
+    /* Empty (the command and all it started are gone): keep it for the next
+     * task. A cgroup's mkdir and rmdir create and remove every one of its
+     * control files, which cost more than the rest of a short task's cgroup
+     * work; reading cgroup.procs is one small read. With processes still in
+     * it (the task left something running in the background) it stays until
+     * the sandbox is destroyed, so a later task's timeout never kills them. */
+    if (!cg->spare_dir_id && sq_cg_read(dir, "cgroup.procs", procs, sizeof procs) == 0) {
+        cg->spare_dir_id = id == cg->task_id ? cg->task_dir_id : id;
+        return;
+    }
     rmdir(dir); /* EBUSY while its background processes live: removed with the sandbox */
 }

@@ -15,10 +15,11 @@
  * it at start. SANDQ_CGROUP_MODE=v1 forces v1 for both (to exercise the fallback).
  *
  * Layout, per hierarchy: <the worker's own cgroup>/sandq/<worker-id>/<sandbox-id>,
- * and in the control hierarchy one child per command, t<spawn id>, so a task's
+ * and in the control hierarchy one child per running command, t<n>, so a task's
  * timeout kills exactly that command's tree — including what it setsid()s or
  * double-forks away from its process group — and not the sandbox's other
- * background processes. The worker moves the init into t<id> just before the
+ * background processes. t<n> is made by task n and reused by later tasks once
+ * it is empty again. The worker moves the init into it just before the
  * SPAWN and back when the init reports SPAWNED (the init forks nothing else), so
  * the command is born inside its task cgroup.
  *
@@ -51,9 +52,10 @@ uint64_t sq_cgroup_oom_kills(struct sq_cgroup *cg);
 void sq_cgroup_destroy(struct sq_cgroup *cg);
 
 /* Per-command cgroups (control hierarchy). begin: create t<id> and move the
- * init in; placed: move the init back; kill: SIGKILL everything in t<id>;
- * end: remove t<id> if nothing is left in it (background processes keep it
- * until the sandbox is destroyed). */
+ * init in; placed: move the init back; kill: SIGKILL everything in the
+ * task's cgroup; end: keep it for the next task if nothing is left in it (one
+ * spare per sandbox; more are removed), else leave it to its background
+ * processes until the sandbox is destroyed. */
 int sq_cgroup_task_begin(struct sq_cgroup *cg, pid_t init, uint32_t id, sq_err *err);
 int sq_cgroup_task_placed(struct sq_cgroup *cg, pid_t init, sq_err *err);
 void sq_cgroup_task_kill(struct sq_cgroup *cg, uint32_t id);
