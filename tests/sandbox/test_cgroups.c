@@ -82,8 +82,21 @@ static sq_sandbox *start_limited(fixture *f, const sq_sandbox_limits *lim)
     return f->sb;
 }
 
-/* How many directories named `name` exist under /sys/fs/cgroup. */
-static int cgroup_dirs_named(const char *root, const char *name, int depth)
+/* Task cgroups (t<n>) directly in dir. */
+static int task_children(const char *dir)
+{
+    int n = 0;
+    DIR *t = opendir(dir);
+    for (struct dirent *e; t && (e = readdir(t));)
+        n += e->d_type == DT_DIR && e->d_name[0] == 't';
+    if (t)
+        closedir(t);
+    return n;
+}
+
+/* Under root (in every hierarchy): how many directories are named `name`, or
+ * with `tasks_in` how many task cgroups those directories hold. */
+static int cgroup_dirs_walk(const char *root, const char *name, bool tasks_in, int depth)
 {
     if (depth > 10)
         return 0;
@@ -98,41 +111,17 @@ static int cgroup_dirs_named(const char *root, const char *name, int depth)
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", root, e->d_name);
         if (strcmp(e->d_name, name) == 0)
-            n++;
-        n += cgroup_dirs_named(sub, name, depth + 1);
+            n += tasks_in ? task_children(sub) : 1;
+        n += cgroup_dirs_walk(sub, name, tasks_in, depth + 1);
     }
     closedir(d);
     return n;
 }
 
-/* Task cgroups (t<n>) of the sandbox `id`, in every hierarchy under root. */
-static int task_cgroups_of(const char *root, const char *id, int depth)
-{
-    if (depth > 10)
-        return 0;
-    DIR *d = opendir(root);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.')
-            continue;
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", root, e->d_name);
-        if (strcmp(e->d_name, id) == 0) {
-            DIR *t = opendir(sub);
-            for (struct dirent *te; t && (te = readdir(t));)
-                n += te->d_type == DT_DIR && te->d_name[0] == 't';
-            if (t)
-                closedir(t);
-        } else {
-            n += task_cgroups_of(sub, id, depth + 1);
-        }
-    }
-    closedir(d);
-    return n;
-}
+static int cgroup_dirs_named(const char *root, const char *name) { return cgroup_dirs_walk(root, name, false, 0); }
+
+/* Task cgroups of the sandbox `id`, in every hierarchy under root. */
+static int task_cgroups_of(const char *root, const char *id) { return cgroup_dirs_walk(root, id, true, 0); }
 
 /* Host processes named comm in the sandbox: those whose cgroup path, as the
  * host sees it, names the sandbox (a uid would not do: another run of this
@@ -201,7 +190,7 @@ static void destroy_and_check(fixture *f)
     sq_sandbox_destroy(f->sb);
     f->sb = NULL;
     assert_true(is_gone(init));
-    assert_int_equal(cgroup_dirs_named("/sys/fs/cgroup", f->id, 0), 0);
+    assert_int_equal(cgroup_dirs_named("/sys/fs/cgroup", f->id), 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->ws);
     assert_int_equal(system(cmd), 0);
@@ -212,7 +201,7 @@ static void test_oom_kill_is_reported(void **state)
     fixture *f = *state;
     sq_sandbox_limits lim = {.memory_bytes = 64ull << 20, .pids = 64};
     sq_sandbox *sb = start_limited(f, &lim);
-    assert_int_equal(cgroup_dirs_named("/sys/fs/cgroup", f->id, 0) >= 2, 1);
+    assert_int_equal(cgroup_dirs_named("/sys/fs/cgroup", f->id) >= 2, 1);
     output o;
     /* 200 MiB of touched memory in a 64 MiB sandbox. */
     sq_exec_result res = run(sb, "exec python3 -c 'b = bytearray(200 << 20); print(len(b))'", 0, &o);
@@ -291,11 +280,11 @@ static void test_task_cgroups_are_reused_only_when_empty(void **state)
     output o;
     for (int i = 0; i < 10; i++)
         run(sb, "true", 0, &o);
-    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id, 0), 1);
+    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id), 1);
     run(sb, "sleep 200 >/dev/null 2>&1 &", 0, &o); /* takes the spare, keeps it */
-    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id, 0), 1);
+    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id), 1);
     run(sb, "true", 0, &o); /* needs a new one, which becomes the spare */
-    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id, 0), 2);
+    assert_int_equal(task_cgroups_of("/sys/fs/cgroup", f->id), 2);
     run(sb, "ps -e -o args= | grep -c '^sleep 200'", 0, &o);
     assert_string_equal(o.buf, "1\n"); /* the sleeper lives on */
     destroy_and_check(f);
