@@ -130,6 +130,19 @@ void sq_cg_rmdir_tree(const char *dir)
 /* ---- detection ---------------------------------------------------------- */
 
 /* Mount points of the v1 controllers we use and of cgroup2. */
+int sq_cg_mountinfo_line(const char *line, char mnt[PATH_MAX], char fstype[32], char super[1024])
+{
+    /* id parent maj:min root mountpoint opts [optional…] - fstype source superopts */
+    char root[PATH_MAX], source[256];
+    if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 || strcmp(root, "/") != 0)
+        return -1;
+    const char *sep = strstr(line, " - ");
+    super[0] = '\0';
+    if (!sep || sscanf(sep + 3, "%31s %255s %1023s", fstype, source, super) < 2)
+        return -1;
+    return 0;
+}
+
 static void find_mounts(char v1[H_V1_COUNT][PATH_MAX], char *v2)
 {
     FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -137,15 +150,8 @@ static void find_mounts(char v1[H_V1_COUNT][PATH_MAX], char *v2)
         return;
     char line[4096];
     while (fgets(line, sizeof line, f)) {
-        /* id parent maj:min root mountpoint opts [optional…] - fstype source superopts */
-        char root[PATH_MAX], mnt[PATH_MAX];
-        if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 || strcmp(root, "/") != 0)
-            continue;
-        char *sep = strstr(line, " - ");
-        if (!sep)
-            continue;
-        char fstype[32], source[256], super[1024] = "";
-        if (sscanf(sep + 3, "%31s %255s %1023s", fstype, source, super) < 2)
+        char mnt[PATH_MAX], fstype[32], super[1024];
+        if (sq_cg_mountinfo_line(line, mnt, fstype, super) < 0)
             continue;
         if (strcmp(fstype, "cgroup2") == 0 && !v2[0]) {
             snprintf(v2, PATH_MAX, "%s", mnt);

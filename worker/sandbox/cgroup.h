@@ -29,6 +29,7 @@
 #ifndef SQ_SANDBOX_CGROUP_H
 #define SQ_SANDBOX_CGROUP_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,9 @@ void sq_cgroup_task_end(struct sq_cgroup *cg, uint32_t id);
 
 /* ---- shared by cgroup.c, cgroup_v1.c, cgroup_v2.c -------------------- */
 
+/* One line of /proc/self/mountinfo: the mount point, file system type and
+ * super options of a mount of a file system's root; -1 for any other line. */
+int sq_cg_mountinfo_line(const char *line, char mnt[PATH_MAX], char fstype[32], char super[1024]);
 /* Write a string to dir/file. 0 or -1 with errno. */
 int sq_cg_write(const char *dir, const char *file, const char *text);
 /* Read dir/file into buf (NUL-terminated). Bytes read or -1. */

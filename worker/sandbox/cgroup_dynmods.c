@@ -31,7 +31,7 @@
 
 #include "cgroup.h"
 
-/* The first cgroup2 mount's path and super options (without rw/ro). */
+/* The first cgroup2 mount's path and super options ("rw,nsdelegate"). */
 static int find_cgroup2(char *mnt, size_t mnt_size, char *super, size_t super_size)
 {
     FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -40,10 +40,8 @@ static int find_cgroup2(char *mnt, size_t mnt_size, char *super, size_t super_si
     char line[4096];
     int found = -1;
     while (found < 0 && fgets(line, sizeof line, f)) {
-        char root[PATH_MAX], path[PATH_MAX], fstype[32], source[256], opts[1024] = "";
-        char *sep = strstr(line, " - ");
-        if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, path) != 2 || strcmp(root, "/") != 0 ||
-            sscanf(sep + 3, "%31s %255s %1023s", fstype, source, opts) < 2 || strcmp(fstype, "cgroup2") != 0)
+        char path[PATH_MAX], fstype[32], opts[1024];
+        if (sq_cg_mountinfo_line(line, path, fstype, opts) < 0 || strcmp(fstype, "cgroup2") != 0)
             continue;
         snprintf(mnt, mnt_size, "%s", path);
         snprintf(super, super_size, "%s", opts);
