@@ -161,14 +161,14 @@ class EventStream:
 
 
 class Sandq:
-    def __init__(self, brokers: str, prefix: str = "sandq"):
+    def __init__(self, brokers: str, prefix: str = "sandq", linger_ms: int = 5):
         self.brokers = brokers
         self.prefix = prefix
         self.requests_topic = f"{prefix}.requests"
         self.events_topic = f"{prefix}.events"
         self.dlq_topic = f"{prefix}.dlq"
         self.producer = Producer({"bootstrap.servers": brokers, "partitioner": "murmur2_random",
-                                  "acks": "all", "message.max.bytes": 8_000_000})
+                                  "acks": "all", "message.max.bytes": 8_000_000, "linger.ms": linger_ms})
 
     def envelope(self, type_: str, sandbox_id: str | None, body: dict | None = None, *,
                  task_id: str | None = None, **fields: Any) -> dict:
