@@ -6,12 +6,12 @@ Groups (the issue's list):
   host files            /etc/shadow, /root, the repo, read-only binds, host /proc and /sys
   other sandboxes       processes, signals, workspaces via symlinks and /proc/<pid>/root
   host services         Redis/PostgreSQL/Kafka ports and any 127.0.0.1 service, both network modes
-  resource exhaustion   disk fill (/workspace and /tmp)
+  resource exhaustion   disk fill (/workspace and /tmp); the fork bomb, memory bomb
+                        and CPU hog are in test_exhaustion.py beside this file
   privileged operations mount, unshare, ptrace, keyctl, bpf, modules, TIOCSTI, setuid binaries
   cleanup               kill while a command runs leaves no process, mount, loop device or helper
 
-The fork bomb, memory bomb and CPU hog need the cgroup limits of issue 3a and
-live with that work. Network tests only reach addresses on this machine: the
+Network tests only reach addresses on this machine: the
 host itself, and a network namespace the suite creates ("outside") that plays
 the internet.
 """
