@@ -5,12 +5,16 @@
  * Create → ready (interleaved round by round, so all see the same machine):
  *   sandq           sq_sandbox_start until the init answers on its socket
  *                   (namespaces, uid maps, mounts, seccomp, init exec)
+ *   sandq+limits    the same with the worker's default cgroup limits (512 MiB,
+ *                   1 CPU, 512 pids): the cgroups made, limited and entered —
+ *                   what every sandbox the worker starts pays
  *   sandq+disk      the same plus the workspace's own ext4 (sq_disk_attach:
  *                   fallocate, mkfs.ext4, loop device, mount)
  *   sandq+internet  the same plus slirp4netns and the nft egress rules
  *   bwrap           a full `bwrap --unshare-all --ro-bind /usr /usr … /bin/true`
  *   fork+exec       fork + exec /bin/true + wait (the floor for "a new process ran")
- * Exec round trip: sq_sandbox_exec("true") in a running sandbox vs fork+exec.
+ * Exec round trip: sq_sandbox_exec("true") in a running sandbox with limits
+ * (so each command gets its task cgroup, as in the worker) vs fork+exec.
  * Idle memory: the init's RSS and PSS, and what a memory cgroup is charged per
  * idle sandbox (user pages + kernel memory: namespaces, mounts, page tables,
  * sockets; slirp4netns's own pages in internet mode), measured by running the
@@ -107,15 +111,19 @@ static void ws_make(const char *path)
         die(path, NULL);
 }
 
-typedef enum { V_PLAIN, V_DISK, V_INET, V_COUNT } variant;
-static const char *const variant_name[] = {"sandq start (create -> ready)", "sandq start + 64 MiB disk",
-                                           "sandq start, internet mode"};
+typedef enum { V_PLAIN, V_LIMITS, V_DISK, V_INET, V_COUNT } variant;
+static const char *const variant_name[] = {"sandq start (create -> ready)", "sandq start + cgroup limits",
+                                           "sandq start + 64 MiB disk", "sandq start, internet mode"};
+/* The worker's defaults (SANDQ_DEFAULT_MEMORY_MB and friends). */
+static const sq_sandbox_limits worker_defaults = {.memory_bytes = 512ull << 20, .cpu_millis = 1000, .pids = 512};
+static bool have_cgroups;
 
 /* Start one sandbox of the variant; returns it and adds the time to *us. */
 static sq_sandbox *start_variant(variant v, const char *ws, double *us)
 {
     sq_sandbox_opts o = {.sandbox_id = "bench", .workspace_dir = ws, .host_uid = BENCH_UID, .host_gid = BENCH_UID,
-                         .id_range = 65536, .network = v == V_INET ? SQ_NET_INTERNET : SQ_NET_NONE};
+                         .id_range = 65536, .network = v == V_INET ? SQ_NET_INTERNET : SQ_NET_NONE,
+                         .limits = v == V_LIMITS ? &worker_defaults : NULL};
     sq_err err;
     sq_sandbox *sb;
     double t0 = now_us();
@@ -336,10 +344,13 @@ int main(int argc, char **argv)
     ws_path(ws, sizeof ws, "ws");
     ws_make(ws);
     sq_err err;
+    have_cgroups = sq_cgroups_init("bench-runtime", NULL, &err) == 0;
+    if (!have_cgroups)
+        fprintf(stderr, "no cgroups (%s): the limits variant and task cgroups are left out\n", err.msg);
 
     for (int i = -3; i < rounds; i++) { /* 3 warm-up rounds */
         for (int v = 0; v < V_COUNT; v++) {
-            if (v == V_INET && !have_inet)
+            if ((v == V_INET && !have_inet) || (v == V_LIMITS && !have_cgroups))
                 continue;
             double us;
             sq_sandbox *sb = start_variant((variant)v, ws, &us);
@@ -367,7 +378,8 @@ int main(int argc, char **argv)
 
     sq_sandbox *sb;
     sq_sandbox_opts opts = {.sandbox_id = "bench", .workspace_dir = ws, .host_uid = BENCH_UID,
-                            .host_gid = BENCH_UID, .id_range = 65536};
+                            .host_gid = BENCH_UID, .id_range = 65536,
+                            .limits = have_cgroups ? &worker_defaults : NULL};
     if (sq_sandbox_start(&opts, &sb, &err) < 0)
         die("start", &err);
     const char *targv[] = {"true", NULL};
@@ -391,7 +403,7 @@ int main(int argc, char **argv)
     printf("%-34s %9s %9s %9s\n", "create -> ready", "p50", "p90", "p99");
     double p50[V_COUNT];
     for (int v = 0; v < V_COUNT; v++) {
-        if (v == V_INET && !have_inet)
+        if ((v == V_INET && !have_inet) || (v == V_LIMITS && !have_cgroups))
             continue;
         p50[v] = pct(t_start[v], rounds, 0.5);
         printf("%-34s %9.0f %9.0f %9.0f\n", variant_name[v], p50[v], pct(t_start[v], rounds, 0.9),
@@ -407,7 +419,7 @@ int main(int argc, char **argv)
            pct(t_stop, rounds, 0.9), pct(t_stop, rounds, 0.99));
     printf("\n%-34s %9s %9s %9s\n", "exec round trip", "p50", "p90", "p99");
     double m_ex = pct(t_exec, rounds, 0.5), m_fk2 = pct(t_fork2, rounds, 0.5);
-    printf("%-34s %9.0f %9.0f %9.0f\n", "sq_sandbox_exec(true), warm", m_ex, pct(t_exec, rounds, 0.9),
+    printf("%-34s %9.0f %9.0f %9.0f\n", have_cgroups ? "sq_sandbox_exec(true), task cgroup" : "sq_sandbox_exec(true), warm", m_ex, pct(t_exec, rounds, 0.9),
            pct(t_exec, rounds, 0.99));
     printf("%-34s %9.0f %9.0f %9.0f\n", "fork+exec /bin/true", m_fk2, pct(t_fork2, rounds, 0.9),
            pct(t_fork2, rounds, 0.99));
@@ -415,6 +427,9 @@ int main(int argc, char **argv)
     printf("\nratios (p50)\n");
     if (have_bwrap) {
         printf("  sandq start / bwrap full run:          %.2f   (target <= 1.0)\n", p50[V_PLAIN] / m_bw);
+        if (have_cgroups)
+            printf("  sandq start + limits / bwrap:          %.2f   (target <= 1.0: what the worker starts)\n",
+                   p50[V_LIMITS] / m_bw);
         printf("  sandq start + disk / bwrap:            %.2f\n", p50[V_DISK] / m_bw);
         if (have_inet)
             printf("  sandq start, internet / bwrap:         %.2f\n", p50[V_INET] / m_bw);
@@ -428,6 +443,7 @@ int main(int argc, char **argv)
     if (have_inet)
         idle_memory(V_INET, idle_n);
 
+    sq_cgroups_cleanup();
     rmdir(ws);
     char tpl[600];
     ws_path(tpl, sizeof tpl, ".sandq-ext4-64m.template"); /* disk.c's per-size template */
