@@ -64,6 +64,17 @@ static void nothing_moves_across_a_barrier(void **st)
     assert_memory_equal(order, want, sizeof want);
 }
 
+/* Whatever the ranks, the order is a permutation: nothing dropped, nothing twice. */
+static void every_statement_is_placed_once(void **st)
+{
+    (void)st;
+    const int ranks[] = {9, 0, 12, -1, 7, 7, 3};
+    const int want[] = {1, 0, 2, 3, 6, 4, 5};
+    int n = (int)(sizeof ranks / sizeof *ranks), order[16];
+    sq_batch_order(ranks, n, order);
+    assert_memory_equal(order, want, sizeof want);
+}
+
 static void an_empty_batch(void **st)
 {
     (void)st;
@@ -79,6 +90,7 @@ int main(void)
         cmocka_unit_test(other_statements_are_barriers),
         cmocka_unit_test(an_interleaved_batch_is_grouped_by_kind_stably),
         cmocka_unit_test(nothing_moves_across_a_barrier),
+        cmocka_unit_test(every_statement_is_placed_once),
         cmocka_unit_test(an_empty_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define RANKS 7
-
 static const struct {
     const char *verb, *table;
     int rank;
@@ -51,11 +49,13 @@ void sq_batch_order(const int *ranks, int count, int *order)
 {
     int out = 0;
     for (int start = 0; start < count;) {
-        int end = start;
-        while (end < count && ranks[end] >= 0)
-            end++;
-        /* [start, end) may be reordered: one stable pass per rank. */
-        for (int rank = 0; rank < RANKS; rank++)
+        int end = start, highest = -1;
+        for (; end < count && ranks[end] >= 0; end++)
+            if (ranks[end] > highest)
+                highest = ranks[end];
+        /* [start, end) may be reordered: one stable pass per rank present, so
+         * every index is placed exactly once whatever the ranks are. */
+        for (int rank = 0; rank <= highest; rank++)
             for (int i = start; i < end; i++)
                 if (ranks[i] == rank)
                     order[out++] = i;
