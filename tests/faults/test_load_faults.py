@@ -72,17 +72,24 @@ def hostile_messages(n: int, sandboxes: list[str]) -> list[tuple[bytes, str | No
     return out
 
 
+def launch_ready(client: Sandq, n: int):
+    """Create n sandboxes and wait until each is ready; returns their ids and
+    the stream of every event that saw it."""
+    sandboxes = [new_id("sbx") for _ in range(n)]
+    every = client.stream(None)
+    for sbx in sandboxes:
+        client.send(client.envelope("sandbox.create", sbx, {}))
+    for sbx in sandboxes:
+        every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=60)
+    return sandboxes, every
+
+
 def test_malformed_traffic_mixed_with_valid_work(stack_env):
     prefix = private_prefix(stack_env["brokers"], "mal")
     client = Sandq(stack_env["brokers"], prefix)
     w = Worker("w-malformed", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix}).start()
     try:
-        sandboxes = [new_id("sbx") for _ in range(4)]
-        every = client.stream(None)
-        for sbx in sandboxes:
-            client.send(client.envelope("sandbox.create", sbx, {}))
-        for sbx in sandboxes:
-            every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=60)
+        sandboxes, every = launch_ready(client, 4)
 
         dlq = Consumer({"bootstrap.servers": client.brokers, "group.id": "unused", "enable.auto.commit": False})
         dlq.assign([TopicPartition(client.dlq_topic, p, 0) for p in range(3)])
@@ -148,12 +155,7 @@ def test_sigterm_under_load_loses_nothing(stack_env):
     client = Sandq(stack_env["brokers"], prefix)
     env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix}
     w1 = Worker("w-term-1", env).start()
-    sandboxes = [new_id("sbx") for _ in range(4)]
-    every = client.stream(None)
-    for sbx in sandboxes:
-        client.send(client.envelope("sandbox.create", sbx, {}))
-    for sbx in sandboxes:
-        every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=60)
+    sandboxes, every = launch_ready(client, 4)
     sent = []
     for i in range(60):
         r = client.envelope("task.exec", sandboxes[i % 4], {"command": "sh", "args": ["-c", "sleep 0.1"]})
