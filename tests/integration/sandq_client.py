@@ -27,9 +27,12 @@ def ulid() -> str:
     return "".join(CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
+# What a just-created topic or a restarted broker answers for a moment: the
+# broker has no leader yet, or the client's metadata does not know the
+# partition yet (the local _UNKNOWN_* codes).
 LEADERSHIP_SETTLING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-                       KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
-                       KafkaError.REQUEST_TIMED_OUT}
+                       KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC,
+                       KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT}
 
 
 def end_offset(consumer: Consumer, topic: str, partition: int, wait_s: float = 30) -> int:
