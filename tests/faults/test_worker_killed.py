@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 
-from harness import Worker, pg_eventually, private_prefix
+from harness import Worker, pg_eventually, private_prefix, worker_cgroup_dirs
+from sandbox_host import procs_of
 from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, no_task_started_twice, one_outcome_each,
                         both_hold_partitions, partitions_of, place, send_mixed_load, settle)
 from sandq_client import Sandq, new_id
@@ -203,3 +205,43 @@ def test_an_answer_left_by_a_dead_run_is_published_again(client, launched, rds, 
     assert rds.get(key) == "done"
     assert pg_eventually(pg, "SELECT count(*) FROM events WHERE event_id = %s", (first["eventId"],), (1,)) == (1,)
     assert pg_eventually(pg, "SELECT count(*) FROM tasks WHERE id = %s", (ex["taskId"],), (1,)) == (1,)
+
+
+def test_a_killed_workers_cgroups_are_swept_when_the_next_worker_starts(stack_env):
+    """A worker killed with SIGKILL leaves empty cgroup trees (its sandboxes die
+    with it, their directories do not). The next worker to start on the host,
+    whatever its id, removes them: the dead worker's owner lock is free."""
+    prefix = private_prefix(stack_env["brokers"], "sweep")
+    client = Sandq(stack_env["brokers"], prefix)
+    env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, **FAST}
+    a = Worker("w-sweep-a", env).start()
+    b = None
+    try:
+        sbx = new_id("sbx")
+        s = client.stream(sbx)
+        client.send(client.envelope("sandbox.create", sbx, {}))
+        s.wait_type("sandbox.ready", timeout=60)
+        ex = client.send(client.envelope("task.exec", sbx, {"command": "true"}))
+        s.for_request(ex["requestId"], {"sandbox.task.completed"}, timeout=60)
+        s.close()
+
+        a.stop(signal.SIGKILL, clean_cgroups=False)
+        left = worker_cgroup_dirs(a.worker_id)
+        assert left and any(os.path.isdir(os.path.join(d, sbx)) for d in left), left
+        # The sandbox's processes die with the worker (PR_SET_PDEATHSIG).
+        deadline = time.monotonic() + 15
+        while procs_of(sbx) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert procs_of(sbx) == []
+
+        b = Worker("w-sweep-b", env).start()
+        assert worker_cgroup_dirs(a.worker_id) == []
+        m = re.search(r"(\d+) dead workers' cgroups removed", b.log_text())
+        assert m and int(m.group(1)) >= 1, b.log_text()[-2000:]
+        # A live worker's trees are never swept: b's own are still there.
+        assert worker_cgroup_dirs(b.worker_id)
+    finally:
+        a.stop(signal.SIGKILL)
+        if b:
+            assert b.stop() == 0
+        assert worker_cgroup_dirs(a.worker_id) == []

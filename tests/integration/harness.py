@@ -60,6 +60,40 @@ def history_settled(timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
+def worker_cgroup_dirs(worker_id: str) -> list[str]:
+    """The worker's cgroup trees: <own cgroup>/sandq/<worker-id> in each hierarchy."""
+    found = []
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if os.path.basename(root) == "sandq" and worker_id in dirs:
+            found.append(os.path.join(root, worker_id))
+        if root.count("/") > 12:
+            dirs[:] = []
+    return found
+
+
+def remove_worker_cgroups(worker_id: str, timeout: float = 15.0) -> None:
+    """rmdir a dead worker's cgroup trees, deepest first, once the processes of
+    its sandboxes (killed with it through PR_SET_PDEATHSIG) are gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = []
+        for top in worker_cgroup_dirs(worker_id):
+            for root, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+                try:
+                    os.rmdir(root)
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    busy.append(root)
+        if not busy:
+            # and its owner lock file, which a sweep would have removed with them
+            pathlib.Path(f"/run/sandq/cgroup-owners/{worker_id}.lock").unlink(missing_ok=True)
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cgroups of dead worker {worker_id} still busy: {busy}")
+        time.sleep(0.1)
+
+
 class Worker:
     """A real sandq-worker process with its own workspace and run directories."""
 
@@ -114,7 +148,7 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0, clean_cgroups: bool = True) -> int:
         if self in RUNNING_WORKERS:
             RUNNING_WORKERS.remove(self)
         if self.proc is None:
@@ -135,6 +169,11 @@ class Worker:
             # their reserved disk.
             for m in self.mounts():
                 subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+            # Its cgroup trees (sandq/<worker-id>/...) stay too; the next
+            # worker's start would sweep them (worker/sandbox/cgroup_owners.c),
+            # but a test suite must not rely on one coming.
+            if clean_cgroups:
+                remove_worker_cgroups(self.worker_id)
         return self.proc.returncode
 
     def mounts(self) -> list[str]:

@@ -32,7 +32,8 @@ static struct {
     bool limits_v2, control_v2;
     char v1[H_V1_COUNT][PATH_MAX]; /* parent dirs in the v1 hierarchies ("" unused) */
     char v2[PATH_MAX];             /* parent dir in the v2 hierarchy ("" unused) */
-    char describe[256];
+    char describe[PATH_MAX * 2 + 256];
+    char group[130]; /* this worker's id */
 } sys;
 
 struct sq_cgroup {
@@ -234,9 +235,27 @@ static int make_parent(const char *mount, const char *own, const char *group, ch
     return 0;
 }
 
+/* A delegated cgroup (systemd Delegate=yes) holds the worker itself, and v2's
+ * "no internal processes" rule refuses to enable controllers for the children
+ * of a cgroup that has processes (EBUSY). So the worker moves out of the way,
+ * into a leaf of its own beside sandq/, as systemd's delegation notes ask of a
+ * delegated manager. Writing "0" to cgroup.procs moves the writing process,
+ * every thread of it. */
+static int move_self_to_leaf(const char *own_dir)
+{
+    char leaf[PATH_MAX];
+    if (snprintf(leaf, sizeof leaf, "%s/sandq-worker", own_dir) >= (int)sizeof leaf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+        return -1;
+    return sq_cg_write(leaf, "cgroup.procs", "0");
+}
+
 /* On v2, a child gets a controller only if every ancestor enables it in
  * cgroup.subtree_control; enable memory, cpu and pids down to our parent. */
-static int enable_v2_controllers(const char *mount, const char *parent, sq_err *err)
+static int enable_v2_controllers(const char *mount, const char *own_dir, const char *parent, sq_err *err)
 {
     /* Every directory from the mount down to parent itself, in order. */
     for (size_t i = strlen(mount);; i++) {
@@ -245,13 +264,41 @@ static int enable_v2_controllers(const char *mount, const char *parent, sq_err *
         char dir[PATH_MAX];
         memcpy(dir, parent, i);
         dir[i] = '\0';
-        if (sq_cg_write(dir, "cgroup.subtree_control", "+memory +cpu +pids") < 0)
-            return sq_err_errno(err, "enabling memory, cpu and pids in %s/cgroup.subtree_control "
-                                     "(on a pure cgroup v2 host, run the worker in a delegated cgroup of its own)",
+        int rc = sq_cg_write(dir, "cgroup.subtree_control", "+memory +cpu +pids");
+        if (rc < 0 && errno == EBUSY && strcmp(dir, own_dir) == 0 && strcmp(dir, mount) != 0 &&
+            move_self_to_leaf(own_dir) == 0)
+            rc = sq_cg_write(dir, "cgroup.subtree_control", "+memory +cpu +pids");
+        if (rc < 0)
+            return sq_err_errno(err,
+                                "enabling memory, cpu and pids in %s/cgroup.subtree_control: on a pure cgroup v2 "
+                                "host the worker must run in a delegated cgroup of its own (no other processes in "
+                                "it): as a systemd unit with Delegate=yes (packaging/sandq-worker.service), or "
+                                "started with `systemd-run --scope -p Delegate=yes sandq-worker run`",
                                 dir);
         if (!parent[i])
             return 0;
     }
+}
+
+/* The sandq/ directories (parents of each used hierarchy's worker dir). */
+static int sweep_dead_workers(const char *self)
+{
+    static char dirs[H_V1_COUNT + 1][PATH_MAX];
+    const char *list[H_V1_COUNT + 1];
+    int n = 0;
+    const char *mine[H_V1_COUNT + 1] = {sys.v2, sys.v1[0], sys.v1[1], sys.v1[2], sys.v1[3]};
+    for (int i = 0; i < H_V1_COUNT + 1; i++) {
+        if (!mine[i][0])
+            continue;
+        snprintf(dirs[n], PATH_MAX, "%s", mine[i]);
+        char *slash = strrchr(dirs[n], '/');
+        if (!slash)
+            continue;
+        *slash = '\0';
+        list[n] = dirs[n];
+        n++;
+    }
+    return sq_cg_sweep_dead_owners(list, n, self);
 }
 
 int sq_cgroups_init(const char *group, const char *mode, sq_err *err)
@@ -282,12 +329,17 @@ int sq_cgroups_init(const char *group, const char *mode, sq_err *err)
         return sq_err_set(err, SQ_INTERNAL, "no way to freeze and kill a sandbox: no cgroup v2 and no v1 freezer");
 
     memset(&sys, 0, sizeof sys);
+    /* Before any directory is made: a worker sweeping at the same time must
+     * see this id as alive. */
+    bool owner_locked = sq_cg_owner_lock(group) == 0;
     if (v2_limits || v2_control) {
         if (own_path("", own, sizeof own) < 0)
             return sq_err_set(err, SQ_INTERNAL, "cannot find this process's cgroup v2 path in /proc/self/cgroup");
         if (make_parent(v2m, own, group, sys.v2, err) < 0)
             return -1;
-        if (v2_limits && enable_v2_controllers(v2m, sys.v2, err) < 0)
+        char own_dir[PATH_MAX];
+        snprintf(own_dir, sizeof own_dir, "%s%s", v2m, strcmp(own, "/") == 0 ? "" : own);
+        if (v2_limits && enable_v2_controllers(v2m, own_dir, sys.v2, err) < 0)
             return -1;
     }
     for (int h = 0; h < H_V1_COUNT; h++) {
@@ -302,9 +354,13 @@ int sq_cgroups_init(const char *group, const char *mode, sq_err *err)
     }
     sys.limits_v2 = v2_limits;
     sys.control_v2 = v2_control;
-    snprintf(sys.describe, sizeof sys.describe, "limits: cgroup %s (%s); kill/freeze: cgroup %s (%s)",
+    snprintf(sys.group, sizeof sys.group, "%s", group);
+    int swept = sweep_dead_workers(group);
+    snprintf(sys.describe, sizeof sys.describe,
+             "limits: cgroup %s (%s); kill/freeze: cgroup %s (%s); %d dead workers' cgroups removed%s",
              v2_limits ? "v2" : "v1", v2_limits ? sys.v2 : sys.v1[H_MEMORY], v2_control ? "v2" : "v1 freezer",
-             v2_control ? sys.v2 : sys.v1[H_FREEZER]);
+             v2_control ? sys.v2 : sys.v1[H_FREEZER], swept,
+             owner_locked ? "" : " (no owner lock: this worker's own will not be swept if it dies)");
     sys.ready = true;
     return 0;
 }
@@ -316,11 +372,15 @@ void sq_cgroups_cleanup(void)
     /* Only the parent itself, and rmdir only removes an empty cgroup: a
      * sandbox still running (or another worker's, were two to share an id)
      * keeps it. */
-    if (sys.v2[0])
-        rmdir(sys.v2);
+    bool all_gone = true;
+    if (sys.v2[0] && rmdir(sys.v2) < 0 && errno != ENOENT)
+        all_gone = false;
     for (int h = 0; h < H_V1_COUNT; h++)
-        if (sys.v1[h][0])
-            rmdir(sys.v1[h]);
+        if (sys.v1[h][0] && rmdir(sys.v1[h]) < 0 && errno != ENOENT)
+            all_gone = false;
+    /* The lock file goes only with the trees: one left behind (a sandbox
+     * still running) stays sweepable by the next worker that starts. */
+    sq_cg_owner_unlock(sys.group, all_gone);
 }
 
 const char *sq_cgroups_describe(void)

@@ -76,6 +76,15 @@ uint64_t sq_cg_keyed(const char *dir, const char *file, const char *key);
 /* rmdir dir and its sub-cgroups, children first; retries EBUSY briefly. */
 void sq_cg_rmdir_tree(const char *dir);
 
+/* Liveness of worker ids (cgroup_owners.c): each worker holds an flock on
+ * SQ_CGROUP_OWNERS_DIR/<id>.lock; a start sweeps the empty cgroup trees of ids
+ * whose lock nobody holds. lock: 0, or -1 with errno (then this worker is
+ * simply never swept). sweep: the number of dead ids whose trees went. */
+#define SQ_CGROUP_OWNERS_DIR "/run/sandq/cgroup-owners"
+int sq_cg_owner_lock(const char *worker_id);
+void sq_cg_owner_unlock(const char *worker_id, bool remove_file);
+int sq_cg_sweep_dead_owners(const char *const *sandq_dirs, int n, const char *self_id);
+
 /* v2: limits in one directory; kill with cgroup.kill; freeze with cgroup.freeze. */
 int sq_cg2_limits(const char *dir, const sq_sandbox_limits *lim, sq_err *err);
 void sq_cg2_kill(const char *dir);
