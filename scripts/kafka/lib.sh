@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shell helpers shared by scripts/setup, scripts/stack and scripts/kafka-compat-check.
+# Shell helpers shared by scripts/setup, stack, demo, test, fresh-check and kafka-compat-check.
 # Sourced, not run. Expects ROOT (the repository root) to be set.
 #
 # The Kafka version is pinned in exactly one place, the kafka.version property of
@@ -44,4 +44,16 @@ kafka_tool() {
     java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$ROOT/scripts/kafka/tools-log4j2.xml" \
         -cp "$KAFKA_LIBS/*" "$@"
+}
+
+# The command prefix that starts a sandq worker in a cgroup it may delegate
+# from: on a pure cgroup v2 host run by systemd, a transient scope with
+# Delegate=yes (from a login shell the worker would sit in a session scope,
+# where v2 refuses to enable controllers for its sandboxes' cgroups); nothing
+# elsewhere. docs/operations.md, "cgroups: which version does what".
+worker_launcher() {
+    if [ -d /run/systemd/system ] && [ -f /sys/fs/cgroup/cgroup.controllers ] &&
+        command -v systemd-run >/dev/null 2>&1; then
+        echo "systemd-run --scope --quiet --collect -p Delegate=yes --"
+    fi
 }

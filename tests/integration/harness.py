@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import pathlib
+import shlex
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,8 @@ def _require_env(name: str) -> str:
 
 
 RUNNING_WORKERS: list["Worker"] = []
+# Every worker id started this session: none may leave a cgroup tree behind.
+STARTED_WORKER_IDS: set[str] = set()
 
 
 def history_settled(timeout: float = 15.0) -> None:
@@ -122,7 +125,11 @@ class Worker:
 
     def start(self, timeout: float = 30.0) -> "Worker":
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(BUILD / "worker" / "sandq-worker"), "run"], env=self.env,
+        # SANDQ_WORKER_LAUNCHER (scripts/test): e.g. systemd-run --scope with
+        # Delegate=yes on a pure cgroup v2 systemd host; it execs the worker, so
+        # self.proc is still the worker's pid.
+        launcher = shlex.split(os.environ.get("SANDQ_WORKER_LAUNCHER", ""))
+        self.proc = subprocess.Popen(launcher + [str(BUILD / "worker" / "sandq-worker"), "run"], env=self.env,
                                      stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,6 +140,7 @@ class Worker:
                 m = re.search(rb"http listening on [0-9.]+:(\d+)", log)
                 self.http_port = int(m.group(1)) if m else None
                 RUNNING_WORKERS.append(self)
+                STARTED_WORKER_IDS.add(self.worker_id)
                 return self
             time.sleep(0.1)
         # Not ready in time: do not leave it running (a stray worker with this
@@ -190,6 +198,11 @@ def no_worker_outlives_the_session():
     yield
     for w in list(RUNNING_WORKERS):
         w.stop(signal.SIGKILL)
+    # Every worker of the session has stopped, cleanly or by SIGKILL (then the
+    # harness removed its trees): none may leave a cgroup directory behind.
+    left = {wid: worker_cgroup_dirs(wid) for wid in sorted(STARTED_WORKER_IDS)}
+    left = {wid: dirs for wid, dirs in left.items() if dirs}
+    assert not left, f"cgroup directories left behind by the session's workers: {left}"
 
 
 @pytest.fixture(scope="session")
