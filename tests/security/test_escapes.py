@@ -5,6 +5,7 @@ should. Isolation model and what is out of scope: docs/security.md.
 Groups (the issue's list):
   host files            /etc/shadow, /root, the repo, read-only binds, host /proc and /sys
   other sandboxes       processes, signals, workspaces via symlinks and /proc/<pid>/root
+  the worker's files    FIFOs and sockets planted for files.*, rename storms, setuid modes
   host services         Redis/PostgreSQL/Kafka ports and any 127.0.0.1 service, both network modes
   resource exhaustion   disk fill (/workspace and /tmp); the fork bomb, memory bomb
                         and CPU hog are in test_exhaustion.py beside this file
@@ -326,6 +327,105 @@ def test_other_sandboxes_workspaces_stay_private(boxes, worker):
     assert not (a.workspace / "planted").exists()
     # And A's file is untouched and still A's.
     assert (a.workspace / "secret").read_text() == "a-secret\n"
+
+
+# ---- the worker's file requests --------------------------------------------------------
+
+def _files(box: Box, type_: str, body: dict, timeout: float = 10) -> dict:
+    """A files.* request answered within `timeout` seconds (generous: it takes
+    milliseconds); a worker stuck in open() does not answer at all."""
+    req = box.client.send(box.client.envelope(type_, box.id, body))
+    return box.stream.for_request(req["requestId"], TERMINAL | {"request.rejected"}, timeout=timeout)
+
+
+def test_files_requests_never_block_on_a_fifo_or_socket(boxes):
+    b = boxes()
+    b.py("import os, socket\n"
+         "os.mkfifo('/workspace/input.txt'); os.mkfifo('/workspace/read.fifo')\n"
+         "socket.socket(socket.AF_UNIX).bind('/workspace/sock')\n")
+    # A FIFO with a reader waiting: the open would succeed, the type check refuses.
+    b.sh("(exec cat /workspace/read.fifo > /workspace/got) >/dev/null 2>&1 &")
+    cases = [("files.write", {"path": "input.txt", "content": "x"}, "FIFO"),
+             ("files.write", {"path": "input.txt", "content": "x", "append": True}, "FIFO"),
+             ("files.write", {"path": "input.txt", "content": "x", "offset": 0}, "FIFO"),
+             ("files.write", {"path": "read.fifo", "content": "leak"}, "FIFO"),
+             ("files.write", {"path": "sock", "content": "x"}, "socket"),
+             ("files.read", {"path": "input.txt"}, "FIFO"),
+             ("files.read", {"path": "sock"}, "socket"),
+             ("files.list", {"path": "input.txt"}, "not a directory")]
+    for type_, body, what in cases:
+        ev = _files(b, type_, body)
+        assert ev["type"] == "sandbox.task.failed", (type_, body, ev)
+        assert ev["data"]["code"] == "invalid_request", (type_, body, ev)
+        assert what in ev["data"]["message"], (type_, body, ev)
+    # Nothing reached the reader, and the entries are still what the sandbox made.
+    _, out, _ = b.sh("sleep 0.2; stat -c '%F' /workspace/input.txt /workspace/sock; wc -c < /workspace/got")
+    assert out.split("\n")[:3] == ["fifo", "socket", "0"], out
+    # The worker is free: removing the FIFO and ordinary files work.
+    assert _files(b, "files.remove", {"path": "input.txt"})["type"] == "sandbox.task.completed"
+    assert _files(b, "files.write", {"path": "input.txt", "content": "now a file"})["type"] == \
+        "sandbox.task.completed"
+    ev = _files(b, "files.read", {"path": "input.txt"})
+    assert ev["type"] == "sandbox.task.completed" and ev["data"]["result"]["length"] == 10, ev
+
+
+RENAME_STORM_SETUP = r"""
+import os
+os.mkdir("/workspace/d")
+open("/workspace/d/f", "w").write("found it")
+# 39 symlinks, each walking ".." 810 times: a long walk with ".." steps,
+# which openat2(RESOLVE_BENEATH) must redo whenever a rename happens meanwhile.
+os.symlink("d/../" * 810 + "d/f", "/workspace/l0")
+for i in range(1, 39):
+    os.symlink("d/../" * 810 + f"l{i - 1}", f"/workspace/l{i}")
+"""
+
+RENAME_STORM = ("import os, sys\nos.chdir('/tmp'); a = 'sandq-storm-' + sys.argv[1]; b = a + '.b'\n"
+                "open(a, 'w').close()\nwhile True:\n os.rename(a, b); os.rename(b, a)\n")
+
+
+def test_rename_storm_cannot_make_the_worker_spin(boxes):
+    """Any rename on the host while openat2(RESOLVE_BENEATH) walks a ".."
+    makes the walk fail with EAGAIN; the worker retries a bounded number of
+    times, then answers limit_exceeded, instead of spinning for as long as
+    the sandbox keeps renaming. Whether one request meets a rename-free
+    moment depends on the scheduler of a shared machine, so several are
+    sent: each must be answered, and under a storm some must give up."""
+    b = boxes({"limits": {"cpus": 2}})  # two CPUs' quota: three renamers are never throttled together
+    b.py(RENAME_STORM_SETUP)
+    ev = _files(b, "files.read", {"path": "l38"}, timeout=30)
+    assert ev["type"] == "sandbox.task.completed" and ev["data"]["result"]["length"] == 8, ev
+    # Renamers in loops (bounded by `timeout`, should the kill below not happen).
+    b.sh(" ".join(f"(exec timeout 90 python3 -c \"{RENAME_STORM}\" {i}) >/dev/null 2>&1 &" for i in range(3)))
+    outcomes = []
+    try:
+        time.sleep(0.5)
+        for _ in range(10):
+            ev = _files(b, "files.read", {"path": "l38"})
+            outcomes.append(ev["data"].get("code", "ok"))
+            if ev["type"] == "sandbox.task.failed":
+                assert ev["data"]["code"] == "limit_exceeded" and "kept changing" in ev["data"]["message"], ev
+                break
+            assert ev["type"] == "sandbox.task.completed", ev
+    finally:
+        b.sh("pkill -f sandq-storm; true")
+    assert "limit_exceeded" in outcomes, outcomes
+    # Calm again: the same path resolves.
+    ev = _files(b, "files.read", {"path": "l38"}, timeout=30)
+    assert ev["type"] == "sandbox.task.completed", ev
+
+
+def test_files_write_mode_keeps_only_permission_bits(boxes):
+    b = boxes()
+    for mode in (0o4755, 0o6777, 0o3700, 0o640):
+        for name in (f"new-{mode:o}", "existing"):  # created here, and chmod of a file that exists
+            ev = _files(b, "files.write", {"path": name, "content": "#!/bin/sh\nid -u\n", "mode": mode})
+            assert ev["type"] == "sandbox.task.completed", ev
+            st = os.stat(b.workspace / name)
+            assert st.st_mode & 0o7777 == mode & 0o777, (name, oct(mode), oct(st.st_mode))
+            assert st.st_uid == b.host_uid
+    _, out, _ = b.sh("stat -c '%a' /workspace/new-4755 /workspace/new-6777 /workspace/existing")
+    assert out.split() == ["755", "777", "640"], out
 
 
 # ---- host services ----------------------------------------------------------------------
