@@ -286,6 +286,53 @@ def test_host_proc_and_sys_are_not_reachable(boxes, worker):
         assert code != 0, knob
 
 
+PROC_MASKS = r"""
+import json, os, stat
+mounts = {}
+for line in open("/proc/self/mountinfo"):
+    f = line.split()
+    mounts[f[4]] = f[5].split(",")
+out = {"masked": {}, "readonly": {}}
+for name in ("kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats", "acpi", "scsi"):
+    p = "/proc/" + name
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        continue
+    if stat.S_ISDIR(st.st_mode):
+        ok = os.listdir(p) == [] and "ro" in mounts.get(p, [])
+    else:  # the host's /dev/null in its place: reads nothing
+        ok = stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+        ok = ok and open(p, "rb").read(64) == b""
+    out["masked"][name] = ok
+for name in ("sysrq-trigger", "sys", "irq", "bus", "fs"):
+    p = "/proc/" + name
+    if os.path.exists(p):
+        out["readonly"][name] = "ro" in mounts.get(p, [])
+# A sysctl of the sandbox's own network namespace: refused for want of
+# CAP_NET_ADMIN either way; with the read-only mount, by the mount (EROFS)
+# before any permission check.
+try:
+    open("/proc/sys/net/ipv4/ip_forward", "w").write("1")
+    out["sysctl_write"] = "ok"
+except OSError as e:
+    out["sysctl_write"] = e.errno
+print(json.dumps(out))
+"""
+
+
+def test_host_wide_proc_entries_are_masked_or_read_only(boxes):
+    b = boxes()
+    res = json.loads(b.py(PROC_MASKS))
+    # Whichever of the entries this kernel has: masked, or mounted read-only.
+    assert res["masked"] and all(res["masked"].values()), res
+    assert "sys" in res["readonly"] and all(res["readonly"].values()), res
+    assert res["sysctl_write"] == 30, res  # EROFS
+    # The sandbox's own view of /proc still works.
+    _, out, _ = b.sh("ps -e -o comm= | head -1; grep -c . /proc/self/status")
+    assert out.split()[0] == "sandq-init" and int(out.split()[1]) > 10, out
+
+
 # ---- other sandboxes and the worker -----------------------------------------------------
 
 def test_other_sandboxes_processes_are_invisible_and_unsignalable(boxes, worker):
