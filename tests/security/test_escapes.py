@@ -4,7 +4,8 @@ should. Isolation model and what is out of scope: docs/security.md.
 
 Groups (the issue's list):
   host files            /etc/shadow, /root, the repo, read-only binds, host /proc and /sys
-  other sandboxes       processes, signals, workspaces via symlinks and /proc/<pid>/root
+  other sandboxes       processes, signals, workspaces via symlinks and /proc/<pid>/root,
+                        the init's memory through /proc/1/mem
   the worker's files    FIFOs and sockets planted for files.*, rename storms, setuid modes
   host services         Redis/PostgreSQL/Kafka ports and any 127.0.0.1 service, both network modes
   resource exhaustion   disk fill (/workspace and /tmp); the fork bomb, memory bomb
@@ -374,6 +375,46 @@ def test_other_sandboxes_workspaces_stay_private(boxes, worker):
     assert not (a.workspace / "planted").exists()
     # And A's file is untouched and still A's.
     assert (a.workspace / "secret").read_text() == "a-secret\n"
+
+
+INIT_PROBE = r"""
+import ctypes, json, os, subprocess
+out = {"uid": os.getuid(), "owner": os.stat("/proc/1").st_uid,
+       "comm": open("/proc/1/comm").read().strip()}
+for what, f in (("mem", lambda: open("/proc/1/mem", "r+b").close()),
+                ("environ", lambda: open("/proc/1/environ", "rb").read()),
+                ("fd", lambda: os.readlink("/proc/1/fd/0")),
+                ("maps", lambda: open("/proc/1/maps").read())):
+    try:
+        f()
+        out[what] = "ok"
+    except OSError as e:
+        out[what] = e.errno
+libc = ctypes.CDLL(None, use_errno=True)
+out["ptrace"] = libc.ptrace(16, 1, 0, 0), ctypes.get_errno()  # PTRACE_ATTACH
+# The commands the init starts are ordinary processes again.
+import time
+child = subprocess.Popen(["sleep", "30"], env={"SANDQ_MARK": "1"})
+time.sleep(0.3)  # past its exec
+out["child_environ"] = open(f"/proc/{child.pid}/environ", "rb").read() == b"SANDQ_MARK=1\0"
+child.kill()
+print(json.dumps(out))
+"""
+
+
+def test_init_memory_is_out_of_reach(boxes):
+    """sandq-init is non-dumpable: no process of the sandbox, not even its
+    root (the init's own uid), can read or write its memory or reach its
+    fds (the control socket to the worker); /proc/1 still shows as root's."""
+    b = boxes()
+    res = json.loads(b.py(INIT_PROBE))
+    assert res["uid"] == 0 and res["owner"] == 0 and res["comm"] == "sandq-init", res
+    assert {k: res[k] for k in ("mem", "environ", "fd", "maps")} == dict.fromkeys(("mem", "environ", "fd", "maps"),
+                                                                                  13), res  # EACCES
+    assert res["ptrace"] == [-1, 1], res
+    assert res["child_environ"] is True, res
+    # And the sandbox works on.
+    assert b.sh("echo still-here")[1].strip() == "still-here"
 
 
 # ---- the worker's file requests --------------------------------------------------------
