@@ -571,10 +571,13 @@ def test_internet_mode_reaches_outside_but_not_the_host(boxes, stack_env, host_s
     blocked += [f"{a}:{host_service.port}" for a in host_addresses()]                   # every host address
     blocked += [f"{a}:{p}" for a in host_addresses() for p in ports.values()]
     blocked += ["169.254.169.254:80", "10.1.2.3:80", "172.16.0.1:80", "192.168.1.1:80"]  # metadata, private
+    blocked += ["168.63.129.16:80", "168.63.129.16:32526"]  # Azure's WireServer: a public address
     allowed = [f"{outside['ip']}:{outside['port']}"]
     res = probe(b, blocked + allowed)
     leaks = {t: r for t, r in res.items() if t in blocked and r.startswith("open")}
     assert not leaks, leaks
+    # Refused by the egress chain's reset (not merely unreachable from this test machine).
+    assert {res["168.63.129.16:80"], res["168.63.129.16:32526"]} == {"ConnectionRefusedError"}, res
     assert res[allowed[0]] == "open:outside-ok", res
     # The rules cannot be changed from inside (no CAP_NET_ADMIN), and no new
     # network namespace can be made to get around them.
