@@ -815,3 +815,45 @@ def test_workspaces_of_a_killed_worker_are_swept_at_start(stack_env):
         lock.close()
         shutil.rmtree(top, ignore_errors=True)
         shutil.rmtree(w.dir, ignore_errors=True)
+
+
+def test_disk_templates_are_bounded_at_start(stack_env):
+    """Each distinct diskMb leaves a file system template in the workspace
+    root; a client walking through sizes must not fill the host's disk with
+    them. A starting worker trims them to SANDQ_DISK_TEMPLATES (the most
+    recently used stay) and removes the temporaries of a worker that died
+    during mkfs, but not one that a live worker is writing now. (The bound
+    while a worker runs is tested against real mkfs and loop devices in
+    tests/sandbox/test_netdisk.c.)"""
+    import tempfile
+    from harness import Worker
+
+    top = pathlib.Path(tempfile.mkdtemp(prefix="sandq-tpl-"))
+    root = top / "workspaces"
+    root.mkdir()
+    now = time.time()
+    for i, mb in enumerate(range(16, 24)):  # 16 oldest … 23 newest
+        t = root / f".sandq-ext4-{mb}m.template"
+        with open(t, "wb") as f:
+            f.truncate(mb << 20)  # sparse, like the real ones
+        os.utime(t, (now - 1000 + i, now - 1000 + i))
+    dead = root / ".sandq-ext4-99m.template.4242.4243.tmp"
+    dead.write_bytes(b"half")
+    os.utime(dead, (now - 3600, now - 3600))
+    live = root / ".sandq-ext4-98m.template.4244.4245.tmp"
+    live.write_bytes(b"in progress")
+    other = root / "not-a-template"
+    other.write_bytes(b"x")
+    w = Worker("w-esc-tpl", {"SANDQ_WORKSPACE_ROOT": str(root), "SANDQ_RUN_DIR": str(top / "run"),
+                             "SANDQ_DISK_TEMPLATES": "3",
+                             "SANDQ_TOPIC_PREFIX": f"sqtpl{os.getpid()}", "SANDQ_GROUP_ID": f"sqtpl-{os.getpid()}"})
+    try:
+        w.start()
+        left = sorted(p.name for p in root.iterdir())
+        assert left == sorted([".sandq-ext4-21m.template", ".sandq-ext4-22m.template", ".sandq-ext4-23m.template",
+                               live.name, other.name]), left
+        assert "removed 6 disk template files" in w.log_text()
+    finally:
+        w.stop()
+        shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(w.dir, ignore_errors=True)
