@@ -136,7 +136,7 @@ static int template_path(const char *img, uint64_t size_mb, char *out, size_t si
     return 0;
 }
 
-/* 1 for "<prefix>.sandq-ext4-<n>m.template", 2 for a temporary of one
+/* 1 for ".sandq-ext4-<n>m.template", 2 for a temporary of one
  * ("….template.<pid>.<tid>.tmp"), 0 for anything else. */
 static int template_kind(const char *name)
 {
