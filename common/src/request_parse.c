@@ -176,6 +176,24 @@ static int check_envelope(const json_t *root, size_t len, size_t max_bytes, sq_r
     return 0;
 }
 
+/* A fixed description of a jansson load error, quoting nothing of the input. */
+static const char *json_error_kind(const json_error_t *jerr)
+{
+    switch (json_error_code(jerr)) {
+    case json_error_out_of_memory: return "out of memory";
+    case json_error_stack_overflow: return "nested too deeply";
+    case json_error_invalid_utf8: return "invalid UTF-8";
+    case json_error_premature_end_of_input: return "unexpected end of input";
+    case json_error_end_of_input_expected: return "text after the end of the value";
+    case json_error_invalid_syntax: return "invalid syntax";
+    case json_error_null_character: return "a NUL character";
+    case json_error_null_byte_in_key: return "a NUL byte in an object key";
+    case json_error_duplicate_key: return "a duplicate object key";
+    case json_error_numeric_overflow: return "a number out of range";
+    default: return "malformed";
+    }
+}
+
 sq_parse_outcome sq_request_parse(const char *buf, size_t len, size_t max_bytes, sq_request *req, sq_err *err)
 {
     memset(req, 0, sizeof *req);
@@ -185,7 +203,12 @@ sq_parse_outcome sq_request_parse(const char *buf, size_t len, size_t max_bytes,
      * routed by one and acted on with the other. */
     req->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req->root) {
-        sq_err_set(err, SQ_INVALID_REQUEST, "not JSON: %s (line %d)", jerr.text, jerr.line);
+        /* Not jerr.text: jansson quotes the input near the error ("invalid
+         * token near '…'"), and this message goes into the DLQ's headers and
+         * the worker's log, where a token or password in a broken request
+         * must not end up. Only the kind of error and where it is. */
+        sq_err_set(err, SQ_INVALID_REQUEST, "not JSON: %s at line %d, column %d (byte %d)",
+                   json_error_kind(&jerr), jerr.line, jerr.column, jerr.position);
         return SQ_PARSE_NOT_ENVELOPE;
     }
     if (!json_is_object(req->root)) {

@@ -4,6 +4,8 @@ serving afterwards."""
 from __future__ import annotations
 
 import json
+import random
+import string
 import time
 
 import pytest
@@ -136,15 +138,15 @@ def test_tenant_mismatch(client, worker):
     s.wait_type("sandbox.ended", requestId=kill["requestId"])
 
 
-def test_not_json_goes_to_dlq_with_reason(client, worker):
-    key = new_id("sbx")
+def dlq_entry(client, value: bytes, key: str):
+    """Send value keyed by key; return its copy from the DLQ."""
     c = Consumer({"bootstrap.servers": client.brokers, "group.id": "unused", "enable.auto.commit": False})
     parts = c.list_topics(client.dlq_topic, timeout=10).topics[client.dlq_topic].partitions
     tps = []
     for p in parts:
         tps.append(TopicPartition(client.dlq_topic, p, end_offset(c, client.dlq_topic, p)))
     c.assign(tps)
-    client.send_raw(b"\x00\xffthis is not json{", key)
+    client.send_raw(value, key)
     deadline = time.monotonic() + 30
     found = None
     while time.monotonic() < deadline and not found:
@@ -153,10 +155,36 @@ def test_not_json_goes_to_dlq_with_reason(client, worker):
             found = m
     c.close()
     assert found is not None, "message did not reach the DLQ"
+    return found
+
+
+def test_not_json_goes_to_dlq_with_reason(client, worker):
+    found = dlq_entry(client, b"\x00\xffthis is not json{", new_id("sbx"))
     assert found.value() == b"\x00\xffthis is not json{"
     headers = dict(found.headers())
     assert headers["sandq-error-code"] == b"invalid_request"
     assert b"not JSON" in headers["sandq-error"]
+
+
+@pytest.mark.parametrize("shape", [
+    '{{"v":1,"type":"sandbox.create","token":"{secret}',   # cut off inside a string
+    '{{"v":1,"type":"sandbox.create","token":{secret}}}',  # a bare word
+    '{{"v":1}} {secret}',                                  # text after the value
+    '{{"{secret}":1,"{secret}":2}}',                       # a duplicate key
+])
+def test_not_json_reason_quotes_nothing_of_the_request(client, worker, shape):
+    """A broken request may carry a credential; the DLQ header and the
+    worker's log say what is wrong and where, and quote none of it."""
+    # Letters only and short: jansson quotes a token of up to 20 bytes whole
+    # ("invalid token near '…'"); a password or PIN fits.
+    secret = "SqSec" + "".join(random.choices(string.ascii_letters, k=12))
+    found = dlq_entry(client, shape.format(secret=secret).encode(), new_id("sbx"))
+    reason = dict(found.headers())["sandq-error"].decode()
+    assert "SqSec" not in reason, reason
+    assert reason.startswith("not JSON: ") and "line 1, column" in reason, reason
+    assert found.value() == shape.format(secret=secret).encode()  # the DLQ keeps the bytes themselves
+    log = worker.log_text()
+    assert "to the DLQ" in log and secret not in log
 
 
 def test_worker_keeps_serving_after_bad_input(client, worker):

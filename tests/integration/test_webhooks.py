@@ -388,6 +388,8 @@ def test_ssrf_guard_refuses_every_forbidden_class(start_worker, cli, pg):
         "http://[fe80::1]/hook": "link_local",
         "http://169.254.169.254/latest/meta-data/": "metadata",
         "http://[::ffff:169.254.169.254]/latest/meta-data/": "metadata",
+        "http://168.63.129.16/machine/?comp=goalstate": "metadata",  # Azure WireServer: a public address
+        "http://[::ffff:168.63.129.16]:32526/vmSettings": "metadata",
     }
     for url, cls in cases.items():
         ep = cli.add(url, "--tenant", "wh" + secrets.token_hex(4))

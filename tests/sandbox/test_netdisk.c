@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -338,6 +339,88 @@ static void test_disk_larger_than_host(void **state)
     assert_int_equal(rmdir(small), 0);
 }
 
+/* Names of the templates in dir, sorted: "16,19," for sizes 16 and 19. */
+static void template_sizes(const char *dir, char *out, size_t size)
+{
+    int sizes[64], n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        int mb;
+        char tail[32];
+        if (sscanf(e->d_name, ".sandq-ext4-%dm.%31s", &mb, tail) == 2 && strcmp(tail, "template") == 0 && n < 64)
+            sizes[n++] = mb;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (sizes[j] < sizes[i]) {
+                int t = sizes[i];
+                sizes[i] = sizes[j];
+                sizes[j] = t;
+            }
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%d,", sizes[i]);
+}
+
+static void attach_and_detach(const char *dir, int mb)
+{
+    char ws[400];
+    snprintf(ws, sizeof ws, "%s/sbx_tpl%d", dir, mb);
+    make_dir(ws, UID_D);
+    sq_err err = {0};
+    if (sq_disk_attach(ws, (uint64_t)mb, UID_D, UID_D, &err) < 0)
+        fail_msg("sq_disk_attach %d MiB: %s", mb, err.msg);
+    assert_int_equal(sq_disk_detach(ws, &err), 0);
+    assert_int_equal(rmdir(ws), 0);
+}
+
+/* Every distinct size leaves a template; a client walking through sizes must
+ * not fill the host's disk with them. At most the configured number stay,
+ * the least recently used go first, and a prune (what the worker runs at
+ * start) trims to a smaller bound and removes half-made temporaries that a
+ * dead worker left, but not those a live one is still writing. */
+static void test_disk_templates_are_bounded(void **state)
+{
+    (void)state;
+    char dir[300], got[256];
+    snprintf(dir, sizeof dir, "%s/tpl", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    sq_disk_set_templates_max(2);
+    for (int mb = 16; mb <= 19; mb++)
+        attach_and_detach(dir, mb);
+    template_sizes(dir, got, sizeof got);
+    assert_string_equal(got, "18,19,");
+    /* 18 used again is the newest now: 19 goes when 20 comes. */
+    attach_and_detach(dir, 18);
+    attach_and_detach(dir, 20);
+    template_sizes(dir, got, sizeof got);
+    assert_string_equal(got, "18,20,");
+
+    /* Temporaries: one of a worker that died an hour ago, one being written. */
+    char stale[400], fresh[400];
+    snprintf(stale, sizeof stale, "%s/.sandq-ext4-77m.template.4242.4243.tmp", dir);
+    snprintf(fresh, sizeof fresh, "%s/.sandq-ext4-78m.template.4244.4245.tmp", dir);
+    for (int i = 0; i < 2; i++) {
+        int fd = open(i ? fresh : stale, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+    assert_int_equal(utimensat(AT_FDCWD, stale, old, 0), 0);
+    assert_int_equal(sq_disk_prune_templates(dir, 1), 2); /* 18 and the stale temporary */
+    template_sizes(dir, got, sizeof got);
+    assert_string_equal(got, "20,");
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(fresh, F_OK), 0);
+    assert_int_equal(unlink(fresh), 0);
+
+    sq_disk_set_templates_max(SQ_DISK_TEMPLATES_DEFAULT);
+    assert_int_equal(remove_templates(dir), 1);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- network -------------------------------------------------------------- */
 
 static void test_internet_mode_setup_and_teardown(void **state)
@@ -406,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_helper_reports_exit_and_output),
         cmocka_unit_test(test_workspace_disk_limit),
         cmocka_unit_test(test_disk_larger_than_host),
+        cmocka_unit_test(test_disk_templates_are_bounded),
         cmocka_unit_test(test_internet_mode_setup_and_teardown),
         cmocka_unit_test(test_internet_mode_bad_operator_lists),
     };

@@ -62,7 +62,7 @@ static void test_render_blocks_private_and_host(void **state)
     sq_err err = {0};
     assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), 0);
     const char *must[] = {"table inet sandq", "hook output", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16",
-                          "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "203.0.113.5/32",
+                          "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "168.63.129.16/32", "203.0.113.5/32",
                           "198.51.100.0/24", "oifname \"lo\" accept", "ip daddr 10.0.2.3 udp dport 53 accept",
                           "ip daddr @blocked4 meta l4proto tcp reject with tcp reset",
                           "meta nfproto ipv6 reject", "auto-merge", NULL};

@@ -122,6 +122,31 @@ static void test_not_envelope(void **state)
     expect_not_envelope(dup, strlen(dup));
 }
 
+/* The reason for a DLQ entry goes into the message's headers and the worker's
+ * log: it says what kind of error and where, and quotes nothing of the input
+ * (jansson's own text does: "invalid token near '…'"). */
+static void test_not_json_quotes_nothing(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "{\"v\":1,\"token\":\"sk-SECRET-4f9a",          /* unterminated string */
+        "{\"v\":1,\"token\":sk-SECRET-4f9a}",            /* bare word */
+        "{\"v\":1} sk-SECRET-4f9a",                      /* text after the value */
+        "{\"sk-SECRET-4f9a\":1,\"sk-SECRET-4f9a\":2}",    /* duplicate key */
+        "{\"v\":1,\"token\":\"sk-SECRET-4f9a\xff\"}",   /* invalid UTF-8 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sq_request req;
+        sq_err err;
+        assert_int_equal(sq_request_parse(cases[i], strlen(cases[i]), MAX_BYTES, &req, &err), SQ_PARSE_NOT_ENVELOPE);
+        assert_int_equal(err.code, SQ_INVALID_REQUEST);
+        if (strstr(err.msg, "SECRET") || strstr(err.msg, "sk-") || strncmp(err.msg, "not JSON: ", 10) != 0)
+            fail_msg("case %zu: %s", i, err.msg);
+        assert_non_null(strstr(err.msg, "line 1, column "));
+        sq_request_free(&req);
+    }
+}
+
 /* ---- the envelope ---------------------------------------------------------------- */
 
 static void test_version(void **state)
@@ -1058,6 +1083,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_envelope),
+        cmocka_unit_test(test_not_json_quotes_nothing),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_type),

@@ -44,6 +44,10 @@ static void test_ipv4(void **state)
     CLASS("169.254.1.1", SQ_ADDR_LINK_LOCAL);
     CLASS("169.254.169.254", SQ_ADDR_METADATA);
     CLASS("100.100.100.200", SQ_ADDR_METADATA);
+    /* Azure's WireServer sits on a public address; its neighbours are public. */
+    CLASS("168.63.129.16", SQ_ADDR_METADATA);
+    CLASS("168.63.129.15", SQ_ADDR_PUBLIC);
+    CLASS("168.63.129.17", SQ_ADDR_PUBLIC);
     CLASS("0.0.0.0", SQ_ADDR_UNSPECIFIED);
     CLASS("0.1.2.3", SQ_ADDR_UNSPECIFIED);
     CLASS("224.0.0.1", SQ_ADDR_MULTICAST);
@@ -81,6 +85,7 @@ static void test_ipv4_inside_ipv6(void **state)
     /* IPv4-mapped: the classic way past a v4-only check. */
     CLASS("::ffff:127.0.0.1", SQ_ADDR_LOOPBACK);
     CLASS("::ffff:169.254.169.254", SQ_ADDR_METADATA);
+    CLASS("::ffff:168.63.129.16", SQ_ADDR_METADATA);
     CLASS("::ffff:10.0.0.1", SQ_ADDR_PRIVATE);
     CLASS("::ffff:0.0.0.0", SQ_ADDR_UNSPECIFIED);
     CLASS("::ffff:8.8.8.8", SQ_ADDR_PUBLIC);

@@ -19,12 +19,23 @@
  * memory, and a workspace of gigabytes must not be; project quotas need the
  * operator's file system mounted with prjquota, which sandq cannot assume.
  * Cost: about a millisecond per sandbox once the size's template exists, and
- * one loop device per live sandbox. */
+ * one loop device per live sandbox.
+ *
+ * Templates are a cache, and its keys (diskMb) come from clients: each size
+ * leaves a file behind, so without a bound a client walking through sizes
+ * fills the host's disk with them. A workspace root keeps at most
+ * sq_disk_set_templates_max of them (default 8), least recently used first
+ * out: a template's mtime is set each time it is used, and making a new one
+ * removes the oldest beyond the bound. The worker trims the directory the
+ * same way at start (sq_disk_prune_templates), with the temporaries of a
+ * worker that died while running mkfs. */
 #include "disk.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <linux/loop.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -34,6 +45,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -41,6 +53,9 @@
 #include "sq/cleanup.h"
 
 #define SQ_MKFS_TIMEOUT_MS 30000
+/* A template temporary older than this belongs to a worker that died during
+ * mkfs (which is given SQ_MKFS_TIMEOUT_MS). */
+#define SQ_TEMPLATE_TMP_STALE_S 600
 /* Two workers may pick the same free loop device; the loser retries. */
 #define SQ_LOOP_TRIES 16
 
@@ -50,6 +65,14 @@
  * creates in parallel, 16 tries ran out. One process takes the pair one thread
  * at a time (both ioctls are quick); only other processes can race it now. */
 static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static atomic_int templates_max = SQ_DISK_TEMPLATES_DEFAULT;
+
+void sq_disk_set_templates_max(int max)
+{
+    if (max >= 1)
+        atomic_store(&templates_max, max);
+}
 
 static int image_path(const char *dir, char *out, size_t size, sq_err *err)
 {
@@ -113,6 +136,85 @@ static int template_path(const char *img, uint64_t size_mb, char *out, size_t si
     return 0;
 }
 
+/* 1 for ".sandq-ext4-<n>m.template", 2 for a temporary of one
+ * ("….template.<pid>.<tid>.tmp"), 0 for anything else. */
+static int template_kind(const char *name)
+{
+    static const char pre[] = ".sandq-ext4-", suf[] = "m.template";
+    if (strncmp(name, pre, sizeof pre - 1) != 0)
+        return 0;
+    const char *p = name + sizeof pre - 1;
+    if (*p < '0' || *p > '9')
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (strncmp(p, suf, sizeof suf - 1) != 0)
+        return 0;
+    p += sizeof suf - 1;
+    if (*p == '\0')
+        return 1;
+    size_t n = strlen(p);
+    return *p == '.' && n > 4 && strcmp(p + n - 4, ".tmp") == 0 ? 2 : 0;
+}
+
+struct tpl_entry {
+    char name[NAME_MAX + 1];
+    struct timespec used;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct timespec *x = &((const struct tpl_entry *)a)->used, *y = &((const struct tpl_entry *)b)->used;
+    if (x->tv_sec != y->tv_sec)
+        return x->tv_sec < y->tv_sec ? 1 : -1;
+    return x->tv_nsec < y->tv_nsec ? 1 : x->tv_nsec > y->tv_nsec ? -1 : 0;
+}
+
+int sq_disk_prune_templates(const char *root, int max)
+{
+    DIR *d = opendir(root);
+    if (!d)
+        return 0;
+    int dfd = dirfd(d), removed = 0;
+    struct tpl_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int kind = template_kind(e->d_name);
+        struct stat st;
+        if (!kind || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (kind == 2) {
+            if (now - st.st_mtime > SQ_TEMPLATE_TMP_STALE_S && unlinkat(dfd, e->d_name, 0) == 0)
+                removed++;
+            continue;
+        }
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 16;
+            struct tpl_entry *nv = realloc(v, c * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+            cap = c;
+        }
+        snprintf(v[n].name, sizeof v[n].name, "%s", e->d_name);
+        v[n++].used = st.st_mtim;
+    }
+    if (max < 1)
+        max = 1;
+    if (n > (size_t)max) {
+        qsort(v, n, sizeof *v, newest_first);
+        /* Another worker may still copy from one of these: its open fd keeps
+         * the blocks until it is done; the name is all that goes. */
+        for (size_t i = (size_t)max; i < n; i++)
+            removed += unlinkat(dfd, v[i].name, 0) == 0;
+    }
+    free(v);
+    closedir(d);
+    return removed;
+}
+
 static int open_template(const char *img, uint64_t size_mb, sq_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 64];
@@ -121,8 +223,10 @@ static int open_template(const char *img, uint64_t size_mb, sq_err *err)
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
-        (uint64_t)st.st_size == size_mb << 20)
+        (uint64_t)st.st_size == size_mb << 20) {
+        futimens(fd, NULL); /* used now: the last to be pruned (best effort) */
         return fd;
+    }
     if (fd >= 0)
         close(fd);
     snprintf(tmp, sizeof tmp, "%s.%d.%ld.tmp", path, (int)getpid(), (long)syscall(SYS_gettid));
@@ -134,15 +238,24 @@ static int open_template(const char *img, uint64_t size_mb, sq_err *err)
     /* Root owned by 0:0 here; each image's root is chowned after mounting. */
     if (rc == 0)
         rc = run_mkfs(tmp, 0, 0, err);
+    /* Opened before the rename: a prune by another worker may remove the name
+     * the moment it appears, and this fd stays good whatever happens to it. */
+    fd = -1;
+    if (rc == 0 && (fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        rc = sq_err_errno(err, "disk: open %s", tmp);
     if (rc == 0 && rename(tmp, path) < 0)
         rc = sq_err_errno(err, "disk: rename %s", tmp);
     if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
         unlink(tmp);
         return -1;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return sq_err_errno(err, "disk: open %s", path);
+    /* One size more in the cache: drop the least recently used beyond the bound. */
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    sq_disk_prune_templates(dir, atomic_load(&templates_max));
     return fd;
 }
 

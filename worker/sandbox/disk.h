@@ -25,6 +25,17 @@
  * SQ_LIMIT_EXCEEDED when the host has no room for size_mb. */
 int sq_disk_attach(const char *dir, uint64_t size_mb, uid_t uid, gid_t gid, sq_err *err);
 
+/* The per-size file system templates sq_disk_attach keeps beside the
+ * workspaces (".sandq-ext4-<size>m.template"): at most this many per
+ * directory, least recently used removed first. Process-wide; call before
+ * starting sandboxes. Values below 1 are ignored. */
+#define SQ_DISK_TEMPLATES_DEFAULT 8
+void sq_disk_set_templates_max(int max);
+/* Trim root's templates to max (least recently used go) and remove template
+ * temporaries older than ten minutes (a worker died while making one).
+ * Returns how many files were removed. Best effort: errors are skipped. */
+int sq_disk_prune_templates(const char *root, int max);
+
 /* Unmount what sq_disk_attach mounted on dir (lazily if something still holds
  * it); the loop device and the image's blocks are released with the last
  * reference. Returns 0 when nothing is mounted there. */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -284,6 +285,18 @@ int main(void)
 {
     if (fcntl(ctl, F_SETFD, FD_CLOEXEC) < 0)
         return 1;
+    /* Non-dumpable: the kernel then allows ptrace and the ptrace-guarded
+     * /proc/1 files (mem, environ, fd/, maps …) only to a holder of
+     * CAP_SYS_PTRACE in our user namespace — nobody in the sandbox. Without
+     * it, any process of the sandbox's root (the same uid as ours) could
+     * write our memory through /proc/1/mem and speak to the worker over our
+     * control socket. execve made us dumpable again (the set-up child's uid
+     * change had cleared it), so it is set here, after the exec. Owner of
+     * /proc/1 stays uid 0 inside: for a non-dumpable task the kernel uses
+     * the root of the task's user namespace, which is mapped. The commands
+     * we spawn are dumpable again after their own execve. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        setup_error("init: prctl(PR_SET_DUMPABLE)");
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

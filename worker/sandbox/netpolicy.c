@@ -20,6 +20,9 @@ static const char *const blocked_ranges[] = {
     "198.18.0.0/15",   /* benchmarking */
     "224.0.0.0/4",     /* multicast */
     "240.0.0.0/4",     /* reserved, broadcast */
+    /* Azure's WireServer and its DNS (host-only metadata, a public address):
+     * on an Azure VM it answers whoever asks from the VM, slirp4netns included */
+    "168.63.129.16/32",
     NULL};
 
 int sq_cidr4_parse(const char *text, size_t len, sq_cidr4 *out)

@@ -6,7 +6,8 @@
  *   /etc/…           a chosen few host files, read-only (etc_entries below)
  *   /workspace       read-write bind of opts->workspace_dir
  *   /tmp             tmpfs, opts->tmp_size_mb, nosuid,nodev
- *   /proc            a fresh proc of the sandbox's pid namespace
+ *   /proc            a fresh proc of the sandbox's pid namespace, with the
+ *                    host-wide entries masked or read-only (proc_masked below)
  *   /dev             dev.c
  *
  * Parent half: sq_plan_rootfs looks at the host and writes the list of binds
@@ -63,6 +64,20 @@ static const char *const etc_entries[] = {
     "/etc/profile.d", "/etc/bash.bashrc", "/etc/inputrc", "/etc/perl", NULL};
 /* Entries of /etc starting with these (python3, python3.11 …). */
 static const char *const etc_prefixes[] = {"python3", NULL};
+
+/* /proc entries that are not the sandbox's own but the host's (kernel memory,
+ * keyrings, timers, hardware), as Docker masks them: files are covered by the
+ * host's /dev/null (they read empty), directories by an empty read-only
+ * tmpfs. Entries the running kernel does not have are skipped. */
+static const char *const proc_masked[] = {"kcore",       "keys",          "timer_list", "sched_debug",
+                                          "latency_stats", "timer_stats", "acpi",       "scsi",
+                                          NULL};
+/* Host-wide knobs that stay visible but read-only. Today the kernel's own
+ * checks already refuse the sandbox (no capabilities; sysctl files grant
+ * writes to the initial namespace's root, or to CAP_NET_ADMIN over the
+ * network namespace for its sysctls); the read-only mount keeps it so if a
+ * capability is ever handed to sandboxes, and hides nothing anyone reads. */
+static const char *const proc_readonly[] = {"sysrq-trigger", "sys", "irq", "bus", "fs", NULL};
 
 /* ---- parent: plan ---------------------------------------------------- */
 
@@ -313,6 +328,56 @@ static int child_plan(struct sq_child *c)
     return 0;
 }
 
+/* Mask and freeze the host-wide parts of the sandbox's /proc (proc_masked,
+ * proc_readonly). Done right after mounting it, while the host's /dev/null is
+ * still reachable as a bind source. Mounting over these entries also makes
+ * this proc "partly hidden", which is what stops the kernel from letting a
+ * process in the sandbox mount a fresh, unmasked proc (mount_too_revealing),
+ * should seccomp ever let mount through. */
+/* "<proc>/<name>" with the child's async-signal-safe helpers (no snprintf here). */
+static void proc_entry(char *buf, size_t size, const char *proc, const char *name)
+{
+    sq_strlcpy(buf, proc, size);
+    sq_strlcat(buf, "/", size);
+    sq_strlcat(buf, name, size);
+}
+
+static int child_proc_masks(struct sq_child *c, const char *proc)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    for (const char *const *e = proc_masked; *e; e++) {
+        proc_entry(path, sizeof path, proc, *e);
+        if (lstat(path, &st) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return sq_child_fail_in_root(c, "stat", path);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555,size=4k") <
+                0)
+                return sq_child_fail_in_root(c, "mask", path);
+        } else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
+            return sq_child_fail_in_root(c, "mask", path);
+        }
+    }
+    for (const char *const *e = proc_readonly; *e; e++) {
+        proc_entry(path, sizeof path, proc, *e);
+        if (lstat(path, &st) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return sq_child_fail_in_root(c, "stat", path);
+        }
+        /* A bind of the entry onto itself makes it a mount of its own, whose
+         * read-only flag then covers it and everything below. */
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return sq_child_fail_in_root(c, "bind", path);
+        if (sq_remount_bind(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+            return sq_child_fail_in_root(c, "remount read-only", path);
+    }
+    return 0;
+}
+
 int sq_child_rootfs(struct sq_child *c)
 {
     const struct sq_setup *s = c->setup;
@@ -346,7 +411,7 @@ int sq_child_rootfs(struct sq_child *c)
         return sq_child_fail_in_root(c, "mountpoint", proc);
     if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return sq_child_fail_in_root(c, "mount proc", proc);
-    return 0;
+    return child_proc_masks(c, proc);
 }
 
 int sq_child_pivot(struct sq_child *c)

@@ -12,6 +12,10 @@
  * - clone with any CLONE_NEW* flag: EPERM. clone3 passes its flags in memory,
  *   which seccomp cannot read, so clone3 fails with ENOSYS; glibc then falls
  *   back to clone, which we can check.
+ * - socket(AF_VSOCK): EPERM. vsock is the host <-> VM channel; on a worker that
+ *   is itself a VM guest it leads to the hypervisor's services (and vsock
+ *   has had its share of kernel bugs). Docker's profile refuses it too. The
+ *   domain is an int: compare the low 32 bits only.
  * - ioctl TIOCSTI (push characters into a terminal's input) and TIOCLINUX: EPERM.
  *   The command argument is an unsigned int; compare only its low 32 bits or
  *   setting the upper ones would slip past.
@@ -37,6 +41,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -56,6 +61,10 @@ static const char *const deny_eperm[] = {
     /* kernel keyrings, userfaultfd, io_uring */
     "keyctl", "add_key", "request_key", "userfaultfd", "io_uring_setup", "io_uring_enter",
     "io_uring_register",
+    /* file-system-wide event watching: since 5.13 an unprivileged process may
+     * call fanotify_init (with FAN_REPORT_FID), a large kernel surface no
+     * sandboxed program needs (Docker's profile leaves it to CAP_SYS_ADMIN) */
+    "fanotify_init",
     /* other processes */
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd", "process_madvise",
     /* handles that bypass path permissions */
@@ -133,6 +142,10 @@ static int add_rules(scmp_filter_ctx ctx)
                                    SCMP_A0(SCMP_CMP_MASKED_EQ, f, f))) < 0)
             return rc;
     }
+    compile_step = "socket";
+    if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, AF_VSOCK))) < 0)
+        return rc;
     compile_step = "ioctl";
     static const unsigned long bad_ioctls[] = {TIOCSTI, TIOCLINUX};
     for (size_t i = 0; i < 2; i++)

@@ -40,6 +40,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0 ||
         sq_env_int("SANDQ_DEFAULT_DISK_MB", 1024, 16, 1 << 24, &cfg->default_disk_mb, err) < 0 ||
         sq_env_int("SANDQ_MAX_DISK_MB", 16384, 16, 1 << 24, &cfg->max_disk_mb, err) < 0 ||
+        sq_env_int("SANDQ_DISK_TEMPLATES", 8, 1, 4096, &cfg->disk_templates, err) < 0 ||
         sq_env_int("SANDQ_TMP_MB", 64, 1, 1 << 20, &cfg->tmp_mb, err) < 0 ||
         sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
         sq_env_int("SANDQ_LINGER_MS", 1, 0, 1000, &cfg->linger_ms, err) < 0 ||

@@ -45,6 +45,7 @@ typedef struct sq_worker_config {
     bool disk_limit;              /* SANDQ_DISK_LIMIT, default on: /workspace is its own ext4 of diskMb */
     int64_t default_disk_mb;      /* SANDQ_DEFAULT_DISK_MB, default 1024 */
     int64_t max_disk_mb;          /* SANDQ_MAX_DISK_MB, default 16384: larger diskMb is refused */
+    int64_t disk_templates;       /* SANDQ_DISK_TEMPLATES, default 8: per-size mkfs templates kept (LRU) */
     int64_t tmp_mb;               /* SANDQ_TMP_MB: size of each sandbox's /tmp tmpfs, default 64 */
     bool allow_internet;          /* SANDQ_ALLOW_INTERNET, default on: network "internet" is refused when off */
     const char *net_allow;        /* SANDQ_NET_ALLOW: CIDRs internet mode may reach despite the private-range block */

@@ -22,6 +22,7 @@
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "workspace_sweep.h"
+#include "sandbox/disk.h"
 #include "sq/codec.h"
 #include "sq/fsutil.h"
 #include "sq/log.h"
@@ -93,7 +94,8 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_errno(err, "mkdir %s", w->cfg.workspace_root);
     if (sq_mkdir_p(w->cfg.run_dir, 0711) < 0)
         return sq_err_errno(err, "mkdir %s", w->cfg.run_dir);
-    sq_workspace_sweep(w); /* what a killed worker left: mounts, directories */
+    sq_disk_set_templates_max((int)w->cfg.disk_templates);
+    sq_workspace_sweep(w); /* what a killed worker left: mounts, directories, templates */
     sq_topic_events(w->cfg.conn.topic_prefix, w->topic_events);
     sq_topic_dlq(w->cfg.conn.topic_prefix, w->topic_dlq);
     if (sq_cgroups_init(w->cfg.worker_id, w->cfg.cgroup_mode, err) < 0)

@@ -101,5 +101,13 @@ int sq_workspace_sweep(sq_worker *w)
     }
     if (d)
         closedir(d);
+
+    /* Disk templates beyond the bound (an earlier worker may have run with a
+     * larger SANDQ_DISK_TEMPLATES, or an older one with none), and the
+     * temporaries of a worker that died during mkfs. */
+    int templates = sq_disk_prune_templates(w->cfg.workspace_root, (int)w->cfg.disk_templates);
+    if (templates > 0)
+        sq_info(NULL, "sweep: removed %d disk template file%s beyond SANDQ_DISK_TEMPLATES=%lld or left half-made",
+                templates, templates == 1 ? "" : "s", (long long)w->cfg.disk_templates);
     return removed;
 }

@@ -17,6 +17,8 @@
  * directory's owner names (host uid = SANDQ_UID_BASE + slot × 65536); one being
  * made by another worker right now is either still owned by root (skipped) or
  * already owned by a slot that worker holds (skipped). Run before consuming.
+ * Then trim the per-size disk templates to SANDQ_DISK_TEMPLATES and remove
+ * the temporaries of a worker that died while making one (disk.h).
  * Returns how many workspaces were removed; problems are logged, not fatal. */
 int sq_workspace_sweep(sq_worker *w);
 

@@ -14,6 +14,13 @@
 #include "sq/cleanup.h"
 
 #define MAX_TREE_DEPTH 256
+/* openat2 with RESOLVE_BENEATH fails with EAGAIN when a rename (anywhere on the
+ * host) or a mount raced a ".." step of the walk: the kernel cannot then be
+ * sure ".." stayed beneath the root. A sandbox that plants a symlink with ".."
+ * in it and renames files in a loop makes every attempt fail, so the retries
+ * are bounded, or the worker's thread would spin for as long as the sandbox
+ * likes. An honest race clears within a few attempts. */
+#define MAX_RESOLVE_ATTEMPTS 64
 
 static int map_errno(sq_err *err, const char *rel, const char *what)
 {
@@ -31,6 +38,16 @@ static int map_errno(sq_err *err, const char *rel, const char *what)
     case ENOTEMPTY:
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.recursive",
                             "/workspace/%s is a non-empty directory; pass recursive", rel);
+    case ENXIO:
+        /* open() of a socket, or of a FIFO for writing with O_NONBLOCK while
+         * nobody reads it. */
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.path",
+                            "/workspace/%s is not a regular file (a FIFO, socket or device)", rel);
+    case EAGAIN:
+        return sq_err_field(err, SQ_LIMIT_EXCEEDED, "body.path",
+                            "/workspace/%s kept changing while it was resolved (renames in the sandbox); "
+                            "gave up after %d attempts",
+                            rel, MAX_RESOLVE_ATTEMPTS);
     case ENOSPC:
     case EDQUOT:
         return sq_err_set(err, SQ_LIMIT_EXCEEDED, "the workspace is full");
@@ -41,6 +58,53 @@ static int map_errno(sq_err *err, const char *rel, const char *what)
     }
 }
 
+const char *sq_ws_type_name(mode_t mode)
+{
+    return S_ISREG(mode)    ? "a regular file"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISLNK(mode)  ? "a symlink"
+                            : "of an unknown type";
+}
+
+int sq_ws_open_regular(int root_fd, const char *rel, int flags, mode_t mode, struct stat *st, sq_err *err)
+{
+    /* O_NONBLOCK: opening a FIFO blocks until the other end opens it (for
+     * reading: until a writer comes; for writing: until a reader comes), and
+     * the sandbox decides whether that ever happens. With O_NONBLOCK a read
+     * open returns at once and a write open fails with ENXIO. A device node
+     * could block in its open too; the workspace is mounted nodev, but a
+     * disk-less workspace on the host's file system is not. O_NOCTTY: a
+     * terminal never becomes the worker's. The type is then checked on the
+     * fd itself, so nothing can be swapped in between. */
+    int fd = sq_ws_open(root_fd, rel, flags | O_NONBLOCK | O_NOCTTY, mode, err);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) < 0) {
+        sq_err_errno(err, "stat /workspace/%s", rel);
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        sq_err_field(err, SQ_INVALID_REQUEST, "body.path", "/workspace/%s is %s, not a regular file", rel,
+                     sq_ws_type_name(st->st_mode));
+        close(fd);
+        return -1;
+    }
+    /* Back to blocking I/O: regular files ignore the flag, but leave nothing
+     * surprising on the fd. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        sq_err_errno(err, "fcntl /workspace/%s", rel);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int sq_ws_open(int root_fd, const char *rel, int flags, mode_t mode, sq_err *err)
 {
     struct open_how how = {
@@ -48,10 +112,12 @@ int sq_ws_open(int root_fd, const char *rel, int flags, mode_t mode, sq_err *err
         .mode = (flags & O_CREAT) ? mode : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
-    int fd;
-    do
+    int fd = -1;
+    for (int attempt = 0; attempt < MAX_RESOLVE_ATTEMPTS; attempt++) {
         fd = (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
-    while (fd < 0 && errno == EAGAIN); /* a rename raced the lookup: retry */
+        if (fd >= 0 || errno != EAGAIN)
+            break;
+    }
     if (fd < 0)
         return map_errno(err, rel, "open");
     return fd;

@@ -13,13 +13,22 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "sq/err.h"
 
 /* openat2 beneath root_fd; rel is a normalized relative path (workspace_path.h).
- * Returns an fd or -1 with err (path_outside_workspace, not_found, internal). */
+ * Returns an fd or -1 with err (path_outside_workspace, not_found, internal;
+ * limit_exceeded when renames in the sandbox kept invalidating the walk). */
 int sq_ws_open(int root_fd, const char *rel, int flags, mode_t mode, sq_err *err);
+/* sq_ws_open for a file the worker reads or writes: opened non-blocking (a
+ * FIFO or device the sandbox planted cannot hold the worker's thread in
+ * open()), then refused unless fstat says it is a regular file (invalid_request,
+ * field body.path, naming what it is). Fills *st; the fd is blocking again. */
+int sq_ws_open_regular(int root_fd, const char *rel, int flags, mode_t mode, struct stat *st, sq_err *err);
+/* "a FIFO", "a socket", … for messages. */
+const char *sq_ws_type_name(mode_t mode);
 /* mkdir -p of rel's parent directories, chowning new ones to uid/gid. */
 int sq_ws_mkdir_parents(int root_fd, const char *rel, uid_t uid, gid_t gid, sq_err *err);
 /* Remove rel (a file, a symlink, an empty directory, or a tree when recursive). */

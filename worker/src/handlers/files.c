@@ -81,25 +81,27 @@ static void write_body(sq_task *t, sq_task_outcome *out, const char *rel)
     const json_t *off = json_object_get(body, "offset");
     bool append = json_is_true(json_object_get(body, "append"));
     const json_t *mode = json_object_get(body, "mode");
+    /* Permission bits only: the worker is host root, so setuid, setgid and
+     * sticky bits asked for here would be set as root asks (and survive a
+     * chown to the sandbox's uid done before the chmod). The workspace is
+     * nosuid today; the mask keeps that from being the only line. */
+    mode_t perm = mode ? (mode_t)json_integer_value(mode) & 0777 : 0644;
     int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : 0) | (off || append ? 0 : O_TRUNC);
 
     if (sq_ws_mkdir_parents(t->sb->workspace_fd, rel, t->sb->host_uid, t->sb->host_gid, &out->failure) < 0)
         return;
-    sq_autoclose int fd =
-        sq_ws_open(t->sb->workspace_fd, rel, flags, mode ? (mode_t)json_integer_value(mode) : 0644, &out->failure);
+    struct stat st;
+    /* Non-blocking and regular files only: a FIFO the sandbox planted at this
+     * path would hold the open until the sandbox read it (ws_fs.h). */
+    sq_autoclose int fd = sq_ws_open_regular(t->sb->workspace_fd, rel, flags, perm, &st, &out->failure);
     if (fd < 0)
         return;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.path", "/workspace/%s is not a regular file", rel);
-        return;
-    }
     /* A file we just created belongs to host root: hand it to the sandbox. */
     if (st.st_uid == 0 && fchown(fd, t->sb->host_uid, t->sb->host_gid) < 0) {
         sq_err_errno(&out->failure, "chown /workspace/%s", rel);
         return;
     }
-    if (mode && fchmod(fd, (mode_t)json_integer_value(mode)) < 0) {
+    if (mode && fchmod(fd, perm) < 0) {
         sq_err_errno(&out->failure, "chmod /workspace/%s", rel);
         return;
     }
@@ -120,15 +122,11 @@ static void write_body(sq_task *t, sq_task_outcome *out, const char *rel)
 static void read_body(sq_task *t, sq_task_outcome *out, const char *rel)
 {
     const json_t *body = t->req->body;
-    sq_autoclose int fd = sq_ws_open(t->sb->workspace_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, &out->failure);
+    struct stat st;
+    /* Not a FIFO or device: opening or reading one could block the worker forever. */
+    sq_autoclose int fd = sq_ws_open_regular(t->sb->workspace_fd, rel, O_RDONLY, 0, &st, &out->failure);
     if (fd < 0)
         return;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        /* Not a FIFO or device: reading one could block the worker forever. */
-        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.path", "/workspace/%s is not a regular file", rel);
-        return;
-    }
     int64_t offset = json_integer_value(json_object_get(body, "offset"));
     const json_t *lenv = json_object_get(body, "length");
     int64_t want = lenv ? json_integer_value(lenv) : INT64_MAX;
@@ -224,10 +222,25 @@ static int by_path(const void *a, const void *b)
 
 static void list_body(sq_task *t, sq_task_outcome *out, const char *rel)
 {
-    sq_autoclose int dfd = sq_ws_open(t->sb->workspace_fd, rel, O_RDONLY | O_DIRECTORY, 0, &out->failure);
+    /* O_PATH first, to say what the path is if it is not a directory (a FIFO
+     * or a file); O_PATH opens nothing, so it cannot block on a FIFO either.
+     * The directory is then opened through that very fd. */
+    sq_autoclose int pfd = sq_ws_open(t->sb->workspace_fd, rel, O_PATH, 0, &out->failure);
+    if (pfd < 0)
+        return;
+    struct stat st;
+    if (fstat(pfd, &st) < 0) {
+        sq_err_errno(&out->failure, "stat /workspace/%s", rel);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.path", "/workspace/%s is %s, not a directory", rel,
+                     sq_ws_type_name(st.st_mode));
+        return;
+    }
+    sq_autoclose int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
-        if (out->failure.code == SQ_INTERNAL && out->failure.sys_errno == ENOTDIR)
-            sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.path", "/workspace/%s is not a directory", rel);
+        sq_err_errno(&out->failure, "list /workspace/%s", rel);
         return;
     }
     json_t *entries = json_array();

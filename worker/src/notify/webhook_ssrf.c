@@ -16,7 +16,10 @@ static bool in4(const unsigned char a[4], uint32_t net, int bits)
 
 sq_addr_class sq_addr_classify_v4(const unsigned char a[4])
 {
-    if (in4(a, IP4(169, 254, 169, 254), 32) || in4(a, IP4(100, 100, 100, 200), 32))
+    /* AWS/GCP/Azure IMDS, Alibaba's, and Azure's WireServer (a public address
+     * that only answers from inside an Azure VM, so "public" would pass it). */
+    if (in4(a, IP4(169, 254, 169, 254), 32) || in4(a, IP4(100, 100, 100, 200), 32) ||
+        in4(a, IP4(168, 63, 129, 16), 32))
         return SQ_ADDR_METADATA;
     if (in4(a, IP4(0, 0, 0, 0), 8))
         return SQ_ADDR_UNSPECIFIED;

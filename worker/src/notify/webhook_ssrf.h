@@ -19,7 +19,7 @@ typedef enum sq_addr_class {
     SQ_ADDR_LOOPBACK,      /* 127/8, ::1 */
     SQ_ADDR_PRIVATE,       /* 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), 198.18/15, fc00::/7, fec0::/10 */
     SQ_ADDR_LINK_LOCAL,    /* 169.254/16, fe80::/10 */
-    SQ_ADDR_METADATA,      /* 169.254.169.254, 100.100.100.200, fd00:ec2::254: cloud instance metadata */
+    SQ_ADDR_METADATA,      /* 169.254.169.254, 100.100.100.200, 168.63.129.16 (Azure), fd00:ec2::254: cloud instance metadata */
     SQ_ADDR_UNSPECIFIED,   /* 0/8, :: */
     SQ_ADDR_MULTICAST,     /* 224/4, ff00::/8 */
     SQ_ADDR_RESERVED,      /* 240/4 and broadcast, 192.0.0/24, documentation ranges, other families */
