@@ -46,7 +46,7 @@
 #include <unistd.h>
 
 #include "job.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/event.h"
 #include "sq/log.h"
 #include "store/pg_store.h"

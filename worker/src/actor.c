@@ -13,7 +13,7 @@
 #include "lifetime_tick.h"
 #include "notify/emit.h"
 #include "ownership.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "registry.h"
 #include "replay.h"
 #include "sq/log.h"

@@ -6,7 +6,7 @@
 
 #include "job.h"
 #include "metrics.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"

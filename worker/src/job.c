@@ -7,7 +7,7 @@
 
 #include "completer.h"
 #include "metrics.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "sq/log.h"

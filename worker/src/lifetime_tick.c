@@ -6,7 +6,7 @@
 
 #include "handlers/handlers.h"
 #include "notify/emit.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 #include "store/redis_store.h"
 

@@ -22,7 +22,7 @@
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "workspace_sweep.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/fsutil.h"
 #include "sq/log.h"
 

@@ -8,7 +8,7 @@
 
 #include "handlers/handlers.h"
 #include "notify/emit.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 
 int sq_fail_lost(sq_worker *w, const sq_request *req, const char *sandbox_id, const sq_redis_sandbox *known,

@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "lifetime_tick.h"
 #include "notify/emit.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 #include "sq/log.h"
 #include "store/pg_store.h"

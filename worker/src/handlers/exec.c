@@ -6,6 +6,7 @@
 
 #include "../task.h"
 #include "handlers.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 
 #define MAX_ENV 600

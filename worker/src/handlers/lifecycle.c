@@ -19,7 +19,7 @@
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
 #include "handlers.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 
 /* The runtime pointer may be read from other threads (sq_sandbox_kill on a

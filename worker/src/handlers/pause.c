@@ -15,7 +15,7 @@
 #include "../notify/emit.h"
 #include "../store/redis_store.h"
 #include "handlers.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 
 int sq_sandbox_pause_now(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason,

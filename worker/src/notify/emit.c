@@ -13,7 +13,7 @@
 #include "../request_answer.h"
 #include "../store/pg_store.h"
 #include "../store/redis_store.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/event.h"
 #include "sq/log.h"
 

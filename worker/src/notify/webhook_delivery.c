@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/env.h"
 #include "sq/log.h"
 #include "webhook_outbox.h"

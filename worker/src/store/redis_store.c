@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 
 /* Commands whose answer nobody waits for (task and lifetime fields), kept per

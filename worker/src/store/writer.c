@@ -11,7 +11,7 @@
 #include "../job.h"
 #include "batch_order.h"
 #include "multirow.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 
 /* Statements per transaction. */
