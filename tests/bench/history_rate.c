@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "job.h"
+#include "pipeline/job.h"
 #include "sq/clock.h"
 #include "sq/event.h"
 #include "sq/log.h"

@@ -17,9 +17,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
+#include "lifecycle/lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
-#include "offsets.h"
+#include "pipeline/offsets.h"
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
 #include "store/pool.h"

@@ -5,7 +5,7 @@
 #ifndef SQ_HANDLERS_H
 #define SQ_HANDLERS_H
 
-#include "../worker.h"
+#include "worker.h"
 
 int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);

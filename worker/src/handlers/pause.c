@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../notify/emit.h"
-#include "../store/redis_store.h"
-#include "handlers.h"
+#include "notify/emit.h"
+#include "store/redis_store.h"
+#include "handlers/handlers.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 

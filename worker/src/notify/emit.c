@@ -2,17 +2,17 @@
  * the event published at once, so results keep flowing while PostgreSQL is
  * slow or down; the request's offset is committed only after both are durable
  * (job.h), so a crash in between replays the request rather than losing a row. */
-#include "emit.h"
+#include "notify/emit.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
-#include "../job.h"
-#include "../metrics.h"
-#include "../request_answer.h"
-#include "../store/pg_store.h"
-#include "../store/redis_store.h"
+#include "pipeline/job.h"
+#include "metrics.h"
+#include "pipeline/answer.h"
+#include "store/pg_store.h"
+#include "store/redis_store.h"
 #include "sq/clock.h"
 #include "sq/event.h"
 #include "sq/log.h"

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "../worker.h"
+#include "worker.h"
 
 /* Where an event belongs. sandbox_id NULL (or has_stream false) means the
  * event is not part of any sandbox's stream: seq 0. */

@@ -1,5 +1,5 @@
 /* redis_store.c — hiredis adapter for live state (see redis_store.h). */
-#include "redis_store.h"
+#include "store/redis_store.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../request_answer.h"
-#include "../worker.h"
+#include "pipeline/answer.h"
+#include "worker.h"
 
 
 /* What Redis knows of a sandbox; state SQ_STATE_NONE when it has no record. */

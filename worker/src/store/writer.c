@@ -1,5 +1,5 @@
 /* writer.c — see writer.h. */
-#include "writer.h"
+#include "store/writer.h"
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../job.h"
-#include "batch_order.h"
-#include "multirow.h"
+#include "pipeline/job.h"
+#include "store/batch_order.h"
+#include "store/multirow.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 

@@ -1,5 +1,5 @@
 /* create_opts.c — see create_opts.h. */
-#include "create_opts.h"
+#include "lifecycle/create_opts.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proxy_env.h"
+#include "lifecycle/proxy_env.h"
 #include "sandbox/disk.h"
 #include "sq/log.h"
 

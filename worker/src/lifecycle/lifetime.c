@@ -1,5 +1,5 @@
 /* lifetime.c — see lifetime.h. */
-#include "lifetime.h"
+#include "lifecycle/lifetime.h"
 
 void sq_lifetime_start(sq_lifetime *lt, int64_t timeout_ms, int64_t idle_timeout_ms, int64_t now)
 {

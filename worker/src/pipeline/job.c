@@ -1,11 +1,11 @@
 /* job.c — see job.h. */
-#include "job.h"
+#include "pipeline/job.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "completer.h"
+#include "pipeline/completer.h"
 #include "metrics.h"
 #include "sq/clock.h"
 #include "store/pg_store.h"

@@ -1,5 +1,5 @@
 /* ws_fs.c — see ws_fs.h. */
-#include "ws_fs.h"
+#include "handlers/ws_fs.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* slots.c — see slots.h. */
-#include "slots.h"
+#include "lifecycle/slots.h"
 
 #include <errno.h>
 #include <fcntl.h>

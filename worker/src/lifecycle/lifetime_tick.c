@@ -1,5 +1,5 @@
 /* lifetime_tick.c — see lifetime_tick.h. */
-#include "lifetime_tick.h"
+#include "lifecycle/lifetime_tick.h"
 
 #include <stdio.h>
 #include <string.h>

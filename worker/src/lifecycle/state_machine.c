@@ -1,5 +1,5 @@
 /* state_machine.c — the legality table of requests against lifecycle states. */
-#include "state_machine.h"
+#include "lifecycle/state_machine.h"
 
 /* Bit per state: the states in which a request type is accepted. */
 #define S(x) (1u << (x))

@@ -1,11 +1,11 @@
 /* kafka_conf.c — see kafka_conf.h. */
-#include "kafka_conf.h"
+#include "pipeline/kafka_conf.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "job.h"
-#include "ownership.h"
+#include "pipeline/job.h"
+#include "pipeline/ownership.h"
 #include "sq/log.h"
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)

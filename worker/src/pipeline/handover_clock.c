@@ -1,5 +1,5 @@
 /* handover_clock.c — see handover_clock.h. */
-#include "handover_clock.h"
+#include "pipeline/handover_clock.h"
 
 bool sq_handover_due(int64_t revoked_at, int64_t settled_at, int64_t now, int64_t grace_ms)
 {

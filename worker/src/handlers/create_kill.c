@@ -9,16 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../create_opts.h"
-#include "../files/ws_fs.h"
-#include "../actor.h"
-#include "../job.h"
-#include "../notify/emit.h"
-#include "../notify/webhook_outbox.h"
-#include "../slots.h"
-#include "../store/pg_store.h"
-#include "../store/redis_store.h"
-#include "handlers.h"
+#include "lifecycle/create_opts.h"
+#include "handlers/ws_fs.h"
+#include "lifecycle/actor.h"
+#include "pipeline/job.h"
+#include "notify/emit.h"
+#include "notify/webhook_outbox.h"
+#include "lifecycle/slots.h"
+#include "store/pg_store.h"
+#include "store/redis_store.h"
+#include "handlers/handlers.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 

@@ -1,5 +1,7 @@
-/* request_answer.c — see request_answer.h. */
-#include "request_answer.h"
+/* answer_rules.c — the pure half of answer.h: which event answers a request,
+ * and what a dedupe key's value means to this run. No I/O: unit-tested in
+ * tests/unit/test_answer.c. */
+#include "pipeline/answer.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* create_policy.c — see create_policy.h. No I/O. */
-#include "create_policy.h"
+#include "lifecycle/create_policy.h"
 
 #include <stdbool.h>
 #include <string.h>

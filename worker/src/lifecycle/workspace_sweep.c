@@ -1,5 +1,5 @@
 /* workspace_sweep.c — see workspace_sweep.h. */
-#include "workspace_sweep.h"
+#include "lifecycle/workspace_sweep.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "files/ws_fs.h"
+#include "handlers/ws_fs.h"
 #include "sandbox/disk.h"
-#include "slots.h"
+#include "lifecycle/slots.h"
 #include "sq/log.h"
 
 /* The slot whose lock we now hold (fd ≥ 0), -1 if it is held by a live worker

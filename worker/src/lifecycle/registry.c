@@ -1,5 +1,5 @@
 /* registry.c — chained hash map of live sandboxes (keyed by murmur2 of the id). */
-#include "registry.h"
+#include "lifecycle/registry.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "create_policy.h"
+#include "lifecycle/create_policy.h"
 #include "worker.h"
 
 /* The network mode, /tmp size and egress lists for sq_sandbox_start. */

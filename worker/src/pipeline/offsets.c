@@ -1,7 +1,7 @@
 /* offsets.c — see offsets.h. Each partition keeps its in-flight offsets in a
  * growable ring, oldest first, each with a done flag; completing the oldest
  * pops every done entry off the front. */
-#include "offsets.h"
+#include "pipeline/offsets.h"
 
 #include <stdbool.h>
 #include <stdio.h>

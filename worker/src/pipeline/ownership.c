@@ -1,5 +1,5 @@
 /* ownership.c — see ownership.h. */
-#include "ownership.h"
+#include "pipeline/ownership.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* dispatch.c — see dispatch.h. */
-#include "dispatch.h"
+#include "pipeline/dispatch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +8,13 @@
 
 #include "handlers/handlers.h"
 #include "notify/emit.h"
-#include "actor.h"
-#include "answer_again.h"
-#include "job.h"
+#include "lifecycle/actor.h"
+#include "pipeline/answer.h"
+#include "pipeline/job.h"
 #include "metrics.h"
-#include "ownership.h"
-#include "registry.h"
-#include "replay.h"
-#include "state_machine.h"
+#include "pipeline/ownership.h"
+#include "lifecycle/registry.h"
+#include "lifecycle/state_machine.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "sq/log.h"
@@ -150,21 +149,9 @@ static int claim(sq_worker *w, const sq_request *req, sq_dedupe *outcome, char *
     return sq_redis_request_begin(w, req->request_id, outcome, answer, err);
 }
 
-bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req)
-{
-    /* A fresh Redis claim may only mean Redis lost the key (expiry, a restart
-     * without persistence): the ledger in PostgreSQL is the durable answer.
-     * Asked on the actor's thread, so it costs no serial time on the poller. */
-    bool known = false;
-    sq_err pg_err;
-    if (sq_pg_request_known(w, req->request_id, &known, &pg_err) < 0)
-        sq_warn(NULL, "dedupe ledger unavailable (%s); trusting Redis", pg_err.msg);
-    return known;
-}
-
 /* Work that needs no actor: DLQ, envelope rejections, duplicates, requests for
  * sandboxes this worker does not run, and answers a run that died had given
- * (ANSWERED: published again, same eventId; answer_again.h). Done on the
+ * (ANSWERED: published again, same eventId; pipeline/answer.h). Done on the
  * polling thread. */
 static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why, const char *answer,
                          sq_err *err)
@@ -173,10 +160,6 @@ static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const s
         return to_dlq(w, job->msg, why, err);
     if (answer)
         return sq_answer_again(w, answer, err);
-    if (job->req.request_id[0] && sq_dispatch_ledger_knows(w, &job->req)) {
-        sq_replay_duplicate(w, job); /* done long ago: no effect, the same answer */
-        return 0;
-    }
     if (po == SQ_PARSE_REJECTED)
         return reject(w, NULL, &job->req, why, err);
     return sq_route(w, NULL, &job->req, err);
@@ -184,6 +167,11 @@ static int handle_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const s
 
 static void finish_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const sq_err *why, const char *answer)
 {
+    /* A fresh claim may only mean Redis lost the key: the ledger knows. */
+    if (po != SQ_PARSE_NOT_ENVELOPE && !answer && job->req.request_id[0] && sq_answer_ledger_knows(w, &job->req)) {
+        sq_answer_duplicate(w, job, SQ_DEDUPE_NEW); /* done long ago: no effect, the same answer */
+        return;
+    }
     /* The polling thread retries here too, a little, then leaves the message
      * uncommitted (offsets never pass it) and keeps serving: a restart or a
      * rebalance redelivers it (an answer is found again on the request's key). */
@@ -242,13 +230,7 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
         return;
     }
     if (dd != SQ_DEDUPE_NEW) {
-        sq_info(&lc, "duplicate %s acknowledged without effect", job->req.type_name);
-        sq_metrics_duplicate();
-        job->parsed = false; /* no effect of ours to record: the first copy does that */
-        if (dd == SQ_DEDUPE_DONE) /* IN_FLIGHT: the first copy is still to answer */
-            sq_replay_duplicate(w, job);
-        if (sq_job_finish(job, true) < 0)
-            sq_job_abandon(job);
+        sq_answer_duplicate(w, job, dd); /* IN_FLIGHT: the first copy is still to answer */
         return;
     }
     if (po == SQ_PARSE_REJECTED) {

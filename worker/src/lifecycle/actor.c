@@ -1,5 +1,5 @@
 /* actor.c — see actor.h. */
-#include "actor.h"
+#include "lifecycle/actor.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,15 +7,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "dispatch.h"
-#include "handover_clock.h"
+#include "pipeline/dispatch.h"
+#include "pipeline/handover_clock.h"
 #include "handlers/handlers.h"
-#include "lifetime_tick.h"
+#include "lifecycle/lifetime_tick.h"
 #include "notify/emit.h"
-#include "ownership.h"
+#include "pipeline/ownership.h"
 #include "sq/clock.h"
-#include "registry.h"
-#include "replay.h"
+#include "lifecycle/registry.h"
+#include "pipeline/answer.h"
 #include "sq/log.h"
 #include "store/redis_store.h"
 
@@ -86,12 +86,8 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         int rc = 0;
         if (!job->ledger_checked) {
             job->ledger_checked = true;
-            if (sq_dispatch_ledger_knows(w, &job->req)) {
-                sq_job_set_current(NULL);
-                sq_replay_duplicate(w, job); /* done long ago: no effect, the same answer */
-                job->parsed = false; /* nothing to record: the first copy did */
-                if (sq_job_finish(job, true) < 0)
-                    sq_job_abandon(job);
+            if (sq_answer_ledger_knows(w, &job->req)) {
+                sq_answer_duplicate(w, job, SQ_DEDUPE_NEW); /* done long ago: no effect, the same answer */
                 return;
             }
         }

@@ -5,7 +5,7 @@
  * HTTPS_PROXY/https_proxy and ALL_PROXY/all_proxy (curl ignores uppercase
  * HTTP_PROXY for CGI reasons; others prefer uppercase) — so all six are set.
  * NO_PROXY keeps the sandbox's own loopback servers direct. */
-#include "proxy_env.h"
+#include "lifecycle/proxy_env.h"
 
 static const char *const proxy_names[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
                                           "ALL_PROXY",  "all_proxy",  NULL};

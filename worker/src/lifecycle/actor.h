@@ -3,7 +3,7 @@
 #ifndef SQ_ACTOR_H
 #define SQ_ACTOR_H
 
-#include "job.h"
+#include "pipeline/job.h"
 #include "worker.h"
 
 /* A new, not yet created sandbox record for `id` (state NONE). */

@@ -1,10 +1,10 @@
 /* task.c — see task.h. */
-#include "task.h"
+#include "lifecycle/task.h"
 
 #include <string.h>
 
 #include "metrics.h"
-#include "lifetime_tick.h"
+#include "lifecycle/lifetime_tick.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
 #include "sq/codec.h"

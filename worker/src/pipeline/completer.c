@@ -1,10 +1,10 @@
 /* completer.c — see completer.h. */
-#include "completer.h"
+#include "pipeline/completer.h"
 
 #include <stdlib.h>
 #include <time.h>
 
-#include "job.h"
+#include "pipeline/job.h"
 #include "metrics.h"
 #include "sq/clock.h"
 #include "sq/log.h"

@@ -1,12 +1,12 @@
-/* test_request_answer.c — which event answers which request, and how a
- * dedupe key's value is read (worker/src/request_answer.c). */
+/* test_answer.c — which event answers which request, and how a
+ * dedupe key's value is read (worker/src/pipeline/answer_rules.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
 
-#include "request_answer.h"
+#include "pipeline/answer.h"
 
 static void answers_per_request_type(void **state)
 {

@@ -9,7 +9,4 @@
 /* Takes ownership of m. Never blocks on a task: long work runs on actors. */
 void sq_dispatch(sq_worker *w, rd_kafka_message_t *m);
 
-/* Whether PostgreSQL's requests ledger already has this request id. */
-bool sq_dispatch_ledger_knows(sq_worker *w, const sq_request *req);
-
 #endif

@@ -1,5 +1,5 @@
 /* sbx_limits.c — see sbx_limits.h. */
-#include "sbx_limits.h"
+#include "lifecycle/sbx_limits.h"
 
 #include <errno.h>
 #include <math.h>
