@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "pipeline/answer.h"
+#include "pipeline/answer_rules.h"
 
 static void answers_per_request_type(void **state)
 {

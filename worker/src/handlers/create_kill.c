@@ -1,5 +1,6 @@
-/* lifecycle.c — sandbox.create and sandbox.kill: bringing a sandbox up
- * (queued → assigning → ready, or failed) and down (ending → ended). */
+/* create_kill.c — sandbox.create and sandbox.kill: bringing a sandbox up
+ * (queued → assigning → ready, or failed) and down (ending → ended, which is
+ * lifecycle/live.c's sq_live_end). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,8 +11,9 @@
 #include <unistd.h>
 
 #include "lifecycle/create_opts.h"
-#include "handlers/ws_fs.h"
-#include "lifecycle/actor.h"
+#include "lifecycle/live.h"
+#include "lifecycle/mailbox.h"
+#include "lifecycle/transition.h"
 #include "pipeline/job.h"
 #include "notify/emit.h"
 #include "notify/webhook_outbox.h"
@@ -21,61 +23,6 @@
 #include "handlers/handlers.h"
 #include "sq/clock.h"
 #include "sq/log.h"
-
-/* The runtime pointer may be read from other threads (sq_sandbox_kill on a
- * hand-over or shutdown), so it changes only under the actor's lock. */
-static void set_runtime(sq_live_sandbox *sb, sq_sandbox *rt)
-{
-    pthread_mutex_lock(&sb->mu);
-    sb->runtime = rt;
-    pthread_mutex_unlock(&sb->mu);
-}
-
-void sq_sandbox_drop_runtime(sq_live_sandbox *sb)
-{
-    pthread_mutex_lock(&sb->mu);
-    sq_sandbox *rt = sb->runtime;
-    sb->runtime = NULL;
-    pthread_mutex_unlock(&sb->mu);
-    sq_sandbox_destroy(rt);
-    /* A workspace with its own file system is unmounted now, not emptied
-     * later: before "ended"/"failed" is announced, nothing of it is left. */
-    sq_workspace_disk_release(sb);
-}
-
-void sq_sandbox_teardown(sq_worker *w, sq_live_sandbox *sb)
-{
-    (void)w;
-    sq_log_ctx lc = {.sandbox_id = sb->id};
-    sq_sandbox_drop_runtime(sb); /* kills the whole tree first: nothing writes during removal */
-    if (sb->workspace_fd >= 0) {
-        sq_err err;
-        int dfd = openat(sb->workspace_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || sq_ws_remove_tree_at(dfd, &err) < 0)
-            sq_warn(&lc, "could not empty workspace %s", sb->workspace);
-        if (dfd >= 0)
-            close(dfd);
-        close(sb->workspace_fd);
-        sb->workspace_fd = -1;
-        if (rmdir(sb->workspace) < 0 && errno != ENOENT)
-            sq_warn(&lc, "could not remove workspace %s: %s", sb->workspace, strerror(errno));
-    }
-    sq_slot_release(sb);
-    json_decref(sb->env);
-    sb->env = NULL;
-    json_decref(sb->capabilities);
-    sb->capabilities = NULL;
-}
-
-void sq_sandbox_fail(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message)
-{
-    sq_err err;
-    sq_sandbox_teardown(w, sb); /* everything released before "failed" is announced */
-    if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
-        return;
-    if (sq_transition(w, sb, NULL, SQ_STATE_FAILED, reason, message, NULL, &err) < 0)
-        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", err.msg);
-}
 
 static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body, sq_err *err)
 {
@@ -116,7 +63,7 @@ static slot_wait wait_for_slot(sq_worker *w, sq_live_sandbox *sb, sq_job **kill,
         }
         if (atomic_load(&w->stopping))
             return SLOT_STOPPING;
-        if ((*kill = sq_actor_take_kill(sb)))
+        if ((*kill = sq_mailbox_take_kill(sb)))
             return SLOT_KILLED;
         if (sq_mono_ms() - logged > 10000) {
             sq_info(&(sq_log_ctx){.sandbox_id = sb->id}, "queued: %s", why.msg);
@@ -175,12 +122,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     case SLOT_KILLED: { /* killed while queued: it never ran; the events name the kill */
         /* They are the kill's events, counted against the kill's job: it is
          * marked done only once they are delivered and in the audit log, which
-         * is what answers a later duplicate of the kill (replay.h). */
+         * is what answers a later duplicate of the kill (pipeline/answer.h). */
         sq_job *create = sq_job_current();
         sq_job_set_current(kill);
-        int rc = sq_transition(w, sb, &kill->req, SQ_STATE_ENDING, "killed", NULL, NULL, err);
-        if (rc == 0)
-            rc = sq_transition(w, sb, &kill->req, SQ_STATE_ENDED, "killed", NULL, NULL, err);
+        int rc = sq_live_end(w, sb, &kill->req, "killed", NULL, err);
         sq_job_set_current(create);
         if (sq_job_finish(kill, rc == 0) < 0)
             sq_job_abandon(kill);
@@ -212,10 +157,9 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_sandbox *rt = NULL;
     if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
         sq_error(&lc, "sandbox set-up failed: %s", why.msg);
-        sq_sandbox_teardown(w, sb);
-        return sq_transition(w, sb, req, SQ_STATE_FAILED, "setup_failed", why.msg, NULL, err);
+        return sq_live_fail(w, sb, req, "setup_failed", why.msg, err);
     }
-    set_runtime(sb, rt);
+    sq_live_set_runtime(sb, rt);
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
             (unsigned)sb->host_uid);
     sb->capabilities = ready_capabilities();
@@ -233,10 +177,5 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
-    if (sq_transition(w, sb, req, SQ_STATE_ENDING, "killed", NULL, NULL, err) < 0)
-        return -1;
-    /* Processes, workspace and uid slot all go before "ended" is announced:
-     * a client that sees it may count on the capacity being free again. */
-    sq_sandbox_teardown(w, sb);
-    return sq_transition(w, sb, req, SQ_STATE_ENDED, "killed", NULL, NULL, err);
+    return sq_live_end(w, sb, req, "killed", NULL, err);
 }

@@ -7,17 +7,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/dispatch.h"
-#include "pipeline/handover_clock.h"
-#include "handlers/handlers.h"
+#include "handlers/route.h"
 #include "lifecycle/lifetime_tick.h"
-#include "notify/emit.h"
-#include "pipeline/ownership.h"
-#include "sq/clock.h"
+#include "lifecycle/live.h"
+#include "lifecycle/mailbox.h"
 #include "lifecycle/registry.h"
 #include "pipeline/answer.h"
-#include "sq/log.h"
+#include "pipeline/handover_clock.h"
+#include "pipeline/ownership.h"
 #include "store/redis_store.h"
+#include "sq/clock.h"
+#include "sq/log.h"
 
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
 {
@@ -32,44 +32,6 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
     return sb;
-}
-
-void sq_actor_enqueue(sq_live_sandbox *sb, sq_job *job)
-{
-    pthread_mutex_lock(&sb->mu);
-    job->next = NULL;
-    if (sb->q_tail)
-        sb->q_tail->next = job;
-    else
-        sb->q_head = job;
-    sb->q_tail = job;
-    pthread_cond_signal(&sb->cv);
-    pthread_mutex_unlock(&sb->mu);
-}
-
-static sq_job *dequeue(sq_worker *w, sq_live_sandbox *sb, int wait_ms)
-{
-    pthread_mutex_lock(&sb->mu);
-    if (!sb->q_head && !atomic_load(&w->stopping)) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&sb->cv, &sb->mu, &until);
-    }
-    sq_job *j = sb->q_head;
-    if (j) {
-        sb->q_head = j->next;
-        if (!sb->q_head)
-            sb->q_tail = NULL;
-        j->next = NULL;
-    }
-    pthread_mutex_unlock(&sb->mu);
-    return j;
 }
 
 /* Run a job until its effects are durable. A store or Kafka outage makes it
@@ -146,7 +108,7 @@ static void hand_over(sq_worker *w, sq_live_sandbox *sb)
     if (sq_fail_lost(w, NULL, sb->id, &known, &err) < 0)
         sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "hand-over: %s", err.msg);
     sb->state = SQ_STATE_FAILED;
-    sq_sandbox_teardown(w, sb);
+    sq_live_teardown(w, sb);
 }
 
 static void *actor_main(void *arg)
@@ -174,7 +136,7 @@ static void *actor_main(void *arg)
             if (next > 0 && next - now < wait_ms)
                 wait_ms = next - now > 10 ? (int)(next - now) : 10;
         }
-        job = dequeue(w, sb, wait_ms);
+        job = sq_mailbox_take(sb, wait_ms);
         if (job && atomic_load(&w->stopping)) {
             /* Shutting down: the task that was running has finished; what is
              * still queued is left to the partition's next owner (its offset
@@ -197,13 +159,16 @@ static void *actor_main(void *arg)
             break; /* queue drained after leaving the registry */
         if (atomic_load(&w->stopping)) {
             close_actor(w, sb);
-            if (sb->runtime || sb->state != SQ_STATE_NONE)
-                sq_sandbox_fail(w, sb, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it");
+            sq_err ferr;
+            if ((sb->runtime || sb->state != SQ_STATE_NONE) &&
+                sq_live_fail(w, sb, NULL, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it",
+                             &ferr) < 0)
+                sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", ferr.msg);
         }
     }
     /* Anything enqueued between the last dequeue and close_actor was drained
      * above; the record is ours alone now. */
-    sq_sandbox_teardown(w, sb);
+    sq_live_teardown(w, sb);
     sq_err ferr;
     if (sq_redis_flush(w, &ferr) < 0) {
         sq_warn(&(sq_log_ctx){.sandbox_id = sb->id}, "last writes to redis lost: %s", ferr.msg);
@@ -235,32 +200,11 @@ int sq_actor_start(sq_worker *w, sq_live_sandbox *sb)
     return 0;
 }
 
-sq_job *sq_actor_take_kill(sq_live_sandbox *sb)
-{
-    sq_job *kill = NULL;
-    pthread_mutex_lock(&sb->mu);
-    for (sq_job **p = &sb->q_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
-        if ((*p)->req.type == SQ_REQ_SANDBOX_KILL) {
-            kill = *p;
-            *p = kill->next;
-            if (sb->q_tail == kill)
-                sb->q_tail = prev;
-            kill->next = NULL;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&sb->mu);
-    return kill;
-}
-
 void sq_actor_wake_all(sq_worker *w)
 {
     pthread_mutex_lock(&w->registry_mu);
     for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++)
-        for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next) {
-            pthread_mutex_lock(&s->mu);
-            pthread_cond_signal(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-        }
+        for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next)
+            sq_mailbox_wake(s);
     pthread_mutex_unlock(&w->registry_mu);
 }

@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
-#include "notify/emit.h"
+#include "lifecycle/live.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "store/redis_store.h"
@@ -23,14 +22,6 @@ void sq_lifetime_touch(sq_worker *w, sq_live_sandbox *sb, bool busy)
         sq_log_ctx lc = {.sandbox_id = sb->id};
         sq_warn(&lc, "could not record deadlines: %s", err.msg);
     }
-}
-
-static int end_it(sq_worker *w, sq_live_sandbox *sb, const char *reason, const char *message, sq_err *err)
-{
-    if (sq_transition(w, sb, NULL, SQ_STATE_ENDING, reason, message, NULL, err) < 0)
-        return -1;
-    sq_sandbox_teardown(w, sb); /* everything released before "ended" is announced */
-    return sq_transition(w, sb, NULL, SQ_STATE_ENDED, reason, message, NULL, err);
 }
 
 int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *err)
@@ -55,12 +46,12 @@ int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *
     sq_info(&lc, "%s: %s; %s", reason, message, sb->limits.pause_on_timeout ? "pausing" : "ending");
     int rc;
     if (sb->limits.pause_on_timeout) {
-        rc = sq_sandbox_pause_now(w, sb, NULL, reason, message, err);
+        rc = sq_live_pause(w, sb, NULL, reason, message, err);
         /* A timeout must hold: a sandbox that cannot be frozen is ended. */
         if (rc == 0 && sb->state == SQ_STATE_READY)
-            rc = end_it(w, sb, reason, message, err);
+            rc = sq_live_end(w, sb, NULL, reason, message, err);
     } else {
-        rc = end_it(w, sb, reason, message, err); /* sb is terminal after this */
+        rc = sq_live_end(w, sb, NULL, reason, message, err); /* sb is terminal after this */
     }
     if (rc < 0) {
         sq_error(&lc, "could not act on %s: %s", reason, err->msg);

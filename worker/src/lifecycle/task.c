@@ -5,6 +5,7 @@
 
 #include "metrics.h"
 #include "lifecycle/lifetime_tick.h"
+#include "lifecycle/transition.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
 #include "sq/codec.h"

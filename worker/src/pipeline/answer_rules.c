@@ -1,7 +1,5 @@
-/* answer_rules.c — the pure half of answer.h: which event answers a request,
- * and what a dedupe key's value means to this run. No I/O: unit-tested in
- * tests/unit/test_answer.c. */
-#include "pipeline/answer.h"
+/* answer_rules.c — see answer_rules.h. */
+#include "pipeline/answer_rules.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <hiredis/hiredis.h>
 
-#include "handlers/handlers.h"
+#include "lifecycle/transition.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
 #include "sq/log.h"
