@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lifecycle/create_opts.h"
@@ -69,8 +68,7 @@ static slot_wait wait_for_slot(sq_worker *w, sq_live_sandbox *sb, sq_job **kill,
             sq_info(&(sq_log_ctx){.sandbox_id = sb->id}, "queued: %s", why.msg);
             logged = sq_mono_ms();
         }
-        struct timespec ts = {.tv_nsec = 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        sq_sleep_ms(100);
     }
 }
 

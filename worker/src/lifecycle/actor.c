@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "handlers/route.h"
 #include "lifecycle/lifetime_tick.h"
@@ -18,6 +17,7 @@
 #include "store/redis_store.h"
 #include "sq/clock.h"
 #include "sq/log.h"
+#include "util/backoff.h"
 
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
 {
@@ -40,7 +40,7 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
  * the message is consumed again by the next owner and deduped there. */
 static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
 {
-    int delay_ms = 200;
+    sq_backoff wait = sq_backoff_make(200, 30000);
     for (;;) {
         sq_err err;
         sq_err_clear(&err);
@@ -74,9 +74,7 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
             sq_job_abandon(job);
             return;
         }
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        delay_ms = delay_ms < 15000 ? delay_ms * 2 : 30000;
+        sq_sleep_ms(sq_backoff_next(&wait));
     }
 }
 

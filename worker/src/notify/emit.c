@@ -5,7 +5,6 @@
 #include "notify/emit.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "pipeline/job.h"
 #include "metrics.h"
@@ -44,8 +43,7 @@ int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len,
         if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 600)
             break;
         /* Back-pressure: the producer thread (main.c) drains deliveries. */
-        struct timespec ts = {.tv_nsec = 50 * 1000000};
-        nanosleep(&ts, NULL);
+        sq_sleep_ms(50);
     }
     if (rc) {
         if (headers)

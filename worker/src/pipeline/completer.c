@@ -2,7 +2,6 @@
 #include "pipeline/completer.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "pipeline/job.h"
 #include "metrics.h"
@@ -10,6 +9,7 @@
 #include "sq/log.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
+#include "util/backoff.h"
 
 /* Jobs marked done per Redis round trip. */
 #define BATCH_MAX 256
@@ -81,7 +81,7 @@ static bool mark_done(sq_completer *c, sq_job **jobs, size_t n)
     for (size_t i = 0; i < n; i++)
         if (jobs[i]->parsed && jobs[i]->failed_deliveries == 0)
             ids[k++] = jobs[i]->req.request_id;
-    int delay_ms = 200;
+    sq_backoff wait = sq_backoff_make(200, 10000);
     for (;;) {
         sq_err err;
         if (sq_redis_requests_done(c->w, ids, k, &err) == 0)
@@ -91,9 +91,7 @@ static bool mark_done(sq_completer *c, sq_job **jobs, size_t n)
             sq_redis_forget_deferred();
             return false;
         }
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        delay_ms = delay_ms < 5000 ? delay_ms * 2 : 10000;
+        sq_sleep_ms(sq_backoff_next(&wait));
     }
 }
 

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <hiredis/hiredis.h>
 
 #include "lifecycle/transition.h"
@@ -112,8 +111,7 @@ static void *ownership_main(void *arg)
         if (sleep_ms > w->cfg.reaper_interval_ms)
             sleep_ms = w->cfg.reaper_interval_ms;
         for (int64_t slept = 0; slept < sleep_ms && !atomic_load(&w->heartbeat_done); slept += 100) {
-            struct timespec ts = {.tv_nsec = 100 * 1000000L};
-            nanosleep(&ts, NULL);
+            sq_sleep_ms(100);
         }
     }
     /* A clean exit gives the heartbeat up at once: nothing of ours is left to reap. */
