@@ -17,7 +17,6 @@
 #include "pipeline/ownership.h"
 #include "pipeline/kafka_conf.h"
 #include "notify/webhook_delivery.h"
-#include "lifecycle/lifetime_tick.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"

@@ -1,7 +1,7 @@
 /* create_opts.h — what sandbox.create asks of the sandbox's disk and network,
  * checked against the operator's settings and turned into runtime options.
- * Called by handlers/create_kill.c and lifecycle/live.c; the mechanics are in sandbox/disk.c and
- * sandbox/netstack.c. */
+ * Called by handlers/create_kill.c and lifecycle/live.c (the disk's release);
+ * the mechanics are in sandbox/disk.c and sandbox/netstack.c. */
 #ifndef SQ_CREATE_OPTS_H
 #define SQ_CREATE_OPTS_H
 
