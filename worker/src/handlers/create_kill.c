@@ -13,6 +13,7 @@
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
 #include "lifecycle/transition.h"
+#include "pipeline/completer.h"
 #include "pipeline/job.h"
 #include "notify/emit.h"
 #include "notify/webhook_outbox.h"
@@ -125,7 +126,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         sq_job_set_current(kill);
         int rc = sq_live_end(w, sb, &kill->req, "killed", NULL, err);
         sq_job_set_current(create);
-        if (sq_job_finish(kill, rc == 0) < 0)
+        if (sq_completer_finish_now(kill, rc == 0) < 0)
             sq_job_abandon(kill);
         return rc;
     }

@@ -12,6 +12,7 @@
 #include "lifecycle/mailbox.h"
 #include "lifecycle/registry.h"
 #include "pipeline/answer.h"
+#include "pipeline/completer.h"
 #include "pipeline/handover_clock.h"
 #include "pipeline/ownership.h"
 #include "store/redis_store.h"
@@ -60,14 +61,14 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         if (rc == 0) {
             /* Durable later: the completer finishes it while this actor runs
              * the next job. */
-            sq_job_finish_async(job);
+            sq_completer_finish_async(job);
             return;
         }
         if (err.sys_errno == ESTALE)
             sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
         sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
         sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);
-        if (sq_job_finish(job, false) == 0)
+        if (sq_completer_finish_now(job, false) == 0)
             return;
         if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {
             /* Not ours any more (or shutting down): the next owner redoes it. */

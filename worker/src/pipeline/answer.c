@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "notify/emit.h"
+#include "pipeline/completer.h"
 #include "pipeline/job.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -121,6 +122,6 @@ void sq_answer_duplicate(sq_worker *w, sq_job *job, sq_dedupe seen)
      * claim the ledger knows: that key is marked done again (and the ledger's
      * row stays as it is: ON CONFLICT DO NOTHING). */
     job->parsed = seen == SQ_DEDUPE_NEW;
-    if (sq_job_finish(job, true) < 0)
+    if (sq_completer_finish_now(job, true) < 0)
         sq_job_abandon(job);
 }

@@ -27,7 +27,8 @@ struct sq_completer {
     bool history_closed;        /* the history writer is stopping: no more rows */
 };
 
-void sq_completer_track(sq_completer *c, sq_job *job)
+/* A sealed job is on its way (counted until it is freed). */
+static void track(sq_completer *c, sq_job *job)
 {
     pthread_mutex_lock(&c->mu);
     job->tprev = NULL;
@@ -50,7 +51,8 @@ static void untrack(sq_completer *c, sq_job *job)
     c->outstanding--;
 }
 
-void sq_completer_push(sq_completer *c, sq_job *job)
+/* Its last delivery settled: finish it on the completer's thread. */
+static void push(sq_completer *c, sq_job *job)
 {
     pthread_mutex_lock(&c->mu);
     job->next = NULL;
@@ -95,6 +97,15 @@ static bool mark_done(sq_completer *c, sq_job **jobs, size_t n)
     }
 }
 
+/* The request is done: its offset may be committed; its latency is measured. */
+static void complete_offset(sq_worker *w, sq_job *job)
+{
+    pthread_mutex_lock(&w->offsets_mu);
+    sq_offsets_complete(w->offsets, job->topic, job->partition, job->offset);
+    pthread_mutex_unlock(&w->offsets_mu);
+    sq_metrics_request(job->req.type, (double)(sq_mono_ms() - job->started_mono) / 1000.0);
+}
+
 static void finish_batch(sq_completer *c, sq_job **jobs, size_t n)
 {
     sq_worker *w = c->w;
@@ -116,10 +127,7 @@ static void finish_batch(sq_completer *c, sq_job **jobs, size_t n)
             (void)sq_pg_request_record(w, job->req.request_id, job->req.sandbox_id, job->req.type_name, "done",
                                        &err); /* queued to the history writer: cannot fail */
         pthread_mutex_unlock(&c->history_mu);
-        pthread_mutex_lock(&w->offsets_mu);
-        sq_offsets_complete(w->offsets, job->topic, job->partition, job->offset);
-        pthread_mutex_unlock(&w->offsets_mu);
-        sq_metrics_request(job->req.type, (double)(sq_mono_ms() - job->started_mono) / 1000.0);
+        complete_offset(w, job);
     }
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < n; i++)
@@ -204,4 +212,35 @@ void sq_completer_stop(sq_completer *c)
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->history_mu);
     free(c);
+}
+
+/* The job's settle hook (job.h): called once, on the thread that settled it. */
+static void settled(sq_job *job) { push(job->w->completer, job); }
+
+void sq_completer_finish_async(sq_job *job)
+{
+    track(job->w->completer, job);
+    sq_job_seal(job, settled);
+}
+
+int sq_completer_finish_now(sq_job *job, bool effects_ok)
+{
+    sq_worker *w = job->w;
+    sq_log_ctx lc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
+    sq_err err;
+    if (!sq_job_wait_deliveries(job)) {
+        sq_error(&lc, "events of %s were not acknowledged by Kafka", job->req.type_name);
+        return -1;
+    }
+    if (!effects_ok)
+        return -1;
+    if (job->parsed && (sq_redis_request_done(w, job->req.request_id, &err) < 0 ||
+                        sq_pg_request_record(w, job->req.request_id, job->req.sandbox_id, job->req.type_name, "done",
+                                             &err) < 0)) {
+        sq_error(&lc, "could not record %s as done: %s", job->req.type_name, err.msg);
+        return -1;
+    }
+    complete_offset(w, job);
+    sq_job_free(job);
+    return 0;
 }

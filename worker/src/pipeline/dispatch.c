@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "notify/emit.h"
 #include "pipeline/answer.h"
+#include "pipeline/completer.h"
 #include "pipeline/job.h"
 #include "store/redis_store.h"
 #include "sq/log.h"
@@ -75,10 +76,10 @@ static void finish_inline(sq_worker *w, sq_job *job, sq_parse_outcome po, const 
         int rc = handle_inline(w, job, po, why, answer, &err);
         sq_job_set_current(NULL);
         if (rc == 0) {
-            sq_job_finish_async(job); /* the poller does not wait for acknowledgements */
+            sq_completer_finish_async(job); /* the poller does not wait for acknowledgements */
             return;
         }
-        if (sq_job_finish(job, false) == 0)
+        if (sq_completer_finish_now(job, false) == 0)
             return;
         sq_error(&(sq_log_ctx){.request_id = job->req.request_id}, "not durable (%s); retrying", err.msg);
         sleep(1);

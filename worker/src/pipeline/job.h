@@ -1,9 +1,14 @@
-/* job.h — one consumed request message on its way to a durable outcome.
+/* job.h — one consumed request message on its way to a durable outcome, and
+ * what it still owes.
  *
  * A job is done when its handler returned *and* Kafka acknowledged every event
- * it produced; only then is its requestId marked done and its offset offered
- * for commit. Events produced while a job is current on a thread (see
- * sq_job_set_current) are counted against that job. */
+ * it produced *and* the history writer committed every row it queued; only
+ * then is its requestId marked done and its offset offered for commit (that is
+ * completer.h's). Events produced and rows queued while a job is current on a
+ * thread (see sq_job_set_current) are counted against that job. This is the
+ * accounting only: it calls nothing above it, so the event producer and the
+ * history writer can count against a job without depending on what finishes
+ * it. */
 #ifndef SQ_JOB_H
 #define SQ_JOB_H
 
@@ -27,6 +32,7 @@ struct sq_job {
     int failed_deliveries;
     bool sealed;               /* handed to the completer once pending reaches 0 */
     bool settled;              /* ... and so it was (pending 0 after sealing) */
+    void (*on_settled)(struct sq_job *job); /* set by sq_job_seal */
     struct sq_job *next;       /* the actor's FIFO, then the completer's queue */
     struct sq_job *tprev, *tnext; /* the completer's list of sealed jobs */
 };
@@ -42,20 +48,17 @@ sq_job *sq_job_current(void);
 void sq_job_delivery_begin(sq_job *job);
 void sq_job_delivery_done(sq_job *job, bool ok);
 
-/* Finish: wait for the deliveries, then — when `effects_ok` and every event
- * was delivered — mark the request done (Redis, PostgreSQL) and complete the
- * offset. Returns 0 when the job is complete and freed; -1 when its effects
- * are not durable: the job is kept for the caller to retry. */
-int sq_job_finish(sq_job *job, bool effects_ok);
-/* Finish without waiting: the handler succeeded, and the job is complete when
- * its last event is acknowledged and its last history row committed — which
- * the completer (completer.h) learns and acts on. The caller must not touch
- * the job afterwards. */
-void sq_job_finish_async(sq_job *job);
+/* Nothing more will be counted against the job: once everything counted
+ * has settled (now, or when the last acknowledgement or commit arrives, on
+ * that thread), on_settled(job) is called, once, and owns the job. */
+void sq_job_seal(sq_job *job, void (*on_settled)(sq_job *job));
+/* Wait (bounded) for what is counted so far to settle; true when all of it
+ * succeeded. The failure count starts over afterwards. */
+bool sq_job_wait_deliveries(sq_job *job);
 /* Give up on a job without completing its offset (shutdown): the message is
  * consumed again by whoever owns the partition next. */
 void sq_job_abandon(sq_job *job);
-/* Free a job (the completer's, once done with it). */
+/* Free a job (whoever finished it, once done with it). */
 void sq_job_free(sq_job *job);
 
 #endif
