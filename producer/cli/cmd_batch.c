@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "internal.h"
 #include "seqset.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 #include "sq/env.h"
 #include "units.h"

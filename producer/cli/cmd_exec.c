@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 #include "utf8.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "units.h"
 
 static const char help[] =

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/env.h"
 #include "sq/ids.h"
 #include "webhook_secret.h"

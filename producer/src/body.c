@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 #include "units.h"
 #include "utf8.h"

@@ -14,7 +14,7 @@
 
 #include "delivery.h"
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/env.h"
 #include "sq/log.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/err.h"
 
 typedef struct {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 #include "sq/murmur2.h"
 

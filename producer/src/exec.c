@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 
 struct sandq_task {
     sandq_client_t *c;

@@ -6,6 +6,7 @@
 
 #include "chunks.h"
 #include "internal.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 
 /* files.write requests in flight at once: enough to keep the worker busy while the

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 
 typedef struct {
     const char *what;        /* "pause", for messages */

@@ -8,7 +8,7 @@
 
 #include "delivery.h"
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
 
 /* Validate with the worker's own parser: a bad request fails here with the same code

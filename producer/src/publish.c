@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 
 typedef struct sqp_pub {
     unsigned tag; /* SQP_PUB_TAG: tells on_delivery (client.c) this is not a sqp_delivery */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 
 sandq_code sqp_run_task(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
                         int64_t timeout_ms, bool progress_resets, sqp_chunk_fn on_chunk, void *user,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/murmur2.h"
 #include "ulid_time.h"
 

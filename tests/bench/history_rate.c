@@ -45,8 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "job.h"
-#include "sq/codec.h"
+#include "pipeline/job.h"
+#include "sq/clock.h"
 #include "sq/event.h"
 #include "sq/log.h"
 #include "store/pg_store.h"

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "job.h"
+#include "pipeline/job.h"
 #include "sq/log.h"
 #include "store/pg_sql.h"
 #include "store/writer.h"

@@ -1,5 +1,5 @@
 /* test_codec.c — base64 (RFC 4648 §10 test vectors), sha256 (FIPS 180-2
- * appendix B examples) and the clocks (sq/codec.h). */
+ * appendix B examples) and the clocks (sq/clock.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "sq/clock.h"
 #include "sq/codec.h"
 
 /* RFC 4648 section 10. */

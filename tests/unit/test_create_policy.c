@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "create_policy.h"
-#include "proxy_env.h"
+#include "lifecycle/create_policy.h"
+#include "lifecycle/proxy_env.h"
 
 static const char *get(json_t *env, const char *k)
 {

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "handover_clock.h"
+#include "pipeline/handover_clock.h"
 
 static void owned_is_never_due(void **state)
 {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "lifetime.h"
+#include "lifecycle/lifetime.h"
 
 #define T0 1700000000000LL
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "sbx_limits.h"
+#include "lifecycle/sbx_limits.h"
 
 static json_t *body(const char *text)
 {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "offsets.h"
+#include "pipeline/offsets.h"
 
 static int64_t take_one(sq_offsets *t, const char *topic, int32_t part)
 {

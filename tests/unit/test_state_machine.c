@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "state_machine.h"
+#include "lifecycle/state_machine.h"
 
 /* Expected outcome per pair: 'o' ok, 'i' invalid_state, 'x' sandbox_exists, 'n' sandbox_not_found. */
 typedef struct row {

@@ -33,6 +33,7 @@
 #include "cgroup.h"
 #include "sandbox_int.h"
 #include "sq/cleanup.h"
+#include "sq/clock.h"
 
 #define SQ_CHUNK (64 * 1024)      /* largest on_output chunk */
 #define SQ_KILL_GRACE_MS 5000     /* a killed command must be reported by then */
@@ -57,13 +58,6 @@ struct run {
     bool init_in_task_cg;    /* the init sits in this command's task cgroup */
     int status, start_errno;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_fd(int *fd)
 {
@@ -181,7 +175,7 @@ static int loop(struct run *r, int64_t start, sq_err *err)
     int64_t report_by = never, drain_until = never;
 
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = sq_mono_ms();
         if (r->exited && drain_until == never)
             drain_until = now + SQ_DRAIN_MS;
         if (r->exited && ((r->out < 0 && r->err < 0) || now >= drain_until))
@@ -260,7 +254,7 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
         return sq_err_field(err, SQ_INVALID_REQUEST, "stdin", "stdin_len without stdin_data");
     if (sb->dead || sb->ctl < 0)
         return sq_err_set(err, SQ_INTERNAL, "sandbox init is gone");
-    int64_t start = now_ms();
+    int64_t start = sq_mono_ms();
 
     sq_autofree void *payload = NULL;
     size_t len;
@@ -352,6 +346,6 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
     if (sb->cg && !res->timed_out && (res->term_signal == SIGKILL || res->exit_code == 128 + SIGKILL) &&
         sq_cgroup_oom_kills(sb->cg) > oom_before)
         res->oom_killed = true;
-    res->duration_ms = now_ms() - start;
+    res->duration_ms = sq_mono_ms() - start;
     return rc < 0 ? -1 : 0;
 }

@@ -32,12 +32,12 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "sandbox_int.h"
 #include "sq/cleanup.h"
+#include "sq/clock.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -53,13 +53,6 @@
  * creator sits at that moment, and at clone time the child still sits in the
  * worker's cgroup. The child unshares it after we have moved it into the
  * sandbox's cgroup (cgroup_ns.c). */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int check_opts(const sq_sandbox_opts *o, sq_err *err)
 {
@@ -181,9 +174,9 @@ static void describe_death(sq_sandbox *sb, char *buf, size_t size)
 /* Wait for the init's READY, or the child's SETUP_ERROR, or its death. */
 static int step_wait_ready(sq_sandbox *sb, sq_err *err)
 {
-    int64_t deadline = now_ms() + SQ_START_TIMEOUT_MS;
+    int64_t deadline = sq_mono_ms() + SQ_START_TIMEOUT_MS;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - sq_mono_ms();
         if (left <= 0)
             return sq_err_set(err, SQ_INTERNAL, "sandbox set-up did not finish within %d ms",
                               SQ_START_TIMEOUT_MS);

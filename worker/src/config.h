@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sbx_limits.h"
+#include "lifecycle/sbx_limits.h"
 #include "sq/env.h"
 #include "sq/err.h"
 

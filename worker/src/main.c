@@ -9,23 +9,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actor.h"
-#include "completer.h"
-#include "dispatch.h"
+#include "lifecycle/actor.h"
+#include "pipeline/completer.h"
+#include "pipeline/dispatch.h"
 #include "http.h"
 #include "store/writer.h"
-#include "ownership.h"
-#include "kafka_conf.h"
+#include "pipeline/ownership.h"
+#include "pipeline/kafka_conf.h"
 #include "notify/webhook_delivery.h"
-#include "lifetime_tick.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
-#include "workspace_sweep.h"
+#include "lifecycle/workspace_sweep.h"
 #include "sandbox/disk.h"
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/fsutil.h"
 #include "sq/log.h"
+#include "util/backoff.h"
 
 static sq_worker *the_worker;
 
@@ -216,14 +216,14 @@ static void apply_partition_bound(sq_worker *w)
 static void nap(sq_worker *w, int64_t ms)
 {
     for (int64_t slept = 0; slept < ms && !atomic_load(&w->stopping); slept += 100) {
-        struct timespec ts = {.tv_nsec = 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        sq_sleep_ms(100);
     }
 }
 
 static void run_loop(sq_worker *w)
 {
-    int64_t refence_backoff_ms = 0, last_fence = 0;
+    sq_backoff refence = sq_backoff_make(1000, 30000);
+    int64_t last_fence = 0;
     while (!atomic_load(&w->stopping)) {
         /* While fetching is paused nothing wakes the poll but its timeout, and
          * the resume waits for it: keep it short then. */
@@ -243,11 +243,11 @@ static void run_loop(sq_worker *w)
              * this worker id (SANDQ_WORKER_ID must be unique). Rejoining at
              * once would only fence it back, in a loop: back off, 1 s doubling
              * to 30 s, until the fences stop. */
-            int64_t now = sq_mono_ms();
-            refence_backoff_ms = now - last_fence < 60000
-                                     ? (refence_backoff_ms ? (refence_backoff_ms < 15000 ? refence_backoff_ms * 2 : 30000)
-                                                           : 1000)
-                                     : 0;
+            int64_t now = sq_mono_ms(), refence_backoff_ms = 0;
+            if (now - last_fence < 60000)
+                refence_backoff_ms = sq_backoff_next(&refence);
+            else
+                sq_backoff_reset(&refence); /* the fences had stopped: the next one in a minute waits 1 s */
             last_fence = now;
             if (refence_backoff_ms) {
                 sq_error(NULL, "fenced again within a minute: is another worker running as %s? rejoining in %lld ms",

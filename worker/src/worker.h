@@ -5,7 +5,9 @@
  * requests, so one sandbox runs one request at a time, in Kafka order, while
  * different sandboxes run in parallel even when they share a partition. The
  * actor's thread is also the thread that starts the sandbox, which matters:
- * PR_SET_PDEATHSIG fires when the *thread* that forked the sandbox exits. */
+ * PR_SET_PDEATHSIG fires when the *thread* that forked the sandbox exits.
+ * What is done to the record (runtime, teardown, end, fail, pause) is
+ * lifecycle/live.h; its queue is lifecycle/mailbox.h. */
 #ifndef SQ_WORKER_H
 #define SQ_WORKER_H
 
@@ -17,9 +19,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
+#include "lifecycle/lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
-#include "offsets.h"
+#include "pipeline/offsets.h"
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
 #include "store/pool.h"
@@ -42,7 +44,7 @@ typedef struct sq_live_sandbox {
     int slot;                  /* uid slot, held by slot_lock_fd's flock */
     int slot_lock_fd;
     sq_limits limits;          /* resolved at create (sbx_limits.h) */
-    sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifetime.h, lifetime_tick.c) */
+    sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifecycle/lifetime.h, lifetime_tick.c) */
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */

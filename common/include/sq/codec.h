@@ -17,8 +17,4 @@ long sq_b64_decode(const char *in, size_t len, unsigned char *out);
 /* sha256 of buf as 64 lowercase hex chars + NUL. */
 void sq_sha256_hex(const void *buf, size_t len, char out[65]);
 
-/* Milliseconds since the epoch (CLOCK_REALTIME) and a monotonic clock. */
-int64_t sq_now_ms(void);
-int64_t sq_mono_ms(void);
-
 #endif

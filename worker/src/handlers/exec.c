@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../task.h"
-#include "handlers.h"
+#include "lifecycle/task.h"
+#include "handlers/handlers.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 
 #define MAX_ENV 600

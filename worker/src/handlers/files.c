@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../files/ws_fs.h"
-#include "../task.h"
-#include "handlers.h"
+#include "handlers/ws_fs.h"
+#include "lifecycle/task.h"
+#include "handlers/handlers.h"
 #include "sq/cleanup.h"
 #include "sq/codec.h"
 #include "sq/workspace_path.h"

@@ -12,32 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../notify/emit.h"
-#include "../store/redis_store.h"
-#include "handlers.h"
-#include "sq/codec.h"
+#include "lifecycle/live.h"
+#include "lifecycle/transition.h"
+#include "notify/emit.h"
+#include "store/redis_store.h"
+#include "handlers/handlers.h"
+#include "sq/clock.h"
 #include "sq/log.h"
-
-int sq_sandbox_pause_now(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason,
-                         const char *message, sq_err *err)
-{
-    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req ? req->request_id : NULL};
-    if (sq_transition(w, sb, req, SQ_STATE_PAUSING, reason, message, NULL, err) < 0)
-        return -1;
-    sq_err why;
-    if (sq_sandbox_pause(sb->runtime, &why) < 0) {
-        /* Nothing was frozen (a failed freeze is undone): it is still ready. */
-        sq_error(&lc, "pause failed: %s", why.msg);
-        return sq_transition(w, sb, req, SQ_STATE_READY, "pause_failed", why.msg,
-                             json_pack("{s:O}", "capabilities", sb->capabilities), err);
-    }
-    int64_t now = sq_now_ms();
-    sq_lifetime_pause(&sb->lifetime, now);
-    if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
-        return -1;
-    sq_info(&lc, "paused after %lld ms of running time", (long long)sq_lifetime_used(&sb->lifetime, now));
-    return sq_transition(w, sb, req, SQ_STATE_PAUSED, reason, message, NULL, err);
-}
 
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
@@ -49,7 +30,7 @@ int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq
         sq_emit_target t = sq_target_of(sb);
         return sq_emit_rejected(w, &t, req, &why, err);
     }
-    return sq_sandbox_pause_now(w, sb, req, NULL, NULL, err);
+    return sq_live_pause(w, sb, req, NULL, NULL, err);
 }
 
 int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
@@ -63,9 +44,7 @@ int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
             sq_err_set(&why, SQ_INTERNAL, "the sandbox's init is gone");
         sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
         sq_error(&lc, "resume failed: %s", why.msg);
-        int rc = sq_transition(w, sb, req, SQ_STATE_FAILED, "resume_failed", why.msg, NULL, err);
-        sq_sandbox_teardown(w, sb);
-        return rc;
+        return sq_live_fail(w, sb, req, "resume_failed", why.msg, err);
     }
     int64_t now = sq_now_ms();
     sq_lifetime_resume(&sb->lifetime, now);

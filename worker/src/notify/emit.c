@@ -2,18 +2,16 @@
  * the event published at once, so results keep flowing while PostgreSQL is
  * slow or down; the request's offset is committed only after both are durable
  * (job.h), so a crash in between replays the request rather than losing a row. */
-#include "emit.h"
+#include "notify/emit.h"
 
-#include <errno.h>
 #include <string.h>
-#include <time.h>
 
-#include "../job.h"
-#include "../metrics.h"
-#include "../request_answer.h"
-#include "../store/pg_store.h"
-#include "../store/redis_store.h"
-#include "sq/codec.h"
+#include "pipeline/job.h"
+#include "metrics.h"
+#include "pipeline/answer_rules.h"
+#include "store/pg_store.h"
+#include "store/redis_store.h"
+#include "sq/clock.h"
 #include "sq/event.h"
 #include "sq/log.h"
 
@@ -45,8 +43,7 @@ int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len,
         if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 600)
             break;
         /* Back-pressure: the producer thread (main.c) drains deliveries. */
-        struct timespec ts = {.tv_nsec = 50 * 1000000};
-        nanosleep(&ts, NULL);
+        sq_sleep_ms(50);
     }
     if (rc) {
         if (headers)
@@ -69,7 +66,7 @@ int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *
 }
 
 /* The answer to the request this thread's job claimed: recorded on its dedupe
- * key before it is published (request_answer.h), so a worker that takes the
+ * key before it is published (pipeline/answer.h), so a worker that takes the
  * request over after this one dies between the publish and the offset
  * commit publishes this very event again instead of a second outcome. */
 static bool answers_claimed_request(const sq_request *req, const char *type)
@@ -79,8 +76,7 @@ static bool answers_claimed_request(const sq_request *req, const char *type)
            sq_event_answers(req->type, type);
 }
 
-/* Record and publish one event whose seq is already taken (0: no stream). */
-static int emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
+int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
                          const char *type, json_t *data, int64_t seq, sq_err *err)
 {
     char event_id[SQ_ID_MAX];
@@ -118,42 +114,7 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
         json_decref(data);
         return -1;
     }
-    return emit_numbered(w, t, req, task_id, type, data, seq, err);
-}
-
-int sq_transition(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *reason,
-                  const char *message, json_t *extra, sq_err *err)
-{
-    return sq_transition_as(w, sb, req, to, sq_state_event_type(to), reason, message, extra, err);
-}
-
-int sq_transition_as(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_state to, const char *type,
-                     const char *reason, const char *message, json_t *extra, sq_err *err)
-{
-    sq_state from = sb->state;
-    sb->state = to;
-    int64_t seq; /* the state write takes the state event's seq too: one round trip */
-    if (sq_redis_sandbox_set_state(w, sb->id, sb->epoch, to, from, &seq, err) < 0) {
-        if (err->sys_errno == ESTALE)
-            sb->fenced = true;
-        sb->state = from;
-        json_decref(extra);
-        return -1;
-    }
-    if (sq_pg_sandbox_state(w, sb->id, to, reason, message, err) < 0) {
-        json_decref(extra);
-        return -1;
-    }
-    json_t *data = extra ? extra : json_object();
-    json_object_set_new(data, "state", json_string(sq_state_name(to)));
-    const char *prev = sq_state_name(from);
-    json_object_set_new(data, "previous", prev ? json_string(prev) : json_null());
-    if (reason)
-        json_object_set_new(data, "reason", json_string(reason));
-    if (message)
-        json_object_set_new(data, "message", json_string(message));
-    sq_emit_target t = sq_target_of(sb);
-    return emit_numbered(w, &t, req, NULL, type, data, seq, err);
+    return sq_emit_numbered(w, t, req, task_id, type, data, seq, err);
 }
 
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err)

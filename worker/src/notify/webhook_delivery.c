@@ -11,7 +11,7 @@
  * open-socket callback checks the address once more before connect(). Proxies
  * from the environment are ignored (they would bypass the check) and
  * redirects are never followed. */
-#include "webhook_delivery.h"
+#include "notify/webhook_delivery.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/env.h"
 #include "sq/log.h"
-#include "webhook_outbox.h"
-#include "webhook_schedule.h"
+#include "notify/webhook_outbox.h"
+#include "notify/webhook_schedule.h"
 #include "webhook_sign.h"
 #include "webhook_ssrf.h"
 

@@ -11,7 +11,7 @@
 #ifndef SQ_WEBHOOK_DELIVERY_H
 #define SQ_WEBHOOK_DELIVERY_H
 
-#include "../worker.h"
+#include "worker.h"
 #include "webhook_secret.h"
 
 typedef struct sq_webhooks sq_webhooks;

@@ -1,16 +1,16 @@
 /* webhook_outbox.c — see webhook_outbox.h. Every statement is PQexecParams:
  * no value is spliced into SQL text. */
-#include "webhook_outbox.h"
+#include "notify/webhook_outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../store/pg_sql.h"
-#include "../store/pg_store.h"
-#include "../store/writer.h"
+#include "store/pg_sql.h"
+#include "store/pg_store.h"
+#include "store/writer.h"
 #include "sq/log.h"
-#include "webhook_delivery.h"
+#include "notify/webhook_delivery.h"
 
 static PGresult *run(PGconn *pg, const char *sql, int n, const char *const *p, sq_err *err)
 {

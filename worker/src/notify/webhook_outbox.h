@@ -11,7 +11,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
-#include "../worker.h"
+#include "worker.h"
 #include "webhook_secret.h"
 
 /* Register the `webhook` of a sandbox.create body (if any) as the sandbox's

@@ -1,5 +1,5 @@
 /* batch_order.c — see batch_order.h. */
-#include "batch_order.h"
+#include "store/batch_order.h"
 
 #include <ctype.h>
 #include <stdbool.h>

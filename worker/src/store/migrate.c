@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "migrations.h"
+#include "store/migrations.h"
 #include "sq/log.h"
 
 /* Any 64-bit constant works; it only has to be the same for every worker. */

@@ -1,7 +1,7 @@
 /* multirow.c — see multirow.h. A small scanner of the SQL the worker writes
  * itself (literals in pg_store.c and webhook_outbox.c): strings, quoted
  * identifiers, parentheses, words and $n placeholders. */
-#include "multirow.h"
+#include "store/multirow.h"
 
 #include <ctype.h>
 #include <stdint.h>

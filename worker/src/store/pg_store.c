@@ -1,14 +1,14 @@
 /* pg_store.c — libpq adapter for history (see pg_store.h). All statements use
  * PQexecParams: no value is ever spliced into SQL text. */
-#include "pg_store.h"
+#include "store/pg_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg_sql.h"
+#include "store/pg_sql.h"
 #include "sq/log.h"
-#include "writer.h"
+#include "store/writer.h"
 
 /* Every write goes to the history writer (writer.h): batched, ordered, never
  * dropped, and counted against the current job until committed. */

@@ -1,15 +1,15 @@
 /* redis_store.c — hiredis adapter for live state (see redis_store.h). */
-#include "redis_store.h"
+#include "store/redis_store.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "sq/codec.h"
+#include "sq/clock.h"
 #include "sq/log.h"
+#include "util/backoff.h"
 
 /* Commands whose answer nobody waits for (task and lifetime fields), kept per
  * thread and sent ahead of that thread's next command, on the same connection
@@ -47,7 +47,7 @@ static redisReply *roundtrip(sq_worker *w, sq_err *err, const char *cmd, long lo
     redisReply *r = NULL;
     bool done = false;
     int64_t give_up = sq_mono_ms() + w->cfg.store_retry_ms;
-    int delay_ms = 50;
+    sq_backoff wait = sq_backoff_make(50, 2000);
     char deferred_err[200] = "";
     for (int attempt = 0; !done; attempt++) {
         if (sq_pool_redis(&w->pool, c, err) == 0) {
@@ -81,9 +81,7 @@ static redisReply *roundtrip(sq_worker *w, sq_err *err, const char *cmd, long lo
         }
         if (sq_mono_ms() >= give_up || atomic_load(&w->stopping))
             break;
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        delay_ms = delay_ms < 1000 ? delay_ms * 2 : 2000;
+        sq_sleep_ms(sq_backoff_next(&wait));
     }
     sq_pool_release(&w->pool, c);
     if (!done)

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../request_answer.h"
-#include "../worker.h"
+#include "pipeline/answer_rules.h"
+#include "worker.h"
 
 
 /* What Redis knows of a sandbox; state SQ_STATE_NONE when it has no record. */
@@ -45,7 +45,7 @@ int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err
 /* Deferred (see sq_redis_flush): goes with the seq of the event announcing it. */
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
                       const char *request_id, int exit_code, sq_err *err);
-/* Request dedupe (request_answer.h reads the key's value). begin claims a
+/* Request dedupe (pipeline/answer_rules.h reads the key's value). begin claims a
  * requestId for this worker run with SET NX ("p:<run>"); a claim left by a
  * run that died before answering is taken over (the request is redone:
  * at-least-once, then deduped). When the dead run had answered (ANSWERED),

@@ -1,18 +1,18 @@
 /* writer.c — see writer.h. */
-#include "writer.h"
+#include "store/writer.h"
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "../job.h"
-#include "batch_order.h"
-#include "multirow.h"
-#include "sq/codec.h"
+#include "pipeline/job.h"
+#include "store/batch_order.h"
+#include "store/multirow.h"
+#include "sq/clock.h"
 #include "sq/log.h"
+#include "util/backoff.h"
 
 /* Statements per transaction. */
 #define BATCH_MAX 512
@@ -336,7 +336,7 @@ static batch_result run_one_by_one(sq_writer *wr, item **batch, int count)
 static void *writer_main(void *arg)
 {
     sq_writer *wr = arg;
-    int backoff_ms = 100;
+    sq_backoff wait = sq_backoff_make(100, 10000);
     for (;;) {
         pthread_mutex_lock(&wr->mu);
         while (!wr->head && !wr->stopping)
@@ -368,12 +368,10 @@ static void *writer_main(void *arg)
             if (wr->pg)
                 PQfinish(wr->pg);
             wr->pg = NULL;
-            struct timespec ts = {.tv_sec = backoff_ms / 1000, .tv_nsec = (long)(backoff_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-            backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 10000;
+            sq_sleep_ms(sq_backoff_next(&wait));
             continue; /* the same batch again: nothing is dropped */
         }
-        backoff_ms = 100;
+        sq_backoff_reset(&wait);
         /* Committed (or given up at shutdown): settle and free the batch. */
         pthread_mutex_lock(&wr->mu);
         for (int i = 0; i < count; i++) {

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "../worker.h"
+#include "worker.h"
 
 typedef struct sq_writer sq_writer;
 

@@ -1,0 +1,180 @@
+/* create_kill.c — sandbox.create and sandbox.kill: bringing a sandbox up
+ * (queued → assigning → ready, or failed) and down (ending → ended, which is
+ * lifecycle/live.c's sq_live_end). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lifecycle/create_opts.h"
+#include "lifecycle/live.h"
+#include "lifecycle/mailbox.h"
+#include "lifecycle/transition.h"
+#include "pipeline/completer.h"
+#include "pipeline/job.h"
+#include "notify/emit.h"
+#include "notify/webhook_outbox.h"
+#include "lifecycle/slots.h"
+#include "store/pg_store.h"
+#include "store/redis_store.h"
+#include "handlers/handlers.h"
+#include "sq/clock.h"
+#include "sq/log.h"
+
+static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body, sq_err *err)
+{
+    snprintf(sb->workspace, sizeof sb->workspace, "%s/%s", w->cfg.workspace_root, sb->id);
+    if (mkdir(sb->workspace, 0750) < 0 && errno != EEXIST)
+        return sq_err_errno(err, "mkdir %s", sb->workspace);
+    if (sq_workspace_disk_attach(w, sb, body, err) < 0)
+        return -1;
+    if (chown(sb->workspace, sb->host_uid, sb->host_gid) < 0)
+        return sq_err_errno(err, "chown %s", sb->workspace);
+    sb->workspace_fd = open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (sb->workspace_fd < 0)
+        return sq_err_errno(err, "open %s", sb->workspace);
+    return 0;
+}
+
+/* What is actually ready, reported in sandbox.ready's data.capabilities. */
+static json_t *ready_capabilities(void)
+{
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", 0, "browser", 0,
+                     "documents", 0);
+}
+
+typedef enum { SLOT_TAKEN, SLOT_KILLED, SLOT_STOPPING, SLOT_ERROR } slot_wait;
+
+/* "queued" is real: with every uid slot of this worker (host) taken, the
+ * sandbox waits in queued until one frees. A kill sent meanwhile ends it
+ * there — the one request that must not wait behind a capacity wait. */
+static slot_wait wait_for_slot(sq_worker *w, sq_live_sandbox *sb, sq_job **kill, sq_err *err)
+{
+    for (int64_t logged = 0;;) {
+        sq_err why;
+        if (sq_slot_acquire(w, sb, &why) == 0)
+            return SLOT_TAKEN;
+        if (why.code != SQ_LIMIT_EXCEEDED) {
+            *err = why;
+            return SLOT_ERROR;
+        }
+        if (atomic_load(&w->stopping))
+            return SLOT_STOPPING;
+        if ((*kill = sq_mailbox_take_kill(sb)))
+            return SLOT_KILLED;
+        if (sq_mono_ms() - logged > 10000) {
+            sq_info(&(sq_log_ctx){.sandbox_id = sb->id}, "queued: %s", why.msg);
+            logged = sq_mono_ms();
+        }
+        sq_sleep_ms(100);
+    }
+}
+
+int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    const json_t *body = req->body;
+    const char *region = json_string_value(json_object_get(body, "region"));
+    sq_emit_target bare = {.sandbox_id = req->sandbox_id, .tenant = req->tenant, .reply_to = req->reply_to};
+    if (region && strcmp(region, w->cfg.region) != 0) {
+        sq_err why;
+        sq_err_field(&why, SQ_INVALID_REQUEST, "body.region",
+                     "region %s was asked, but this request reached a worker of region %s; publish it to the %s "
+                     "requests topic",
+                     region, w->cfg.region, region);
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
+    sq_limits limits;
+    sq_err why;
+    if (sq_limits_resolve(body, &w->cfg.limits, &limits, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    if (sq_create_check(&w->cfg, body, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
+
+    snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
+    snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
+    snprintf(sb->reply_to, sizeof sb->reply_to, "%s", req->reply_to);
+    const json_t *env = json_object_get(body, "env");
+    sb->env = env ? json_deep_copy(env) : json_object();
+    sb->limits = limits;
+    if (sq_create_proxy_env(body, sb, err) < 0)
+        return -1;
+
+    if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
+        if (why.code != SQ_SANDBOX_EXISTS) {
+            *err = why;
+            return -1;
+        }
+        bare.has_stream = true;
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
+    sb->epoch = 1;
+    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
+        sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0)
+        return -1;
+    sq_job *kill = NULL;
+    switch (wait_for_slot(w, sb, &kill, err)) {
+    case SLOT_TAKEN:
+        break;
+    case SLOT_KILLED: { /* killed while queued: it never ran; the events name the kill */
+        /* They are the kill's events, counted against the kill's job: it is
+         * marked done only once they are delivered and in the audit log, which
+         * is what answers a later duplicate of the kill (pipeline/answer.h). */
+        sq_job *create = sq_job_current();
+        sq_job_set_current(kill);
+        int rc = sq_live_end(w, sb, &kill->req, "killed", NULL, err);
+        sq_job_set_current(create);
+        if (sq_completer_finish_now(kill, rc == 0) < 0)
+            sq_job_abandon(kill);
+        return rc;
+    }
+    case SLOT_STOPPING:
+        return sq_transition(w, sb, req, SQ_STATE_FAILED, "worker_shutdown",
+                             "the worker shut down before a place for this sandbox was free", NULL, err);
+    default:
+        return -1;
+    }
+    if (sq_transition(w, sb, req, SQ_STATE_ASSIGNING, NULL, NULL,
+                      json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0)
+        return -1;
+
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
+    sq_sandbox_opts opts = {
+        .sandbox_id = sb->id,
+        .workspace_dir = sb->workspace,
+        .host_uid = sb->host_uid,
+        .host_gid = sb->host_gid,
+        .id_range = SQ_SLOT_IDS,
+        .limits = &(sq_sandbox_limits){.memory_bytes = (uint64_t)limits.memory_mb << 20,
+                                       .cpu_millis = (uint32_t)limits.cpu_millis,
+                                       .pids = (uint32_t)limits.pids},
+    };
+    sq_create_runtime_opts(&w->cfg, body, &opts);
+    int64_t t0 = sq_mono_ms();
+    sq_sandbox *rt = NULL;
+    if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
+        sq_error(&lc, "sandbox set-up failed: %s", why.msg);
+        return sq_live_fail(w, sb, req, "setup_failed", why.msg, err);
+    }
+    sq_live_set_runtime(sb, rt);
+    sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
+            (unsigned)sb->host_uid);
+    sb->capabilities = ready_capabilities();
+    int64_t now = sq_now_ms();
+    sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
+    json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",
+                                  (double)limits.cpu_millis / 1000.0, "pids", (json_int_t)limits.pids);
+    int rc = sq_pg_sandbox_limits(w, sb->id, effective, err);
+    json_decref(effective);
+    if (rc < 0 || sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
+        return -1;
+    return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
+                         json_pack("{s:O}", "capabilities", sb->capabilities), err);
+}
+
+int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    return sq_live_end(w, sb, req, "killed", NULL, err);
+}

@@ -1,0 +1,209 @@
+/* actor.c — see actor.h. */
+#include "lifecycle/actor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/route.h"
+#include "lifecycle/lifetime_tick.h"
+#include "lifecycle/live.h"
+#include "lifecycle/mailbox.h"
+#include "lifecycle/registry.h"
+#include "pipeline/answer.h"
+#include "pipeline/completer.h"
+#include "pipeline/handover_clock.h"
+#include "pipeline/ownership.h"
+#include "store/redis_store.h"
+#include "sq/clock.h"
+#include "sq/log.h"
+#include "util/backoff.h"
+
+sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
+{
+    sq_live_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return NULL;
+    sb->worker = w;
+    snprintf(sb->id, sizeof sb->id, "%s", id);
+    sb->state = SQ_STATE_NONE;
+    sb->workspace_fd = -1;
+    sb->slot_lock_fd = -1;
+    pthread_mutex_init(&sb->mu, NULL);
+    pthread_cond_init(&sb->cv, NULL);
+    return sb;
+}
+
+/* Run a job until its effects are durable. A store or Kafka outage makes it
+ * fail; it is retried with back-off rather than skipped, so nothing is lost
+ * (the offset does not move past it meanwhile). On shutdown it is abandoned:
+ * the message is consumed again by the next owner and deduped there. */
+static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
+{
+    sq_backoff wait = sq_backoff_make(200, 30000);
+    for (;;) {
+        sq_err err;
+        sq_err_clear(&err);
+        sq_job_set_current(job);
+        int rc = 0;
+        if (!job->ledger_checked) {
+            job->ledger_checked = true;
+            if (sq_answer_ledger_knows(w, &job->req)) {
+                sq_answer_duplicate(w, job, SQ_DEDUPE_NEW); /* done long ago: no effect, the same answer */
+                return;
+            }
+        }
+        rc = sq_route(w, sb, &job->req, &err);
+        if (rc == 0)
+            rc = sq_redis_flush(w, &err); /* the job's deferred writes go before it is done */
+        sq_job_set_current(NULL);
+        if (rc == 0) {
+            /* Durable later: the completer finishes it while this actor runs
+             * the next job. */
+            sq_completer_finish_async(job);
+            return;
+        }
+        if (err.sys_errno == ESTALE)
+            sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
+        sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
+        sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);
+        if (sq_completer_finish_now(job, false) == 0)
+            return;
+        if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {
+            /* Not ours any more (or shutting down): the next owner redoes it. */
+            sq_job_abandon(job);
+            return;
+        }
+        sq_sleep_ms(sq_backoff_next(&wait));
+    }
+}
+
+/* Leave the registry: from now on the dispatcher no longer finds this actor,
+ * so a later request for the id is answered from Redis (ended → invalid_state). */
+static void close_actor(sq_worker *w, sq_live_sandbox *sb)
+{
+    pthread_mutex_lock(&w->registry_mu);
+    if (!sb->closing) {
+        sq_registry_remove(w, sb->id);
+        sb->closing = true;
+    }
+    pthread_mutex_unlock(&w->registry_mu);
+}
+
+/* Its partition went to another worker. Without a snapshot store there is
+ * nothing to resume from: record it failed (worker_lost) — unless the new
+ * owner already did — and free its resources. */
+static void hand_over(sq_worker *w, sq_live_sandbox *sb)
+{
+    if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
+        return;
+    sq_redis_sandbox known = {.state = sb->state};
+    snprintf(known.tenant, sizeof known.tenant, "%s", sb->tenant);
+    snprintf(known.region, sizeof known.region, "%s", sb->region);
+    snprintf(known.reply_to, sizeof known.reply_to, "%s", sb->reply_to);
+    snprintf(known.worker_id, sizeof known.worker_id, "%s", w->cfg.worker_id);
+    sq_err err;
+    if (sq_fail_lost(w, NULL, sb->id, &known, &err) < 0)
+        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "hand-over: %s", err.msg);
+    sb->state = SQ_STATE_FAILED;
+    sq_live_teardown(w, sb);
+}
+
+static void *actor_main(void *arg)
+{
+    sq_live_sandbox *sb = arg;
+    sq_worker *w = sb->worker;
+    sq_job *job = NULL;
+
+    for (;;) {
+        if (!sb->closing && sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
+                                            w->cfg.handover_grace_ms)) {
+            sb->handed_over = true;
+            close_actor(w, sb);
+            hand_over(w, sb);
+        }
+        /* Sandbox timeoutMs / idleTimeoutMs: checked by the owner, between
+         * jobs, and the wait below never outlasts the next deadline. */
+        int wait_ms = 1000;
+        if (sb->state == SQ_STATE_READY && !sb->closing) {
+            sq_err lerr;
+            int64_t now = sq_now_ms();
+            if (sq_lifetime_enforce(w, sb, now, &lerr) == 1 && sq_state_is_terminal(sb->state))
+                close_actor(w, sb);
+            int64_t next = sq_lifetime_next_deadline(&sb->lifetime);
+            if (next > 0 && next - now < wait_ms)
+                wait_ms = next - now > 10 ? (int)(next - now) : 10;
+        }
+        job = sq_mailbox_take(sb, wait_ms);
+        if (job && atomic_load(&w->stopping)) {
+            /* Shutting down: the task that was running has finished; what is
+             * still queued is left to the partition's next owner (its offset
+             * was never completed, so it is consumed again there), which keeps
+             * the shutdown as short as the longest running task. */
+            sq_job_abandon(job);
+            continue;
+        }
+        if (job && (sb->fenced || sb->handed_over)) {
+            sq_job_abandon(job); /* its partition is someone else's now */
+            continue;
+        }
+        if (job) {
+            run_job(w, sb, job);
+            if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
+                close_actor(w, sb);
+            continue;
+        }
+        if (sb->closing)
+            break; /* queue drained after leaving the registry */
+        if (atomic_load(&w->stopping)) {
+            close_actor(w, sb);
+            sq_err ferr;
+            if ((sb->runtime || sb->state != SQ_STATE_NONE) &&
+                sq_live_fail(w, sb, NULL, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it",
+                             &ferr) < 0)
+                sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", ferr.msg);
+        }
+    }
+    /* Anything enqueued between the last dequeue and close_actor was drained
+     * above; the record is ours alone now. */
+    sq_live_teardown(w, sb);
+    sq_err ferr;
+    if (sq_redis_flush(w, &ferr) < 0) {
+        sq_warn(&(sq_log_ctx){.sandbox_id = sb->id}, "last writes to redis lost: %s", ferr.msg);
+        sq_redis_forget_deferred(); /* the thread ends: nothing would send them */
+    }
+    pthread_mutex_lock(&w->registry_mu);
+    w->actors--;
+    pthread_cond_broadcast(&w->actors_cv);
+    pthread_mutex_unlock(&w->registry_mu);
+    pthread_mutex_destroy(&sb->mu);
+    pthread_cond_destroy(&sb->cv);
+    free(sb);
+    return NULL;
+}
+
+int sq_actor_start(sq_worker *w, sq_live_sandbox *sb)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Bounded stacks for thousands of mostly idle actors (only touched pages
+     * cost memory; the deepest user is a recursive files.list). */
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
+    int rc = pthread_create(&sb->thread, &attr, actor_main, sb);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+    w->actors++;
+    return 0;
+}
+
+void sq_actor_wake_all(sq_worker *w)
+{
+    pthread_mutex_lock(&w->registry_mu);
+    for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++)
+        for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next)
+            sq_mailbox_wake(s);
+    pthread_mutex_unlock(&w->registry_mu);
+}

@@ -1,0 +1,25 @@
+/* mailbox.h — a live sandbox's FIFO of jobs (sb->q_head/q_tail, guarded by
+ * sb->mu): the dispatcher puts, the sandbox's actor takes.
+ *
+ * Its own module, below both, so that the one handler that must look into
+ * the queue — a create waiting in queued for a uid slot takes a kill out of
+ * it (handlers/create_kill.c) — needs nothing of the actor that runs it. */
+#ifndef SQ_MAILBOX_H
+#define SQ_MAILBOX_H
+
+#include "pipeline/job.h"
+#include "worker.h"
+
+/* Appends a job and wakes the actor. Call with registry_mu held (the actor
+ * cannot be closing then). */
+void sq_mailbox_put(sq_live_sandbox *sb, sq_job *job);
+/* The oldest job, waiting up to wait_ms for one unless the worker is
+ * stopping (NULL: none came). */
+sq_job *sq_mailbox_take(sq_live_sandbox *sb, int wait_ms);
+/* Take the first sandbox.kill out of the queue, wherever it is (or NULL).
+ * The caller ends the sandbox on its behalf, then finishes the job. */
+sq_job *sq_mailbox_take_kill(sq_live_sandbox *sb);
+/* Wake the actor waiting on this mailbox (shutdown). */
+void sq_mailbox_wake(sq_live_sandbox *sb);
+
+#endif

@@ -1,0 +1,106 @@
+/* job.c — see job.h. */
+#include "pipeline/job.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sq/clock.h"
+
+static __thread sq_job *current;
+
+void sq_job_set_current(sq_job *job) { current = job; }
+sq_job *sq_job_current(void) { return current; }
+
+sq_job *sq_job_new(sq_worker *w, rd_kafka_message_t *msg)
+{
+    sq_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->w = w;
+    j->msg = msg;
+    snprintf(j->topic, sizeof j->topic, "%s", rd_kafka_topic_name(msg->rkt));
+    j->partition = msg->partition;
+    j->offset = msg->offset;
+    j->started_mono = sq_mono_ms();
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    pthread_mutex_lock(&w->offsets_mu);
+    sq_offsets_arrive(w->offsets, j->topic, j->partition, j->offset);
+    pthread_mutex_unlock(&w->offsets_mu);
+    return j;
+}
+
+void sq_job_delivery_begin(sq_job *job)
+{
+    pthread_mutex_lock(&job->mu);
+    job->pending++;
+    pthread_mutex_unlock(&job->mu);
+}
+
+/* A sealed job whose deliveries all settled goes to its on_settled, once. */
+static bool take_settled(sq_job *job)
+{
+    if (!job->sealed || job->settled || job->pending > 0)
+        return false;
+    job->settled = true;
+    return true;
+}
+
+void sq_job_delivery_done(sq_job *job, bool ok)
+{
+    pthread_mutex_lock(&job->mu);
+    job->pending--;
+    if (!ok)
+        job->failed_deliveries++;
+    bool settled = take_settled(job);
+    pthread_cond_broadcast(&job->cv);
+    pthread_mutex_unlock(&job->mu);
+    if (settled)
+        job->on_settled(job); /* the job is on_settled's now */
+}
+
+void sq_job_seal(sq_job *job, void (*on_settled)(sq_job *job))
+{
+    pthread_mutex_lock(&job->mu);
+    job->on_settled = on_settled;
+    job->sealed = true;
+    bool settled = take_settled(job);
+    pthread_mutex_unlock(&job->mu);
+    if (settled)
+        on_settled(job);
+}
+
+/* librdkafka retries deliveries itself (idempotent producer); this bound only
+ * keeps a job from waiting forever if the cluster is gone for good. */
+#define DELIVERY_WAIT_MS 120000
+
+bool sq_job_wait_deliveries(sq_job *job)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += DELIVERY_WAIT_MS / 1000;
+    pthread_mutex_lock(&job->mu);
+    while (job->pending > 0)
+        if (pthread_cond_timedwait(&job->cv, &job->mu, &until) != 0)
+            break;
+    bool ok = job->pending == 0 && job->failed_deliveries == 0;
+    job->failed_deliveries = 0;
+    pthread_mutex_unlock(&job->mu);
+    return ok;
+}
+
+void sq_job_free(sq_job *job)
+{
+    sq_request_free(&job->req);
+    rd_kafka_message_destroy(job->msg);
+    pthread_mutex_destroy(&job->mu);
+    pthread_cond_destroy(&job->cv);
+    free(job);
+}
+
+void sq_job_abandon(sq_job *job)
+{
+    sq_job_wait_deliveries(job);
+    sq_job_free(job);
+}
