@@ -19,8 +19,8 @@
 #include "sq/codec.h"
 #include "sq/env.h"
 #include "sq/ids.h"
-#include "webhook_secret.h"
-#include "webhook_sign.h"
+#include "sq/webhook_secret.h"
+#include "sq/webhook_sign.h"
 
 static const char help[] =
     "usage: sandq webhooks <subcommand> [options]\n"
