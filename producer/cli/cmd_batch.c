@@ -1095,7 +1095,7 @@ int cmd_batch(int argc, char **argv)
     }
     b.out_path = output;
 
-    sandq_client_opts co = {.client_id = "sandq-batch", .linger_ms = linger, .region = region};
+    sandq_client_opts co = {.struct_size = sizeof co, .client_id = "sandq-batch", .linger_ms = linger, .region = region};
     sandq_error err;
     b.c = sandq_client_new(&co, &err);
     if (!b.c) {

@@ -77,9 +77,10 @@ sandq_code sandq_exec_start(sandq_client_t *c, const char *sandbox_id, const cha
     if (!c || !task)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and task must not be NULL");
     *task = NULL;
-    sandq_exec_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_exec_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_exec_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     json_t *body = sqp_body_exec(argv, opts, err);
     if (!body)
         return err ? err->code : SANDQ_E_BAD_ARGUMENT;
@@ -98,9 +99,10 @@ sandq_code sandq_run_code_start(sandq_client_t *c, const char *sandbox_id, const
     if (!c || !task)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and task must not be NULL");
     *task = NULL;
-    sandq_code_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_code_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_code_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     json_t *body = sqp_body_code(code, opts, err);
     if (!body)
         return err ? err->code : SANDQ_E_BAD_ARGUMENT;
@@ -115,9 +117,10 @@ sandq_code sandq_run_code_start(sandq_client_t *c, const char *sandbox_id, const
 sandq_code sandq_run_code(sandq_client_t *c, const char *sandbox_id, const char *code, const sandq_code_opts *opts,
                           int *exit_code, sandq_error *err)
 {
-    sandq_code_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_code_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_code_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     sandq_task_t *t;
     sandq_code rc = sandq_run_code_start(c, sandbox_id, code, opts, &t, err);
     if (rc)
@@ -206,9 +209,10 @@ void sandq_task_free(sandq_task_t *t)
 sandq_code sandq_exec(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
                       const sandq_exec_opts *opts, int *exit_code, sandq_error *err)
 {
-    sandq_exec_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_exec_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_exec_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     sandq_task_t *t;
     sandq_code rc = sandq_exec_start(c, sandbox_id, argv, opts, &t, err);
     if (rc)

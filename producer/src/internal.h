@@ -43,7 +43,8 @@ struct sandq_client {
     char events_topic[SQ_TOPIC_MAX];
     char **kafka_conf;   /* NULL-terminated copy of opts.kafka_conf */
     char *redis_url;     /* sandq_get/sandq_list only */
-    char *database_url;  /* sandq_history only */
+    char *database_url;  /* sandq_history and the webhook calls only */
+    char *webhook_secret_key; /* sandq_webhook_add/rotate only; "" → none */
     int linger_ms;
 
     pthread_mutex_t lock; /* guards everything below */
@@ -67,6 +68,13 @@ sandq_code sqp_code_from_wire(const char *name);
 sandq_code sqp_fail_from_event(sandq_error *err, const sq_event *ev);
 /* A client-side timeout, or a Kafka error if a recent one explains it. */
 sandq_code sqp_fail_timeout(sandq_client_t *c, sandq_error *err, int64_t waited_ms, const char *what);
+
+/* ---- opts.c (pure) ---- */
+/* Copy the caller's option struct src (NULL → all defaults) of type `type`
+ * ("sandq_exec_opts") into dst, a zeroed struct of this library's size dst_size,
+ * by src's struct_size (sandq.h "Option structs"). SANDQ_E_BAD_ARGUMENT if
+ * struct_size is unset or src sets a field this library does not know. */
+sandq_code sqp_opts_copy(void *dst, size_t dst_size, const void *src, const char *type, sandq_error *err);
 
 /* ---- client.c ---- */
 int64_t sqp_deadline(const sandq_client_t *c, int64_t timeout_ms);

@@ -67,12 +67,13 @@ static sandq_code events_position(sandq_client_t *c, const char *sandbox_id, int
 
 /* Validate options, publish sandbox.create. With w non-NULL, a waiter is opened on
  * the sandbox's partition before publishing (for launch). */
-static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *o, int64_t deadline, sqp_waiter *w,
+static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *opts, int64_t deadline, sqp_waiter *w,
                             sandq_sandbox *out, sandq_error *err)
 {
-    sandq_create_opts none = {0};
-    if (!o)
-        o = &none;
+    sandq_create_opts copy;
+    if (sqp_opts_copy(&copy, sizeof copy, opts, "sandq_create_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    const sandq_create_opts *o = &copy;
     sandq_sandbox info = {0};
     if (o->sandbox_id) {
         if (!sq_id_valid(o->sandbox_id, "sbx"))

@@ -115,9 +115,10 @@ sandq_code sandq_list(sandq_client_t *c, const sandq_list_opts *opts, sandq_sand
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client, out and count must not be NULL");
     *out = NULL;
     *count = 0;
-    sandq_list_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_list_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_list_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     size_t limit = opts->limit ? opts->limit : LIST_DEFAULT_LIMIT;
     redisContext *r = connect_redis(c, err);
     if (!r)
