@@ -155,6 +155,27 @@ sandq_code sqp_waiter_next(sqp_waiter *w, int64_t deadline, sq_event *ev, bool *
 bool sqp_waiter_caught_up(const sqp_waiter *w);
 void sqp_waiter_close(sqp_waiter *w);
 
+/* How a call that waits follows its sandbox's events (sqp_follow_events): the
+ * launch, wait_ready and kill of sandbox.c, the pause/resume/setTimeout of
+ * lifecycle.c and the one-shot tasks of run_task.c differ only in what an event
+ * means to them and what to say when time runs out. */
+typedef struct sqp_follow sqp_follow;
+struct sqp_follow {
+    int64_t deadline;        /* on_event may push it back (progress resets it) */
+    int64_t started;         /* sq_mono_ms() the timeout message counts from; on_event may move it */
+    const char *request_id;  /* set on err at the deadline, if not NULL/"" */
+    const char *task_id;     /* likewise */
+    bool quiet_ok;           /* the deadline passing is success (setTimeout has no acknowledging event) */
+    /* ev: the next event about the sandbox, or NULL when a poll slice passed without
+     * one. Return true once the call is decided, with *rc (and err) its result. */
+    bool (*on_event)(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err);
+    /* What was awaited, for the timeout message ("waiting for sandbox X to end"). */
+    void (*describe)(sqp_follow *f, char *what, size_t len);
+    void *user;              /* the call's own state */
+};
+/* Follow w's events until f decides, the deadline passes or reading fails. */
+sandq_code sqp_follow_events(sandq_client_t *c, sqp_waiter *w, sqp_follow *f, sandq_error *err);
+
 /* ---- task.c (pure) ---- */
 /* Bytes of a task's output stream ("stdout", "stderr" or "data"), de-duplicated,
  * with their offset in that stream. Returning non-zero (after filling *err) ends the
