@@ -136,13 +136,20 @@ static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *opts, in
     return SANDQ_OK;
 }
 
-sandq_code sandq_create(sandq_client_t *c, const sandq_create_opts *opts, sandq_sandbox *out, sandq_error *err)
+/* What create, launch and wait_ready do first: err cleared, out zeroed, a client. */
+static sandq_code begin_call(const sandq_client_t *c, sandq_sandbox *out, sandq_error *err)
 {
     sqp_err_clear(err);
     if (out)
         memset(out, 0, sizeof *out);
-    if (!c)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    return c ? SANDQ_OK : sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+}
+
+sandq_code sandq_create(sandq_client_t *c, const sandq_create_opts *opts, sandq_sandbox *out, sandq_error *err)
+{
+    sandq_code rc0 = begin_call(c, out, err);
+    if (rc0)
+        return rc0;
     return do_create(c, opts, sqp_deadline(c, 0), NULL, out, err);
 }
 
@@ -190,11 +197,9 @@ static bool launch_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sand
 sandq_code sandq_launch(sandq_client_t *c, const sandq_create_opts *opts, int64_t timeout_ms, sandq_sandbox *out,
                         sandq_error *err)
 {
-    sqp_err_clear(err);
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!c)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    sandq_code rc0 = begin_call(c, out, err);
+    if (rc0)
+        return rc0;
     int64_t started = sq_mono_ms();
     int64_t deadline = sqp_deadline(c, timeout_ms);
     sandq_sandbox info;
@@ -275,11 +280,9 @@ static bool ready_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq
 sandq_code sandq_wait_ready(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_sandbox *out,
                             sandq_error *err)
 {
-    sqp_err_clear(err);
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!c)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    sandq_code rc0 = begin_call(c, out, err);
+    if (rc0)
+        return rc0;
     if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
     int64_t started = sq_mono_ms();

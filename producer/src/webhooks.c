@@ -248,6 +248,21 @@ sandq_code sandq_webhook_list(sandq_client_t *c, sandq_table **out, sandq_error 
     return query_table(c, SQP_WH_SQL_LIST, SQP_WH_SQL_LIST_PARAMS, NULL, out, err);
 }
 
+/* One statement about the endpoint params[0] (SANDQ_E_NOT_FOUND if it touched no
+ * row), then, with notify, a wake-up of the delivery threads. */
+static sandq_code on_endpoint(sandq_client_t *c, const char *sql, int n, const char *const *params, bool notify,
+                              sandq_error *err)
+{
+    PGconn *db = connect_db(c, err);
+    if (!db)
+        return SANDQ_E_DATABASE;
+    sandq_code rc = run_one(db, sql, n, params, "endpoint", params[0], err);
+    if (!rc && notify)
+        wake(db);
+    PQfinish(db);
+    return rc;
+}
+
 sandq_code sandq_webhook_remove(sandq_client_t *c, const char *id, sandq_error *err)
 {
     sandq_code rc = check_endpoint_id(c, id, err);
@@ -283,33 +298,22 @@ sandq_code sandq_webhook_rotate(sandq_client_t *c, const char *id, const char *s
     sandq_webhook_secret s = {0};
     if ((rc = make_secret(c, id, secret, &s, sealed, err)))
         return rc;
-    PGconn *db = connect_db(c, err);
-    if (!db)
-        return SANDQ_E_DATABASE;
     const char *p[] = {id, sealed};
-    rc = run_one(db, SQP_WH_SQL_ROTATE, SQP_WH_SQL_ROTATE_PARAMS, p, "endpoint", id, err);
-    PQfinish(db);
+    rc = on_endpoint(c, SQP_WH_SQL_ROTATE, SQP_WH_SQL_ROTATE_PARAMS, p, false, err);
     if (rc == SANDQ_OK)
         *out = s;
     memset(&s, 0, sizeof s);
     return rc;
 }
 
-/* One statement on one endpoint, then (wake) a NOTIFY to the delivery threads. */
+/* rotate --done, enable: one statement on one endpoint. */
 static sandq_code endpoint_update(sandq_client_t *c, const char *id, const char *sql, bool notify, sandq_error *err)
 {
     sandq_code rc = check_endpoint_id(c, id, err);
     if (rc)
         return rc;
-    PGconn *db = connect_db(c, err);
-    if (!db)
-        return SANDQ_E_DATABASE;
     const char *p[] = {id};
-    rc = run_one(db, sql, 1, p, "endpoint", id, err);
-    if (!rc && notify)
-        wake(db);
-    PQfinish(db);
-    return rc;
+    return on_endpoint(c, sql, 1, p, notify, err);
 }
 
 sandq_code sandq_webhook_rotate_done(sandq_client_t *c, const char *id, sandq_error *err)
