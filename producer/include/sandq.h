@@ -25,6 +25,10 @@
  *    number of threads; a task or a subscription is used by one thread at a time.
  *
  * Full documentation: docs/library.md. Example: producer/examples/launch_exec.c.
+ *
+ * This is the one source file of producer/ longer than ~600 lines, on purpose: it is
+ * the whole public API with every call and field documented where it is declared (as
+ * curl.h), and a caller includes just this file.
  */
 #ifndef SANDQ_H
 #define SANDQ_H
