@@ -23,15 +23,13 @@
  * judged only once the history of its sandbox is whole up to its end.
  *
  * This file is the I/O around the library's job tracker (producer/src/batch_tracker.h,
- * which decides what each job needs next); the results and state files are
- * batch_results.c. */
+ * which decides what each job needs next); reading the file is batch_jobs.c, the
+ * results and state files batch_results.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -98,7 +96,6 @@ static const struct option opts[] = {
     {"json", no_argument, 0, O_JSON},             {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
-
 static const char *sbx_key(const void *ctx, size_t i)
 {
     const job_rt *jr = &((const batch *)ctx)->jobs[i];
@@ -118,7 +115,6 @@ static job_rt *lookup(batch *b, const sqp_index *ix, const char *id)
 }
 
 /* ---- publishing ---- */
-
 
 static void on_delivery(void *user, sandq_code code, const char *message)
 {
