@@ -2,7 +2,7 @@
 --
 -- An endpoint belongs to one sandbox (the `webhook` of its sandbox.create), to
 -- a tenant, or to the operator (tenant NULL: every tenant). Its secret is kept
--- sealed (AES-256-GCM, see worker/src/notify/webhook_secret.h): "v1:…", or
+-- sealed (AES-256-GCM, see common/include/sq/webhook_secret.h): "v1:…", or
 -- "plain:…" on a stack without SANDQ_WEBHOOK_SECRET_KEY. During a rotation
 -- secret_prev_sealed holds the old secret and deliveries carry both signatures.
 CREATE TABLE webhook_endpoints (

@@ -260,7 +260,7 @@ int cmd_exec(int argc, char **argv)
     const char *language = NULL;
     char *code_text = NULL;
     const char *sh_argv[4] = {"sh", "-c", NULL, NULL};
-    sandq_exec_opts eo = {0};
+    sandq_exec_opts eo = SANDQ_EXEC_OPTS_INIT;
     cli_list env = {0};
     const char *region = NULL;
     int64_t timeout_ms = 10 * 60 * 1000;
@@ -379,7 +379,7 @@ int cmd_exec(int argc, char **argv)
     sandq_error err;
     sandq_code started;
     if (is_code) {
-        sandq_code_opts co = {.language = language, .timeout_ms = timeout_ms, .on_output = on_output, .user = &cap};
+        sandq_code_opts co = {.struct_size = sizeof co, .language = language, .timeout_ms = timeout_ms, .on_output = on_output, .user = &cap};
         started = sandq_run_code_start(c, sbx, code_text, &co, &t, &err);
     } else {
         started = sandq_exec_start(c, sbx, command, &eo, &t, &err);

@@ -237,7 +237,7 @@ static int files_put(files_args *a, sandq_client_t *c)
     size_t len;
     if (read_local(a, a->pos[0], &data, &len, &rc) < 0)
         return rc;
-    sandq_write_opts wo = {.mode = a->mode, .timeout_ms = a->timeout_ms};
+    sandq_write_opts wo = {.struct_size = sizeof wo, .mode = a->mode, .timeout_ms = a->timeout_ms};
     sandq_write_result res;
     sandq_error err;
     sandq_code code = sandq_files_write(c, sbx, path, data, len, &wo, &res, &err);
@@ -263,7 +263,7 @@ static int files_get(files_args *a, sandq_client_t *c)
     const char *path;
     if (cli_remote("files", a->pos[0], sbx, &path) < 0)
         return CLI_EXIT_USAGE;
-    sandq_read_opts ro = {.max_bytes = (size_t)a->max, .timeout_ms = a->timeout_ms};
+    sandq_read_opts ro = {.struct_size = sizeof ro, .max_bytes = (size_t)a->max, .timeout_ms = a->timeout_ms};
     void *data;
     size_t len;
     sandq_read_result res;

@@ -107,7 +107,7 @@ int cmd_launch(int argc, char **argv)
     bool agent = false, docs = false;
     int bw = 0, bh = 0;
     char *caps_json = NULL;
-    sandq_create_opts co = {0};
+    sandq_create_opts co = SANDQ_CREATE_OPTS_INIT;
     cli_list env = {0}, meta = {0};
     const char *region = NULL;
     int64_t wait_ms = 2 * 60 * 1000;

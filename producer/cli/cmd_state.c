@@ -157,7 +157,7 @@ static int cmd_list(int argc, char **argv, const char *cmd, bool json, const cha
     sandq_client_t *c = cli_client(cmd, NULL, json, &rc);
     if (!c)
         return rc;
-    sandq_list_opts lo = {.state = state, .limit = limit, .all_tenants = all};
+    sandq_list_opts lo = {.struct_size = sizeof lo, .state = state, .limit = limit, .all_tenants = all};
     sandq_sandbox_info *v;
     size_t n;
     sandq_error err;

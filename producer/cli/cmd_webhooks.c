@@ -1,14 +1,12 @@
 /* cmd_webhooks.c — `sandq webhooks add|list|rm|rotate|enable|test|deliveries|redeliver`:
  * operator and tenant webhook endpoints, and the delivery log.
  *
- * Endpoints and deliveries live in PostgreSQL (sql/007, sql/008), so this
- * command talks to the database directly (SANDQ_DATABASE_URL, or .stack/env
- * inside a checkout) rather than through Kafka; libpq is linked into the CLI
- * only, never into libsandq. Secrets are sealed with SANDQ_WEBHOOK_SECRET_KEY,
- * the same key the workers open them with (worker/src/notify/webhook_secret.h). */
+ * Options and printing only: every operation is a libsandq call (sandq_webhook_*,
+ * producer/src/webhooks.c), which reads and writes the endpoints and the delivery
+ * log in PostgreSQL (SANDQ_DATABASE_URL, or .stack/env inside a checkout) and seals
+ * secrets with SANDQ_WEBHOOK_SECRET_KEY, the key the workers open them with. */
 #include <getopt.h>
 #include <stdarg.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +17,6 @@
 #include "sq/clock.h"
 #include "sq/env.h"
 #include "sq/ids.h"
-#include "webhook_secret.h"
-#include "webhook_sign.h"
 
 static const char help[] =
     "usage: sandq webhooks <subcommand> [options]\n"
@@ -98,322 +94,179 @@ static int fail(const wh_args *a, const char *fmt, ...)
     return CLI_EXIT_FAIL;
 }
 
-static PGconn *connect_db(const wh_args *a)
+/* A library failure: the message as the library gives it ("postgres: …", "no endpoint …"). */
+static int fail_err(const wh_args *a, const sandq_error *err)
 {
-    sq_env_load_stack_file();
-    sq_conn_config conn;
-    sq_conn_config_from_env(&conn);
-    PGconn *c = PQconnectdb(conn.database_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fail(a, "postgres: %s", PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
+    return fail(a, "%s", err->message);
 }
 
-static PGresult *q(PGconn *c, const wh_args *a, const char *sql, int n, const char *const *p)
+static bool url_ok(const char *u)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    fail(a, "postgres: %s", PQresultErrorMessage(r));
-    PQclear(r);
-    return NULL;
+    bool scheme = (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
+    return scheme && strlen(u) <= 2048 && !strpbrk(u, " \t\r\n");
 }
 
 /* Rows as a JSON array on stdout (--json) or an aligned table. */
-static void print_rows(const PGresult *r, bool json)
+static void print_rows(const sandq_table *t, bool json)
 {
-    int rows = PQntuples(r), cols = PQnfields(r);
+    size_t rows = t->rows, cols = t->cols;
     if (json) {
         json_t *arr = json_array();
-        for (int i = 0; i < rows; i++) {
+        for (size_t i = 0; i < rows; i++) {
             json_t *o = json_object();
-            for (int j = 0; j < cols; j++)
-                json_object_set_new(o, PQfname(r, j), PQgetisnull(r, i, j) ? json_null()
-                                                                          : json_string(PQgetvalue(r, i, j)));
+            for (size_t j = 0; j < cols; j++) {
+                const char *v = t->cells[i * cols + j];
+                json_object_set_new(o, t->names[j], v ? json_string(v) : json_null());
+            }
             json_array_append_new(arr, o);
         }
         cli_print_json(arr);
         return;
     }
     int w[32] = {0};
-    for (int j = 0; j < cols && j < 32; j++) {
-        w[j] = (int)strlen(PQfname(r, j));
-        for (int i = 0; i < rows; i++) {
-            int l = PQgetisnull(r, i, j) ? 1 : (int)strlen(PQgetvalue(r, i, j));
+    for (size_t j = 0; j < cols && j < 32; j++) {
+        w[j] = (int)strlen(t->names[j]);
+        for (size_t i = 0; i < rows; i++) {
+            const char *v = t->cells[i * cols + j];
+            int l = v ? (int)strlen(v) : 1;
             if (l > w[j])
                 w[j] = l > 60 ? 60 : l;
         }
     }
-    for (int j = 0; j < cols && j < 32; j++)
-        printf("%-*s%s", w[j], PQfname(r, j), j + 1 < cols ? "  " : "\n");
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols && j < 32; j++)
-            printf("%-*.*s%s", w[j], w[j], PQgetisnull(r, i, j) ? "-" : PQgetvalue(r, i, j),
-                   j + 1 < cols ? "  " : "\n");
+    for (size_t j = 0; j < cols && j < 32; j++)
+        printf("%-*s%s", w[j], t->names[j], j + 1 < cols ? "  " : "\n");
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols && j < 32; j++) {
+            const char *v = t->cells[i * cols + j];
+            printf("%-*.*s%s", w[j], w[j], v ? v : "-", j + 1 < cols ? "  " : "\n");
+        }
 }
 
-static int load_box(const wh_args *a, sq_wh_box *box)
+static int print_table(const wh_args *a, sandq_code rc, sandq_table *t, const sandq_error *err)
 {
-    sq_env_load_stack_file();
-    sq_err err;
-    if (sq_wh_box_init(box, getenv("SANDQ_WEBHOOK_SECRET_KEY"), &err) < 0)
-        return fail(a, "%s", err.msg);
-    if (!box->has_key)
+    if (rc)
+        return fail_err(a, err);
+    print_rows(t, a->json);
+    sandq_table_free(t);
+    return CLI_EXIT_OK;
+}
+
+static void warn_plain(const wh_args *a, const sandq_webhook_secret *s)
+{
+    if (s->stored_plain)
         fprintf(stderr, "sandq: %s: warning: SANDQ_WEBHOOK_SECRET_KEY is not set; the secret is stored unencrypted\n",
                 a->cmd);
-    return 0;
 }
 
-static int new_secret(const wh_args *a, char *secret, size_t n)
+static int sub_add(sandq_client_t *c, const wh_args *a, const char *url)
 {
-    sq_err err;
-    if (a->secret) {
-        sq_wh_key k;
-        if (sq_wh_key_from_secret(a->secret, &k, &err) < 0 || strncmp(a->secret, "whsec_", 6) != 0)
-            return fail(a, "--secret must be whsec_ followed by base64");
-        snprintf(secret, n, "%s", a->secret);
-        return 0;
-    }
-    if (sq_wh_secret_generate(secret, n, &err) < 0)
-        return fail(a, "%s", err.msg);
-    return 0;
-}
-
-static bool url_ok(const char *u)
-{
-    return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
-}
-
-static int sub_add(PGconn *c, const wh_args *a, const char *url)
-{
-    sq_wh_box box;
-    char secret[SQ_WH_SECRET_MAX], id[SQ_ID_MAX], sealed[SQ_WH_SEALED_MAX];
-    if (load_box(a, &box) < 0 || new_secret(a, secret, sizeof secret) < 0)
-        return CLI_EXIT_FAIL;
-    sq_id_new("ep", id);
-    sq_err err;
-    if (sq_wh_box_seal(&box, id, secret, sealed, &err) < 0)
-        return fail(a, "%s", err.msg);
-    json_t *types = json_array();
-    for (const char *const *t = cli_list_items(&a->types); t && *t; t++)
-        json_array_append_new(types, json_string(*t));
-    char *tj = json_dumps(types, JSON_COMPACT);
-    json_decref(types);
-    const char *p[] = {id, a->tenant, url, sealed, tj, a->description};
-    PGresult *r = q(c, a,
-                    "INSERT INTO webhook_endpoints (id, tenant, url, secret_sealed, event_types, description) "
-                    "VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6)",
-                    6, p);
-    free(tj);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    PQclear(r);
+    sandq_webhook_opts o = {.struct_size = sizeof o,
+                            .event_types = cli_list_items(&a->types),
+                            .tenant = a->tenant,
+                            .description = a->description,
+                            .secret = a->secret};
+    sandq_webhook_secret s;
+    sandq_error err;
+    if (sandq_webhook_add(c, url, &o, &s, &err))
+        return fail_err(a, &err);
+    warn_plain(a, &s);
     if (a->json)
-        cli_print_json(json_pack("{s:s, s:s, s:s}", "id", id, "url", url, "secret", secret));
+        cli_print_json(json_pack("{s:s, s:s, s:s}", "id", s.endpoint_id, "url", url, "secret", s.secret));
     else
-        printf("%s\nsecret: %s\n(the secret is shown only now; receivers verify signatures with it)\n", id, secret);
+        printf("%s\nsecret: %s\n(the secret is shown only now; receivers verify signatures with it)\n", s.endpoint_id,
+               s.secret);
     return CLI_EXIT_OK;
 }
 
-static int sub_list(PGconn *c, const wh_args *a)
+static int sub_list(sandq_client_t *c, const wh_args *a)
 {
-    PGresult *r = q(c, a,
-                    "SELECT id, COALESCE(sandbox_id, '') AS sandbox, COALESCE(tenant, '*') AS tenant, url,"
-                    "       CASE WHEN cardinality(event_types) = 0 THEN '*' ELSE array_to_string(event_types, ',') END"
-                    "         AS event_types,"
-                    "       CASE WHEN enabled THEN 'enabled' ELSE 'disabled: ' || COALESCE(disabled_reason, '') END"
-                    "         AS status,"
-                    "       secret_prev_sealed IS NOT NULL AS rotating, COALESCE(description, '') AS description "
-                    "FROM webhook_endpoints WHERE sandbox_id IS NULL ORDER BY created_at",
-                    0, NULL);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    print_rows(r, a->json);
-    PQclear(r);
-    return CLI_EXIT_OK;
+    sandq_table *t = NULL;
+    sandq_error err;
+    sandq_code rc = sandq_webhook_list(c, &t, &err);
+    return print_table(a, rc, t, &err);
 }
 
-static int one_row(PGconn *c, const wh_args *a, const char *sql, const char *id, const char *what)
+/* rm, rotate --done, enable: one call on an endpoint, then {"id", <flag>: value}. */
+static int endpoint_call(const wh_args *a, sandq_code rc, const sandq_error *err, const char *id, const char *flag,
+                         bool value)
 {
-    const char *p[] = {id};
-    PGresult *r = q(c, a, sql, 1, p);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    bool found = PQntuples(r) > 0 || atoi(PQcmdTuples(r)) > 0;
-    PQclear(r);
-    if (!found)
-        return fail(a, "no %s %s", what, id);
-    return CLI_EXIT_OK;
-}
-
-static int sub_rm(PGconn *c, const wh_args *a, const char *id)
-{
-    /* Pending deliveries fail visibly instead of waiting forever for an endpoint that is gone. */
-    const char *p[] = {id};
-    PGresult *r = q(c, a,
-                    "UPDATE webhook_deliveries SET state = 'failed', last_error = 'endpoint removed', "
-                    "updated_at = now() WHERE endpoint_id = $1 AND state = 'pending'",
-                    1, p);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    PQclear(r);
-    int rc = one_row(c, a, "DELETE FROM webhook_endpoints WHERE id = $1 RETURNING id", id, "endpoint");
-    if (rc == 0 && a->json)
-        cli_print_json(json_pack("{s:s, s:b}", "id", id, "removed", 1));
-    return rc;
-}
-
-static int sub_rotate(PGconn *c, const wh_args *a, const char *id)
-{
-    if (a->done) {
-        int rc = one_row(c, a,
-                         "UPDATE webhook_endpoints SET secret_prev_sealed = NULL, updated_at = now() "
-                         "WHERE id = $1 RETURNING id",
-                         id, "endpoint");
-        if (rc == 0 && a->json)
-            cli_print_json(json_pack("{s:s, s:b}", "id", id, "rotating", 0));
-        return rc;
-    }
-    sq_wh_box box;
-    char secret[SQ_WH_SECRET_MAX], sealed[SQ_WH_SEALED_MAX];
-    if (load_box(a, &box) < 0 || new_secret(a, secret, sizeof secret) < 0)
-        return CLI_EXIT_FAIL;
-    sq_err err;
-    if (sq_wh_box_seal(&box, id, secret, sealed, &err) < 0)
-        return fail(a, "%s", err.msg);
-    const char *p[] = {id, sealed};
-    PGresult *r = q(c, a,
-                    "UPDATE webhook_endpoints SET secret_prev_sealed = secret_sealed, secret_sealed = $2, "
-                    "updated_at = now() WHERE id = $1 AND sandbox_id IS NULL RETURNING id",
-                    2, p);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    int n = PQntuples(r);
-    PQclear(r);
-    if (n == 0)
-        return fail(a, "no endpoint %s", id);
+    if (rc)
+        return fail_err(a, err);
     if (a->json)
-        cli_print_json(json_pack("{s:s, s:s, s:b}", "id", id, "secret", secret, "rotating", 1));
+        cli_print_json(json_pack("{s:s, s:b}", "id", id, flag, value));
+    return CLI_EXIT_OK;
+}
+
+static int sub_rotate(sandq_client_t *c, const wh_args *a, const char *id)
+{
+    sandq_error err;
+    if (a->done)
+        return endpoint_call(a, sandq_webhook_rotate_done(c, id, &err), &err, id, "rotating", false);
+    sandq_webhook_secret s;
+    if (sandq_webhook_rotate(c, id, a->secret, &s, &err))
+        return fail_err(a, &err);
+    warn_plain(a, &s);
+    if (a->json)
+        cli_print_json(json_pack("{s:s, s:s, s:b}", "id", id, "secret", s.secret, "rotating", 1));
     else
         printf("secret: %s\n(deliveries carry signatures with the new and the previous secret until "
                "`sandq webhooks rotate %s --done`)\n",
-               secret, id);
+               s.secret, id);
     return CLI_EXIT_OK;
 }
 
-static int sub_enable(PGconn *c, const wh_args *a, const char *id)
+/* Queue the test delivery, then show its first attempt once a worker made it. The
+ * wait is here, not in the library, so that Ctrl-C ends it at once. */
+static int sub_test(sandq_client_t *c, const wh_args *a, const char *id)
 {
-    int rc = one_row(c, a,
-                     "UPDATE webhook_endpoints SET enabled = true, disabled_reason = NULL, updated_at = now() "
-                     "WHERE id = $1 RETURNING id",
-                     id, "endpoint");
-    if (rc == 0) {
-        PGresult *r = q(c, a, "NOTIFY sandq_webhooks", 0, NULL);
-        if (r)
-            PQclear(r);
-        if (a->json)
-            cli_print_json(json_pack("{s:s, s:b}", "id", id, "enabled", 1));
-    }
-    return rc;
-}
-
-static int sub_test(PGconn *c, const wh_args *a, const char *id)
-{
-    char evt[SQ_ID_MAX];
-    sq_id_new("evt", evt);
-    json_t *env = json_pack("{s:i, s:s, s:s, s:I, s:{s:s}}", "v", 1, "eventId", evt, "type", "webhook.test", "at",
-                            (json_int_t)sq_now_ms(), "data", "endpointId", id);
-    char *payload = json_dumps(env, JSON_COMPACT);
-    json_decref(env);
-    const char *p[] = {evt, id, payload};
-    PGresult *r = q(c, a,
-                    "INSERT INTO webhook_deliveries (event_id, endpoint_id, endpoint_url, event_type, tenant, payload) "
-                    "SELECT $1, id, url, 'webhook.test', tenant, $3 FROM webhook_endpoints WHERE id = $2 "
-                    "RETURNING id",
-                    3, p);
-    free(payload);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return fail(a, "no endpoint %s", id);
-    }
-    char did[24];
-    snprintf(did, sizeof did, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    if ((r = q(c, a, "NOTIFY sandq_webhooks", 0, NULL)))
-        PQclear(r);
+    sandq_error err;
+    int64_t did;
+    if (sandq_webhook_test(c, id, &did, &err))
+        return fail_err(a, &err);
     int64_t deadline = sq_mono_ms() + (a->timeout_ms > 0 ? a->timeout_ms : 30000);
-    const char *pp[] = {did};
     while (!cli_interrupted) {
-        r = q(c, a,
-              "SELECT id AS delivery, event_id, state, attempts, last_status AS status, last_latency_ms AS latency_ms,"
-              "       last_error AS error FROM webhook_deliveries WHERE id = $1::bigint",
-              1, pp);
-        if (!r)
-            return CLI_EXIT_FAIL;
-        bool done = PQntuples(r) == 1 && atoi(PQgetvalue(r, 0, 3)) > 0;
+        sandq_table *t;
+        if (sandq_webhook_delivery(c, did, &t, &err))
+            return fail_err(a, &err);
+        const char *attempts = sandq_table_get(t, 0, "attempts");
+        bool done = attempts && atoi(attempts) > 0;
         if (done || sq_mono_ms() >= deadline) {
-            bool ok = done && strcmp(PQgetvalue(r, 0, 2), "delivered") == 0;
-            print_rows(r, a->json);
-            PQclear(r);
+            const char *state = sandq_table_get(t, 0, "state");
+            bool ok = done && state && strcmp(state, "delivered") == 0;
+            print_rows(t, a->json);
+            sandq_table_free(t);
             if (!done) {
-                fprintf(stderr, "sandq: %s: no worker attempted delivery %s in time (is a worker running?)\n", a->cmd,
-                        did);
+                fprintf(stderr, "sandq: %s: no worker attempted delivery %lld in time (is a worker running?)\n",
+                        a->cmd, (long long)did);
                 return CLI_EXIT_TIMEOUT;
             }
             return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
         }
-        PQclear(r);
+        sandq_table_free(t);
         usleep(100 * 1000);
     }
     return CLI_EXIT_INTERRUPTED;
 }
 
-static int sub_deliveries(PGconn *c, const wh_args *a)
+static int sub_deliveries(sandq_client_t *c, const wh_args *a)
 {
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", (int)a->limit);
-    const char *p[] = {a->failed ? "failed" : NULL, a->endpoint, lim};
-    PGresult *r = q(c, a,
-                    "SELECT id, event_id, event_type, endpoint_id, state, attempts, last_status AS status,"
-                    "       last_latency_ms AS latency_ms,"
-                    "       to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS next_attempt,"
-                    "       last_error AS error "
-                    "FROM webhook_deliveries WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR endpoint_id = $2) "
-                    "ORDER BY id DESC LIMIT $3::int",
-                    3, p);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    print_rows(r, a->json);
-    PQclear(r);
-    return CLI_EXIT_OK;
+    sandq_deliveries_opts o = {.struct_size = sizeof o,
+                               .failed_only = a->failed,
+                               .endpoint_id = a->endpoint,
+                               .limit = (size_t)a->limit};
+    sandq_table *t = NULL;
+    sandq_error err;
+    sandq_code rc = sandq_webhook_deliveries(c, &o, &t, &err);
+    return print_table(a, rc, t, &err);
 }
 
-static int sub_redeliver(PGconn *c, const wh_args *a, const char *id)
+static int sub_redeliver(sandq_client_t *c, const wh_args *a, const char *id)
 {
     long long v = strtoll(id, NULL, 10);
-    const char *p[] = {id};
-    PGresult *r = q(c, a,
-                    "UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = now(), lease_owner = NULL,"
-                    "       lease_until = NULL, updated_at = now() "
-                    "FROM webhook_endpoints e WHERE d.id = $1::bigint AND e.id = d.endpoint_id "
-                    "RETURNING d.id, e.enabled",
-                    1, p);
-    if (!r)
-        return CLI_EXIT_FAIL;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return fail(a, "no delivery %s (or its endpoint was removed)", id);
-    }
-    bool enabled = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
-    PQclear(r);
-    if ((r = q(c, a, "NOTIFY sandq_webhooks", 0, NULL)))
-        PQclear(r);
+    int enabled = 1;
+    sandq_error err;
+    if (sandq_webhook_redeliver(c, v, &enabled, &err))
+        return fail_err(a, &err);
     if (!enabled)
         fprintf(stderr, "sandq: %s: warning: the endpoint is disabled; `sandq webhooks enable` it first\n", a->cmd);
     if (a->json)
@@ -481,7 +334,7 @@ int cmd_webhooks(int argc, char **argv)
     }
     /* Bad arguments are usage errors, found before any connection. */
     const char *bad = NULL;
-    if (strcmp(sub, "add") == 0 && (!url_ok(arg) || strlen(arg) > 2048 || strpbrk(arg, " \t\r\n")))
+    if (strcmp(sub, "add") == 0 && !url_ok(arg))
         bad = "URL must be http:// or https:// (at most 2048 characters, no spaces)";
     else if (strcmp(sub, "redeliver") == 0 && (strspn(arg, "0123456789") != strlen(arg) || strlen(arg) > 18 ||
                                                strtoll(arg, NULL, 10) <= 0))
@@ -493,8 +346,12 @@ int cmd_webhooks(int argc, char **argv)
         return cli_usage(a.cmd, "%s", bad);
     }
     cli_catch_interrupts();
-    PGconn *c = connect_db(&a);
+    sq_env_load_stack_file();
+    sandq_client_opts co = {.struct_size = sizeof co, .client_id = "sandq-webhooks"};
+    sandq_error err;
+    sandq_client_t *c = sandq_client_new(&co, &err);
     if (!c) {
+        fail_err(&a, &err);
         cli_list_free(&a.types);
         return CLI_EXIT_FAIL;
     }
@@ -503,18 +360,18 @@ int cmd_webhooks(int argc, char **argv)
     else if (strcmp(sub, "list") == 0)
         rc = sub_list(c, &a);
     else if (strcmp(sub, "rm") == 0)
-        rc = sub_rm(c, &a, arg);
+        rc = endpoint_call(&a, sandq_webhook_remove(c, arg, &err), &err, arg, "removed", true);
     else if (strcmp(sub, "rotate") == 0)
         rc = sub_rotate(c, &a, arg);
     else if (strcmp(sub, "enable") == 0)
-        rc = sub_enable(c, &a, arg);
+        rc = endpoint_call(&a, sandq_webhook_enable(c, arg, &err), &err, arg, "enabled", true);
     else if (strcmp(sub, "test") == 0)
         rc = sub_test(c, &a, arg);
     else if (strcmp(sub, "deliveries") == 0)
         rc = sub_deliveries(c, &a);
     else
         rc = sub_redeliver(c, &a, arg);
-    PQfinish(c);
+    sandq_client_free(c);
     cli_list_free(&a.types);
     return rc;
 }

@@ -95,7 +95,7 @@ sandq_client_t *cli_client(const char *cmd, const char *region, bool json, int *
     /* Inside a checkout, `.stack/env` (written by scripts/stack up) supplies the
      * brokers unless the environment already does. */
     sq_env_load_stack_file();
-    sandq_client_opts o = {.region = region, .client_id = "sandq-cli"};
+    sandq_client_opts o = {.struct_size = sizeof o, .region = region, .client_id = "sandq-cli"};
     sandq_error err;
     sandq_client_t *c = sandq_client_new(&o, &err);
     if (!c)

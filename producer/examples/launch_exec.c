@@ -32,7 +32,7 @@ int main(void)
 
     /* Create a sandbox and wait (up to 2 minutes) until it is ready. */
     const char *env[] = {"GREETING=hello", NULL};
-    sandq_create_opts create = {.env = env, .memory_mb = 512, .timeout_ms = 10 * 60 * 1000};
+    sandq_create_opts create = {.struct_size = sizeof create, .env = env, .memory_mb = 512, .timeout_ms = 10 * 60 * 1000};
     sandq_sandbox sb;
     if (sandq_launch(client, &create, 2 * 60 * 1000, &sb, &err)) {
         sandq_client_free(client);
@@ -50,7 +50,7 @@ int main(void)
 
     /* Run it; output is printed by print_output while the command runs. */
     const char *argv[] = {"sh", "/workspace/hello.sh", NULL};
-    sandq_exec_opts exec = {.on_output = print_output, .timeout_ms = 30 * 1000};
+    sandq_exec_opts exec = {.struct_size = sizeof exec, .on_output = print_output, .timeout_ms = 30 * 1000};
     int exit_code;
     if (sandq_exec(client, sb.id, argv, &exec, &exit_code, &err)) {
         rc = fail("exec", &err);

@@ -10,9 +10,13 @@
  *
  * Conventions (as in curl):
  *  - Handles are opaque: sandq_client_t, sandq_task_t, sandq_sub_t.
- *  - Option structs are plain structs; a zeroed struct (or NULL) means "all
- *    defaults". Each field documents its default. Strings are borrowed for the
- *    duration of the call only.
+ *  - Option structs: NULL means "all defaults"; otherwise start from the struct's
+ *    _INIT macro (sandq_exec_opts o = SANDQ_EXEC_OPTS_INIT; o.timeout_ms = …), which
+ *    zeroes it (every default) and sets its first field, struct_size, to the size
+ *    the caller was compiled with. That is how the structs grow without breaking
+ *    callers: new fields are only ever appended, and the library reads just the
+ *    struct_size bytes the caller has (the rest keep their defaults) — see "Option
+ *    structs" below. Strings are borrowed for the duration of the call only.
  *  - Every fallible call returns a sandq_code (SANDQ_OK == 0) and, if `err` is
  *    not NULL, fills *err with the code, a one-line human message and details.
  *  - Every call that waits has a deadline; 0 for a timeout means "the client's
@@ -21,6 +25,10 @@
  *    number of threads; a task or a subscription is used by one thread at a time.
  *
  * Full documentation: docs/library.md. Example: producer/examples/launch_exec.c.
+ *
+ * This is the one source file of producer/ longer than ~600 lines, on purpose: it is
+ * the whole public API with every call and field documented where it is declared (as
+ * curl.h), and a caller includes just this file.
  */
 #ifndef SANDQ_H
 #define SANDQ_H
@@ -106,12 +114,31 @@ SANDQ_API const char *sandq_strerror(sandq_code code);
 SANDQ_API const char *sandq_code_name(sandq_code code);
 
 /* ------------------------------------------------------------------------- */
+/* Option structs                                                             */
+/* ------------------------------------------------------------------------- */
+
+/* Every sandq_*_opts struct begins with `size_t struct_size`, set by its _INIT macro
+ * to sizeof the struct as the caller's copy of this header declares it. The library:
+ *  - reads only struct_size bytes, so a program built against an older, smaller
+ *    struct keeps working with a newer libsandq: the fields it does not know of keep
+ *    their defaults;
+ *  - accepts a larger struct (a program built against a newer header) only if every
+ *    byte it does not know is zero, i.e. the program sets no option this library
+ *    lacks; otherwise SANDQ_E_BAD_ARGUMENT, rather than silently ignoring it;
+ *  - refuses struct_size 0 (a struct not made with its _INIT macro) with
+ *    SANDQ_E_BAD_ARGUMENT naming the macro.
+ * For maintainers: fields are appended at the end, never reordered or removed, and a
+ * new field must not fall into the tail padding of the previous layout (add explicit
+ * padding before it if it would). */
+
+/* ------------------------------------------------------------------------- */
 /* Client                                                                     */
 /* ------------------------------------------------------------------------- */
 
 typedef struct sandq_client sandq_client_t;
 
 typedef struct sandq_client_opts {
+    size_t struct_size;   /* SANDQ_CLIENT_OPTS_INIT sets it: see "Option structs" above */
     /* Kafka bootstrap servers. NULL → $SANDQ_KAFKA_BROKERS, else "127.0.0.1:19092". */
     const char *brokers;
     /* Topic prefix. NULL → $SANDQ_TOPIC_PREFIX, else "sandq". */
@@ -139,7 +166,12 @@ typedef struct sandq_client_opts {
     /* Producer linger.ms: how long librdkafka waits to fill a batch. 0 → 2 ms (low
      * latency for interactive calls); bulk publishers (sandq_publish) want 10–50. */
     int linger_ms;
+    /* Key that seals webhook endpoint secrets (base64 of 32 bytes, the workers' key),
+     * for sandq_webhook_add/rotate only. NULL → $SANDQ_WEBHOOK_SECRET_KEY; none → secrets
+     * are stored unencrypted (local stacks only). */
+    const char *webhook_secret_key;
 } sandq_client_opts;
+#define SANDQ_CLIENT_OPTS_INIT {.struct_size = sizeof(sandq_client_opts)}
 
 /* Create a client. `opts` may be NULL (all defaults). Does not contact Kafka yet:
  * the first call that needs the brokers reports SANDQ_E_KAFKA if they cannot be
@@ -172,6 +204,7 @@ SANDQ_API void sandq_free(void *p);
 /* ------------------------------------------------------------------------- */
 
 typedef struct sandq_create_opts {
+    size_t struct_size;   /* SANDQ_CREATE_OPTS_INIT sets it: see "Option structs" above */
     /* The sandbox id. NULL → a fresh "sbx_…" id (returned in sandq_sandbox.id). */
     const char *sandbox_id;
     /* Region. NULL → the client's region. "" → none, even if the client has one. */
@@ -201,6 +234,7 @@ typedef struct sandq_create_opts {
      * NULL → nothing. Invalid JSON → SANDQ_E_BAD_ARGUMENT. */
     const char *body_json;
 } sandq_create_opts;
+#define SANDQ_CREATE_OPTS_INIT {.struct_size = sizeof(sandq_create_opts)}
 
 /* What a create/launch/wait_ready call learned about a sandbox. */
 typedef struct sandq_sandbox {
@@ -261,6 +295,7 @@ typedef enum sandq_stream {
 typedef void (*sandq_output_fn)(void *user, sandq_stream stream, const void *bytes, size_t len);
 
 typedef struct sandq_exec_opts {
+    size_t struct_size;   /* SANDQ_EXEC_OPTS_INIT sets it: see "Option structs" above */
     /* Working directory inside the sandbox. NULL → /workspace. */
     const char *cwd;
     /* Extra environment: NULL-terminated "KEY=VALUE" list. May be NULL. */
@@ -281,6 +316,7 @@ typedef struct sandq_exec_opts {
     /* Request metadata: NULL-terminated "KEY=VALUE" list. May be NULL. */
     const char *const *metadata;
 } sandq_exec_opts;
+#define SANDQ_EXEC_OPTS_INIT {.struct_size = sizeof(sandq_exec_opts)}
 
 typedef struct sandq_task_result {
     int exit_code;           /* the command's exit status (127: command not found) */
@@ -329,12 +365,14 @@ SANDQ_API void sandq_task_free(sandq_task_t *task);
 /* ------------------------------------------------------------------------- */
 
 typedef struct sandq_write_opts {
+    size_t struct_size;   /* SANDQ_WRITE_OPTS_INIT sets it: see "Option structs" above */
     /* File mode for a new file (e.g. 0644). 0 → not sent (worker default). */
     uint32_t mode;
     /* Longest wait for any one chunk's acknowledgement, in ms (so any file size
      * works). 0 → client timeout. */
     int64_t timeout_ms;
 } sandq_write_opts;
+#define SANDQ_WRITE_OPTS_INIT {.struct_size = sizeof(sandq_write_opts)}
 
 typedef struct sandq_write_result {
     int64_t size_bytes;   /* file size after the write, as reported by the worker */
@@ -355,6 +393,7 @@ SANDQ_API sandq_code sandq_files_write(sandq_client_t *client, const char *sandb
                                        sandq_write_result *result, sandq_error *err);
 
 typedef struct sandq_read_opts {
+    size_t struct_size;   /* SANDQ_READ_OPTS_INIT sets it: see "Option structs" above */
     int64_t offset;       /* first byte to read. 0 → start of file */
     int64_t length;       /* bytes to read. 0 → to the end of the file */
     /* Refuse (SANDQ_E_LIMIT_EXCEEDED) a read returning more than this. 0 → 256 MiB. */
@@ -362,6 +401,7 @@ typedef struct sandq_read_opts {
     /* Longest wait for the next chunk, in ms. 0 → client timeout. */
     int64_t timeout_ms;
 } sandq_read_opts;
+#define SANDQ_READ_OPTS_INIT {.struct_size = sizeof(sandq_read_opts)}
 
 typedef struct sandq_read_result {
     int64_t size_bytes;   /* whole file size */
@@ -507,6 +547,7 @@ SANDQ_API sandq_code sandq_set_timeout(sandq_client_t *client, const char *sandb
 /* ------------------------------------------------------------------------- */
 
 typedef struct sandq_code_opts {
+    size_t struct_size;   /* SANDQ_CODE_OPTS_INIT sets it: see "Option structs" above */
     /* "python", "javascript", "typescript" or "bash". NULL → not sent (the worker picks
      * the sandbox runtime's language). */
     const char *language;
@@ -519,6 +560,7 @@ typedef struct sandq_code_opts {
     /* Request metadata: NULL-terminated "KEY=VALUE" list. May be NULL. */
     const char *const *metadata;
 } sandq_code_opts;
+#define SANDQ_CODE_OPTS_INIT {.struct_size = sizeof(sandq_code_opts)}
 
 /* Run source code (task.code) and wait; output streams to opts->on_output. *exit_code
  * is the interpreter's exit status (non-zero is still SANDQ_OK). Errors as sandq_exec.
@@ -558,6 +600,7 @@ SANDQ_API sandq_code sandq_get(sandq_client_t *client, const char *sandbox_id, s
                                sandq_error *err);
 
 typedef struct sandq_list_opts {
+    size_t struct_size;   /* SANDQ_LIST_OPTS_INIT sets it: see "Option structs" above */
     /* Only sandboxes in this state ("ready", "ended", …). NULL → any. */
     const char *state;
     /* 1 → every tenant's; 0 → only the client's tenant. */
@@ -565,6 +608,7 @@ typedef struct sandq_list_opts {
     /* Newest first, at most this many. 0 → 1000. */
     size_t limit;
 } sandq_list_opts;
+#define SANDQ_LIST_OPTS_INIT {.struct_size = sizeof(sandq_list_opts)}
 
 /* List sandboxes from Redis (the `sandq:sandboxes` index, newest first). *out is an
  * array of *count entries, freed with sandq_free (NULL when *count is 0).
@@ -636,6 +680,99 @@ SANDQ_API int sandq_poll(sandq_client_t *client, int timeout_ms);
 /* Wait until every published request is acknowledged (or failed), up to timeout_ms.
  * SANDQ_E_WAIT_TIMEOUT if some are still in flight. */
 SANDQ_API sandq_code sandq_flush(sandq_client_t *client, int64_t timeout_ms, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Webhook endpoints and the delivery log (PostgreSQL)                        */
+/* ------------------------------------------------------------------------- */
+
+/* Tenant and operator webhook endpoints live in PostgreSQL beside the delivery log
+ * the workers keep (docs/webhooks.md), so these calls read and write it directly
+ * (client opts.database_url; one short-lived connection per call, 5 s connect
+ * timeout) and need no Kafka and no running worker, except to deliver. Endpoint
+ * secrets are sealed with opts.webhook_secret_key, the key the workers open them with.
+ * Failures of PostgreSQL are SANDQ_E_DATABASE ("postgres: …"); an unknown endpoint or
+ * delivery is SANDQ_E_NOT_FOUND. Thread safety: any thread. */
+
+#define SANDQ_WEBHOOK_SECRET_MAX 128
+
+/* Rows of text, as a query returned them: what `sandq webhooks list|deliveries|test`
+ * print. cells[row * cols + col] is NULL for SQL NULL. Freed with sandq_table_free. */
+typedef struct sandq_table {
+    size_t rows;
+    size_t cols;
+    const char *const *names;   /* cols column names */
+    const char *const *cells;   /* rows * cols, row-major */
+} sandq_table;
+SANDQ_API void sandq_table_free(sandq_table *table);
+/* The cell of `row` in the column named `name`; NULL if NULL in SQL or no such column. */
+SANDQ_API const char *sandq_table_get(const sandq_table *table, size_t row, const char *name);
+
+typedef struct sandq_webhook_opts {
+    size_t struct_size;              /* SANDQ_WEBHOOK_OPTS_INIT sets it (see "Option structs") */
+    /* Deliver only these event types (exact, or a prefix such as "sandbox.task.*"):
+     * NULL-terminated list. NULL → every type. */
+    const char *const *event_types;
+    /* Only events of this tenant. NULL → every tenant's (an operator endpoint). */
+    const char *tenant;
+    /* Free text. NULL → none. */
+    const char *description;
+    /* The secret, "whsec_" + base64. NULL → a new random one. */
+    const char *secret;
+} sandq_webhook_opts;
+#define SANDQ_WEBHOOK_OPTS_INIT {.struct_size = sizeof(sandq_webhook_opts)}
+
+/* A secret made or taken by sandq_webhook_add / sandq_webhook_rotate: shown once, never
+ * readable again. */
+typedef struct sandq_webhook_secret {
+    char endpoint_id[SANDQ_ID_MAX];
+    char secret[SANDQ_WEBHOOK_SECRET_MAX];
+    int stored_plain;                /* 1: no secret key configured, stored unencrypted */
+} sandq_webhook_secret;
+
+/* Add an endpoint for url (http:// or https://, at most 2048 characters, no spaces).
+ * out gets its new id ("ep_…") and secret. Errors: SANDQ_E_BAD_ARGUMENT (url, secret,
+ * a malformed secret key), SANDQ_E_DATABASE. */
+SANDQ_API sandq_code sandq_webhook_add(sandq_client_t *client, const char *url, const sandq_webhook_opts *opts,
+                                       sandq_webhook_secret *out, sandq_error *err);
+/* Tenant and operator endpoints, oldest first (columns id, sandbox, tenant, url,
+ * event_types, status, rotating, description); secrets are never returned. */
+SANDQ_API sandq_code sandq_webhook_list(sandq_client_t *client, sandq_table **out, sandq_error *err);
+/* Remove an endpoint; its pending deliveries become failed ("endpoint removed") in the
+ * same transaction. */
+SANDQ_API sandq_code sandq_webhook_remove(sandq_client_t *client, const char *endpoint_id, sandq_error *err);
+/* A new secret (secret NULL → generated) while the previous one keeps signing too,
+ * until sandq_webhook_rotate_done. */
+SANDQ_API sandq_code sandq_webhook_rotate(sandq_client_t *client, const char *endpoint_id, const char *secret,
+                                          sandq_webhook_secret *out, sandq_error *err);
+SANDQ_API sandq_code sandq_webhook_rotate_done(sandq_client_t *client, const char *endpoint_id, sandq_error *err);
+/* Enable an endpoint again (a 410 disabled it); what waited is delivered. */
+SANDQ_API sandq_code sandq_webhook_enable(sandq_client_t *client, const char *endpoint_id, sandq_error *err);
+/* Queue a webhook.test event for the endpoint through the real outbox and wake the
+ * workers; *delivery_id is its delivery, to follow with sandq_webhook_delivery. */
+SANDQ_API sandq_code sandq_webhook_test(sandq_client_t *client, const char *endpoint_id, int64_t *delivery_id,
+                                        sandq_error *err);
+/* One delivery (columns delivery, event_id, state, attempts, status, latency_ms, error):
+ * one row, or SANDQ_E_NOT_FOUND. */
+SANDQ_API sandq_code sandq_webhook_delivery(sandq_client_t *client, int64_t delivery_id, sandq_table **out,
+                                            sandq_error *err);
+
+typedef struct sandq_deliveries_opts {
+    size_t struct_size;              /* SANDQ_DELIVERIES_OPTS_INIT sets it */
+    int failed_only;                 /* 1 → only failed deliveries */
+    const char *endpoint_id;         /* NULL → every endpoint's */
+    size_t limit;                    /* newest first, at most this many; 0 → 50 */
+} sandq_deliveries_opts;
+#define SANDQ_DELIVERIES_OPTS_INIT {.struct_size = sizeof(sandq_deliveries_opts)}
+
+/* The delivery log, newest first (columns id, event_id, event_type, endpoint_id, state,
+ * attempts, status, latency_ms, next_attempt, error). */
+SANDQ_API sandq_code sandq_webhook_deliveries(sandq_client_t *client, const sandq_deliveries_opts *opts,
+                                              sandq_table **out, sandq_error *err);
+/* Make a delivery due now (one more attempt if it had used up its schedule).
+ * *endpoint_enabled (may be NULL) tells whether its endpoint is enabled: a disabled
+ * one delivers nothing until sandq_webhook_enable. */
+SANDQ_API sandq_code sandq_webhook_redeliver(sandq_client_t *client, int64_t delivery_id, int *endpoint_enabled,
+                                             sandq_error *err);
 
 #ifdef __cplusplus
 }

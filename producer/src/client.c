@@ -224,9 +224,10 @@ sandq_client_t *sandq_client_new(const sandq_client_opts *opts, sandq_error *err
     const char *lvl = getenv("SANDQ_LOG_LEVEL");
     if (lvl && *lvl)
         sq_log_init("libsandq", NULL, sq_log_level_from_name(lvl, SQ_LOG_WARN));
-    sandq_client_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_client_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_client_opts", err))
+        return NULL;
+    opts = &o;
     sandq_client_t *c = calloc(1, sizeof *c);
     if (!c) {
         sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
@@ -239,8 +240,10 @@ sandq_client_t *sandq_client_new(const sandq_client_opts *opts, sandq_error *err
     c->client_id = strdup(opts->client_id && *opts->client_id ? opts->client_id : "sandq");
     c->redis_url = dup_or(opts->redis_url, "SANDQ_REDIS_URL", "redis://127.0.0.1:16379/0");
     c->database_url = dup_or(opts->database_url, "SANDQ_DATABASE_URL", "postgresql://sandq@127.0.0.1:15432/sandq");
+    c->webhook_secret_key = dup_or(opts->webhook_secret_key, "SANDQ_WEBHOOK_SECRET_KEY", "");
     c->linger_ms = opts->linger_ms > 0 ? opts->linger_ms : 2;
-    if (!c->brokers || !c->prefix || !c->tenant || !c->client_id || !c->redis_url || !c->database_url) {
+    if (!c->brokers || !c->prefix || !c->tenant || !c->client_id || !c->redis_url || !c->database_url ||
+        !c->webhook_secret_key) {
         sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
         goto fail;
     }
@@ -306,6 +309,9 @@ void sandq_client_free(sandq_client_t *c)
     free(c->client_id);
     free(c->redis_url);
     free(c->database_url);
+    if (c->webhook_secret_key) /* a key: not left in freed memory */
+        memset(c->webhook_secret_key, 0, strlen(c->webhook_secret_key));
+    free(c->webhook_secret_key);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

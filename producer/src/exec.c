@@ -70,66 +70,120 @@ static sandq_code task_start(sandq_client_t *c, const char *sandbox_id, const ch
     return SANDQ_OK;
 }
 
-sandq_code sandq_exec_start(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
-                            const sandq_exec_opts *opts, sandq_task_t **task, sandq_error *err)
+/* What an exec and a run_code have in common once the body is built: sandq_exec /
+ * sandq_exec_start and sandq_run_code / sandq_run_code_start differ only in how
+ * they make the body from their options. */
+typedef struct task_req {
+    const char *type;              /* "task.exec", "task.code" */
+    json_t *body;                  /* owned until started */
+    const char *const *metadata;
+    sandq_output_fn on_output;
+    void *user;
+    int64_t timeout_ms, wait_ms;
+} task_req;
+
+static sandq_code exec_req(const char *const *argv, const sandq_exec_opts *opts, task_req *r, sandq_error *err)
 {
-    sqp_err_clear(err);
-    if (!c || !task)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and task must not be NULL");
-    *task = NULL;
-    sandq_exec_opts none = {0};
-    if (!opts)
-        opts = &none;
-    json_t *body = sqp_body_exec(argv, opts, err);
-    if (!body)
+    sandq_exec_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_exec_opts", err))
         return err ? err->code : SANDQ_E_BAD_ARGUMENT;
-    json_t *metadata = sqp_kv_object(opts->metadata, "metadata", err);
-    if (!metadata) {
-        json_decref(body);
-        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
-    }
-    return task_start(c, sandbox_id, "task.exec", body, metadata, opts->on_output, opts->user, task, err);
+    *r = (task_req){"task.exec", sqp_body_exec(argv, &o, err), o.metadata, o.on_output, o.user, o.timeout_ms,
+                    o.wait_ms};
+    return r->body ? SANDQ_OK : err ? err->code : SANDQ_E_BAD_ARGUMENT;
 }
 
-sandq_code sandq_run_code_start(sandq_client_t *c, const char *sandbox_id, const char *code,
-                                const sandq_code_opts *opts, sandq_task_t **task, sandq_error *err)
+static sandq_code code_req(const char *code, const sandq_code_opts *opts, task_req *r, sandq_error *err)
 {
-    sqp_err_clear(err);
-    if (!c || !task)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and task must not be NULL");
-    *task = NULL;
-    sandq_code_opts none = {0};
-    if (!opts)
-        opts = &none;
-    json_t *body = sqp_body_code(code, opts, err);
-    if (!body)
+    sandq_code_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_code_opts", err))
         return err ? err->code : SANDQ_E_BAD_ARGUMENT;
-    json_t *metadata = sqp_kv_object(opts->metadata, "metadata", err);
-    if (!metadata) {
-        json_decref(body);
-        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
-    }
-    return task_start(c, sandbox_id, "task.code", body, metadata, opts->on_output, opts->user, task, err);
+    *r = (task_req){"task.code", sqp_body_code(code, &o, err), o.metadata, o.on_output, o.user, o.timeout_ms,
+                    o.wait_ms};
+    return r->body ? SANDQ_OK : err ? err->code : SANDQ_E_BAD_ARGUMENT;
 }
 
-sandq_code sandq_run_code(sandq_client_t *c, const char *sandbox_id, const char *code, const sandq_code_opts *opts,
-                          int *exit_code, sandq_error *err)
+/* The asynchronous form: the request's body (taken over) is published. */
+static sandq_code req_start(sandq_client_t *c, const char *sandbox_id, task_req *r, sandq_task_t **task,
+                            sandq_error *err)
 {
-    sandq_code_opts none = {0};
-    if (!opts)
-        opts = &none;
+    json_t *metadata = sqp_kv_object(r->metadata, "metadata", err);
+    if (!metadata) {
+        json_decref(r->body);
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    }
+    return task_start(c, sandbox_id, r->type, r->body, metadata, r->on_output, r->user, task, err);
+}
+
+/* The synchronous form: start, then wait wait_ms (0 → the task timeout + 30 s, else
+ * the client timeout). */
+static sandq_code req_run(sandq_client_t *c, const char *sandbox_id, task_req *r, int *exit_code, sandq_error *err)
+{
     sandq_task_t *t;
-    sandq_code rc = sandq_run_code_start(c, sandbox_id, code, opts, &t, err);
+    sandq_code rc = req_start(c, sandbox_id, r, &t, err);
     if (rc)
         return rc;
-    int64_t wait_ms = opts->wait_ms;
+    int64_t wait_ms = r->wait_ms;
     if (wait_ms <= 0)
-        wait_ms = opts->timeout_ms > 0 ? opts->timeout_ms + 30000 : c->timeout_ms;
+        wait_ms = r->timeout_ms > 0 ? r->timeout_ms + 30000 : c->timeout_ms;
     sandq_task_result res;
     rc = sandq_task_wait(t, wait_ms, &res, err);
     if (rc == SANDQ_OK && exit_code)
         *exit_code = res.exit_code;
     sandq_task_free(t);
+    return rc;
+}
+
+static sandq_code check_client(sandq_client_t *c, const void *out, const char *what, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    if (!out)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "%s is NULL", what);
+    return SANDQ_OK;
+}
+
+sandq_code sandq_exec_start(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
+                            const sandq_exec_opts *opts, sandq_task_t **task, sandq_error *err)
+{
+    task_req r;
+    sandq_code rc = check_client(c, task, "task", err);
+    if (!rc)
+        *task = NULL;
+    if (!rc && !(rc = exec_req(argv, opts, &r, err)))
+        rc = req_start(c, sandbox_id, &r, task, err);
+    return rc;
+}
+
+sandq_code sandq_run_code_start(sandq_client_t *c, const char *sandbox_id, const char *code,
+                                const sandq_code_opts *opts, sandq_task_t **task, sandq_error *err)
+{
+    task_req r;
+    sandq_code rc = check_client(c, task, "task", err);
+    if (!rc)
+        *task = NULL;
+    if (!rc && !(rc = code_req(code, opts, &r, err)))
+        rc = req_start(c, sandbox_id, &r, task, err);
+    return rc;
+}
+
+sandq_code sandq_exec(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
+                      const sandq_exec_opts *opts, int *exit_code, sandq_error *err)
+{
+    task_req r;
+    sandq_code rc = check_client(c, c, "client", err);
+    if (!rc && !(rc = exec_req(argv, opts, &r, err)))
+        rc = req_run(c, sandbox_id, &r, exit_code, err);
+    return rc;
+}
+
+sandq_code sandq_run_code(sandq_client_t *c, const char *sandbox_id, const char *code, const sandq_code_opts *opts,
+                          int *exit_code, sandq_error *err)
+{
+    task_req r;
+    sandq_code rc = check_client(c, c, "client", err);
+    if (!rc && !(rc = code_req(code, opts, &r, err)))
+        rc = req_run(c, sandbox_id, &r, exit_code, err);
     return rc;
 }
 
@@ -201,25 +255,4 @@ void sandq_task_free(sandq_task_t *t)
     sqp_waiter_close(&t->w);
     sqp_taskstate_free(&t->ts);
     free(t);
-}
-
-sandq_code sandq_exec(sandq_client_t *c, const char *sandbox_id, const char *const *argv,
-                      const sandq_exec_opts *opts, int *exit_code, sandq_error *err)
-{
-    sandq_exec_opts none = {0};
-    if (!opts)
-        opts = &none;
-    sandq_task_t *t;
-    sandq_code rc = sandq_exec_start(c, sandbox_id, argv, opts, &t, err);
-    if (rc)
-        return rc;
-    int64_t wait_ms = opts->wait_ms;
-    if (wait_ms <= 0)
-        wait_ms = opts->timeout_ms > 0 ? opts->timeout_ms + 30000 : c->timeout_ms;
-    sandq_task_result res;
-    rc = sandq_task_wait(t, wait_ms, &res, err);
-    if (rc == SANDQ_OK && exit_code)
-        *exit_code = res.exit_code;
-    sandq_task_free(t);
-    return rc;
 }

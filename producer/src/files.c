@@ -64,9 +64,10 @@ sandq_code sandq_files_write(sandq_client_t *c, const char *sandbox_id, const ch
                              sandq_error *err)
 {
     sqp_err_clear(err);
-    sandq_write_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_write_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_write_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     if (!c)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
     sandq_code rc = check_path(path, err);
@@ -207,9 +208,10 @@ sandq_code sandq_files_read(sandq_client_t *c, const char *sandbox_id, const cha
                             sandq_error *err)
 {
     sqp_err_clear(err);
-    sandq_read_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_read_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_read_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     if (!c || !data || !len)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client, data and len must not be NULL");
     *data = NULL;

@@ -43,7 +43,8 @@ struct sandq_client {
     char events_topic[SQ_TOPIC_MAX];
     char **kafka_conf;   /* NULL-terminated copy of opts.kafka_conf */
     char *redis_url;     /* sandq_get/sandq_list only */
-    char *database_url;  /* sandq_history only */
+    char *database_url;  /* sandq_history and the webhook calls only */
+    char *webhook_secret_key; /* sandq_webhook_add/rotate only; "" → none */
     int linger_ms;
 
     pthread_mutex_t lock; /* guards everything below */
@@ -67,6 +68,13 @@ sandq_code sqp_code_from_wire(const char *name);
 sandq_code sqp_fail_from_event(sandq_error *err, const sq_event *ev);
 /* A client-side timeout, or a Kafka error if a recent one explains it. */
 sandq_code sqp_fail_timeout(sandq_client_t *c, sandq_error *err, int64_t waited_ms, const char *what);
+
+/* ---- opts.c (pure) ---- */
+/* Copy the caller's option struct src (NULL → all defaults) of type `type`
+ * ("sandq_exec_opts") into dst, a zeroed struct of this library's size dst_size,
+ * by src's struct_size (sandq.h "Option structs"). SANDQ_E_BAD_ARGUMENT if
+ * struct_size is unset or src sets a field this library does not know. */
+sandq_code sqp_opts_copy(void *dst, size_t dst_size, const void *src, const char *type, sandq_error *err);
 
 /* ---- client.c ---- */
 int64_t sqp_deadline(const sandq_client_t *c, int64_t timeout_ms);
@@ -146,6 +154,27 @@ sandq_code sqp_waiter_next(sqp_waiter *w, int64_t deadline, sq_event *ev, bool *
 /* True once everything published before the waiter opened has been read. */
 bool sqp_waiter_caught_up(const sqp_waiter *w);
 void sqp_waiter_close(sqp_waiter *w);
+
+/* How a call that waits follows its sandbox's events (sqp_follow_events): the
+ * launch, wait_ready and kill of sandbox.c, the pause/resume/setTimeout of
+ * lifecycle.c and the one-shot tasks of run_task.c differ only in what an event
+ * means to them and what to say when time runs out. */
+typedef struct sqp_follow sqp_follow;
+struct sqp_follow {
+    int64_t deadline;        /* on_event may push it back (progress resets it) */
+    int64_t started;         /* sq_mono_ms() the timeout message counts from; on_event may move it */
+    const char *request_id;  /* set on err at the deadline, if not NULL/"" */
+    const char *task_id;     /* likewise */
+    bool quiet_ok;           /* the deadline passing is success (setTimeout has no acknowledging event) */
+    /* ev: the next event about the sandbox, or NULL when a poll slice passed without
+     * one. Return true once the call is decided, with *rc (and err) its result. */
+    bool (*on_event)(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err);
+    /* What was awaited, for the timeout message ("waiting for sandbox X to end"). */
+    void (*describe)(sqp_follow *f, char *what, size_t len);
+    void *user;              /* the call's own state */
+};
+/* Follow w's events until f decides, the deadline passes or reading fails. */
+sandq_code sqp_follow_events(sandq_client_t *c, sqp_waiter *w, sqp_follow *f, sandq_error *err);
 
 /* ---- task.c (pure) ---- */
 /* Bytes of a task's output stream ("stdout", "stderr" or "data"), de-duplicated,

@@ -19,6 +19,57 @@ typedef struct {
     const char *bounced_type; /* this request's event that says it was not carried out */
 } lc_spec;
 
+typedef struct {
+    const lc_spec *spec;
+    const char *sandbox_id;
+    const char *request_id;
+    sandq_sandbox *out;
+} lc_call;
+
+static void lc_describe(sqp_follow *f, char *what, size_t len)
+{
+    const lc_call *l = f->user;
+    snprintf(what, len, "waiting for %s of sandbox %s", l->spec->what, l->sandbox_id);
+}
+
+static bool lc_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err)
+{
+    const lc_call *l = f->user;
+    const lc_spec *spec = l->spec;
+    if (!ev)
+        return false;
+    bool mine = strcmp(ev->request_id, l->request_id) == 0;
+    bool rejected = mine && strcmp(ev->type, "request.rejected") == 0;
+    bool gone = strcmp(ev->type, "sandbox.failed") == 0 || strcmp(ev->type, "sandbox.ended") == 0;
+    bool bounced = mine && spec->bounced_type && strcmp(ev->type, spec->bounced_type) == 0;
+    bool done = false;
+    for (int i = 0; mine && i < 2; i++)
+        if (spec->done_types[i] && strcmp(ev->type, spec->done_types[i]) == 0)
+            done = true;
+    if (rejected || gone) {
+        *rc = sqp_fail_from_event(err, ev);
+        if (err && !err->request_id[0])
+            snprintf(err->request_id, sizeof err->request_id, "%s", l->request_id);
+    } else if (bounced) {
+        const json_t *reason = json_object_get(ev->data, "reason"), *msg = json_object_get(ev->data, "message");
+        *rc = sqp_fail(err, SANDQ_E_INTERNAL, "%s of sandbox %s was not carried out (%s): %s", spec->what,
+                       l->sandbox_id, json_is_string(reason) ? json_string_value(reason) : "no reason given",
+                       json_is_string(msg) ? json_string_value(msg) : "no message");
+        if (err)
+            snprintf(err->request_id, sizeof err->request_id, "%s", l->request_id);
+    } else if (done && l->out) {
+        sandq_sandbox *out = l->out;
+        snprintf(out->id, sizeof out->id, "%s", l->sandbox_id);
+        const json_t *st = json_object_get(ev->data, "state");
+        snprintf(out->state, sizeof out->state, "%s", json_is_string(st) ? json_string_value(st) : "");
+        const json_t *rg = json_object_get(ev->root, "region"), *wk = json_object_get(ev->root, "workerId");
+        snprintf(out->region, sizeof out->region, "%s", json_is_string(rg) ? json_string_value(rg) : "");
+        snprintf(out->worker_id, sizeof out->worker_id, "%s", json_is_string(wk) ? json_string_value(wk) : "");
+        snprintf(out->request_id, sizeof out->request_id, "%s", l->request_id);
+    }
+    return rejected || gone || bounced || done;
+}
+
 static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
                                  const lc_spec *spec, int64_t timeout_ms, sandq_sandbox *out, sandq_error *err)
 {
@@ -43,58 +94,11 @@ static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, cons
     }
     char request_id[SQ_ID_MAX];
     rc = sqp_send(c, sandbox_id, type, NULL, body, NULL, deadline, request_id, err);
-    while (rc == SANDQ_OK) {
-        sq_event ev;
-        bool got;
-        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
-        if (rc == SANDQ_E_WAIT_TIMEOUT) {
-            if (spec->quiet_ok) {
-                sqp_err_clear(err);
-                rc = SANDQ_OK;
-                break;
-            }
-            char what[128];
-            snprintf(what, sizeof what, "waiting for %s of sandbox %s", spec->what, sandbox_id);
-            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
-            if (err)
-                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
-            break;
-        }
-        if (rc)
-            break;
-        if (!got)
-            continue;
-        bool mine = strcmp(ev.request_id, request_id) == 0;
-        bool rejected = mine && strcmp(ev.type, "request.rejected") == 0;
-        bool gone = strcmp(ev.type, "sandbox.failed") == 0 || strcmp(ev.type, "sandbox.ended") == 0;
-        bool bounced = mine && spec->bounced_type && strcmp(ev.type, spec->bounced_type) == 0;
-        bool done = false;
-        for (int i = 0; mine && i < 2; i++)
-            if (spec->done_types[i] && strcmp(ev.type, spec->done_types[i]) == 0)
-                done = true;
-        if (rejected || gone) {
-            rc = sqp_fail_from_event(err, &ev);
-            if (err && !err->request_id[0])
-                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
-        } else if (bounced) {
-            const json_t *reason = json_object_get(ev.data, "reason"), *msg = json_object_get(ev.data, "message");
-            rc = sqp_fail(err, SANDQ_E_INTERNAL, "%s of sandbox %s was not carried out (%s): %s", spec->what,
-                          sandbox_id, json_is_string(reason) ? json_string_value(reason) : "no reason given",
-                          json_is_string(msg) ? json_string_value(msg) : "no message");
-            if (err)
-                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
-        } else if (done && out) {
-            snprintf(out->id, sizeof out->id, "%s", sandbox_id);
-            const json_t *st = json_object_get(ev.data, "state");
-            snprintf(out->state, sizeof out->state, "%s", json_is_string(st) ? json_string_value(st) : "");
-            const json_t *rg = json_object_get(ev.root, "region"), *wk = json_object_get(ev.root, "workerId");
-            snprintf(out->region, sizeof out->region, "%s", json_is_string(rg) ? json_string_value(rg) : "");
-            snprintf(out->worker_id, sizeof out->worker_id, "%s", json_is_string(wk) ? json_string_value(wk) : "");
-            snprintf(out->request_id, sizeof out->request_id, "%s", request_id);
-        }
-        sq_event_free(&ev);
-        if (rejected || gone || bounced || done)
-            break;
+    if (rc == SANDQ_OK) {
+        lc_call l = {spec, sandbox_id, request_id, out};
+        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id,
+                        .quiet_ok = spec->quiet_ok, .on_event = lc_event, .describe = lc_describe, .user = &l};
+        rc = sqp_follow_events(c, &w, &f, err);
     }
     sqp_waiter_close(&w);
     return rc;

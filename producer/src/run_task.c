@@ -6,6 +6,36 @@
 #include "internal.h"
 #include "sq/clock.h"
 
+typedef struct {
+    sqp_taskstate *ts;
+    const char *type, *sandbox_id;
+    int64_t timeout_ms;
+    bool progress_resets;
+} one_shot;
+
+static void one_shot_describe(sqp_follow *f, char *what, size_t len)
+{
+    const one_shot *o = f->user;
+    snprintf(what, len, "%s %s on %s", o->type, o->ts->task_id, o->sandbox_id);
+}
+
+static bool one_shot_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err)
+{
+    (void)err;
+    one_shot *o = f->user;
+    if (!ev)
+        return false;
+    /* With progress_resets, the deadline (and the timeout message's "waited") restart
+     * on every event about the task, so a long transfer that keeps moving never
+     * times out. */
+    if (sqp_taskstate_feed(o->ts, ev) && o->progress_resets) {
+        f->started = sq_mono_ms();
+        f->deadline = f->started + o->timeout_ms;
+    }
+    *rc = SANDQ_OK;
+    return o->ts->done;
+}
+
 sandq_code sqp_run_task(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
                         int64_t timeout_ms, bool progress_resets, sqp_chunk_fn on_chunk, void *user,
                         sqp_taskstate *ts, sandq_error *err)
@@ -29,32 +59,10 @@ sandq_code sqp_run_task(sandq_client_t *c, const char *sandbox_id, const char *t
         return rc;
     }
     snprintf(ts->request_id, sizeof ts->request_id, "%s", request_id);
-    int64_t last_progress = sq_mono_ms();
-    while (!ts->done) {
-        sq_event ev;
-        bool got;
-        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
-        if (rc == SANDQ_E_WAIT_TIMEOUT) {
-            char what[128];
-            snprintf(what, sizeof what, "%s %s on %s", type, task_id, sandbox_id);
-            rc = sqp_fail_timeout(c, err, sq_mono_ms() - (progress_resets ? last_progress : started), what);
-            if (err) {
-                snprintf(err->task_id, sizeof err->task_id, "%s", task_id);
-                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
-            }
-            break;
-        }
-        if (rc)
-            break;
-        if (!got)
-            continue;
-        bool about = sqp_taskstate_feed(ts, &ev);
-        sq_event_free(&ev);
-        if (about && progress_resets) {
-            last_progress = sq_mono_ms();
-            deadline = last_progress + timeout_ms;
-        }
-    }
+    one_shot o = {ts, type, sandbox_id, timeout_ms, progress_resets};
+    sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id, .task_id = task_id,
+                    .on_event = one_shot_event, .describe = one_shot_describe, .user = &o};
+    rc = sqp_follow_events(c, &w, &f, err);
     sqp_waiter_close(&w);
     if (rc)
         return rc;

@@ -67,12 +67,13 @@ static sandq_code events_position(sandq_client_t *c, const char *sandbox_id, int
 
 /* Validate options, publish sandbox.create. With w non-NULL, a waiter is opened on
  * the sandbox's partition before publishing (for launch). */
-static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *o, int64_t deadline, sqp_waiter *w,
+static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *opts, int64_t deadline, sqp_waiter *w,
                             sandq_sandbox *out, sandq_error *err)
 {
-    sandq_create_opts none = {0};
-    if (!o)
-        o = &none;
+    sandq_create_opts copy;
+    if (sqp_opts_copy(&copy, sizeof copy, opts, "sandq_create_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    const sandq_create_opts *o = &copy;
     sandq_sandbox info = {0};
     if (o->sandbox_id) {
         if (!sq_id_valid(o->sandbox_id, "sbx"))
@@ -135,24 +136,70 @@ static sandq_code do_create(sandq_client_t *c, const sandq_create_opts *o, int64
     return SANDQ_OK;
 }
 
-sandq_code sandq_create(sandq_client_t *c, const sandq_create_opts *opts, sandq_sandbox *out, sandq_error *err)
+/* What create, launch and wait_ready do first: err cleared, out zeroed, a client. */
+static sandq_code begin_call(const sandq_client_t *c, sandq_sandbox *out, sandq_error *err)
 {
     sqp_err_clear(err);
     if (out)
         memset(out, 0, sizeof *out);
-    if (!c)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    return c ? SANDQ_OK : sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+}
+
+sandq_code sandq_create(sandq_client_t *c, const sandq_create_opts *opts, sandq_sandbox *out, sandq_error *err)
+{
+    sandq_code rc0 = begin_call(c, out, err);
+    if (rc0)
+        return rc0;
     return do_create(c, opts, sqp_deadline(c, 0), NULL, out, err);
+}
+
+/* launch: its own create's sandbox.ready, or a rejection of it, or the sandbox's end. */
+typedef struct {
+    sandq_sandbox *info;
+    char last_state[16];
+} launch_call;
+
+static void launch_describe(sqp_follow *f, char *what, size_t len)
+{
+    const launch_call *l = f->user;
+    if (*l->last_state)
+        snprintf(what, len, "waiting for sandbox %s to be ready (last state: %s)", l->info->id, l->last_state);
+    else
+        snprintf(what, len, "waiting for sandbox %s to be ready (no worker answered: is sandq-worker running?)",
+                 l->info->id);
+}
+
+static bool launch_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err)
+{
+    launch_call *l = f->user;
+    if (!ev)
+        return false;
+    bool rejected = strcmp(ev->type, "request.rejected") == 0 && strcmp(ev->request_id, l->info->request_id) == 0;
+    if (rejected || strcmp(ev->type, "sandbox.failed") == 0 || strcmp(ev->type, "sandbox.ended") == 0) {
+        *rc = sqp_fail_from_event(err, ev);
+        return true;
+    }
+    if (strcmp(ev->type, "sandbox.assigned") == 0 || strcmp(ev->type, "sandbox.ready") == 0)
+        note_placement(l->info, ev);
+    const char *st = data_state(ev);
+    if (st && !ev->task_id[0])
+        snprintf(l->last_state, sizeof l->last_state, "%s", st);
+    /* Its own create's ready: a replay of an older request's (a sandbox id given
+     * in opts that already existed) is not an answer to this one. */
+    if (strcmp(ev->type, "sandbox.ready") == 0 && strcmp(ev->request_id, l->info->request_id) == 0) {
+        snprintf(l->info->state, sizeof l->info->state, "ready");
+        *rc = SANDQ_OK;
+        return true;
+    }
+    return false;
 }
 
 sandq_code sandq_launch(sandq_client_t *c, const sandq_create_opts *opts, int64_t timeout_ms, sandq_sandbox *out,
                         sandq_error *err)
 {
-    sqp_err_clear(err);
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!c)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    sandq_code rc0 = begin_call(c, out, err);
+    if (rc0)
+        return rc0;
     int64_t started = sq_mono_ms();
     int64_t deadline = sqp_deadline(c, timeout_ms);
     sandq_sandbox info;
@@ -160,49 +207,10 @@ sandq_code sandq_launch(sandq_client_t *c, const sandq_create_opts *opts, int64_
     sandq_code rc = do_create(c, opts, deadline, &w, &info, err);
     if (rc)
         return rc;
-    char last_state[16] = "";
-    for (;;) {
-        sq_event ev;
-        bool got;
-        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
-        if (rc == SANDQ_E_WAIT_TIMEOUT) {
-            char what[160];
-            if (*last_state)
-                snprintf(what, sizeof what, "waiting for sandbox %s to be ready (last state: %s)", info.id,
-                         last_state);
-            else
-                snprintf(what, sizeof what,
-                         "waiting for sandbox %s to be ready (no worker answered: is sandq-worker running?)", info.id);
-            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
-            if (err)
-                snprintf(err->request_id, sizeof err->request_id, "%s", info.request_id);
-            break;
-        }
-        if (rc)
-            break;
-        if (!got)
-            continue;
-        bool rejected = strcmp(ev.type, "request.rejected") == 0 && strcmp(ev.request_id, info.request_id) == 0;
-        if (rejected || strcmp(ev.type, "sandbox.failed") == 0 || strcmp(ev.type, "sandbox.ended") == 0) {
-            rc = sqp_fail_from_event(err, &ev);
-            sq_event_free(&ev);
-            break;
-        }
-        if (strcmp(ev.type, "sandbox.assigned") == 0 || strcmp(ev.type, "sandbox.ready") == 0)
-            note_placement(&info, &ev);
-        const char *st = data_state(&ev);
-        if (st && !ev.task_id[0])
-            snprintf(last_state, sizeof last_state, "%s", st);
-        /* Its own create's ready: a replay of an older request's (a sandbox id given
-         * in opts that already existed) is not an answer to this one. */
-        bool ready = strcmp(ev.type, "sandbox.ready") == 0 && strcmp(ev.request_id, info.request_id) == 0;
-        sq_event_free(&ev);
-        if (ready) {
-            snprintf(info.state, sizeof info.state, "ready");
-            rc = SANDQ_OK;
-            break;
-        }
-    }
+    launch_call l = {&info, ""};
+    sqp_follow f = {.deadline = deadline, .started = started, .request_id = info.request_id,
+                    .on_event = launch_event, .describe = launch_describe, .user = &l};
+    rc = sqp_follow_events(c, &w, &f, err);
     sqp_waiter_close(&w);
     if (rc == SANDQ_OK && out)
         *out = info;
@@ -222,14 +230,59 @@ static ready_phase phase_of(const char *state)
     return PHASE_WAITING; /* queued, assigning, pausing, paused: it may still get there */
 }
 
+/* wait_ready: the state of the lifecycle event with the highest seq, decided only
+ * once everything published before the call has been read. */
+typedef struct {
+    sqp_waiter *w;
+    sandq_sandbox info;
+    char state[16];
+    int64_t state_seq;  /* seq of the lifecycle event that set it */
+    sandq_error gone;   /* the event that ended or failed it */
+} ready_call;
+
+static void ready_describe(sqp_follow *f, char *what, size_t len)
+{
+    const ready_call *r = f->user;
+    snprintf(what, len, "waiting for sandbox %s to be ready (state: %s)", r->info.id, *r->state ? r->state : "unknown");
+}
+
+static bool ready_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err)
+{
+    ready_call *r = f->user;
+    if (ev) {
+        const char *s = data_state(ev);
+        if (s && strncmp(ev->type, "sandbox.", 8) == 0 && !ev->task_id[0] && ev->seq > r->state_seq) {
+            r->state_seq = ev->seq;
+            snprintf(r->state, sizeof r->state, "%s", s);
+            note_placement(&r->info, ev);
+            if (phase_of(s) == PHASE_GONE)
+                sqp_fail_from_event(&r->gone, ev);
+        }
+    }
+    /* History first: decide only once everything published before this call has
+     * been read, so an old "ready" does not hide a later "ended". */
+    if (!sqp_waiter_caught_up(r->w))
+        return false;
+    ready_phase ph = phase_of(*r->state ? r->state : NULL);
+    if (ph == PHASE_READY) {
+        *rc = SANDQ_OK;
+        return true;
+    }
+    if (ph == PHASE_GONE) {
+        *rc = r->gone.code ? r->gone.code : SANDQ_E_SANDBOX_ENDED;
+        if (err)
+            *err = r->gone;
+        return true;
+    }
+    return false;
+}
+
 sandq_code sandq_wait_ready(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_sandbox *out,
                             sandq_error *err)
 {
-    sqp_err_clear(err);
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!c)
-        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    sandq_code rc0 = begin_call(c, out, err);
+    if (rc0)
+        return rc0;
     if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
     int64_t started = sq_mono_ms();
@@ -252,58 +305,43 @@ sandq_code sandq_wait_ready(sandq_client_t *c, const char *sandbox_id, int64_t t
     sandq_code rc = sqp_waiter_open(c, sandbox_id, start, deadline, &w, err);
     if (rc)
         return rc;
-    sandq_sandbox info = {0};
-    snprintf(info.id, sizeof info.id, "%s", sandbox_id);
-    char state[16] = "";
-    int64_t state_seq = 0; /* seq of the lifecycle event that set it */
-    sandq_error gone;
-    sqp_err_clear(&gone);
-    for (;;) {
-        sq_event ev;
-        bool got;
-        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
-        if (rc == SANDQ_E_WAIT_TIMEOUT) {
-            char what[128];
-            snprintf(what, sizeof what, "waiting for sandbox %s to be ready (state: %s)", sandbox_id,
-                     *state ? state : "unknown");
-            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
-            break;
-        }
-        if (rc)
-            break;
-        if (got) {
-            const char *s = data_state(&ev);
-            if (s && strncmp(ev.type, "sandbox.", 8) == 0 && !ev.task_id[0] && ev.seq > state_seq) {
-                state_seq = ev.seq;
-                snprintf(state, sizeof state, "%s", s);
-                note_placement(&info, &ev);
-                if (phase_of(s) == PHASE_GONE)
-                    sqp_fail_from_event(&gone, &ev);
-            }
-            sq_event_free(&ev);
-        }
-        /* History first: decide only once everything published before this call has
-         * been read, so an old "ready" does not hide a later "ended". */
-        if (!sqp_waiter_caught_up(&w))
-            continue;
-        ready_phase ph = phase_of(*state ? state : NULL);
-        if (ph == PHASE_READY) {
-            rc = SANDQ_OK;
-            break;
-        }
-        if (ph == PHASE_GONE) {
-            rc = gone.code ? gone.code : SANDQ_E_SANDBOX_ENDED;
-            if (err)
-                *err = gone;
-            break;
-        }
-    }
+    ready_call r = {.w = &w};
+    snprintf(r.info.id, sizeof r.info.id, "%s", sandbox_id);
+    sqp_err_clear(&r.gone);
+    sqp_follow f = {.deadline = deadline, .started = started, .on_event = ready_event, .describe = ready_describe,
+                    .user = &r};
+    rc = sqp_follow_events(c, &w, &f, err);
+    sandq_sandbox info = r.info;
+    const char *state = r.state;
     sqp_waiter_close(&w);
     if (rc == SANDQ_OK && out) {
         snprintf(info.state, sizeof info.state, "%s", state);
         *out = info;
     }
     return rc;
+}
+
+/* kill: sandbox.ended, or a rejection of the kill, or sandbox.failed. */
+typedef struct {
+    const char *sandbox_id, *request_id;
+} kill_call;
+
+static void kill_describe(sqp_follow *f, char *what, size_t len)
+{
+    const kill_call *k = f->user;
+    snprintf(what, len, "waiting for sandbox %s to end", k->sandbox_id);
+}
+
+static bool kill_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err)
+{
+    const kill_call *k = f->user;
+    if (!ev)
+        return false;
+    bool rejected = strcmp(ev->type, "request.rejected") == 0 && strcmp(ev->request_id, k->request_id) == 0;
+    *rc = SANDQ_OK;
+    if (rejected || strcmp(ev->type, "sandbox.failed") == 0)
+        *rc = sqp_fail_from_event(err, ev);
+    return rejected || strcmp(ev->type, "sandbox.ended") == 0 || *rc;
 }
 
 sandq_code sandq_kill(sandq_client_t *c, const char *sandbox_id, int64_t timeout_ms, sandq_error *err)
@@ -319,29 +357,11 @@ sandq_code sandq_kill(sandq_client_t *c, const char *sandbox_id, int64_t timeout
         return rc;
     char request_id[SQ_ID_MAX];
     rc = sqp_send(c, sandbox_id, "sandbox.kill", NULL, json_object(), NULL, deadline, request_id, err);
-    while (rc == SANDQ_OK) {
-        sq_event ev;
-        bool got;
-        rc = sqp_waiter_next(&w, deadline, &ev, &got, err);
-        if (rc == SANDQ_E_WAIT_TIMEOUT) {
-            char what[96];
-            snprintf(what, sizeof what, "waiting for sandbox %s to end", sandbox_id);
-            rc = sqp_fail_timeout(c, err, sq_mono_ms() - started, what);
-            if (err)
-                snprintf(err->request_id, sizeof err->request_id, "%s", request_id);
-            break;
-        }
-        if (rc)
-            break;
-        if (!got)
-            continue;
-        bool rejected = strcmp(ev.type, "request.rejected") == 0 && strcmp(ev.request_id, request_id) == 0;
-        bool ended = strcmp(ev.type, "sandbox.ended") == 0;
-        if (rejected || strcmp(ev.type, "sandbox.failed") == 0)
-            rc = sqp_fail_from_event(err, &ev);
-        sq_event_free(&ev);
-        if (rejected || ended || rc)
-            break;
+    if (rc == SANDQ_OK) {
+        kill_call k = {sandbox_id, request_id};
+        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id,
+                        .on_event = kill_event, .describe = kill_describe, .user = &k};
+        rc = sqp_follow_events(c, &w, &f, err);
     }
     sqp_waiter_close(&w);
     return rc;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "sq/redis_url.h"
+#include "sq/redis_connect.h"
 
 #define REDIS_TIMEOUT_MS 5000
 #define LIST_DEFAULT_LIMIT 1000
@@ -16,37 +16,15 @@
 
 static redisContext *connect_redis(sandq_client_t *c, sandq_error *err)
 {
-    sq_redis_url u;
+    redisContext *r;
     sq_err e;
     sq_err_clear(&e);
-    if (sq_redis_url_parse(c->redis_url, &u, &e) < 0) {
-        sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "redis_url \"%s\": %s", c->redis_url, e.msg);
-        return NULL;
+    switch (sq_redis_connect(c->redis_url, REDIS_TIMEOUT_MS, &r, &e)) {
+    case SQ_REDIS_OK: return r;
+    case SQ_REDIS_BAD_URL: sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "redis_url \"%s\": %s", c->redis_url, e.msg); break;
+    case SQ_REDIS_FAILED: sqp_fail(err, SANDQ_E_REDIS, "%s", e.msg); break;
     }
-    struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
-    redisContext *r = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!r || r->err) {
-        sqp_fail(err, SANDQ_E_REDIS, "cannot connect to Redis at %s:%d: %s", u.host, u.port,
-                 r ? r->errstr : "out of memory");
-        redisFree(r);
-        return NULL;
-    }
-    redisSetTimeout(r, tv);
-    redisReply *rep = NULL;
-    if (u.password[0])
-        rep = redisCommand(r, "AUTH %s", u.password);
-    if (!rep || rep->type != REDIS_REPLY_ERROR) {
-        freeReplyObject(rep);
-        rep = u.db ? redisCommand(r, "SELECT %d", u.db) : NULL;
-    }
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        sqp_fail(err, SANDQ_E_REDIS, "Redis at %s:%d: %s", u.host, u.port, rep->str);
-        freeReplyObject(rep);
-        redisFree(r);
-        return NULL;
-    }
-    freeReplyObject(rep);
-    return r;
+    return NULL;
 }
 
 static int64_t to_i64(const char *s)
@@ -115,9 +93,10 @@ sandq_code sandq_list(sandq_client_t *c, const sandq_list_opts *opts, sandq_sand
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client, out and count must not be NULL");
     *out = NULL;
     *count = 0;
-    sandq_list_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_list_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_list_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     size_t limit = opts->limit ? opts->limit : LIST_DEFAULT_LIMIT;
     redisContext *r = connect_redis(c, err);
     if (!r)

@@ -51,52 +51,33 @@ static void finish_protocol(sqp_taskstate *ts, const char *what)
 
 static void take_output(sqp_taskstate *ts, const json_t *data)
 {
-    const char *stream = json_string_value(json_object_get(data, "stream"));
-    int idx = !stream ? -1 : strcmp(stream, "stdout") == 0 ? 0 : strcmp(stream, "stderr") == 0 ? 1
-                           : strcmp(stream, "data") == 0   ? 2 : -1;
-    if (idx < 0)
+    sqp_out_chunk ch;
+    sqp_chunk_status st = sqp_out_chunk_decode(data, &ch);
+    if (ch.stream < 0) {
+        free(ch.bytes);
         return; /* a stream this client does not know: not ours to judge */
-    const json_t *text = json_object_get(data, "data");
-    const json_t *b64 = json_object_get(data, "dataB64");
-    const json_t *off = json_object_get(data, "offset");
-    unsigned char *bytes = NULL;
-    size_t len;
-    if (json_is_string(text)) {
-        len = json_string_length(text);
-        bytes = malloc(len + 1);
-        if (bytes)
-            memcpy(bytes, json_string_value(text), len);
-    } else if (json_is_string(b64)) {
-        size_t in = json_string_length(b64);
-        bytes = malloc(in / 4 * 3 + 3);
-        long n = bytes ? sq_b64_decode(json_string_value(b64), in, bytes) : 0;
-        if (n < 0) {
-            free(bytes);
-            finish_protocol(ts, "output chunk has invalid base64");
-            return;
-        }
-        len = (size_t)n;
-    } else {
-        finish_protocol(ts, "output chunk has neither data nor dataB64");
-        return;
     }
-    if (!bytes) {
+    switch (st) {
+    case SQP_CHUNK_OK: break;
+    case SQP_CHUNK_BAD_BASE64: finish_protocol(ts, "output chunk has invalid base64"); return;
+    case SQP_CHUNK_NO_DATA: finish_protocol(ts, "output chunk has neither data nor dataB64"); return;
+    case SQP_CHUNK_NO_MEMORY:
         ts->done = true;
         ts->code = sqp_fail(&ts->err, SANDQ_E_NO_MEMORY, "out of memory");
         return;
     }
-    uint64_t at = json_is_integer(off) && json_integer_value(off) >= 0 ? (uint64_t)json_integer_value(off)
-                                                                        : ts->next[idx];
+    static const char *const names[] = {"stdout", "stderr", "data"};
+    uint64_t at = ch.has_offset ? ch.offset : ts->next[ch.stream];
     size_t skip;
-    size_t take = sqp_chunk_accept(&ts->next[idx], at, len, &skip);
+    size_t take = sqp_chunk_accept(&ts->next[ch.stream], at, ch.len, &skip);
     if (take && ts->on_chunk) {
-        sandq_code rc = ts->on_chunk(ts->user, stream, at + skip, bytes + skip, take, &ts->err);
+        sandq_code rc = ts->on_chunk(ts->user, names[ch.stream], at + skip, ch.bytes + skip, take, &ts->err);
         if (rc) {
             ts->done = true;
             ts->code = rc;
         }
     }
-    free(bytes);
+    free(ch.bytes);
 }
 
 bool sqp_taskstate_feed(sqp_taskstate *ts, const sq_event *ev)

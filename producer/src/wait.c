@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sq/clock.h"
 #include "sq/codec.h"
 #include "sq/log.h"
 #include "sq/murmur2.h"
@@ -155,4 +156,38 @@ void sqp_waiter_close(sqp_waiter *w)
     if (w->rk)
         sqp_consumer_put(w->c, w->rk);
     w->rk = NULL;
+}
+
+/* The loop every waiting call shares (see internal.h, sqp_follow): read the next
+ * event or poll slice, hand it to the call's decision, and on the deadline either
+ * succeed (a call whose success is silence) or fail with what was awaited. */
+sandq_code sqp_follow_events(sandq_client_t *c, sqp_waiter *w, sqp_follow *f, sandq_error *err)
+{
+    for (;;) {
+        sq_event ev;
+        bool got;
+        sandq_code rc = sqp_waiter_next(w, f->deadline, &ev, &got, err);
+        if (rc == SANDQ_E_WAIT_TIMEOUT) {
+            if (f->quiet_ok) {
+                sqp_err_clear(err);
+                return SANDQ_OK;
+            }
+            char what[192];
+            f->describe(f, what, sizeof what);
+            rc = sqp_fail_timeout(c, err, sq_mono_ms() - f->started, what);
+            if (err && f->request_id && f->request_id[0])
+                snprintf(err->request_id, sizeof err->request_id, "%s", f->request_id);
+            if (err && f->task_id && f->task_id[0])
+                snprintf(err->task_id, sizeof err->task_id, "%s", f->task_id);
+            return rc;
+        }
+        if (rc)
+            return rc;
+        sandq_code out = SANDQ_OK;
+        bool decided = f->on_event(f, got ? &ev : NULL, &out, err);
+        if (got)
+            sq_event_free(&ev);
+        if (decided)
+            return out;
+    }
 }

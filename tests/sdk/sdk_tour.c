@@ -71,19 +71,19 @@ int main(void)
 
     /* run_code, synchronous, output through the callback */
     capture cap = {0};
-    sandq_code_opts co = {.language = "python", .on_output = on_output, .user = &cap};
+    sandq_code_opts co = {.struct_size = sizeof co, .language = "python", .on_output = on_output, .user = &cap};
     int exit_code = -1;
     rc = sandq_run_code(c, sb.id, "print(6*7)", &co, &exit_code, &err);
     json_object_set_new(out, "run_code", json_pack("{s:o, s:i, s:s}", "code", CODE(rc), "exit", exit_code, "out",
                                                    cap.buf));
 
     /* run_code and exec, asynchronous: start both, then wait on the handles */
-    sandq_code_opts bash = {.language = "bash"};
+    sandq_code_opts bash = {.struct_size = sizeof bash, .language = "bash"};
     sandq_task_t *t1 = NULL, *t2 = NULL;
     sandq_code r1 = sandq_run_code_start(c, sb.id, "sleep 0.2; exit 3", &bash, &t1, &err);
     capture cap2 = {0};
     const char *argv[] = {"echo", "async", NULL};
-    sandq_exec_opts eo = {.on_output = on_output, .user = &cap2};
+    sandq_exec_opts eo = {.struct_size = sizeof eo, .on_output = on_output, .user = &cap2};
     sandq_code r2 = sandq_exec_start(c, sb.id, argv, &eo, &t2, &err);
     sandq_task_result res1 = {0}, res2 = {0};
     int polls = 0;
@@ -105,7 +105,7 @@ int main(void)
                                               "worker", info.worker_id, "seq", (json_int_t)info.seq));
     sandq_sandbox_info *list = NULL;
     size_t n = 0;
-    sandq_list_opts lo = {.state = "ready"};
+    sandq_list_opts lo = {.struct_size = sizeof lo, .state = "ready"};
     rc = sandq_list(c, &lo, &list, &n, &err);
     int listed = 0;
     for (size_t i = 0; i < n; i++)

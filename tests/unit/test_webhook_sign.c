@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "webhook_secret.h"
-#include "webhook_sign.h"
+#include "sq/webhook_secret.h"
+#include "sq/webhook_sign.h"
 
 #define SPEC_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SPEC_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <netinet/in.h>
 
-#include "webhook_ssrf.h"
+#include "sq/webhook_ssrf.h"
 
 static sq_addr_class of(const char *text)
 {

@@ -31,8 +31,9 @@
 #include "sq/log.h"
 #include "notify/webhook_outbox.h"
 #include "notify/webhook_schedule.h"
-#include "webhook_sign.h"
-#include "webhook_ssrf.h"
+#include "sq/webhook_notify.h"
+#include "sq/webhook_sign.h"
+#include "sq/webhook_ssrf.h"
 
 typedef struct xfer {
     sq_wh_claimed row;
@@ -82,7 +83,7 @@ static bool pg_ready(sq_webhooks *h)
         sq_warn(NULL, "webhooks: postgres: %s", PQerrorMessage(h->pg));
         return false;
     }
-    PGresult *r = PQexec(h->pg, "LISTEN sandq_webhooks");
+    PGresult *r = PQexec(h->pg, "LISTEN " SQ_WH_NOTIFY_CHANNEL);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok)

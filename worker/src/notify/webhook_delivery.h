@@ -12,7 +12,7 @@
 #define SQ_WEBHOOK_DELIVERY_H
 
 #include "worker.h"
-#include "webhook_secret.h"
+#include "sq/webhook_secret.h"
 
 typedef struct sq_webhooks sq_webhooks;
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "worker.h"
-#include "webhook_secret.h"
+#include "sq/webhook_secret.h"
 
 /* Register the `webhook` of a sandbox.create body (if any) as the sandbox's
  * endpoint, its secret sealed with box. Idempotent (a replayed create keeps

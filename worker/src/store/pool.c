@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "sq/redis_connect.h"
+
 void sq_pool_init(sq_store_pool *p, int max, const char *redis_url, const char *database_url)
 {
     pthread_mutex_init(&p->mu, NULL);
@@ -76,32 +78,7 @@ int sq_pool_redis(sq_store_pool *p, sq_store_conn *c, sq_err *err)
 {
     if (c->redis)
         return 0;
-    sq_redis_url u;
-    if (sq_redis_url_parse(p->redis_url, &u, err) < 0)
-        return -1;
-    struct timeval tv = {.tv_sec = 5};
-    redisContext *r = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!r || r->err) {
-        sq_err_set(err, SQ_INTERNAL, "redis %s:%d: %s", u.host, u.port, r ? r->errstr : "out of memory");
-        if (r)
-            redisFree(r);
-        return -1;
-    }
-    redisSetTimeout(r, tv);
-    redisReply *rep = u.password[0] ? redisCommand(r, "AUTH %s", u.password) : NULL;
-    if (rep)
-        freeReplyObject(rep);
-    rep = redisCommand(r, "SELECT %d", u.db);
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        sq_err_set(err, SQ_INTERNAL, "redis SELECT %d failed", u.db);
-        if (rep)
-            freeReplyObject(rep);
-        redisFree(r);
-        return -1;
-    }
-    freeReplyObject(rep);
-    c->redis = r;
-    return 0;
+    return sq_redis_connect(p->redis_url, 5000, &c->redis, err) == SQ_REDIS_OK ? 0 : -1;
 }
 
 int sq_pool_pg(sq_store_pool *p, sq_store_conn *c, sq_err *err)

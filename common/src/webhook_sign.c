@@ -1,5 +1,5 @@
 /* webhook_sign.c — see webhook_sign.h. HMAC-SHA256 comes from libcrypto. */
-#include "webhook_sign.h"
+#include "sq/webhook_sign.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,5 +1,5 @@
 /* webhook_secret.c — see webhook_secret.h. */
-#include "webhook_secret.h"
+#include "sq/webhook_secret.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,5 +1,5 @@
 /* webhook_ssrf.c — see webhook_ssrf.h. */
-#include "webhook_ssrf.h"
+#include "sq/webhook_ssrf.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
