@@ -22,23 +22,22 @@ sq_emit_target sq_target_of(const sq_live_sandbox *sb)
         .reply_to = sb->reply_to};
 }
 
-int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
-               rd_kafka_headers_t *headers, sq_err *err)
+/* Produce one message; the calling thread's current job (if any) counts it
+ * as a delivery of `kind` until Kafka reports on it (kafka_conf.c's delivery
+ * callback), holding a reference to the job meanwhile (job.h). */
+static int produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
+                   rd_kafka_headers_t *headers, sq_delivery_kind kind, sq_err *err)
 {
-    /* The current job (if any) counts this message until Kafka acknowledges
-     * it; the delivery callback (kafka_conf.c) settles the count. */
-    sq_job *job = sq_job_current();
-    if (job)
-        sq_job_delivery_begin(job);
+    const sq_job_tally *tally = sq_job_tally_begin(sq_job_current(), kind);
     rd_kafka_resp_err_t rc;
     for (int tries = 0;; tries++) {
         rc = headers ? rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
                                          RD_KAFKA_V_VALUE((void *)payload, len),
                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-                                         RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END)
+                                         RD_KAFKA_V_OPAQUE((void *)tally), RD_KAFKA_V_END)
                      : rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
                                          RD_KAFKA_V_VALUE((void *)payload, len),
-                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(job),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)tally),
                                          RD_KAFKA_V_END);
         if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 600)
             break;
@@ -48,11 +47,16 @@ int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len,
     if (rc) {
         if (headers)
             rd_kafka_headers_destroy(headers);
-        if (job)
-            sq_job_delivery_done(job, false);
+        sq_job_tally_done(tally, false);
         return sq_err_set(err, SQ_INTERNAL, "kafka produce to %s: %s", topic, rd_kafka_err2str(rc));
     }
     return 0;
+}
+
+int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
+               rd_kafka_headers_t *headers, sq_err *err)
+{
+    return produce(w, topic, key, key_len, payload, len, headers, SQ_DELIVERY_REQUIRED, err);
 }
 
 int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *payload, const char *reply_to,
@@ -60,8 +64,15 @@ int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *
 {
     size_t len = strlen(payload);
     int rc = sq_produce(w, w->topic_events, key, key_len, payload, len, NULL, err);
-    if (rc == 0 && reply_to && *reply_to)
-        rc = sq_produce(w, reply_to, key, key_len, payload, len, NULL, err);
+    if (rc == 0 && reply_to && *reply_to) {
+        /* The replyTo copy is best effort (job.h): a topic the requester named
+         * that cannot take it costs that copy, never the request. */
+        sq_err rerr;
+        if (produce(w, reply_to, key, key_len, payload, len, NULL, SQ_DELIVERY_BEST_EFFORT, &rerr) < 0) {
+            sq_metrics_reply_failed();
+            sq_warn(NULL, "reply delivery failed (%s); the event is on the events topic only", rerr.msg);
+        }
+    }
     return rc;
 }
 
