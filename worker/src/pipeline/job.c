@@ -34,10 +34,22 @@ sq_job *sq_job_new(sq_worker *w, rd_kafka_message_t *msg)
     return j;
 }
 
+/* The consumed message is the owner's, and only while it handles the job:
+ * librdkafka cannot destroy its consumer while one of its messages is still
+ * out (rd_kafka_destroy waits for it), and a job the owner has let go of may
+ * wait for a delivery report or a commit long after that — at shutdown, with
+ * Kafka or PostgreSQL down. */
+static void drop_message(sq_job *job)
+{
+    if (job->msg)
+        rd_kafka_message_destroy(job->msg);
+    job->msg = NULL;
+}
+
 static void job_free(sq_job *job)
 {
     sq_request_free(&job->req);
-    rd_kafka_message_destroy(job->msg);
+    drop_message(job);
     pthread_mutex_destroy(&job->mu);
     pthread_cond_destroy(&job->cv);
     free(job);
@@ -98,6 +110,7 @@ void sq_job_tally_done(const sq_job_tally *t, bool ok)
 
 void sq_job_seal(sq_job *job, void (*on_settled)(sq_job *job))
 {
+    drop_message(job);
     pthread_mutex_lock(&job->mu);
     job->on_settled = on_settled;
     job->sealed = true;
@@ -128,4 +141,8 @@ bool sq_job_wait_deliveries(sq_job *job)
     return ok;
 }
 
-void sq_job_abandon(sq_job *job) { sq_job_release(job); }
+void sq_job_abandon(sq_job *job)
+{
+    drop_message(job);
+    sq_job_release(job);
+}

@@ -43,7 +43,7 @@ struct sq_job {
     sq_worker *w;
     atomic_int refs;           /* see above; the job is freed when it drops to 0 */
     sq_job_tally tallies[2];   /* indexed by sq_delivery_kind */
-    rd_kafka_message_t *msg;
+    rd_kafka_message_t *msg;   /* until sealed or abandoned (job.c: drop_message) */
     sq_request req;
     bool parsed;               /* req is a valid request (dedupe applies) */
     bool ledger_checked;       /* the PostgreSQL dedupe ledger was consulted */
