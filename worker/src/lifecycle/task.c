@@ -94,6 +94,11 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     sq_task_outcome out = {.exit_code = -1};
     body(&t, &out);
     int64_t duration = sq_mono_ms() - t.started_mono;
+    if (out.failure.code == SQ_OK && !sq_result_fits(w, out.result, &out.failure)) {
+        out.reason = "result_too_large"; /* failed once, never run again (notify/emit.h) */
+        json_decref(out.result);
+        out.result = NULL;
+    }
 
     json_t *d = kind_data(kind);
     const char *type;

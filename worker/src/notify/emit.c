@@ -87,6 +87,38 @@ static bool answers_claimed_request(const sq_request *req, const char *type)
            sq_event_answers(req->type, type);
 }
 
+bool sq_result_fits(const sq_worker *w, const json_t *result, sq_err *why)
+{
+    size_t len = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
+    if (len <= w->cfg.max_event_bytes)
+        return true;
+    sq_err_set(why, SQ_PAYLOAD_TOO_LARGE,
+               "the task's result is %zu bytes, more than an event may carry (%zu, SANDQ_MAX_EVENT_BYTES); "
+               "ask for less (a narrower path, a page)",
+               len, w->cfg.max_event_bytes);
+    return false;
+}
+
+/* The failure that stands for a task's completion too large to publish: the
+ * same kind, exit code and duration, without the result. */
+static json_t *too_large_failure(const json_t *completed, size_t len, size_t max)
+{
+    json_t *d = json_object();
+    const char *keep[] = {"kind", "exitCode", "durationMs"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        if (json_object_get(completed, keep[i]))
+            json_object_set(d, keep[i], json_object_get(completed, keep[i]));
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the task's completion is %zu bytes as an event, more than an event may carry (%zu, "
+             "SANDQ_MAX_EVENT_BYTES); ask for less (a narrower path, a page)",
+             len, max);
+    json_object_set_new(d, "code", json_string(sq_code_name(SQ_PAYLOAD_TOO_LARGE)));
+    json_object_set_new(d, "message", json_string(msg));
+    json_object_set_new(d, "reason", json_string("result_too_large"));
+    return d;
+}
+
 int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
                          const char *type, json_t *data, int64_t seq, sq_err *err)
 {
@@ -103,7 +135,25 @@ int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *re
     };
     json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
     char *payload = json_dumps(ev, JSON_COMPACT); /* once, for the answer, the history row and Kafka */
+    /* Every event has a bounded size. One over SANDQ_MAX_EVENT_BYTES cannot be
+     * published (the producer refuses it), so its request would fail and be
+     * run again, for ever. A task's completion that large is its result: the
+     * task fails once, payload_too_large, in its place (same seq: nothing of
+     * this event was recorded or published). */
+    size_t len = payload ? strlen(payload) : 0;
+    if (len > w->cfg.max_event_bytes && strcmp(type, "sandbox.task.completed") == 0) {
+        json_t *failed = too_large_failure(json_object_get(ev, "data"), len, w->cfg.max_event_bytes);
+        free(payload);
+        json_decref(ev);
+        sq_metrics_event_too_large();
+        sq_log_ctx lc = {.sandbox_id = t->sandbox_id, .request_id = req ? req->request_id : NULL, .task_id = task_id};
+        sq_warn(&lc, "a task's completion of %zu bytes is over SANDQ_MAX_EVENT_BYTES: failed with payload_too_large", len);
+        return sq_emit_numbered(w, t, req, task_id, "sandbox.task.failed", failed, seq, err);
+    }
     int rc = payload ? 0 : sq_err_set(err, SQ_INTERNAL, "out of memory for an event");
+    if (rc == 0 && len > w->cfg.max_event_bytes)
+        rc = sq_err_set(err, SQ_PAYLOAD_TOO_LARGE, "a %s event of %zu bytes is over SANDQ_MAX_EVENT_BYTES (%zu)", type,
+                        len, w->cfg.max_event_bytes);
     /* An answer is recorded first: if the request was taken over meanwhile
      * (ESTALE), nothing of this event is written or published. */
     if (rc == 0 && answers_claimed_request(req, type))
