@@ -156,8 +156,10 @@ int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *re
                         len, w->cfg.max_event_bytes);
     /* An answer is recorded first: if the request was taken over meanwhile
      * (ESTALE), nothing of this event is written or published. */
-    if (rc == 0 && answers_claimed_request(req, type))
+    if (rc == 0 && answers_claimed_request(req, type)) {
+        sq_job_keep_answer(payload); /* from now on a retry only records and publishes this */
         rc = sq_redis_request_answered(w, req->request_id, payload, err);
+    }
     if (rc == 0)
         rc = sq_pg_event_append(w, ev, payload, err);
     if (rc == 0)

@@ -12,6 +12,23 @@ static __thread sq_job *current;
 void sq_job_set_current(sq_job *job) { current = job; }
 sq_job *sq_job_current(void) { return current; }
 
+void sq_job_keep_answer(const char *envelope)
+{
+    if (!current)
+        return;
+    char *copy = strdup(envelope);
+    if (!copy)
+        return; /* out of memory: a retry runs the request again, as before */
+    free(current->answer);
+    current->answer = copy;
+}
+
+void sq_job_effect_begins(void)
+{
+    if (current)
+        current->effect_started = true;
+}
+
 sq_job *sq_job_new(sq_worker *w, rd_kafka_message_t *msg)
 {
     sq_job *j = calloc(1, sizeof *j);
@@ -48,6 +65,7 @@ static void drop_message(sq_job *job)
 
 static void job_free(sq_job *job)
 {
+    free(job->answer);
     sq_request_free(&job->req);
     drop_message(job);
     pthread_mutex_destroy(&job->mu);

@@ -47,6 +47,11 @@ struct sq_job {
     sq_request req;
     bool parsed;               /* req is a valid request (dedupe applies) */
     bool ledger_checked;       /* the PostgreSQL dedupe ledger was consulted */
+    /* What a retry may redo (lifecycle/actor.c): once the request's answer
+     * exists, only recording and publishing it; once a task's body began,
+     * never the body. */
+    char *answer;              /* the envelope that answers the request, once built (notify/emit.c) */
+    bool effect_started;       /* a task's body began (lifecycle/task.c) */
     char topic[SQ_TOPIC_MAX];
     int32_t partition;
     int64_t offset;
@@ -69,6 +74,13 @@ sq_job *sq_job_new(sq_worker *w, rd_kafka_message_t *msg);
 /* The job whose events the calling thread is producing (NULL: none). */
 void sq_job_set_current(sq_job *job);
 sq_job *sq_job_current(void);
+
+/* Keep the answer to the current job's request (a copy of envelope), so
+ * that a failure after it was built redoes only its recording and publishing. */
+void sq_job_keep_answer(const char *envelope);
+/* The current job's task body begins: from now on a retry must not run it
+ * again (its effect — a command, a write — has happened, or may have). */
+void sq_job_effect_begins(void);
 
 /* Delivery accounting, used by the event producer and its delivery callback
  * and by the history writer. Each begun delivery holds a reference to the job
