@@ -5,12 +5,11 @@ command's side effect (a line appended to /workspace/runs) happens once, and
 the request has exactly one outcome."""
 from __future__ import annotations
 
-import signal
 import time
 
 from harness import Worker, private_prefix
 from sandq_client import Sandq, new_id
-from test_stalled_services import stack_up, stop_service
+from test_service_restarts import stack_up, stop_service
 
 TERMINAL = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
 
@@ -32,7 +31,7 @@ def test_a_late_store_error_does_not_run_the_task_again(stack_env):
             "-c", 'echo "$0" >> /workspace/runs; sleep 4', tid]}, task_id=tid))
         stream.wait_type("sandbox.task.started", requestId=req["requestId"], timeout=60)
         try:
-            stop_service("redis/redis.pid", signal.SIGTERM)
+            stop_service("redis")
             time.sleep(8)  # the task ends meanwhile; its writes fail and are retried
         finally:
             stack_up()

@@ -5,39 +5,14 @@ the ASan build no use-after-free and no leak — and, once the services are
 back, the next worker publishes the answer the first one recorded."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import time
 
-from harness import ROOT, Worker, private_prefix
+from harness import Worker, private_prefix
 from sandq_client import Sandq, new_id
-from test_service_restarts import pid_of, stack_dir
+from test_service_restarts import stack_up, stop_service
 
 TERMINAL = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
-
-
-def stop_service(pidfile: str, sig: int) -> None:
-    pid = pid_of(stack_dir() / pidfile)
-    os.kill(pid, sig)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{pidfile} did not stop")
-
-
-def stack_up() -> None:
-    """Bring the services back; a broker's port can stay busy a moment after it exited."""
-    for attempt in range(3):
-        p = subprocess.run([str(ROOT / "scripts" / "stack"), "up"], capture_output=True, timeout=180)
-        if p.returncode == 0:
-            return
-        time.sleep(5)
-    raise AssertionError(f"stack up failed: {p.stderr.decode()[-2000:]}")
 
 
 def test_stop_with_kafka_and_postgres_down(stack_env):
@@ -54,9 +29,8 @@ def test_stop_with_kafka_and_postgres_down(stack_env):
         stream.wait_type("sandbox.ready", timeout=90)
         req = client.send(client.envelope("task.exec", sbx, {"command": "sh", "args": ["-c", "sleep 4; echo late"]}))
         stream.wait_type("sandbox.task.started", requestId=req["requestId"], timeout=60)
-        # PostgreSQL "fast" shutdown (SIGINT: clients are disconnected), Kafka SIGTERM.
-        stop_service("pg/data/postmaster.pid", signal.SIGINT)
-        stop_service("kafka/kafka.pid", signal.SIGTERM)
+        stop_service("postgres")
+        stop_service("kafka")
         time.sleep(6)  # the task finishes: its events wait in librdkafka, its rows in the writer
 
         t0 = time.monotonic()
