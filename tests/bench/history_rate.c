@@ -162,6 +162,7 @@ static double writer_round(sq_worker *w, json_t **ev, int n)
     for (int j = 0; j < njobs; j++) {
         pthread_mutex_init(&jobs[j].mu, NULL);
         pthread_cond_init(&jobs[j].cv, NULL);
+        atomic_init(&jobs[j].refs, 1); /* this program is the owner: never released */
     }
     sq_err err;
     double t0 = now_s();
@@ -440,6 +441,7 @@ static double mix_writer_round(sq_worker *w, const mix *m, long *statements)
     for (int j = 0; j < m->n; j++) {
         pthread_mutex_init(&jobs[j].mu, NULL);
         pthread_cond_init(&jobs[j].cv, NULL);
+        atomic_init(&jobs[j].refs, 1); /* this program is the owner: never released */
     }
     int next[ACTORS], step[ACTORS], live = 0, alive[ACTORS];
     for (int a = 0; a < ACTORS; a++) {

@@ -29,11 +29,12 @@ def pid_of(path: pathlib.Path) -> int:
     return int(path.read_text().split()[0])
 
 
-def restart(service: str) -> None:
-    d = stack_dir()
-    pidfile = {"redis": d / "redis" / "redis.pid", "postgres": d / "pg" / "data" / "postmaster.pid",
-               "kafka": d / "kafka" / "kafka.pid"}[service]
-    pid = pid_of(pidfile)
+PIDFILES = {"redis": "redis/redis.pid", "postgres": "pg/data/postmaster.pid", "kafka": "kafka/kafka.pid"}
+
+
+def stop_service(service: str) -> None:
+    """Stop one service of the stack and wait until its process is gone."""
+    pid = pid_of(stack_dir() / PIDFILES[service])
     # SIGTERM: Redis and Kafka shut down cleanly; for PostgreSQL it is "smart"
     # shutdown, which waits for clients — SIGINT is "fast" (disconnects them).
     os.kill(pid, signal.SIGINT if service == "postgres" else signal.SIGTERM)
@@ -42,10 +43,25 @@ def restart(service: str) -> None:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            break
+            return
         time.sleep(0.1)
+    raise AssertionError(f"{service} did not stop")
+
+
+def stack_up() -> None:
+    """Bring the stopped services back; a broker's port can stay busy a moment after it exited."""
+    for _ in range(3):
+        p = subprocess.run([str(ROOT / "scripts" / "stack"), "up"], capture_output=True, timeout=180)
+        if p.returncode == 0:
+            return
+        time.sleep(5)
+    raise AssertionError(f"stack up failed: {p.stderr.decode(errors='replace')[-2000:]}")
+
+
+def restart(service: str) -> None:
+    stop_service(service)
     time.sleep(1.0)  # the worker notices the outage
-    subprocess.run([str(ROOT / "scripts" / "stack"), "up"], check=True, capture_output=True, timeout=180)
+    stack_up()
 
 
 def test_restarts_under_load(client, worker, pg):

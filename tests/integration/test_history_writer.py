@@ -23,7 +23,7 @@ import pytest
 from harness import BUILD
 from sandq_client import new_id
 
-TABLES = ["sandboxes", "tasks", "events", "requests", "webhook_endpoints", "webhook_deliveries"]
+TABLES = ["sandboxes", "tasks", "events", "requests", "webhook_endpoints", "webhook_deliveries", "history_quarantine"]
 SET_STATE = "UPDATE sandboxes SET state = $2, updated_at = now() WHERE id = $1"
 ADD_ENDPOINT = ("INSERT INTO webhook_endpoints (id, sandbox_id, tenant, url, secret_sealed) "
                 "VALUES ($1, $2, $3, $4, 'plain:x') ON CONFLICT (sandbox_id) WHERE sandbox_id IS NOT NULL DO NOTHING")
@@ -119,8 +119,13 @@ def test_a_bad_row_is_set_aside_and_sinks_nothing_else(scratch):
     jobs, log = run_probe(schema, lines)
 
     # The refused rows are settled too: they can never be written, and the
-    # writer says so loudly rather than holding their requests back forever.
+    # writer says so loudly rather than holding their requests back forever —
+    # and keeps each of them, with its error, in history_quarantine.
     assert jobs == {j: 0 for j in range(n // 8)}
     assert log.count("row refused by PostgreSQL") == 2, log
+    assert log.count("kept in history_quarantine") == 2, log
+    kept = db.execute("SELECT sqlstate, statement, params, error FROM history_quarantine ORDER BY id").fetchall()
+    assert [(k[0], k[2]) for k in kept] == [("23505", taken_seq["params"]), ("22P02", not_a_number["params"])]
+    assert all(k[1].startswith("INSERT INTO events") and k[3] for k in kept), kept
     ids = {r[0] for r in db.execute("SELECT event_id FROM events")}
     assert ids == {ev["params"][0] for ev in evs}

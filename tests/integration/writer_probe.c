@@ -64,6 +64,7 @@ int main(void)
     for (int j = 0; j < JOBS_MAX; j++) {
         pthread_mutex_init(&jobs[j].mu, NULL);
         pthread_cond_init(&jobs[j].cv, NULL);
+        atomic_init(&jobs[j].refs, 1); /* this program is the owner: never released */
     }
     sq_worker w;
     memset(&w, 0, sizeof w);

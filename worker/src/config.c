@@ -32,8 +32,12 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->http_addr = sq_env_str("SANDQ_HTTP_ADDR", "127.0.0.1");
     cfg->static_membership = sq_env_bool("SANDQ_STATIC_MEMBERSHIP", true);
 
-    int64_t max_req;
+    int64_t max_req, max_event;
+    /* An event is one Kafka message: at most the producer's message.max.bytes
+     * (4000000, kafka_conf.c) less room for its headers and batch framing;
+     * 1 MiB by default, Kafka's own default limit. */
     if (sq_env_int("SANDQ_MAX_REQUEST_BYTES", 1 << 20, 1024, 64 << 20, &max_req, err) < 0 ||
+        sq_env_int("SANDQ_MAX_EVENT_BYTES", 1 << 20, 64 << 10, 3900000, &max_event, err) < 0 ||
         sq_env_int("SANDQ_UID_BASE", 1000000000, 100000, 4000000000LL, &cfg->uid_base, err) < 0 ||
         sq_env_int("SANDQ_MAX_SANDBOXES", 64, 1, 4096, &cfg->max_sandboxes, err) < 0 ||
         sq_env_int("SANDQ_DEDUPE_TTL_S", 86400, 1, 30 * 86400, &cfg->dedupe_ttl_s, err) < 0 ||
@@ -66,6 +70,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_DEFAULT_DISK_MB",
                             "SANDQ_DEFAULT_DISK_MB exceeds SANDQ_MAX_DISK_MB");
     cfg->max_request_bytes = (size_t)max_req;
+    cfg->max_event_bytes = (size_t)max_event;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",
                             "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");

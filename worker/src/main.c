@@ -356,7 +356,7 @@ int main(int argc, char **argv)
     sq_ownership_stop(&w);
     sq_completer_close_history(w.completer);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);
-    rd_kafka_flush(w.producer, 10000);
+    sq_kafka_producer_drain(&w, 10000);
     atomic_store(&w.producer_done, 1);
     pthread_join(w.producer_poller, NULL);
     sq_cgroups_cleanup();

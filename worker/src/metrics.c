@@ -21,6 +21,9 @@ static struct {
     atomic_ullong tasks[NKINDS][SQ_OUTCOME__COUNT];
     atomic_ullong dlq;
     atomic_ullong duplicates;
+    atomic_ullong reply_failed;
+    atomic_ullong quarantined;
+    atomic_ullong too_large;
 } m;
 
 void sq_metrics_reset(void) { memset(&m, 0, sizeof m); }
@@ -45,6 +48,9 @@ void sq_metrics_rejected(sq_code code)
 
 void sq_metrics_dlq(void) { atomic_fetch_add(&m.dlq, 1); }
 void sq_metrics_duplicate(void) { atomic_fetch_add(&m.duplicates, 1); }
+void sq_metrics_reply_failed(void) { atomic_fetch_add(&m.reply_failed, 1); }
+void sq_metrics_history_quarantined(void) { atomic_fetch_add(&m.quarantined, 1); }
+void sq_metrics_event_too_large(void) { atomic_fetch_add(&m.too_large, 1); }
 
 void sq_metrics_task(const char *kind, sq_task_outcome_kind outcome)
 {
@@ -130,6 +136,17 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
     put(&b, "# HELP sandq_duplicate_requests_total Requests acknowledged without effect (same requestId).\n"
             "# TYPE sandq_duplicate_requests_total counter\nsandq_duplicate_requests_total %llu\n",
         atomic_load(&m.duplicates));
+    put(&b, "# HELP sandq_reply_delivery_failures_total Events not delivered to a sandbox's replyTo topic "
+            "(they are on the events topic).\n"
+            "# TYPE sandq_reply_delivery_failures_total counter\nsandq_reply_delivery_failures_total %llu\n",
+        atomic_load(&m.reply_failed));
+    put(&b, "# HELP sandq_history_quarantined_total History rows PostgreSQL refused, kept in history_quarantine.\n"
+            "# TYPE sandq_history_quarantined_total counter\nsandq_history_quarantined_total %llu\n",
+        atomic_load(&m.quarantined));
+    put(&b, "# HELP sandq_events_too_large_total Events over SANDQ_MAX_EVENT_BYTES, answered with a "
+            "payload_too_large failure instead.\n"
+            "# TYPE sandq_events_too_large_total counter\nsandq_events_too_large_total %llu\n",
+        atomic_load(&m.too_large));
     put(&b, "# HELP sandq_inflight_requests Consumed requests without a durable outcome yet.\n"
             "# TYPE sandq_inflight_requests gauge\nsandq_inflight_requests %zu\n",
         g->inflight_requests);

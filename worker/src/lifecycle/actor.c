@@ -11,6 +11,8 @@
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
 #include "lifecycle/registry.h"
+#include "lifecycle/transition.h"
+#include "notify/emit.h"
 #include "pipeline/answer.h"
 #include "pipeline/completer.h"
 #include "pipeline/handover_clock.h"
@@ -35,13 +37,37 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
     return sb;
 }
 
+/* What a retry of a failed job does. The first attempt runs the handler;
+ * a retry never runs a task's body again (its effect — a command, a file
+ * write — has happened or may have): once the answer exists it is only
+ * recorded and published again; a task whose body ran without an answer
+ * fails once (outcome_lost). A job that failed before either runs again from
+ * the start: nothing of it took effect. Then, as at the end of a task, the
+ * sandbox is ready again. */
+static int attempt(sq_worker *w, sq_live_sandbox *sb, sq_job *job, const char *last_error, sq_err *err)
+{
+    if (!job->answer && !job->effect_started)
+        return sq_route(w, sb, &job->req, err);
+    sq_emit_target target = sq_target_of(sb);
+    int rc = job->answer ? sq_answer_outcome_again(w, job, err)
+                         : sq_answer_task_lost(w, &target, job, last_error, err);
+    if (rc == 0 && sb->state == SQ_STATE_ACTIVE) {
+        sq_lifetime_touch(w, sb, false);
+        rc = sq_transition(w, sb, &job->req, SQ_STATE_READY, NULL, NULL, NULL, err);
+    }
+    return rc;
+}
+
 /* Run a job until its effects are durable. A store or Kafka outage makes it
  * fail; it is retried with back-off rather than skipped, so nothing is lost
- * (the offset does not move past it meanwhile). On shutdown it is abandoned:
- * the message is consumed again by the next owner and deduped there. */
+ * (the offset does not move past it meanwhile) — but only what attempt()
+ * allows is done again. On shutdown it is abandoned: the message is consumed
+ * again by the next owner and deduped there (a recorded answer is published
+ * again, pipeline/answer.h). */
 static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
 {
     sq_backoff wait = sq_backoff_make(200, 30000);
+    char last_error[256] = "";
     for (;;) {
         sq_err err;
         sq_err_clear(&err);
@@ -54,7 +80,7 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
                 return;
             }
         }
-        rc = sq_route(w, sb, &job->req, &err);
+        rc = attempt(w, sb, job, last_error, &err);
         if (rc == 0)
             rc = sq_redis_flush(w, &err); /* the job's deferred writes go before it is done */
         sq_job_set_current(NULL);
@@ -66,8 +92,12 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
         }
         if (err.sys_errno == ESTALE)
             sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
+        snprintf(last_error, sizeof last_error, "%s", err.msg);
         sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
-        sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);
+        sq_error(&lc, "could not make the effects of %s durable: %s; retrying %s", job->req.type_name, err.msg,
+                 job->answer           ? "its answer's recording and publishing"
+                 : job->effect_started ? "with a failure: its task is not run again"
+                                       : "from the start (nothing of it took effect)");
         if (sq_completer_finish_now(job, false) == 0)
             return;
         if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {

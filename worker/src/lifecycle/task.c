@@ -7,6 +7,7 @@
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
+#include "pipeline/job.h"
 #include "sq/clock.h"
 #include "sq/codec.h"
 #include "sq/log.h"
@@ -92,8 +93,14 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     sq_lifetime_touch(w, sb, true); /* a task stops the idle clock */
     sq_task t = {.w = w, .sb = sb, .req = req, .kind = kind, .started_mono = sq_mono_ms()};
     sq_task_outcome out = {.exit_code = -1};
+    sq_job_effect_begins(); /* a retry of this request never runs the body again (pipeline/job.h) */
     body(&t, &out);
     int64_t duration = sq_mono_ms() - t.started_mono;
+    if (out.failure.code == SQ_OK && !sq_result_fits(w, out.result, &out.failure)) {
+        out.reason = "result_too_large"; /* failed once, never run again (notify/emit.h) */
+        json_decref(out.result);
+        out.result = NULL;
+    }
 
     json_t *d = kind_data(kind);
     const char *type;

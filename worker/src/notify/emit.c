@@ -22,23 +22,22 @@ sq_emit_target sq_target_of(const sq_live_sandbox *sb)
         .reply_to = sb->reply_to};
 }
 
-int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
-               rd_kafka_headers_t *headers, sq_err *err)
+/* Produce one message; the calling thread's current job (if any) counts it
+ * as a delivery of `kind` until Kafka reports on it (kafka_conf.c's delivery
+ * callback), holding a reference to the job meanwhile (job.h). */
+static int produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
+                   rd_kafka_headers_t *headers, sq_delivery_kind kind, sq_err *err)
 {
-    /* The current job (if any) counts this message until Kafka acknowledges
-     * it; the delivery callback (kafka_conf.c) settles the count. */
-    sq_job *job = sq_job_current();
-    if (job)
-        sq_job_delivery_begin(job);
+    const sq_job_tally *tally = sq_job_tally_begin(sq_job_current(), kind);
     rd_kafka_resp_err_t rc;
     for (int tries = 0;; tries++) {
         rc = headers ? rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
                                          RD_KAFKA_V_VALUE((void *)payload, len),
                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-                                         RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END)
+                                         RD_KAFKA_V_OPAQUE((void *)tally), RD_KAFKA_V_END)
                      : rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
                                          RD_KAFKA_V_VALUE((void *)payload, len),
-                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(job),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)tally),
                                          RD_KAFKA_V_END);
         if (rc != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 600)
             break;
@@ -48,11 +47,16 @@ int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len,
     if (rc) {
         if (headers)
             rd_kafka_headers_destroy(headers);
-        if (job)
-            sq_job_delivery_done(job, false);
+        sq_job_tally_done(tally, false);
         return sq_err_set(err, SQ_INTERNAL, "kafka produce to %s: %s", topic, rd_kafka_err2str(rc));
     }
     return 0;
+}
+
+int sq_produce(sq_worker *w, const char *topic, const void *key, size_t key_len, const void *payload, size_t len,
+               rd_kafka_headers_t *headers, sq_err *err)
+{
+    return produce(w, topic, key, key_len, payload, len, headers, SQ_DELIVERY_REQUIRED, err);
 }
 
 int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *payload, const char *reply_to,
@@ -60,8 +64,15 @@ int sq_publish_event(sq_worker *w, const void *key, size_t key_len, const char *
 {
     size_t len = strlen(payload);
     int rc = sq_produce(w, w->topic_events, key, key_len, payload, len, NULL, err);
-    if (rc == 0 && reply_to && *reply_to)
-        rc = sq_produce(w, reply_to, key, key_len, payload, len, NULL, err);
+    if (rc == 0 && reply_to && *reply_to) {
+        /* The replyTo copy is best effort (job.h): a topic the requester named
+         * that cannot take it costs that copy, never the request. */
+        sq_err rerr;
+        if (produce(w, reply_to, key, key_len, payload, len, NULL, SQ_DELIVERY_BEST_EFFORT, &rerr) < 0) {
+            sq_metrics_reply_failed();
+            sq_warn(NULL, "reply delivery failed (%s); the event is on the events topic only", rerr.msg);
+        }
+    }
     return rc;
 }
 
@@ -74,6 +85,38 @@ static bool answers_claimed_request(const sq_request *req, const char *type)
     const sq_job *job = sq_job_current();
     return req && req->request_id[0] && job && job->parsed && strcmp(job->req.request_id, req->request_id) == 0 &&
            sq_event_answers(req->type, type);
+}
+
+bool sq_result_fits(const sq_worker *w, const json_t *result, sq_err *why)
+{
+    size_t len = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
+    if (len <= w->cfg.max_event_bytes)
+        return true;
+    sq_err_set(why, SQ_PAYLOAD_TOO_LARGE,
+               "the task's result is %zu bytes, more than an event may carry (%zu, SANDQ_MAX_EVENT_BYTES); "
+               "ask for less (a narrower path, a page)",
+               len, w->cfg.max_event_bytes);
+    return false;
+}
+
+/* The failure that stands for a task's completion too large to publish: the
+ * same kind, exit code and duration, without the result. */
+static json_t *too_large_failure(const json_t *completed, size_t len, size_t max)
+{
+    json_t *d = json_object();
+    const char *keep[] = {"kind", "exitCode", "durationMs"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        if (json_object_get(completed, keep[i]))
+            json_object_set(d, keep[i], json_object_get(completed, keep[i]));
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the task's completion is %zu bytes as an event, more than an event may carry (%zu, "
+             "SANDQ_MAX_EVENT_BYTES); ask for less (a narrower path, a page)",
+             len, max);
+    json_object_set_new(d, "code", json_string(sq_code_name(SQ_PAYLOAD_TOO_LARGE)));
+    json_object_set_new(d, "message", json_string(msg));
+    json_object_set_new(d, "reason", json_string("result_too_large"));
+    return d;
 }
 
 int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
@@ -92,11 +135,31 @@ int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *re
     };
     json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
     char *payload = json_dumps(ev, JSON_COMPACT); /* once, for the answer, the history row and Kafka */
+    /* Every event has a bounded size. One over SANDQ_MAX_EVENT_BYTES cannot be
+     * published (the producer refuses it), so its request would fail and be
+     * run again, for ever. A task's completion that large is its result: the
+     * task fails once, payload_too_large, in its place (same seq: nothing of
+     * this event was recorded or published). */
+    size_t len = payload ? strlen(payload) : 0;
+    if (len > w->cfg.max_event_bytes && strcmp(type, "sandbox.task.completed") == 0) {
+        json_t *failed = too_large_failure(json_object_get(ev, "data"), len, w->cfg.max_event_bytes);
+        free(payload);
+        json_decref(ev);
+        sq_metrics_event_too_large();
+        sq_log_ctx lc = {.sandbox_id = t->sandbox_id, .request_id = req ? req->request_id : NULL, .task_id = task_id};
+        sq_warn(&lc, "a task's completion of %zu bytes is over SANDQ_MAX_EVENT_BYTES: failed with payload_too_large", len);
+        return sq_emit_numbered(w, t, req, task_id, "sandbox.task.failed", failed, seq, err);
+    }
     int rc = payload ? 0 : sq_err_set(err, SQ_INTERNAL, "out of memory for an event");
+    if (rc == 0 && len > w->cfg.max_event_bytes)
+        rc = sq_err_set(err, SQ_PAYLOAD_TOO_LARGE, "a %s event of %zu bytes is over SANDQ_MAX_EVENT_BYTES (%zu)", type,
+                        len, w->cfg.max_event_bytes);
     /* An answer is recorded first: if the request was taken over meanwhile
      * (ESTALE), nothing of this event is written or published. */
-    if (rc == 0 && answers_claimed_request(req, type))
+    if (rc == 0 && answers_claimed_request(req, type)) {
+        sq_job_keep_answer(payload); /* from now on a retry only records and publishes this */
         rc = sq_redis_request_answered(w, req->request_id, payload, err);
+    }
     if (rc == 0)
         rc = sq_pg_event_append(w, ev, payload, err);
     if (rc == 0)

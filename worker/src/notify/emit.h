@@ -31,6 +31,14 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
 int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
                      const char *type, json_t *data, int64_t seq, sq_err *err);
 
+/* Whether a task's result fits in an event (SANDQ_MAX_EVENT_BYTES); if not,
+ * why gets payload_too_large and a message. The task's lifecycle
+ * (lifecycle/task.c) fails such a task before recording anything of the
+ * result; sq_emit_numbered does the same for a completion that is still over
+ * the limit with its envelope (metadata), so an event too large to publish is
+ * never retried. */
+bool sq_result_fits(const sq_worker *w, const json_t *result, sq_err *why);
+
 /* request.rejected {code, message, field?}. */
 int sq_emit_rejected(sq_worker *w, const sq_emit_target *t, const sq_request *req, const sq_err *why, sq_err *err);
 

@@ -3,6 +3,7 @@
  * acknowledged. The rules these follow are pure (answer_rules.c). */
 #include "pipeline/answer.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "notify/emit.h"
@@ -13,7 +14,9 @@
 #include "metrics.h"
 #include "sq/log.h"
 
-int sq_answer_again(sq_worker *w, const char *envelope, sq_err *err)
+/* Publish a recorded answer again and queue its history row; `why` ends the
+ * log line. */
+static int publish_again(sq_worker *w, const char *envelope, const char *why, sq_err *err)
 {
     json_error_t jerr;
     json_t *ev = json_loads(envelope, 0, &jerr);
@@ -30,10 +33,40 @@ int sq_answer_again(sq_worker *w, const char *envelope, sq_err *err)
         rc = sq_publish_event(w, sandbox_id, sandbox_id ? strlen(sandbox_id) : 0, envelope, known.reply_to, err);
     sq_log_ctx lc = {.sandbox_id = sandbox_id,
                      .request_id = json_string_value(json_object_get(ev, "requestId"))};
-    sq_info(&lc, "published again the %s its previous owner answered with",
-            json_string_value(json_object_get(ev, "type")));
+    sq_info(&lc, "published again the %s %s", json_string_value(json_object_get(ev, "type")), why);
     json_decref(ev);
     return rc;
+}
+
+int sq_answer_again(sq_worker *w, const char *envelope, sq_err *err)
+{
+    return publish_again(w, envelope, "its previous owner answered with", err);
+}
+
+int sq_answer_outcome_again(sq_worker *w, sq_job *job, sq_err *err)
+{
+    if (sq_redis_request_answered(w, job->req.request_id, job->answer, err) < 0)
+        return -1;
+    return publish_again(w, job->answer, "it had answered with before a failure (not run again)", err);
+}
+
+int sq_answer_task_lost(sq_worker *w, const sq_emit_target *t, sq_job *job, const char *why, sq_err *err)
+{
+    const sq_request *req = &job->req;
+    const char *kind = sq_req_task_kind(req->type);
+    char msg[512];
+    snprintf(msg, sizeof msg, "the task ran, but its outcome could not be recorded (%s); it is not run again", why);
+    json_t *d = json_object();
+    json_object_set_new(d, "kind", json_string(kind ? kind : "exec"));
+    json_object_set_new(d, "code", json_string(sq_code_name(SQ_INTERNAL)));
+    json_object_set_new(d, "message", json_string(msg));
+    json_object_set_new(d, "reason", json_string("outcome_lost"));
+    json_object_set_new(d, "durationMs", json_integer(0));
+    sq_log_ctx lc = {.sandbox_id = req->sandbox_id, .request_id = req->request_id, .task_id = req->task_id};
+    sq_error(&lc, "%s", msg);
+    if (sq_pg_task_finished(w, req->task_id, sq_code_name(SQ_INTERNAL), msg, -1, NULL, 0, err) < 0)
+        return -1;
+    return sq_emit(w, t, req, req->task_id, "sandbox.task.failed", d, err);
 }
 
 bool sq_answer_ledger_knows(sq_worker *w, const sq_request *req)

@@ -40,6 +40,21 @@ struct sq_job;
  * its history row; counted on the calling thread's current job. */
 int sq_answer_again(struct sq_worker *w, const char *envelope, sq_err *err);
 
+/* A retry of a request whose handler failed after its answer was built
+ * (job->answer, kept by notify/emit.c): the answer is recorded on the
+ * request's key (again: the key's compare-and-set accepts this run's own
+ * answer) and published again, with its history row — the effect is never
+ * redone. ESTALE when another worker took the request over. */
+int sq_answer_outcome_again(struct sq_worker *w, struct sq_job *job, sq_err *err);
+
+/* A retry of a task whose body ran (job->effect_started) but whose answer
+ * was never built (a store failed in between): the task is not run again; it
+ * fails, once, `internal` with reason `outcome_lost`, and that failure is its
+ * answer (kept on the job like any other). */
+struct sq_emit_target;
+int sq_answer_task_lost(struct sq_worker *w, const struct sq_emit_target *t, struct sq_job *job, const char *why,
+                        sq_err *err);
+
 /* Whether PostgreSQL's requests ledger already has this request id. A fresh
  * Redis claim may only mean Redis lost the key (expiry, a restart without
  * persistence): the ledger is the durable answer. A ledger that cannot be

@@ -134,7 +134,7 @@ static void finish_batch(sq_completer *c, sq_job **jobs, size_t n)
         untrack(c, jobs[i]);
     pthread_mutex_unlock(&c->mu);
     for (size_t i = 0; i < n; i++)
-        sq_job_free(jobs[i]);
+        sq_job_release(jobs[i]);
 }
 
 static void *completer_main(void *arg)
@@ -206,7 +206,7 @@ void sq_completer_stop(sq_completer *c)
                 c->outstanding);
     for (sq_job *j = c->tracked, *n; j; j = n) {
         n = j->tnext;
-        sq_job_free(j);
+        sq_job_release(j);
     }
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
@@ -241,6 +241,6 @@ int sq_completer_finish_now(sq_job *job, bool effects_ok)
         return -1;
     }
     complete_offset(w, job);
-    sq_job_free(job);
+    sq_job_release(job);
     return 0;
 }

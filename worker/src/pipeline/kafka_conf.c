@@ -6,6 +6,7 @@
 
 #include "pipeline/job.h"
 #include "pipeline/ownership.h"
+#include "metrics.h"
 #include "sq/log.h"
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
@@ -22,16 +23,23 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     sq_log(level <= 3 ? SQ_LOG_ERROR : level <= 4 ? SQ_LOG_WARN : SQ_LOG_DEBUG, NULL, "kafka %s: %s", fac, buf);
 }
 
-/* Settles the job that produced the message (its per-message opaque): a job
- * is durable only once every event it produced is acknowledged. */
+/* Settles the job that produced the message (its per-message opaque, job.h):
+ * a job is durable only once every event it produced to the events topic is
+ * acknowledged. A replyTo copy that fails is counted and logged, and its job
+ * goes on as if it had been delivered: the event is on the events topic. */
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     (void)opaque;
-    if (m->err)
+    const sq_job_tally *t = m->_private;
+    if (m->err && t && t->kind == SQ_DELIVERY_BEST_EFFORT) {
+        sq_metrics_reply_failed();
+        sq_warn(NULL, "reply delivery to %s failed (%s); the event is on the events topic only",
+                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    } else if (m->err) {
         sq_error(NULL, "event delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-    if (m->_private)
-        sq_job_delivery_done(m->_private, m->err == RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    sq_job_tally_done(t, m->err == RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
 /* Cooperative-sticky: only partitions that actually move are revoked, so a
@@ -89,12 +97,17 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err)
      * linger.ms (SANDQ_LINGER_MS): no job waits for its acknowledgements on
      * its actor (completer.h), so batching longer costs events a few ms of
      * latency but no throughput, and saves produce requests: CPU in this
-     * process and in the broker. */
+     * process and in the broker.
+     * message.timeout.ms=0 (no timeout; librdkafka's default is 300 s): a
+     * Kafka outage only delays an event, it never fails it — a failed event
+     * would leave its request's offset, and its in-flight slot, held until a
+     * restart. librdkafka retries until the broker is back; shutdown purges
+     * what is left (sq_kafka_producer_drain). */
     if (set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
         set(conf, "client.id", w->cfg.worker_id, err) < 0 ||
         set(conf, "partitioner", "murmur2_random", err) < 0 || set(conf, "acks", "all", err) < 0 ||
         set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "linger.ms", linger, err) < 0 ||
-        set(conf, "message.max.bytes", "4000000", err) < 0) {
+        set(conf, "message.max.bytes", "4000000", err) < 0 || set(conf, "message.timeout.ms", "0", err) < 0) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
@@ -189,6 +202,22 @@ static void discard_consumer(sq_worker *w, bool leave_group)
 void sq_kafka_close_consumer(sq_worker *w) { discard_consumer(w, true); }
 
 void sq_kafka_drop_fatal_consumer(sq_worker *w) { discard_consumer(w, false); }
+
+void sq_kafka_producer_drain(sq_worker *w, int timeout_ms)
+{
+    if (!w->producer)
+        return;
+    rd_kafka_flush(w->producer, timeout_ms);
+    int left = rd_kafka_outq_len(w->producer);
+    if (left > 0) {
+        /* Kafka is away and the messages have no timeout: fail them now, so
+         * their delivery reports come (to the producer poller) and no job is
+         * held by librdkafka past this point. Their requests stay
+         * uncommitted and are redone by the partition's next owner. */
+        sq_warn(NULL, "%d messages still undelivered at shutdown; purged, their requests will be redone", left);
+        rd_kafka_purge(w->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    }
+}
 
 void sq_kafka_close(sq_worker *w)
 {

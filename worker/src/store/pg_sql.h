@@ -56,4 +56,11 @@
     "result = $6::jsonb, duration_ms = $7::bigint, finished_at = now() WHERE id = $1"
 #define SQ_SQL_TASK_FINISHED_PARAMS 7
 
+/* A row refused on its merits, kept (store/writer.c, sql/011). Not queued:
+ * the writer runs it itself, at once, in place of the refused row. */
+#define SQ_SQL_QUARANTINE_INSERT                                                                                \
+    "INSERT INTO history_quarantine (worker_id, sqlstate, error, statement, params) "                          \
+    "VALUES ($1, $2, $3, $4, $5::jsonb)"
+#define SQ_SQL_QUARANTINE_INSERT_PARAMS 5
+
 #endif

@@ -10,6 +10,7 @@
 #include "pipeline/job.h"
 #include "store/batch_order.h"
 #include "store/multirow.h"
+#include "store/quarantine.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "util/backoff.h"
@@ -309,8 +310,9 @@ static batch_result run_batch(sq_writer *wr, item **batch, int count)
 
 /* A statement the database refuses (a bug, not an outage) would block the
  * queue forever; run the batch one row per transaction instead — each queued
- * item on its own, not merged, so one bad row sinks nothing else — and report
- * each refused row loudly. */
+ * item on its own, not merged, so one bad row sinks nothing else — and keep
+ * each refused row in history_quarantine (quarantine.h): set aside, never
+ * dropped in silence. */
 static batch_result run_one_by_one(sq_writer *wr, item **batch, int count)
 {
     for (int i = 0; i < count; i++) {
@@ -320,14 +322,13 @@ static batch_result run_one_by_one(sq_writer *wr, item **batch, int count)
         PGresult *r = PQexecParams(wr->pg, it->sql, it->n, NULL, (const char *const *)it->params, NULL, NULL, 0);
         ExecStatusType st = PQresultStatus(r);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!row_is_bad(r)) {
+            if (!row_is_bad(r) || sq_quarantine_row(wr->pg, wr->w->cfg.worker_id, r, it->sql, it->n,
+                                                    (const char *const *)it->params) == SQ_QUARANTINE_OUTAGE) {
                 PQclear(r);
                 return BATCH_CONN_LOST; /* an outage after all: retry what is left */
             }
-            sq_error(NULL, "history writer: row refused by PostgreSQL (%s): %.200s", PQresultErrorMessage(r),
-                     it->sql);
         }
-        it->written = true; /* autocommitted (or refused for good): never again */
+        it->written = true; /* autocommitted (or quarantined): never again */
         PQclear(r);
     }
     return BATCH_OK;

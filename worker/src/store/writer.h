@@ -8,7 +8,8 @@
  *   queued, except that a batch brings known kinds together where the result
  *   cannot change (batch_order.h).
  * - One bad row (SQLSTATE class 22/23) sinks nothing else: its batch is
- *   redone one row per transaction and only that row is set aside.
+ *   redone one row per transaction and only that row is set aside, into the
+ *   history_quarantine table with its error (quarantine.h).
  * - Nothing is dropped: when PostgreSQL is down the batch is retried with
  *   back-off; when the queue is full, writers block (back-pressure).
  * - A job is durable only once its rows are committed: each queued statement
