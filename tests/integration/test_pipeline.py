@@ -219,7 +219,7 @@ def test_a_rejected_request_replayed_gets_the_same_rejection(client, launched, p
         assert events_rows(pg, r["requestId"]) == 1
 
 
-def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
+def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env, rds):
     from harness import Worker
     from harness import private_prefix
     from sandq_client import Sandq
@@ -248,6 +248,9 @@ def test_creates_wait_in_queued_when_the_worker_is_full(client, stack_env):
         # still gets exactly them again.
         killed = [e for e in sk.seen if e["requestId"] == kill_k["requestId"]]
         assert len(killed) == 2
+        # Only once the kill is done (a copy that arrives while the first is in
+        # flight is dropped: the first's own events are still on their way).
+        wait_done(rds, kill_k["requestId"])
         c.send({k_: v for k_, v in kill_k.items() if not k_.startswith("_")})
         assert same(replays_of(sk, killed)) == same(killed)
         # Freeing the slot lets b proceed: queued → assigning → ready.
