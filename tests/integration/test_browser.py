@@ -251,6 +251,16 @@ def test_browser_killed_mid_task_fails_clearly_and_the_next_task_restarts_it(bsb
     new = browser_pid(sbx)
     assert new and new != old
 
+    # Killed while idle: the next task notices, reports it and starts another.
+    os.kill(new, signal.SIGKILL)
+    assert wait_until(lambda: browser_pid(sbx) is None, 10)
+    end, _, req3 = browse(client, s, sbx, [{"op": "evaluate", "expression": "'again'"}], wait=120)
+    assert end["type"] == "sandbox.task.completed", end
+    assert end["data"]["result"]["actions"][0]["value"] == "again"
+    mine = [e["type"] for e in s.seen if e["requestId"] == req3["requestId"]]
+    assert mine.index("sandbox.browser.failed") < mine.index("sandbox.browser.ready") < mine.index(
+        "sandbox.task.completed"), mine
+
 
 def test_browser_task_without_the_capability_is_rejected(client, worker):
     sbx, s, _ = create(client, {})

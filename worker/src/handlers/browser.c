@@ -76,8 +76,15 @@ void sq_browser_release(sq_live_sandbox *sb)
 static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
 {
     sq_browser *b = t->sb->browser;
+    if (b->running)
+        sq_cdp_drain(&b->cdp); /* events the page sent between tasks, and a closed pipe */
     if (sq_browser_alive(b))
         return 0;
+    /* Died between tasks (OOM-killed while idle, a renderer crash): say so
+     * before starting the new one. */
+    if (b->running && !b->exit_reported &&
+        emit_failed(t->w, t->sb, t->req, "exited", b->cdp.gone_why[0] ? b->cdp.gone_why : "its page crashed", err) < 0)
+        return -1;
     sq_log_ctx lc = {.sandbox_id = t->sb->id, .request_id = t->req->request_id};
     sq_warn(&lc, "browser is not running (%s); starting it again", b->cdp.gone_why[0] ? b->cdp.gone_why : "never started");
     sq_browser_opts o = b->opts;
@@ -101,7 +108,6 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
         out->reason = "browser_unavailable";
         return;
     }
-    sq_cdp_drain(&b->cdp); /* events the page sent between tasks */
     const json_t *tm = json_object_get(body, "timeoutMs");
     int64_t timeout = tm ? json_integer_value(tm) : TASK_DEFAULT_TIMEOUT_MS;
     sq_browser_run run = {.b = b, .workspace_fd = t->sb->workspace_fd, .uid = t->sb->host_uid,
@@ -127,9 +133,11 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
                        sel ? sel : "", why.msg);
             out->reason = reason;
             out->extra = json_pack("{s:I, s:s}", "actionIndex", (json_int_t)i, "op", op);
-            if (strcmp(reason, "browser_exited") == 0 &&
-                emit_failed(t->w, t->sb, t->req, "exited", why.msg, &err) < 0)
-                out->failure = err;
+            if (strcmp(reason, "browser_exited") == 0) {
+                b->exit_reported = true;
+                if (emit_failed(t->w, t->sb, t->req, "exited", why.msg, &err) < 0)
+                    out->failure = err;
+            }
             break;
         }
         json_array_append_new(results, r);

@@ -30,6 +30,7 @@ typedef struct sq_browser {
     char version[128];             /* "HeadlessChrome/156.0…" */
     int width, height;             /* the viewport now (setViewport moves it) */
     int64_t startup_ms;            /* the last start: launch to page attached */
+    bool exit_reported;            /* its death has had its sandbox.browser.failed */
 } sq_browser;
 
 /* Where the browser's files live inside the sandbox, and relative to the
