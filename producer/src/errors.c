@@ -145,6 +145,9 @@ sandq_code sqp_fail_from_event(sandq_error *err, const sq_event *ev)
         const char *field = data_str(ev, "field");
         if (err && field)
             snprintf(err->field, sizeof err->field, "%s", field);
+        const char *reason = data_str(ev, "reason"); /* a task failure's cause within its code */
+        if (err && reason)
+            snprintf(err->reason, sizeof err->reason, "%s", reason);
         const json_t *ec = json_object_get(ev->data, "exitCode");
         if (err && json_is_integer(ec))
             err->exit_code = (int)json_integer_value(ec);

@@ -6,7 +6,9 @@ sandbox's own loopback needs no network). Few browsers at once: the machine
 has two shared cores."""
 from __future__ import annotations
 
+import json
 import os
+import pathlib
 import signal
 import struct
 import subprocess
@@ -318,3 +320,48 @@ def test_worker_without_a_browser_rejects_the_capability(client, stack_env):
         assert w.alive()
     finally:
         assert w.stop() == 0
+
+
+def cli(*args, check_rc=None, timeout=180):
+    build = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
+    p = subprocess.run([str(build / "producer" / "sandq"), *args], capture_output=True, timeout=timeout)
+    if check_rc is not None:
+        assert p.returncode == check_rc, (args, p.returncode, p.stdout[-2000:], p.stderr[-2000:])
+    return p
+
+
+def test_cli_launch_with_a_browser_and_drive_it(worker, tmp_path):
+    """`sandq launch --browser WxH` and `sandq browser SBX …` (libsandq's sandq_browser_run)."""
+    sbx = json.loads(cli("launch", "--browser", "640x400", "--memory", "768M", "--json", check_rc=0).stdout)["id"]
+    try:
+        page = workspace_file(worker, sbx, "cli.html")
+        page.write_text("<html><head><title>cli page</title></head><body><h1>Printed by the CLI</h1>"
+                        "<input id=q><button id=b onclick=\"document.title='clicked '+q.value\">b</button></body></html>")
+        os.chmod(page, 0o644)
+        assert cli("browser", sbx, "goto", "file:///workspace/cli.html", check_rc=0).stdout.decode().strip() == \
+            "file:///workspace/cli.html"
+        cli("browser", sbx, "type", "#q", "abc", check_rc=0)
+        cli("browser", sbx, "click", "#b", check_rc=0)
+        assert cli("browser", sbx, "eval", "document.title", check_rc=0).stdout.decode().strip() == '"clicked abc"'
+        assert "Printed by the CLI" in cli("browser", sbx, "content", "--text", check_rc=0).stdout.decode()
+        cli("browser", sbx, "wait", "h1", "--timeout", "5s", check_rc=0)
+        shot = tmp_path / "out.png"
+        cli("browser", sbx, "screenshot", str(shot), check_rc=0)
+        assert png_size(shot.read_bytes()) == (640, 400)
+        pdf = tmp_path / "out.pdf"
+        cli("browser", sbx, "pdf", str(pdf), check_rc=0)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Printed by the CLI" in text
+        # The fetched files do not stay in the sandbox.
+        assert not any(workspace_file(worker, sbx, ".sandq-cli").iterdir())
+        # A failing action: exit 1 and one line naming the code, the action and the reason.
+        p = cli("browser", sbx, "click", "#nothing", check_rc=1)
+        assert p.stderr.decode().startswith("sandq: browser: not_found: action 0 (click #nothing) failed"), p.stderr
+        p = cli("browser", sbx, "eval", "(() => { throw new Error('cli boom') })()", "--json", check_rc=1)
+        assert "cli boom" in p.stdout.decode() + p.stderr.decode()
+        # The wait's timeout: exit 124.
+        cli("browser", sbx, "wait", "#never", "--timeout", "1s", check_rc=124)
+        cli("browser", sbx, "frobnicate", check_rc=2)
+        cli("browser", sbx, "goto", check_rc=2)
+    finally:
+        cli("kill", sbx)

@@ -17,6 +17,7 @@
 #include "sq/log.h"
 
 #define TASK_DEFAULT_TIMEOUT_MS 60000
+#define PROBE_TIMEOUT_MS 3000 /* a live browser answers Browser.getVersion in about a millisecond */
 
 static int emit_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *type, json_t *data,
                         sq_err *err)
@@ -78,15 +79,21 @@ static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
     sq_browser *b = t->sb->browser;
     if (b->running)
         sq_cdp_drain(&b->cdp); /* events the page sent between tasks, and a closed pipe */
-    if (sq_browser_alive(b))
+    /* A browser killed a moment ago may not have closed its pipe yet (its
+     * children still hold it), and a hung one never does: it must answer a
+     * cheap call now, or it is started again. */
+    sq_err probe = {.msg = "its page crashed"};
+    if (sq_browser_alive(b) &&
+        sq_cdp_call(&b->cdp, "Browser.getVersion", NULL, NULL, sq_mono_ms() + PROBE_TIMEOUT_MS, NULL, &probe) == 0)
         return 0;
     /* Died between tasks (OOM-killed while idle, a renderer crash): say so
      * before starting the new one. */
     if (b->running && !b->exit_reported &&
-        emit_failed(t->w, t->sb, t->req, "exited", b->cdp.gone_why[0] ? b->cdp.gone_why : "its page crashed", err) < 0)
+        emit_failed(t->w, t->sb, t->req, "exited", b->cdp.gone_why[0] ? b->cdp.gone_why : probe.msg, err) < 0)
         return -1;
     sq_log_ctx lc = {.sandbox_id = t->sb->id, .request_id = t->req->request_id};
-    sq_warn(&lc, "browser is not running (%s); starting it again", b->cdp.gone_why[0] ? b->cdp.gone_why : "never started");
+    sq_warn(&lc, "browser is not running (%s); starting it again",
+            b->cdp.gone_why[0] ? b->cdp.gone_why : b->running ? probe.msg : "never started");
     sq_browser_opts o = b->opts;
     sq_browser_stop(b, t->sb->runtime);
     if (sq_browser_start(b, &o, t->sb->runtime, t->sb->workspace_fd, fail) < 0) {
