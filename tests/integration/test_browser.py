@@ -83,7 +83,7 @@ def test_navigate_click_type_press(bsbx, client, worker):
         {"op": "press", "key": "Enter"},
         {"op": "content"},
     ])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert [p["index"] for p in progress] == list(range(9))
     assert [p["op"] for p in progress][:3] == ["goto", "evaluate", "click"]
     res = end["data"]["result"]["actions"]
@@ -101,7 +101,7 @@ def test_evaluate_value_promise_and_thrown_error(bsbx, client):
         {"op": "evaluate", "expression": "({a: [1, 2, 3], b: 'x'})"},
         {"op": "evaluate", "expression": "new Promise(r => setTimeout(() => r(6 * 7), 300))"},
     ])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert end["data"]["result"]["actions"][0]["value"] == {"a": [1, 2, 3], "b": "x"}
     assert end["data"]["result"]["actions"][1]["value"] == 42
 
@@ -129,7 +129,7 @@ def test_wait_for_and_its_timeout(bsbx, client, worker):
         {"op": "evaluate", "expression": "!!document.getElementById('late')"},
         {"op": "waitFor", "selector": "#late", "timeoutMs": 10000},
     ])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert end["data"]["result"]["actions"][1]["value"] is False  # added 600 ms after load
 
     t0 = time.monotonic()
@@ -164,7 +164,7 @@ def test_screenshot_pdf_and_set_viewport(bsbx, client, worker):
         {"op": "screenshot"},
         {"op": "setViewport", "width": 800, "height": 600},
     ])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     res = end["data"]["result"]["actions"]
     assert res[1]["path"] == "/workspace/shots/page.png"
     shot = workspace_file(worker, sbx, "shots/page.png").read_bytes()
@@ -199,11 +199,11 @@ def test_cookies_and_local_storage_survive_tasks_and_pause(bsbx, client):
         {"op": "goto", "url": site},
         {"op": "evaluate", "expression": "document.cookie = 'k=v1; max-age=3600'; localStorage.setItem('k', 'v2'); 1"},
     ])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
 
     end, _, _ = browse(client, s, sbx, [{"op": "goto", "url": "about:blank"}, {"op": "goto", "url": site},
                                         {"op": "evaluate", "expression": READ_STATE}])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert end["data"]["result"]["actions"][2]["value"] == ["k=v1", "v2"]
 
     pause = client.send(client.envelope("sandbox.pause", sbx))
@@ -211,7 +211,7 @@ def test_cookies_and_local_storage_survive_tasks_and_pause(bsbx, client):
     resume = client.send(client.envelope("sandbox.resume", sbx))
     s.for_request(resume["requestId"], {"sandbox.resumed"}, timeout=60)
     end, _, _ = browse(client, s, sbx, [{"op": "goto", "url": site}, {"op": "evaluate", "expression": READ_STATE}])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert end["data"]["result"]["actions"][1]["value"] == ["k=v1", "v2"]
 
 
@@ -227,7 +227,7 @@ def browser_pid(sbx) -> int | None:
     return None
 
 
-def test_browser_killed_mid_task_fails_clearly_and_the_next_task_restarts_it(bsbx, client):
+def test_browser_killed_mid_task_fails_clearly_and_the_next_task_restarts_it(bsbx, client, worker):
     sbx, s, _ = bsbx
     old = browser_pid(sbx)
     assert old
@@ -247,21 +247,44 @@ def test_browser_killed_mid_task_fails_clearly_and_the_next_task_restarts_it(bsb
 
     end, _, req2 = browse(client, s, sbx, [{"op": "goto", "url": "about:blank"},
                                            {"op": "evaluate", "expression": "6 * 7"}], wait=120)
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert end["data"]["result"]["actions"][1]["value"] == 42
     assert any(e["type"] == "sandbox.browser.ready" and e["requestId"] == req2["requestId"] for e in s.seen)
     new = browser_pid(sbx)
     assert new and new != old
 
-    # Killed while idle: the next task notices, reports it and starts another.
+    # Killed while idle: the next task notices, reports it and starts another,
+    # on the same profile even though a stale lock naming another host is there.
     os.kill(new, signal.SIGKILL)
     assert wait_until(lambda: browser_pid(sbx) is None, 10)
+    lock = workspace_file(worker, sbx, ".browser/SingletonLock")
+    if os.path.lexists(lock):
+        os.unlink(lock)
+    os.symlink("otherhost-4242", lock)
     end, _, req3 = browse(client, s, sbx, [{"op": "evaluate", "expression": "'again'"}], wait=120)
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert end["data"]["result"]["actions"][0]["value"] == "again"
     mine = [e["type"] for e in s.seen if e["requestId"] == req3["requestId"]]
     assert mine.index("sandbox.browser.failed") < mine.index("sandbox.browser.ready") < mine.index(
         "sandbox.task.completed"), mine
+    assert os.readlink(lock) != "otherhost-4242" if os.path.lexists(lock) else True
+
+
+def test_profile_not_persistent_stays_out_of_the_workspace(client, worker):
+    sbx, s, _ = create(client, {"capabilities": {"browser": {"persistentProfile": False}}}, timeout=120)
+    try:
+        br = next(e for e in s.seen if e["type"] == "sandbox.browser.ready")
+        assert br["data"]["persistentProfile"] is False
+        assert br["data"]["viewport"] == {"width": 1280, "height": 720}  # the default
+        end, _, _ = browse(client, s, sbx, [{"op": "goto", "url": "about:blank"},
+                                            {"op": "evaluate", "expression": "innerWidth + 'x' + innerHeight"}])
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        assert end["data"]["result"]["actions"][1]["value"] == "1280x720"
+        assert not workspace_file(worker, sbx, ".browser/Default").exists()
+        end, out, _ = run(client, s, sbx, "test -d /tmp/.browser-profile/Default && echo in-tmp")
+        assert out.strip() == "in-tmp", (end, out)
+    finally:
+        kill(client, s, sbx)
 
 
 def test_browser_task_without_the_capability_is_rejected(client, worker):
@@ -287,7 +310,7 @@ def test_killed_browser_sandbox_leaves_nothing(client, worker):
     sbx, s, _ = create(client, {"capabilities": {"browser": {"viewport": {"width": 320, "height": 240}}},
                                 "limits": {"memoryMb": 768}}, timeout=120)
     end, _, _ = browse(client, s, sbx, [{"op": "goto", "url": "about:blank"}, {"op": "screenshot", "path": "s.png"}])
-    assert end["type"] == "sandbox.task.completed", end
+    assert end["type"] == "sandbox.task.completed", end["data"]
     assert png_size(workspace_file(worker, sbx, "s.png").read_bytes()) == (320, 240)
     assert browser_pid(sbx)
     # The profile is in the workspace while the browser runs.

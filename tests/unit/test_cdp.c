@@ -177,6 +177,35 @@ static void test_events_match_method_and_session(void **state)
     sq_cdp_waiters_clear(&ws);
 }
 
+static void test_collecting_waiter_keeps_every_event_in_order(void **state)
+{
+    (void)state;
+    sq_cdp_waiters ws;
+    sq_cdp_waiters_init(&ws);
+    int slot = sq_cdp_collect_events(&ws, "Page.lifecycleEvent", "S1");
+    assert_true(slot >= 0);
+    assert_int_equal(json_array_size(sq_cdp_collected(&ws, slot)), 0);
+    /* An earlier page's load, then the new loader's events; another session's are not kept. */
+    assert_int_equal(offer(&ws, "{\"method\":\"Page.lifecycleEvent\",\"params\":{\"name\":\"load\",\"loaderId\":\"OLD\"},"
+                                "\"sessionId\":\"S1\"}"),
+                     slot);
+    assert_int_equal(offer(&ws, "{\"method\":\"Page.lifecycleEvent\",\"params\":{\"name\":\"load\",\"loaderId\":\"X\"},"
+                                "\"sessionId\":\"S2\"}"),
+                     -1);
+    assert_int_equal(offer(&ws, "{\"method\":\"Page.lifecycleEvent\",\"params\":{\"name\":\"load\",\"loaderId\":\"NEW\"},"
+                                "\"sessionId\":\"S1\"}"),
+                     slot);
+    assert_false(sq_cdp_done(&ws, slot)); /* collecting never completes by itself */
+    const json_t *got = sq_cdp_collected(&ws, slot);
+    assert_int_equal(json_array_size(got), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json_array_get(got, 1), "params"), "loaderId")), "NEW");
+    assert_null(sq_cdp_collected(&ws, slot + 1)); /* not a collecting slot */
+    json_decref(sq_cdp_take(&ws, slot));
+    assert_null(sq_cdp_collected(&ws, slot));
+    sq_cdp_waiters_clear(&ws);
+}
+
 static void test_waiter_table_is_bounded(void **state)
 {
     (void)state;
@@ -226,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_frame_encode_appends_nul),
         cmocka_unit_test(test_responses_match_their_call_ids),
         cmocka_unit_test(test_events_match_method_and_session),
+        cmocka_unit_test(test_collecting_waiter_keeps_every_event_in_order),
         cmocka_unit_test(test_waiter_table_is_bounded),
         cmocka_unit_test(test_request_text),
     };

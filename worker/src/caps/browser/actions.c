@@ -104,12 +104,30 @@ static int no_element(act *x, sq_err *err)
                       json_string_value(json_object_get(x->a, "selector")));
 }
 
+/* Whether the collected lifecycle events hold `load` for this loader. */
+static bool loaded(const json_t *events, const char *loader)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        const json_t *p = json_object_get(e, "params");
+        if (strcmp(json_string_value(json_object_get(p, "name")) ?: "", "load") == 0 &&
+            strcmp(json_string_value(json_object_get(p, "loaderId")) ?: "", loader) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int op_goto(act *x, sq_err *err)
 {
     const char *url = json_string_value(json_object_get(x->a, "url"));
     sq_cdp *c = &x->r->b->cdp;
-    /* Armed before the navigation, so a fast load cannot slip past us. */
-    int slot = sq_cdp_expect(c, "Page.loadEventFired", session(x), err);
+    /* The load that counts is the one of the document this navigation makes,
+     * named by the loaderId Page.navigate returns: an earlier page (an error
+     * page still loading, say) can fire its own load in between. So every
+     * lifecycle event is collected from before the call. */
+    int slot = sq_cdp_collect(c, "Page.lifecycleEvent", session(x), err);
     if (slot < 0)
         return -1;
     json_t *res = NULL;
@@ -118,26 +136,28 @@ static int op_goto(act *x, sq_err *err)
         return -1;
     }
     const char *etext = json_string_value(json_object_get(res, "errorText"));
-    bool new_document = json_object_get(res, "loaderId") != NULL;
+    char loader[SQ_CDP_NAME_MAX];
+    snprintf(loader, sizeof loader, "%s", json_string_value(json_object_get(res, "loaderId")) ?: "");
+    int rc = 0;
     if (etext && etext[0]) {
-        sq_err_set(err, SQ_INVALID_REQUEST, "navigation to %s failed: %s", url, etext);
+        rc = sq_err_set(err, SQ_INVALID_REQUEST, "navigation to %s failed: %s", url, etext);
         x->reason = "navigation_failed";
-        json_decref(res);
-        sq_cdp_forget(c, slot);
-        return -1;
     }
     json_decref(res);
-    if (!new_document) { /* a same-document navigation (#fragment) fires no load event */
-        sq_cdp_forget(c, slot);
-    } else if (sq_cdp_await(c, slot, x->r->deadline, NULL, err) < 0) {
-        if (err->code == SQ_TIMED_OUT) {
-            x->reason = "action_timeout";
-            sq_err_set(err, SQ_TIMED_OUT, "%s did not finish loading before the task's timeoutMs", url);
+    /* A same-document navigation (#fragment) makes no new loader and fires no load. */
+    while (rc == 0 && loader[0] && !loaded(sq_cdp_collected(&c->ws, slot), loader)) {
+        if (sq_cdp_pump(c, x->r->deadline, "the page's load", err) < 0) {
+            if (err->code == SQ_TIMED_OUT) {
+                x->reason = "action_timeout";
+                sq_err_set(err, SQ_TIMED_OUT, "%s did not finish loading before the task's timeoutMs", url);
+            }
+            rc = -1;
         }
-        return -1;
     }
-    json_object_set_new(x->result, "url", json_string(url));
-    return 0;
+    sq_cdp_forget(c, slot);
+    if (rc == 0)
+        json_object_set_new(x->result, "url", json_string(url));
+    return rc;
 }
 
 static int mouse(act *x, const char *type, double px, double py, sq_err *err)

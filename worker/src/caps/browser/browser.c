@@ -179,7 +179,13 @@ static int attach_page(sq_browser *b, int64_t deadline, sq_err *err)
     json_decref(r);
     if (!b->session[0])
         return sq_err_set(err, SQ_INTERNAL, "Target.attachToTarget gave no sessionId");
-    return sq_cdp_call(&b->cdp, "Page.enable", NULL, b->session, deadline, NULL, err);
+    if (sq_cdp_call(&b->cdp, "Page.enable", NULL, b->session, deadline, NULL, err) < 0)
+        return -1;
+    /* Lifecycle events name their loader, so goto waits for its own page's load. */
+    json_t *on = json_pack("{s:b}", "enabled", 1);
+    rc = sq_cdp_call(&b->cdp, "Page.setLifecycleEventsEnabled", on, b->session, deadline, NULL, err);
+    json_decref(on);
+    return rc;
 }
 
 static int handshake(sq_browser *b, int64_t deadline, sq_err *err)

@@ -151,6 +151,21 @@ int sq_cdp_expect(sq_cdp *c, const char *event, const char *session, sq_err *err
     return s;
 }
 
+int sq_cdp_collect(sq_cdp *c, const char *event, const char *session, sq_err *err)
+{
+    int s = sq_cdp_collect_events(&c->ws, event, session);
+    if (s < 0)
+        return sq_err_set(err, SQ_INTERNAL, "too many browser calls in flight");
+    return s;
+}
+
+int sq_cdp_pump(sq_cdp *c, int64_t deadline, const char *what, sq_err *err)
+{
+    if (c->gone)
+        return gone_err(c, err);
+    return wait_io(c, false, deadline, what, err) < 0 ? -1 : 0;
+}
+
 void sq_cdp_forget(sq_cdp *c, int slot)
 {
     json_decref(sq_cdp_take(&c->ws, slot));

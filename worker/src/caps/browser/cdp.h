@@ -51,6 +51,14 @@ int sq_cdp_expect(sq_cdp *c, const char *event, const char *session, sq_err *err
 /* Wait for an armed waiter; *msg (may be NULL) gets the whole message. The
  * slot is released whatever happens. */
 int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *err);
+/* Arm a waiter that collects every such event (cdp_calls.h); read them with
+ * sq_cdp_collected(&c->ws, slot), wait for more with sq_cdp_pump, release
+ * with sq_cdp_forget. */
+int sq_cdp_collect(sq_cdp *c, const char *event, const char *session, sq_err *err);
+/* Wait until something arrives from the browser (or deadline) and dispatch
+ * it. Returns 0, or -1 on the deadline (SQ_TIMED_OUT, naming `what`) or a
+ * browser that is gone. */
+int sq_cdp_pump(sq_cdp *c, int64_t deadline, const char *what, sq_err *err);
 /* Release an armed waiter that is no longer wanted. */
 void sq_cdp_forget(sq_cdp *c, int slot);
 

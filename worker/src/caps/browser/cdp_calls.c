@@ -51,6 +51,23 @@ int sq_cdp_expect_event(sq_cdp_waiters *ws, const char *method, const char *sess
     return s;
 }
 
+int sq_cdp_collect_events(sq_cdp_waiters *ws, const char *method, const char *session)
+{
+    int s = sq_cdp_expect_event(ws, method, session);
+    if (s >= 0) {
+        ws->w[s].collect = true;
+        ws->w[s].msg = json_array();
+    }
+    return s;
+}
+
+const json_t *sq_cdp_collected(const sq_cdp_waiters *ws, int slot)
+{
+    if (slot < 0 || slot >= SQ_CDP_MAX_WAITERS || !ws->w[slot].used || !ws->w[slot].collect)
+        return NULL;
+    return ws->w[slot].msg;
+}
+
 int sq_cdp_offer(sq_cdp_waiters *ws, json_t *msg)
 {
     if (!json_is_object(msg))
@@ -66,6 +83,10 @@ int sq_cdp_offer(sq_cdp_waiters *ws, json_t *msg)
             continue;
         bool match = idv ? (json_is_integer(idv) && w->id == json_integer_value(idv))
                          : (method && w->id == 0 && strcmp(w->method, method) == 0 && strcmp(w->session, session) == 0);
+        if (match && w->collect) {
+            json_array_append(w->msg, msg);
+            return i;
+        }
         if (match) {
             w->done = true;
             w->msg = json_incref(msg);

@@ -24,10 +24,11 @@
 typedef struct sq_cdp_waiter {
     bool used;
     bool done;
+    bool collect;                      /* keeps every matching event (msg is an array), never done */
     int64_t id;                        /* > 0: waits for the response to this call */
     char method[SQ_CDP_NAME_MAX];      /* id == 0: waits for this event… */
     char session[SQ_CDP_NAME_MAX];     /* …on this session ("" = the browser's own) */
-    json_t *msg;                       /* the message that satisfied it, once done */
+    json_t *msg;                       /* the message that satisfied it, once done; collect: all so far */
 } sq_cdp_waiter;
 
 typedef struct sq_cdp_waiters {
@@ -44,6 +45,12 @@ int64_t sq_cdp_next_id(sq_cdp_waiters *ws);
 /* Register a waiter; returns its slot, or -1 when the table is full. */
 int sq_cdp_expect_response(sq_cdp_waiters *ws, int64_t id);
 int sq_cdp_expect_event(sq_cdp_waiters *ws, const char *method, const char *session);
+/* A waiter that collects every matching event, in order, until taken: for a
+ * caller that only learns later which of them it wants (a navigation's
+ * lifecycle events, named by the loaderId Page.navigate returns). */
+int sq_cdp_collect_events(sq_cdp_waiters *ws, const char *method, const char *session);
+/* The events a collecting waiter holds so far (borrowed array), or NULL. */
+const json_t *sq_cdp_collected(const sq_cdp_waiters *ws, int slot);
 /* Offer one parsed message (borrowed; the satisfied waiter takes a reference).
  * Returns the slot it satisfied, or -1 when no waiter wanted it. A waiter is
  * satisfied once; a second matching event goes to the next waiter or nowhere. */
