@@ -287,6 +287,41 @@ def test_profile_not_persistent_stays_out_of_the_workspace(client, worker):
         kill(client, s, sbx)
 
 
+def test_three_browser_sandboxes_at_once_each_with_its_own_state(client, worker):
+    """Created together and driven together; each browser is its own: a value one
+    page stores is not in another's storage. (Three, not more: two shared cores.)"""
+    ids, streams = [new_id("sbx") for _ in range(3)], {}
+    for sbx in ids:
+        streams[sbx] = client.stream(sbx)
+        client.send(client.envelope("sandbox.create", sbx, BROWSER))
+    try:
+        for sbx in ids:
+            ready = streams[sbx].wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed",
+                                                                  "request.rejected"}, 180)
+            assert ready["type"] == "sandbox.ready" and ready["data"]["capabilities"]["browser"] is True, ready
+        reqs = {}
+        for i, sbx in enumerate(ids):
+            url = write_page(worker, sbx, "same.html", "<html><body>the same page in each</body></html>")
+            reqs[sbx] = client.send(client.envelope("task.browser", sbx, {"actions": [
+                {"op": "goto", "url": url},
+                {"op": "evaluate", "expression": f"localStorage.getItem('who') + '|' + "
+                                                 f"(localStorage.setItem('who', 'sandbox {i}'), 'set')"}]}))
+        for i, sbx in enumerate(ids):
+            end = streams[sbx].for_request(reqs[sbx]["requestId"], TASK_END, timeout=120)
+            assert end["type"] == "sandbox.task.completed", end["data"]
+            # Nothing another sandbox's browser stored is here.
+            assert end["data"]["result"]["actions"][1]["value"] == "null|set"
+        for i, sbx in enumerate(ids):
+            end, _, _ = browse(client, streams[sbx], sbx, [{"op": "evaluate", "expression": "localStorage.getItem('who')"}])
+            assert end["type"] == "sandbox.task.completed", end["data"]
+            assert end["data"]["result"]["actions"][0]["value"] == f"sandbox {i}"
+    finally:
+        for sbx in ids:
+            kill(client, streams[sbx], sbx)
+        for sbx in ids:
+            assert wait_until(lambda: leftovers(worker, sbx) == {}, 15), leftovers(worker, sbx)
+
+
 def test_browser_task_without_the_capability_is_rejected(client, worker):
     sbx, s, _ = create(client, {})
     try:
