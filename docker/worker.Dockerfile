@@ -35,7 +35,8 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM debian:bookworm-slim AS runtime
 # Runtime halves of the -dev packages above (bookworm's sonames), the tools the
 # worker shells out to or that scripts/setup also installs (bubblewrap,
-# iproute2, procps; mkfs.ext4 for workspace disks, slirp4netns and nft for the
+# iproute2, procps; chromium-headless-shell for capabilities.browser, which
+# sandboxes start from this /usr (docs/browser.md); mkfs.ext4 for workspace disks, slirp4netns and nft for the
 # "internet" network mode — the disks also need /dev/loop-control, which
 # `privileged` gives), and what sandboxes run: they see this image's /usr
 # read-only (worker/sandbox/rootfs.c), so the "python" and "node" runtimes of
@@ -48,6 +49,7 @@ RUN apt-get update \
       bubblewrap iproute2 procps \
       e2fsprogs slirp4netns nftables \
       python3 nodejs \
+      chromium-headless-shell \
  && rm -rf /var/lib/apt/lists/*
 # sandq-init (when the build makes it) sits beside sandq-worker, where the
 # worker looks for it (worker/sandbox/initbin.c).

@@ -23,6 +23,7 @@ static const char *const code_names[SQ_CODE__COUNT] = {
     [SQ_TIMED_OUT] = "timed_out",
     [SQ_CANCELED] = "canceled",
     [SQ_INTERNAL] = "internal",
+    [SQ_CAPABILITY_UNAVAILABLE] = "capability_unavailable",
 };
 
 const char *sq_code_name(sq_code code)

@@ -78,5 +78,6 @@ int cmd_events(int argc, char **argv);
 int cmd_state(int argc, char **argv);     /* get, list, history */
 int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
+int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
 
 #endif

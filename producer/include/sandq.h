@@ -77,6 +77,7 @@ typedef enum sandq_code {
     SANDQ_E_TIMED_OUT = 13,          /* timed_out: the *task* hit its timeoutMs inside the sandbox */
     SANDQ_E_CANCELED = 14,           /* canceled: the task was canceled (sandq_task_cancel) */
     SANDQ_E_INTERNAL = 15,           /* internal: worker-side error (also: an unknown wire code) */
+    SANDQ_E_CAPABILITY_UNAVAILABLE = 16, /* capability_unavailable: the worker lacks what the capability needs */
 
     /* Client-side codes: never on the wire. */
     SANDQ_E_WAIT_TIMEOUT = 100,   /* wait_timeout: no answer before the call's deadline (the request
@@ -99,7 +100,8 @@ typedef struct sandq_error {
     sandq_code code;
     char message[512];               /* one line, human readable, no trailing newline */
     char field[96];                  /* SANDQ_E_INVALID_REQUEST: first bad field ("body.command"), else "" */
-    char reason[64];                 /* SANDQ_E_SANDBOX_FAILED: data.reason of sandbox.failed ("worker_lost"), else "" */
+    char reason[64];                 /* SANDQ_E_SANDBOX_FAILED: data.reason of sandbox.failed ("worker_lost");
+                                      * a failed task: its data.reason ("oom_killed", "selector_not_found"); else "" */
     char request_id[SANDQ_ID_MAX];   /* the request this error is about, if one was sent, else "" */
     char task_id[SANDQ_ID_MAX];      /* the task this error is about, if any, else "" */
     int exit_code;                   /* sandbox.task.failed's exitCode if present, else -1 */
@@ -571,6 +573,33 @@ SANDQ_API sandq_code sandq_run_code(sandq_client_t *client, const char *sandbox_
  * with sandq_task_wait. Thread safety: any thread. */
 SANDQ_API sandq_code sandq_run_code_start(sandq_client_t *client, const char *sandbox_id, const char *code,
                                           const sandq_code_opts *opts, sandq_task_t **task, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Browser (a sandbox created with capabilities.browser; docs/browser.md)     */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_browser_opts {
+    /* The task's timeoutMs for the whole list of actions. 0 → not sent (worker
+     * default, 60 s). */
+    int64_t timeout_ms;
+    /* How long sandq_browser_run waits; 0 → timeout_ms + 30 s if timeout_ms is set,
+     * else 90 s. */
+    int64_t wait_ms;
+} sandq_browser_opts;
+
+/* Run a task.browser: actions_json is the request's `actions` array as JSON text, e.g.
+ * [{"op":"goto","url":"file:///workspace/a.html"},{"op":"evaluate","expression":"document.title"}]
+ * (PROTOCOL.md lists the ops). On SANDQ_OK, *result_json (may be NULL; free with
+ * sandq_free) is the completed task's `result` as JSON text: {"actions":[{"index",
+ * "op", …}, …]}. When an action fails the task fails: the code is the failure's
+ * (SANDQ_E_NOT_FOUND for a selector that matches nothing, SANDQ_E_TIMED_OUT, …),
+ * err->message starts with the action ("action 1 (click #x) failed: …") and
+ * err->reason says why ("selector_not_found", "evaluate_threw", "browser_exited", …).
+ * Errors also: SANDQ_E_CAPABILITY_DISABLED (a sandbox without a browser),
+ * SANDQ_E_BAD_ARGUMENT (actions_json not a JSON array), the rejection's code,
+ * SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA. `opts` may be NULL. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_browser_run(sandq_client_t *client, const char *sandbox_id, const char *actions_json,
+                                       const sandq_browser_opts *opts, char **result_json, sandq_error *err);
 
 /* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */

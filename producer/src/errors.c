@@ -31,6 +31,7 @@ static const code_info codes[] = {
     {SANDQ_E_TIMED_OUT, "timed_out", "task timed out"},
     {SANDQ_E_CANCELED, "canceled", "task canceled"},
     {SANDQ_E_INTERNAL, "internal", "internal error"},
+    {SANDQ_E_CAPABILITY_UNAVAILABLE, "capability_unavailable", "capability unavailable on this worker"},
     {SANDQ_E_WAIT_TIMEOUT, "wait_timeout", "timed out waiting for an answer"},
     {SANDQ_E_KAFKA, "kafka_error", "Kafka error"},
     {SANDQ_E_REDIS, "redis_error", "Redis error"},
@@ -106,7 +107,7 @@ sandq_code sqp_code_from_wire(const char *name)
 {
     if (!name)
         return SANDQ_E_INTERNAL;
-    for (int c = SANDQ_E_INVALID_REQUEST; c <= SANDQ_E_INTERNAL; c++)
+    for (int c = SANDQ_E_INVALID_REQUEST; c <= SANDQ_E_CAPABILITY_UNAVAILABLE; c++)
         if (strcmp(name, sq_code_name((sq_code)c)) == 0)
             return (sandq_code)c;
     return SANDQ_E_INTERNAL;
@@ -144,6 +145,9 @@ sandq_code sqp_fail_from_event(sandq_error *err, const sq_event *ev)
         const char *field = data_str(ev, "field");
         if (err && field)
             snprintf(err->field, sizeof err->field, "%s", field);
+        const char *reason = data_str(ev, "reason"); /* a task failure's cause within its code */
+        if (err && reason)
+            snprintf(err->reason, sizeof err->reason, "%s", reason);
         const json_t *ec = json_object_get(ev->data, "exitCode");
         if (err && json_is_integer(ec))
             err->exit_code = (int)json_integer_value(ec);

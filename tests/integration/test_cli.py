@@ -52,14 +52,15 @@ def sbx(worker):
 
 def test_every_command_has_help_with_examples():
     for cmd in ["launch", "create", "get", "list", "history", "exec", "sh", "run-code", "cp", "ls", "rm",
-                "pause", "resume", "kill", "set-timeout", "events", "files", "batch"]:
+                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser"]:
         p = sandq(cmd, "--help", check_rc=0)
         text = p.stdout.decode()
         assert text.startswith("usage: sandq"), cmd
         assert "Examples:" in text, cmd
         assert "--json" in text or cmd == "batch", cmd
     top = sandq("--help", check_rc=0).stdout.decode()
-    for cmd in ["create", "get", "list", "history", "sh", "run-code", "cp", "pause", "resume", "batch submit"]:
+    for cmd in ["create", "get", "list", "history", "sh", "run-code", "cp", "pause", "resume", "batch submit",
+                "browser SBX"]:
         assert cmd in top
 
 
@@ -260,7 +261,8 @@ def test_a_pause_that_bounces_back_fails_at_once(stack_env):
 
 
 def test_launch_capability_flags_reach_the_create_body(worker, pg):
-    p = sandq("launch", "--json", "--browser", "1280x800", "--documents", "--agent", "--memory", "256M",
+    # 512M: a browser sandbox's memory floor (docs/browser.md).
+    p = sandq("launch", "--json", "--browser", "1280x800", "--documents", "--agent", "--memory", "512M",
               "--timeout", "30m")
     if p.returncode != 0:  # a worker may refuse a capability it lacks: then it must say so
         assert b"capability" in p.stderr, p.stderr
@@ -270,7 +272,7 @@ def test_launch_capability_flags_reach_the_create_body(worker, pg):
     assert caps["browser"]["viewport"] == {"width": 1280, "height": 800}
     assert caps["documents"] == {"libreofficeHeadless": True}
     assert caps["agent"]["enabled"] is True
-    assert limits.get("memoryMb") == 256
+    assert limits.get("memoryMb") == 512
     sandq("kill", sid, check_rc=0)
 
 

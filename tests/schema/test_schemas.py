@@ -62,6 +62,8 @@ ERROR_CODES = [
     "invalid_state", "forbidden", "capability_disabled", "path_outside_workspace", "not_found",
     "payload_too_large", "limit_exceeded", "timed_out", "canceled", "internal",
 ]
+# PROTOCOL.md's "Additions for the capability round", taken so far (docs/protocol.md lists them).
+ADDED_ERROR_CODES = ["capability_unavailable"]
 TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoint"]
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",
@@ -241,7 +243,7 @@ def test_enums_match_the_protocol():
     assert _common_enum("requestType") == REQUEST_TYPES
     assert _common_enum("eventType") == EVENT_TYPES
     assert _common_enum("state") == STATES
-    assert _common_enum("errorCode") == ERROR_CODES
+    assert _common_enum("errorCode") == ERROR_CODES + ADDED_ERROR_CODES
     assert _common_enum("taskKind") == TASK_KINDS
     assert len(REQUEST_TYPES) == 21 and len(set(REQUEST_TYPES)) == 21
     assert len(EVENT_TYPES) == 30 and len(set(EVENT_TYPES)) == 30
@@ -312,6 +314,9 @@ def test_error_codes_and_states_are_those_of_protocol_md(protocol_md):
     codes = _section(protocol_md, "Error codes")
     for code in ERROR_CODES:
         assert f"`{code}`" in codes, f"{code} not in PROTOCOL.md's error codes"
+    additions = _section(protocol_md, "Additions for the capability round")
+    for code in ADDED_ERROR_CODES:
+        assert f"`{code}`" in additions, f"{code} not in PROTOCOL.md's additions"
     lifecycle = _section(protocol_md, "Event types")
     for state in STATES:
         assert re.search(rf"\b{state}\b", lifecycle), f"state {state} not in PROTOCOL.md's lifecycle table"
@@ -477,7 +482,7 @@ def test_rejection_seq_rules():
 
 
 def test_every_error_code_is_accepted_in_rejections_and_task_failures():
-    for code in ERROR_CODES:
+    for code in ERROR_CODES + ADDED_ERROR_CODES:
         assert schemas.event_errors(_ev("request.rejected", {"code": code, "message": "m"})) == []
         assert schemas.event_errors(_ev("sandbox.task.failed", {"kind": "exec", "code": code, "message": "m",
                                                                 "durationMs": 1}, taskId="tsk_" + ULID)) == []
@@ -519,7 +524,7 @@ def docs_md() -> str:
 
 
 def test_docs_mention_every_type_and_code(docs_md):
-    for name in REQUEST_TYPES + EVENT_TYPES + ERROR_CODES:
+    for name in REQUEST_TYPES + EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
         assert f"`{name}`" in docs_md, f"docs/protocol.md does not mention `{name}`"
 
 

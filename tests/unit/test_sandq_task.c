@@ -150,7 +150,8 @@ static void test_failed_codes(void **state)
     } cases[] = {{"timed_out", SANDQ_E_TIMED_OUT},         {"canceled", SANDQ_E_CANCELED},
                  {"not_found", SANDQ_E_NOT_FOUND},         {"sandbox_not_found", SANDQ_E_SANDBOX_NOT_FOUND},
                  {"path_outside_workspace", SANDQ_E_PATH_OUTSIDE_WORKSPACE},
-                 {"capability_disabled", SANDQ_E_CAPABILITY_DISABLED}, {"internal", SANDQ_E_INTERNAL}};
+                 {"capability_disabled", SANDQ_E_CAPABILITY_DISABLED}, {"internal", SANDQ_E_INTERNAL},
+                 {"capability_unavailable", SANDQ_E_CAPABILITY_UNAVAILABLE}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sqp_taskstate ts;
         sqp_taskstate_init(&ts, TSK, REQ, NULL, NULL);
@@ -164,6 +165,21 @@ static void test_failed_codes(void **state)
         assert_int_equal(ts.err.exit_code, 137);
         sqp_taskstate_free(&ts);
     }
+}
+
+static void test_task_failure_reason_reaches_the_error(void **state)
+{
+    (void)state;
+    sqp_taskstate ts;
+    sqp_taskstate_init(&ts, TSK, REQ, NULL, NULL);
+    feed(&ts, "sandbox.task.failed", TSK, REQ,
+         json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i}", "kind", "browser", "code", "not_found", "message",
+                   "action 1 (click #x) failed: no element matches the selector #x", "reason", "selector_not_found",
+                   "actionIndex", 1, "op", "click", "durationMs", 5));
+    assert_int_equal(ts.code, SANDQ_E_NOT_FOUND);
+    assert_string_equal(ts.err.reason, "selector_not_found");
+    assert_non_null(strstr(ts.err.message, "action 1 (click #x)"));
+    sqp_taskstate_free(&ts);
 }
 
 static void test_unknown_wire_code(void **state)
@@ -322,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_other_tasks_ignored),
         cmocka_unit_test(test_rejected),
         cmocka_unit_test(test_failed_codes),
+        cmocka_unit_test(test_task_failure_reason_reaches_the_error),
         cmocka_unit_test(test_unknown_wire_code),
         cmocka_unit_test(test_sandbox_ends_under_task),
         cmocka_unit_test(test_bad_output_is_protocol_error),

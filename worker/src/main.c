@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caps/browser/browser.h"
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
 #include "pipeline/dispatch.h"
@@ -108,6 +109,14 @@ static int start(sq_worker *w, sq_err *err)
             sq_info(NULL, "cgroups: %s (SANDQ_CGROUP_FAVOR_DYNMODS=0 leaves the host as it is)", done);
         else /* slower launches and tasks, nothing worse */
             sq_warn(NULL, "cgroups: cannot set favordynmods, migrations wait for RCU: %s", why.msg);
+    }
+    { /* issue 11: capabilities.browser is offered only when the binary is there */
+        char why[600];
+        const char *bin = sq_browser_detect(why, sizeof why);
+        if (bin)
+            sq_info(NULL, "browser: available (%s)", bin);
+        else
+            sq_warn(NULL, "browser: unavailable, creates with capabilities.browser are rejected: %s", why);
     }
     sq_id_new("run", w->incarnation);
     pthread_mutex_init(&w->registry_mu, NULL);

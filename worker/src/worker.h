@@ -47,6 +47,7 @@ typedef struct sq_live_sandbox {
     sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifecycle/lifetime.h, lifetime_tick.c) */
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
+    struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */

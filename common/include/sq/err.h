@@ -27,6 +27,7 @@ typedef enum sq_code {
     SQ_TIMED_OUT,
     SQ_CANCELED,
     SQ_INTERNAL,
+    SQ_CAPABILITY_UNAVAILABLE, /* the capability round's addition: the worker lacks what it needs */
     SQ_CODE__COUNT
 } sq_code;
 

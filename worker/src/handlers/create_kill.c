@@ -20,6 +20,7 @@
 #include "lifecycle/slots.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
+#include "handlers/browser.h"
 #include "handlers/handlers.h"
 #include "sq/clock.h"
 #include "sq/log.h"
@@ -40,10 +41,10 @@ static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body,
 }
 
 /* What is actually ready, reported in sandbox.ready's data.capabilities. */
-static json_t *ready_capabilities(void)
+static json_t *ready_capabilities(bool browser)
 {
-    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", 0, "browser", 0,
-                     "documents", 0);
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", 0, "browser",
+                     browser, "documents", 0);
 }
 
 typedef enum { SLOT_TAKEN, SLOT_KILLED, SLOT_STOPPING, SLOT_ERROR } slot_wait;
@@ -91,6 +92,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     if (sq_limits_resolve(body, &w->cfg.limits, &limits, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
     if (sq_create_check(&w->cfg, body, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
+    sq_browser_opts_from(body, &browser);
+    if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
@@ -161,7 +166,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_live_set_runtime(sb, rt);
     sq_info(&lc, "sandbox started in %lld ms (host uid %u)", (long long)(sq_mono_ms() - t0),
             (unsigned)sb->host_uid);
-    sb->capabilities = ready_capabilities();
+    bool browser_ready = false; /* issue 11: sandbox.ready waits for the browser */
+    if (browser.wanted && sq_browser_bring_up(w, sb, req, &browser, &browser_ready, err) < 0)
+        return -1;
+    sb->capabilities = ready_capabilities(browser_ready);
     int64_t now = sq_now_ms();
     sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
     json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",

@@ -16,6 +16,7 @@ int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
 int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */
+int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* browser.c */
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "handlers/browser.h"
 #include "handlers/ws_fs.h"
 #include "lifecycle/create_opts.h"
 #include "lifecycle/slots.h"
@@ -37,6 +38,7 @@ void sq_live_teardown(sq_worker *w, sq_live_sandbox *sb)
 {
     (void)w;
     sq_log_ctx lc = {.sandbox_id = sb->id};
+    sq_browser_release(sb); /* issue 11: our ends of its pipe; the process goes with the sandbox */
     sq_live_drop_runtime(sb); /* kills the whole tree first: nothing writes during removal */
     if (sb->workspace_fd >= 0) {
         sq_err err;

@@ -110,6 +110,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         json_object_set_new(d, "message", json_string(out.failure.msg));
         if (out.reason)
             json_object_set_new(d, "reason", json_string(out.reason));
+        if (out.extra) /* issue 11: which browser action failed */
+            json_object_update_missing(d, out.extra);
         sq_info(&lc, "%s failed: %s: %s", kind, sq_code_name(out.failure.code), out.failure.msg);
     } else {
         type = "sandbox.task.completed";
@@ -126,6 +128,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     sq_metrics_task(kind, code ? SQ_OUTCOME_FAILED : SQ_OUTCOME_COMPLETED);
     rc = sq_pg_task_finished(w, tid, code, code ? out.failure.msg : NULL, out.exit_code, out.result, duration, err);
     json_decref(out.result);
+    json_decref(out.extra);
     if (rc < 0 ||
         sq_redis_task_set(w, sb->id, tid, kind, code ? "failed" : "completed", req->request_id, out.exit_code, err) <
             0 ||

@@ -24,6 +24,7 @@ typedef struct sq_task_outcome {
     json_t *result;            /* owned; may be NULL */
     sq_err failure;            /* code != SQ_OK: the task failed with this */
     const char *reason;        /* optional machine reason for a failure ("oom_killed"); static string */
+    json_t *extra;             /* owned; may be NULL: more fields for the failed event (browser: actionIndex, op) */
 } sq_task_outcome;
 
 typedef void (*sq_task_body)(sq_task *t, sq_task_outcome *out);

@@ -1,0 +1,260 @@
+/* browser.c — see browser.h: finding the binary, and starting and stopping
+ * the browser inside a sandbox as a sequence of named steps:
+ *
+ *   prepare_dir   (in the sandbox) make /workspace/.browser and the profile,
+ *                 remove a crashed run's Singleton* locks, make the two FIFOs
+ *   open_pipe     (worker) open our ends of the FIFOs, confined and checked
+ *   launch        (in the sandbox) start Chromium in the background with the
+ *                 FIFOs as its fds 3 and 4
+ *   handshake     Browser.getVersion, then attach to its page (flattened
+ *                 session) and enable the Page domain
+ *
+ * Opening order matters: the worker opens both FIFOs first (the call pipe
+ * read-write, which never blocks; the answer pipe read-only non-blocking), so
+ * the shell's own opens of them in `launch` find the other end there and
+ * cannot block either. */
+#include "caps/browser/browser.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handlers/ws_fs.h"
+#include "sq/clock.h"
+
+#define STEP_TIMEOUT_MS 15000      /* each command we run in the sandbox to set up */
+#define HANDSHAKE_TIMEOUT_MS 30000 /* a cold start on two busy cores */
+#define CLOSE_TIMEOUT_MS 3000      /* Browser.close, then its exit */
+
+static const char default_bin[] = "/usr/lib/chromium/chromium-headless-shell";
+static char found_bin[512];
+
+const char *sq_browser_detect(char *why, size_t why_size)
+{
+    const char *bin = getenv("SANDQ_BROWSER_BIN");
+    if (!bin || !bin[0])
+        bin = default_bin;
+    found_bin[0] = '\0';
+    /* The sandbox sees the host's /usr read-only and nothing else of it. */
+    if (strncmp(bin, "/usr/", 5) != 0) {
+        snprintf(why, why_size, "%s is not under /usr, which is all of the host a sandbox sees", bin);
+        return NULL;
+    }
+    if (access(bin, X_OK) < 0) {
+        snprintf(why, why_size, "%s: %s (install chromium-headless-shell)", bin, strerror(errno));
+        return NULL;
+    }
+    snprintf(found_bin, sizeof found_bin, "%s", bin);
+    return found_bin;
+}
+
+const char *sq_browser_binary(void)
+{
+    return found_bin[0] ? found_bin : NULL;
+}
+
+/* Run a short shell script in the sandbox and fail unless it exits 0. */
+static int run_in_sandbox(sq_sandbox *rt, const char *step, const char *const *argv, sq_err *err)
+{
+    sq_exec_opts o = {.argv = argv, .timeout_ms = STEP_TIMEOUT_MS};
+    sq_exec_result r;
+    if (sq_sandbox_exec(rt, &o, &r, err) < 0)
+        return sq_err_wrap(err, "%s", step);
+    if (r.timed_out)
+        return sq_err_set(err, SQ_INTERNAL, "%s: took longer than %d ms", step, STEP_TIMEOUT_MS);
+    if (r.exit_code != 0)
+        return sq_err_set(err, SQ_INTERNAL, "%s: exited %d", step, r.exit_code);
+    return 0;
+}
+
+static const char *profile_dir(const sq_browser_opts *o)
+{
+    /* Not persistent: the sandbox's /tmp, a tmpfs that dies with it. */
+    return o->persistent ? SQ_BROWSER_DIR : "/tmp/.browser-profile";
+}
+
+static int prepare_dir(sq_sandbox *rt, const sq_browser_opts *o, sq_err *err)
+{
+    /* A SIGKILLed browser leaves SingletonLock (a symlink naming a host and
+     * pid) behind; the next start would take it for another running browser
+     * on the same profile and refuse. */
+    static const char script[] = "set -e\n"
+                                 "mkdir -p " SQ_BROWSER_DIR " \"$1\"\n"
+                                 "rm -f \"$1\"/SingletonLock \"$1\"/SingletonSocket \"$1\"/SingletonCookie\n"
+                                 "cd " SQ_BROWSER_DIR "\n"
+                                 "rm -f .cdp-in .cdp-out .pid\n"
+                                 "mkfifo -m 600 .cdp-in .cdp-out\n";
+    const char *argv[] = {"/bin/sh", "-c", script, "sh", profile_dir(o), NULL};
+    return run_in_sandbox(rt, "preparing " SQ_BROWSER_DIR, argv, err);
+}
+
+static int open_fifo(int workspace_fd, const char *name, int flags, sq_err *err)
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, SQ_BROWSER_DIR_REL "/%s", name);
+    int fd = sq_ws_open(workspace_fd, rel, flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0, err);
+    if (fd < 0)
+        return sq_err_wrap(err, "opening the browser's pipe %s", rel);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+        close(fd);
+        return sq_err_set(err, SQ_INTERNAL, "the browser's pipe %s is not a FIFO", rel);
+    }
+    return fd;
+}
+
+static int open_pipe(sq_browser *b, int workspace_fd, sq_err *err)
+{
+    /* Read-write: opening never waits for the browser, and the browser never
+     * sees end-of-file on its commands while we hold it. */
+    int to = open_fifo(workspace_fd, ".cdp-in", O_RDWR, err);
+    if (to < 0)
+        return -1;
+    int from = open_fifo(workspace_fd, ".cdp-out", O_RDONLY, err);
+    if (from < 0) {
+        close(to);
+        return -1;
+    }
+    sq_cdp_init(&b->cdp, to, from);
+    return 0;
+}
+
+static int launch(sq_sandbox *rt, const sq_browser_opts *o, sq_err *err)
+{
+    /* --no-sandbox: Chromium's own sandbox needs user namespaces and
+     * seccomp filters that our seccomp list refuses inside a sandbox; the
+     * sandbox is the boundary (docs/security.md). The binary is started
+     * directly: Debian's /usr/bin wrappers source /etc/chromium.d. */
+    static const char script[] =
+        "cd " SQ_BROWSER_DIR " || exit 1\n"
+        "\"$1\" --no-sandbox --remote-debugging-pipe --user-data-dir=\"$2\" --window-size=\"$3,$4\" "
+        "--no-first-run --no-default-browser-check --disable-gpu --disable-crash-reporter --disable-breakpad "
+        "--hide-scrollbars --mute-audio --noerrdialogs about:blank "
+        "3<.cdp-in 4>.cdp-out </dev/null >chromium.log 2>&1 &\n"
+        "echo $! >.pid\n";
+    char w[16], h[16];
+    snprintf(w, sizeof w, "%d", o->width);
+    snprintf(h, sizeof h, "%d", o->height);
+    const char *argv[] = {"/bin/sh", "-c", script, "sh", sq_browser_binary(), profile_dir(o), w, h, NULL};
+    return run_in_sandbox(rt, "launching the browser", argv, err);
+}
+
+static int attach_page(sq_browser *b, int64_t deadline, sq_err *err)
+{
+    json_t *r = NULL;
+    if (sq_cdp_call(&b->cdp, "Target.getTargets", NULL, NULL, deadline, &r, err) < 0)
+        return -1;
+    const char *target = NULL;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(r, "targetInfos"), i, t)
+    {
+        if (!target && strcmp(json_string_value(json_object_get(t, "type")) ?: "", "page") == 0)
+            target = json_string_value(json_object_get(t, "targetId"));
+    }
+    char tid[SQ_CDP_NAME_MAX] = "";
+    if (target)
+        snprintf(tid, sizeof tid, "%s", target);
+    json_decref(r);
+    if (!tid[0]) {
+        json_t *p = json_pack("{s:s}", "url", "about:blank");
+        int rc = sq_cdp_call(&b->cdp, "Target.createTarget", p, NULL, deadline, &r, err);
+        json_decref(p);
+        if (rc < 0)
+            return -1;
+        snprintf(tid, sizeof tid, "%s", json_string_value(json_object_get(r, "targetId")) ?: "");
+        json_decref(r);
+    }
+    json_t *p = json_pack("{s:s, s:b}", "targetId", tid, "flatten", 1);
+    int rc = sq_cdp_call(&b->cdp, "Target.attachToTarget", p, NULL, deadline, &r, err);
+    json_decref(p);
+    if (rc < 0)
+        return -1;
+    const char *sid = json_string_value(json_object_get(r, "sessionId"));
+    snprintf(b->session, sizeof b->session, "%s", sid ? sid : "");
+    json_decref(r);
+    if (!b->session[0])
+        return sq_err_set(err, SQ_INTERNAL, "Target.attachToTarget gave no sessionId");
+    if (sq_cdp_call(&b->cdp, "Page.enable", NULL, b->session, deadline, NULL, err) < 0)
+        return -1;
+    /* Lifecycle events name their loader, so goto waits for its own page's load. */
+    json_t *on = json_pack("{s:b}", "enabled", 1);
+    rc = sq_cdp_call(&b->cdp, "Page.setLifecycleEventsEnabled", on, b->session, deadline, NULL, err);
+    json_decref(on);
+    return rc;
+}
+
+static int handshake(sq_browser *b, int64_t deadline, sq_err *err)
+{
+    json_t *r = NULL;
+    if (sq_cdp_call(&b->cdp, "Browser.getVersion", NULL, NULL, deadline, &r, err) < 0)
+        return sq_err_wrap(err, "waiting for the browser (see " SQ_BROWSER_DIR "/chromium.log)");
+    snprintf(b->version, sizeof b->version, "%s", json_string_value(json_object_get(r, "product")) ?: "?");
+    json_decref(r);
+    if (attach_page(b, deadline, err) < 0)
+        return sq_err_wrap(err, "attaching to the browser's page");
+    return 0;
+}
+
+/* Kill the browser process in the sandbox, by the pid the launch recorded.
+ * The command runs in the sandbox with the sandbox's rights, so a pid file the
+ * sandbox rewrote can only make it signal the sandbox's own processes. */
+static void kill_in_sandbox(sq_sandbox *rt)
+{
+    static const char script[] = "p=$(cat " SQ_BROWSER_DIR "/.pid 2>/dev/null) && [ -n \"$p\" ] && "
+                                 "kill -KILL \"$p\" 2>/dev/null; exit 0\n";
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    sq_err ignore;
+    (void)run_in_sandbox(rt, "killing the browser", argv, &ignore);
+}
+
+int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, int workspace_fd, sq_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->cdp.to_fd = b->cdp.from_fd = -1;
+    b->opts = *o;
+    b->width = o->width;
+    b->height = o->height;
+    if (!sq_browser_binary())
+        return sq_err_set(err, SQ_CAPABILITY_UNAVAILABLE, "this worker has no browser installed");
+    int64_t t0 = sq_mono_ms();
+    if (prepare_dir(rt, o, err) < 0 || open_pipe(b, workspace_fd, err) < 0)
+        return -1;
+    b->running = true;
+    if (launch(rt, o, err) < 0 || handshake(b, t0 + HANDSHAKE_TIMEOUT_MS, err) < 0) {
+        sq_err keep = *err;
+        sq_browser_stop(b, rt);
+        *err = keep;
+        return -1;
+    }
+    b->startup_ms = sq_mono_ms() - t0;
+    return 0;
+}
+
+bool sq_browser_alive(const sq_browser *b)
+{
+    return b->running && !b->cdp.gone && !b->cdp.crashed_session[0];
+}
+
+void sq_browser_stop(sq_browser *b, sq_sandbox *rt)
+{
+    if (!b->running)
+        return;
+    if (rt && !b->cdp.gone) {
+        /* A clean close writes cookies and storage to the profile and
+         * removes its Singleton* locks; then the pipe reaches end-of-file. */
+        int64_t deadline = sq_mono_ms() + CLOSE_TIMEOUT_MS;
+        sq_err ignore;
+        (void)sq_cdp_call(&b->cdp, "Browser.close", NULL, NULL, deadline, NULL, &ignore);
+        sq_cdp_wait_closed(&b->cdp, deadline);
+    }
+    if (rt && !b->cdp.gone)
+        kill_in_sandbox(rt);
+    sq_cdp_close(&b->cdp);
+    b->running = false;
+    b->session[0] = '\0';
+}

@@ -1,0 +1,251 @@
+/* cdp.c — see cdp.h. The only I/O of the CDP client. */
+#include "caps/browser/cdp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sq/clock.h"
+
+#define READ_CHUNK (256 * 1024)
+
+void sq_cdp_init(sq_cdp *c, int to_fd, int from_fd)
+{
+    memset(c, 0, sizeof *c);
+    c->to_fd = to_fd;
+    c->from_fd = from_fd;
+    sq_cdp_frame_init(&c->in, 0);
+    sq_cdp_waiters_init(&c->ws);
+    int fl;
+    if ((fl = fcntl(to_fd, F_GETFL)) >= 0)
+        fcntl(to_fd, F_SETFL, fl | O_NONBLOCK);
+    if ((fl = fcntl(from_fd, F_GETFL)) >= 0)
+        fcntl(from_fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void sq_cdp_close(sq_cdp *c)
+{
+    if (c->to_fd >= 0)
+        close(c->to_fd);
+    if (c->from_fd >= 0)
+        close(c->from_fd);
+    c->to_fd = c->from_fd = -1;
+    sq_cdp_frame_free(&c->in);
+    sq_cdp_waiters_clear(&c->ws);
+}
+
+static void mark_gone(sq_cdp *c, const char *why)
+{
+    if (!c->gone)
+        snprintf(c->gone_why, sizeof c->gone_why, "%s", why);
+    c->gone = true;
+}
+
+/* One message from the browser: give it to its waiter, and note the events
+ * that mean a page (or the browser) can no longer answer. */
+static void dispatch(sq_cdp *c, const char *text, size_t len)
+{
+    json_error_t je;
+    json_t *msg = json_loadb(text, len, 0, &je);
+    if (!msg) {
+        mark_gone(c, "the browser sent a message that is not JSON");
+        return;
+    }
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    if (method && (strcmp(method, "Inspector.targetCrashed") == 0 || strcmp(method, "Target.targetCrashed") == 0 ||
+                   strcmp(method, "Target.detachedFromTarget") == 0)) {
+        const char *s = json_string_value(json_object_get(msg, "sessionId"));
+        if (!s)
+            s = json_string_value(json_object_get(json_object_get(msg, "params"), "sessionId"));
+        snprintf(c->crashed_session, sizeof c->crashed_session, "%s", s ? s : "?");
+    }
+    sq_cdp_offer(&c->ws, msg);
+    json_decref(msg);
+}
+
+/* Read what is there (the fd is non-blocking) and dispatch whole messages. */
+static void pump_read(sq_cdp *c)
+{
+    for (int rounds = 0; rounds < 64 && !c->gone; rounds++) {
+        if (sq_cdp_frame_reserve(&c->in, READ_CHUNK) < 0) {
+            mark_gone(c, "the browser sent a message over the size bound");
+            return;
+        }
+        ssize_t n = read(c->from_fd, sq_cdp_frame_tail(&c->in), READ_CHUNK);
+        if (n == 0) {
+            mark_gone(c, "the browser closed its debugging pipe (it exited)");
+            return;
+        }
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                mark_gone(c, "reading the debugging pipe failed");
+            return;
+        }
+        sq_cdp_frame_commit(&c->in, (size_t)n);
+        size_t len;
+        char *m;
+        while ((m = sq_cdp_frame_next(&c->in, &len))) {
+            dispatch(c, m, len);
+            free(m);
+        }
+    }
+}
+
+static int gone_err(sq_cdp *c, sq_err *err)
+{
+    return sq_err_set(err, SQ_INTERNAL, "%s", c->gone_why);
+}
+
+/* Wait (until deadline) for the pipe to be readable or, when want_write, the
+ * call pipe writable. Returns 1 when writable, 0 after reading, -1 on
+ * deadline (err set) or a gone browser. */
+static int wait_io(sq_cdp *c, bool want_write, int64_t deadline, const char *what, sq_err *err)
+{
+    int64_t now = sq_mono_ms();
+    if (now >= deadline)
+        return sq_err_set(err, SQ_TIMED_OUT, "the browser did not answer %s in time", what);
+    struct pollfd p[2] = {{.fd = c->from_fd, .events = POLLIN}, {.fd = want_write ? c->to_fd : -1, .events = POLLOUT}};
+    int64_t left = deadline - now;
+    int n = poll(p, 2, left > 60000 ? 60000 : (int)left);
+    if (n < 0 && errno != EINTR)
+        return sq_err_errno(err, "poll on the debugging pipe");
+    if (n <= 0)
+        return 0;
+    if (p[0].revents)
+        pump_read(c); /* POLLHUP too: read then sees EOF */
+    if (c->gone)
+        return gone_err(c, err);
+    return want_write && (p[1].revents & POLLOUT) ? 1 : 0;
+}
+
+static int write_all(sq_cdp *c, const char *buf, size_t len, int64_t deadline, const char *what, sq_err *err)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(c->to_fd, buf + off, len - off);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EPIPE) {
+            mark_gone(c, "the browser closed its debugging pipe (it exited)");
+            return gone_err(c, err);
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return sq_err_errno(err, "writing the debugging pipe");
+        if (wait_io(c, true, deadline, what, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int sq_cdp_expect(sq_cdp *c, const char *event, const char *session, sq_err *err)
+{
+    int s = sq_cdp_expect_event(&c->ws, event, session);
+    if (s < 0)
+        return sq_err_set(err, SQ_INTERNAL, "too many browser calls in flight");
+    return s;
+}
+
+int sq_cdp_collect(sq_cdp *c, const char *event, const char *session, sq_err *err)
+{
+    int s = sq_cdp_collect_events(&c->ws, event, session);
+    if (s < 0)
+        return sq_err_set(err, SQ_INTERNAL, "too many browser calls in flight");
+    return s;
+}
+
+int sq_cdp_pump(sq_cdp *c, int64_t deadline, const char *what, sq_err *err)
+{
+    if (c->gone)
+        return gone_err(c, err);
+    return wait_io(c, false, deadline, what, err) < 0 ? -1 : 0;
+}
+
+void sq_cdp_forget(sq_cdp *c, int slot)
+{
+    json_decref(sq_cdp_take(&c->ws, slot));
+}
+
+int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *err)
+{
+    const char *what = c->ws.w[slot].id ? "a call" : c->ws.w[slot].method;
+    char label[SQ_CDP_NAME_MAX + 8];
+    snprintf(label, sizeof label, "(%s)", what);
+    while (!sq_cdp_done(&c->ws, slot)) {
+        if (c->gone || wait_io(c, false, deadline, label, err) < 0) {
+            sq_cdp_forget(c, slot);
+            return c->gone ? gone_err(c, err) : -1;
+        }
+    }
+    json_t *m = sq_cdp_take(&c->ws, slot);
+    if (msg)
+        *msg = m;
+    else
+        json_decref(m);
+    return 0;
+}
+
+int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
+                json_t **result, sq_err *err)
+{
+    if (result)
+        *result = NULL;
+    if (c->gone)
+        return gone_err(c, err);
+    int64_t id = sq_cdp_next_id(&c->ws);
+    int slot = sq_cdp_expect_response(&c->ws, id);
+    if (slot < 0)
+        return sq_err_set(err, SQ_INTERNAL, "too many browser calls in flight");
+    char *text = sq_cdp_request_text(id, method, params, session);
+    size_t len = 0;
+    char *frame = text ? sq_cdp_frame_encode(text, &len) : NULL;
+    free(text);
+    if (!frame) {
+        sq_cdp_forget(c, slot);
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    }
+    int rc = write_all(c, frame, len, deadline, method, err);
+    free(frame);
+    if (rc < 0) {
+        sq_cdp_forget(c, slot);
+        return -1;
+    }
+    json_t *msg = NULL;
+    if (sq_cdp_await(c, slot, deadline, &msg, err) < 0) {
+        if (err->code == SQ_TIMED_OUT)
+            sq_err_set(err, SQ_TIMED_OUT, "the browser did not answer %s in time", method);
+        return -1;
+    }
+    char why[400];
+    if (sq_cdp_response_error(msg, why, sizeof why)) {
+        json_decref(msg);
+        return sq_err_set(err, SQ_INVALID_REQUEST, "%s: %s", method, why);
+    }
+    if (result) {
+        *result = json_incref(json_object_get(msg, "result"));
+        if (!*result)
+            *result = json_object();
+    }
+    json_decref(msg);
+    return 0;
+}
+
+void sq_cdp_drain(sq_cdp *c)
+{
+    struct pollfd p = {.fd = c->from_fd, .events = POLLIN};
+    while (!c->gone && poll(&p, 1, 0) > 0 && p.revents)
+        pump_read(c);
+}
+
+bool sq_cdp_wait_closed(sq_cdp *c, int64_t deadline)
+{
+    sq_err ignore;
+    while (!c->gone && wait_io(c, false, deadline, "its exit", &ignore) >= 0)
+        ;
+    return c->gone;
+}

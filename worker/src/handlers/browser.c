@@ -1,0 +1,168 @@
+/* browser.c — the browser capability's requests: bringing the browser up with
+ * its sandbox (create) and task.browser, which runs a list of actions on the
+ * sandbox's page (caps/browser/actions.h) with one sandbox.task.progress per
+ * action. A browser found dead when a task starts (killed from outside,
+ * crashed) is started again first, and says so with its events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caps/browser/actions.h"
+#include "handlers/browser.h"
+#include "handlers/handlers.h"
+#include "handlers/route.h"
+#include "lifecycle/task.h"
+#include "notify/emit.h"
+#include "sq/clock.h"
+#include "sq/log.h"
+
+#define TASK_DEFAULT_TIMEOUT_MS 60000
+#define PROBE_TIMEOUT_MS 3000 /* a live browser answers Browser.getVersion in about a millisecond */
+
+static int emit_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *type, json_t *data,
+                        sq_err *err)
+{
+    sq_emit_target t = sq_target_of(sb);
+    return sq_emit(w, &t, req, NULL, type, data, err);
+}
+
+static int emit_ready(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    const sq_browser *b = sb->browser;
+    return emit_browser(w, sb, req, "sandbox.browser.ready",
+                        json_pack("{s:s, s:{s:i, s:i}, s:I, s:b}", "version", b->version, "viewport", "width",
+                                  b->width, "height", b->height, "startupMs", (json_int_t)b->startup_ms,
+                                  "persistentProfile", b->opts.persistent),
+                        err);
+}
+
+static int emit_failed(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason,
+                       const char *message, sq_err *err)
+{
+    return emit_browser(w, sb, req, "sandbox.browser.failed",
+                        json_pack("{s:s, s:s}", "reason", reason, "message", message), err);
+}
+
+int sq_browser_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const sq_browser_opts *o,
+                        bool *ready, sq_err *err)
+{
+    *ready = false;
+    sb->browser = calloc(1, sizeof *sb->browser);
+    if (!sb->browser)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
+    sq_err why;
+    if (sq_browser_start(sb->browser, o, sb->runtime, sb->workspace_fd, &why) < 0) {
+        sq_error(&lc, "browser start failed: %s", why.msg);
+        return emit_failed(w, sb, req, "start_failed", why.msg, err);
+    }
+    sq_info(&lc, "browser %s ready in %lld ms", sb->browser->version, (long long)sb->browser->startup_ms);
+    *ready = true;
+    return emit_ready(w, sb, req, err);
+}
+
+void sq_browser_release(sq_live_sandbox *sb)
+{
+    if (!sb->browser)
+        return;
+    /* The sandbox's processes are about to be killed with its cgroup and its
+     * workspace (the profile) removed: a clean Browser.close would only cost
+     * time, and the sandbox may be frozen. Our ends of the pipe close. */
+    sq_browser_stop(sb->browser, NULL);
+    free(sb->browser);
+    sb->browser = NULL;
+}
+
+/* Before a task: a browser that died since the last one is started again. */
+static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
+{
+    sq_browser *b = t->sb->browser;
+    if (b->running)
+        sq_cdp_drain(&b->cdp); /* events the page sent between tasks, and a closed pipe */
+    /* A browser killed a moment ago may not have closed its pipe yet (its
+     * children still hold it), and a hung one never does: it must answer a
+     * cheap call now, or it is started again. */
+    sq_err probe = {.msg = "its page crashed"};
+    if (sq_browser_alive(b) &&
+        sq_cdp_call(&b->cdp, "Browser.getVersion", NULL, NULL, sq_mono_ms() + PROBE_TIMEOUT_MS, NULL, &probe) == 0)
+        return 0;
+    /* Died between tasks (OOM-killed while idle, a renderer crash): say so
+     * before starting the new one. */
+    if (b->running && !b->exit_reported &&
+        emit_failed(t->w, t->sb, t->req, "exited", b->cdp.gone_why[0] ? b->cdp.gone_why : probe.msg, err) < 0)
+        return -1;
+    sq_log_ctx lc = {.sandbox_id = t->sb->id, .request_id = t->req->request_id};
+    sq_warn(&lc, "browser is not running (%s); starting it again",
+            b->cdp.gone_why[0] ? b->cdp.gone_why : b->running ? probe.msg : "never started");
+    sq_browser_opts o = b->opts;
+    sq_browser_stop(b, t->sb->runtime);
+    if (sq_browser_start(b, &o, t->sb->runtime, t->sb->workspace_fd, fail) < 0) {
+        sq_err_wrap(fail, "the browser could not be started again");
+        return emit_failed(t->w, t->sb, t->req, "start_failed", fail->msg, err) < 0 ? -1 : 1;
+    }
+    return emit_ready(t->w, t->sb, t->req, err) < 0 ? -1 : 0;
+}
+
+static void browser_body(sq_task *t, sq_task_outcome *out)
+{
+    const json_t *body = t->req->body;
+    sq_browser *b = t->sb->browser;
+    sq_err err;
+    int rc = ensure_running(t, &out->failure, &err);
+    if (rc != 0) {
+        if (rc < 0)
+            out->failure = err;
+        out->reason = "browser_unavailable";
+        return;
+    }
+    const json_t *tm = json_object_get(body, "timeoutMs");
+    int64_t timeout = tm ? json_integer_value(tm) : TASK_DEFAULT_TIMEOUT_MS;
+    sq_browser_run run = {.b = b, .workspace_fd = t->sb->workspace_fd, .uid = t->sb->host_uid,
+                          .gid = t->sb->host_gid, .task_id = t->req->task_id, .deadline = sq_mono_ms() + timeout};
+    json_t *results = json_array();
+    sq_emit_target target = sq_target_of(t->sb);
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(body, "actions"), i, a)
+    {
+        const char *op = json_string_value(json_object_get(a, "op"));
+        if (sq_emit(t->w, &target, t->req, t->req->task_id, "sandbox.task.progress",
+                    json_pack("{s:s, s:I, s:s}", "kind", "browser", "index", (json_int_t)i, "op", op), &err) < 0) {
+            out->failure = err;
+            break;
+        }
+        json_t *r = NULL;
+        const char *reason = NULL;
+        sq_err why;
+        if (sq_browser_action(&run, i, a, &r, &reason, &why) < 0) {
+            const char *sel = json_string_value(json_object_get(a, "selector"));
+            sq_err_set(&out->failure, why.code, "action %zu (%s%s%s) failed: %s", i, op, sel ? " " : "",
+                       sel ? sel : "", why.msg);
+            out->reason = reason;
+            out->extra = json_pack("{s:I, s:s}", "actionIndex", (json_int_t)i, "op", op);
+            if (strcmp(reason, "browser_exited") == 0) {
+                b->exit_reported = true;
+                if (emit_failed(t->w, t->sb, t->req, "exited", why.msg, &err) < 0)
+                    out->failure = err;
+            }
+            break;
+        }
+        json_array_append_new(results, r);
+    }
+    if (out->failure.code == SQ_OK)
+        out->result = json_pack("{s:o}", "actions", results);
+    else
+        json_decref(results);
+}
+
+int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    if (!sb->browser) {
+        sq_err why;
+        sq_err_field(&why, SQ_CAPABILITY_DISABLED, "type",
+                     "this sandbox was created without capabilities.browser");
+        return sq_route_reject(w, sb, req, &why, err);
+    }
+    json_t *summary = json_pack("{s:I}", "actions", (json_int_t)json_array_size(json_object_get(req->body, "actions")));
+    return sq_task_run(w, sb, req, summary, browser_body, err);
+}
