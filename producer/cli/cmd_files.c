@@ -26,11 +26,14 @@ static const char help[] =
     "       sandq files rm SBX PATH [-r]       remove a file (-r: a directory tree)\n"
     "\n"
     "PATH is inside /workspace; a relative PATH is relative to it. Any size works:\n"
-    "files travel in verified 512 KiB chunks. ls and rm also accept SBX:PATH.\n"
+    "files travel in verified 512 KiB chunks (get: in ranges of 4 MiB, one request\n"
+    "each). ls and rm also accept SBX:PATH.\n"
     "\n"
     "Options:\n"
     "  --mode MODE          put: octal file mode for a new file, e.g. 0755\n"
     "  --max SIZE           get: refuse files larger than SIZE (default 256M)\n"
+    "  --offset N           get: start at byte N (a size: 0, 4096, 2G)\n"
+    "  --length SIZE        get: copy at most SIZE bytes (default: to the end)\n"
     "  -r, --recursive      ls: list the whole tree; rm: remove a directory tree\n"
     "  --timeout D          longest wait for any one answer (default 60s)\n"
     "  --region R           the region the sandbox was launched with, if any\n"
@@ -57,6 +60,8 @@ static const char cp_help[] =
     "Options:\n"
     "  --mode MODE          into a sandbox: octal mode for a new file, e.g. 0755\n"
     "  --max SIZE           out of a sandbox: refuse files larger than SIZE (default 256M)\n"
+    "  --offset N           out of a sandbox: start at byte N\n"
+    "  --length SIZE        out of a sandbox: copy at most SIZE bytes\n"
     "  --timeout D          longest wait for any one answer (default 60s)\n"
     "  --region R           the region the sandbox was launched with, if any\n"
     "  --json               print {\"path\",\"sizeBytes\",\"sha256\",…}\n"
@@ -102,10 +107,11 @@ static const char rm_help[] =
     "  sandq rm $SBX old.log\n"
     "  sandq rm $SBX build -r\n";
 
-enum { O_MODE = 256, O_MAX, O_TIMEOUT, O_REGION, O_JSON };
+enum { O_MODE = 256, O_MAX, O_OFFSET, O_LENGTH, O_TIMEOUT, O_REGION, O_JSON };
 
 static const struct option opts[] = {
     {"mode", required_argument, 0, O_MODE},     {"max", required_argument, 0, O_MAX},
+    {"offset", required_argument, 0, O_OFFSET}, {"length", required_argument, 0, O_LENGTH},
     {"recursive", no_argument, 0, 'r'},         {"timeout", required_argument, 0, O_TIMEOUT},
     {"region", required_argument, 0, O_REGION}, {"json", no_argument, 0, O_JSON},
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
@@ -115,6 +121,7 @@ typedef struct files_args {
     const char *cmd;     /* "files put" … for messages */
     unsigned mode;
     uint64_t max;
+    uint64_t offset, length; /* get: the range to copy; length 0 → to the end */
     bool recursive;
     int64_t timeout_ms;
     const char *region;
@@ -263,7 +270,8 @@ static int files_get(files_args *a, sandq_client_t *c)
     const char *path;
     if (cli_remote("files", a->pos[0], sbx, &path) < 0)
         return CLI_EXIT_USAGE;
-    sandq_read_opts ro = {.max_bytes = (size_t)a->max, .timeout_ms = a->timeout_ms};
+    sandq_read_opts ro = {.offset = (int64_t)a->offset, .length = (int64_t)a->length, .max_bytes = (size_t)a->max,
+                          .timeout_ms = a->timeout_ms};
     void *data;
     size_t len;
     sandq_read_result res;
@@ -385,6 +393,14 @@ int cmd_files(int argc, char **argv)
             if (sqp_parse_size_bytes(optarg, 1, &a.max) < 0 || a.max == 0)
                 return cli_usage("files", "bad --max value \"%s\": expected a size like 512M", optarg);
             break;
+        case O_OFFSET:
+        case O_LENGTH: {
+            uint64_t *v = ch == O_OFFSET ? &a.offset : &a.length;
+            if (sqp_parse_size_bytes(optarg, 1, v) < 0 || *v > (1ULL << 50) || (ch == O_LENGTH && *v == 0))
+                return cli_usage("files", "bad --%s value \"%s\": expected a size like 4096 or 2G",
+                                 ch == O_OFFSET ? "offset" : "length", optarg);
+            break;
+        }
         case 'r': a.recursive = true; break;
         case O_TIMEOUT:
             if (cli_duration("files", "timeout", optarg, &a.timeout_ms) < 0)

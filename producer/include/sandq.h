@@ -370,8 +370,12 @@ typedef struct sandq_read_result {
 } sandq_read_result;
 
 /* Read a file into a new buffer: *data (free with sandq_free; NUL-terminated for
- * convenience, the NUL not counted) and *len. Reassembles the ordered `data` chunks and
- * verifies their total length and sha256 against the task's result.
+ * convenience, the NUL not counted) and *len. A worker returns at most its read cap
+ * per request (SANDQ_FILES_READ_MAX_BYTES, default 4 MiB), so the file is read as
+ * ranges of at most 4 MiB, one files.read each, until `length` or the end of the file;
+ * each range's ordered `data` chunks are reassembled and their length and sha256
+ * verified against that range's result. A file that changes between ranges is read
+ * as it is at each range.
  * Errors: SANDQ_E_NOT_FOUND, SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_LIMIT_EXCEEDED,
  * SANDQ_E_INTEGRITY, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA, … opts and result may be NULL.
  * Thread safety: any thread. */

@@ -168,12 +168,21 @@ sandq_code sandq_files_write(sandq_client_t *c, const char *sandbox_id, const ch
 
 /* ---- read ---- */
 
+/* A worker returns at most SANDQ_FILES_READ_MAX_BYTES per files.read (default
+ * 4 MiB) and says `truncated` when it stopped there, so a file of any size is
+ * read as ranges of at most this much, one request each. Asking for no more
+ * than the default cap keeps a range from being cut on most workers; a smaller
+ * cap only makes the ranges shorter (the next one starts where the answer
+ * ended). */
+#define READ_RANGE ((int64_t)4 << 20)
+
 typedef struct read_buf {
     unsigned char *data;
     size_t cap;
-    size_t high;     /* highest end offset received */
-    uint64_t taken;  /* bytes taken (de-duplicated): equals high unless there was a gap */
     size_t max;
+    size_t base;     /* where the current range starts in data */
+    size_t high;     /* highest end offset received in the current range */
+    uint64_t taken;  /* bytes taken in the range (de-duplicated): equals high unless there was a gap */
 } read_buf;
 
 static sandq_code collect(void *user, const char *stream, uint64_t offset, const void *bytes, size_t len,
@@ -182,9 +191,9 @@ static sandq_code collect(void *user, const char *stream, uint64_t offset, const
     read_buf *b = user;
     if (strcmp(stream, "data") != 0)
         return SANDQ_OK;
-    if (offset + len > b->max)
+    if (offset > b->max || b->base + offset + len > b->max)
         return sqp_fail(err, SANDQ_E_LIMIT_EXCEEDED, "file is larger than the read limit of %zu bytes", b->max);
-    size_t end = (size_t)offset + len;
+    size_t end = b->base + (size_t)offset + len;
     if (end + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64 * 1024;
         while (cap < end + 1)
@@ -195,11 +204,55 @@ static sandq_code collect(void *user, const char *stream, uint64_t offset, const
         b->data = p;
         b->cap = cap;
     }
-    memcpy(b->data + offset, bytes, len);
-    if (end > b->high)
-        b->high = end;
+    memcpy(b->data + b->base + offset, bytes, len);
+    if (end - b->base > b->high)
+        b->high = end - b->base;
     b->taken += len;
     return SANDQ_OK;
+}
+
+/* One files.read of [offset, offset + length): its bytes land at b->base.
+ * Checks that they are contiguous and match the worker's length and sha256. */
+static sandq_code read_range(sandq_client_t *c, const char *sandbox_id, const char *path, int64_t offset,
+                             int64_t length, int64_t timeout_ms, read_buf *b, int64_t *got, int64_t *size,
+                             bool *truncated, sandq_error *err)
+{
+    json_t *body = json_object();
+    json_object_set_new(body, "path", json_string(path));
+    if (offset > 0)
+        json_object_set_new(body, "offset", json_integer(offset));
+    json_object_set_new(body, "length", json_integer(length));
+    b->high = 0;
+    b->taken = 0;
+    sqp_taskstate ts;
+    sandq_code rc = sqp_run_task(c, sandbox_id, "files.read", body, timeout_ms, true, collect, b, &ts, err);
+    if (rc)
+        goto out;
+    const char *sha = result_str(ts.result, "sha256");
+    int64_t n = result_int(ts.result, "length", -1);
+    if (!sha || n < 0 || n > length) {
+        rc = sqp_fail(err, SANDQ_E_PROTOCOL, "files.read %s: task.completed has no valid result.length/sha256", path);
+        goto out;
+    }
+    if ((int64_t)b->high != n || b->taken != b->high) {
+        rc = sqp_fail(err, SANDQ_E_INTEGRITY, "files.read %s at %lld: received %llu contiguous bytes of %lld", path,
+                      (long long)offset, (unsigned long long)(b->taken == b->high ? b->high : b->taken),
+                      (long long)n);
+        goto out;
+    }
+    char mine[65];
+    sq_sha256_hex(n ? b->data + b->base : (const unsigned char *)"", (size_t)n, mine);
+    if (strcmp(mine, sha) != 0) {
+        rc = sqp_fail(err, SANDQ_E_INTEGRITY, "files.read %s at %lld: sha256 mismatch (received %.12s…, worker %.12s…)",
+                      path, (long long)offset, mine, sha);
+        goto out;
+    }
+    *got = n;
+    *size = result_int(ts.result, "sizeBytes", -1);
+    *truncated = json_is_true(json_object_get(ts.result, "truncated"));
+out:
+    sqp_taskstate_free(&ts);
+    return rc;
 }
 
 sandq_code sandq_files_read(sandq_client_t *c, const char *sandbox_id, const char *path,
@@ -223,50 +276,47 @@ sandq_code sandq_files_read(sandq_client_t *c, const char *sandbox_id, const cha
     if (opts->length > 0 && (uint64_t)opts->length > b.max)
         return sqp_fail(err, SANDQ_E_LIMIT_EXCEEDED, "length %lld is larger than the read limit of %zu bytes",
                         (long long)opts->length, b.max);
-    json_t *body = json_object();
-    json_object_set_new(body, "path", json_string(path));
-    if (opts->offset > 0)
-        json_object_set_new(body, "offset", json_integer(opts->offset));
-    if (opts->length > 0)
-        json_object_set_new(body, "length", json_integer(opts->length));
-    sqp_taskstate ts;
-    rc = sqp_run_task(c, sandbox_id, "files.read", body, opts->timeout_ms, true, collect, &b, &ts, err);
-    if (rc)
-        goto out;
-    const char *sha = result_str(ts.result, "sha256");
-    int64_t length = result_int(ts.result, "length", -1);
-    if (!sha || length < 0) {
-        rc = sqp_fail(err, SANDQ_E_PROTOCOL, "files.read %s: task.completed has no result.length/sha256", path);
-        goto out;
+    /* Ranges until the asked length, or the end of the file: a short range
+     * the worker did not call truncated is the end (the file may also have
+     * shrunk or grown meanwhile; each range is checked on its own). */
+    int64_t pos = opts->offset, size = -1;
+    for (;;) {
+        int64_t ask = READ_RANGE;
+        if (opts->length > 0 && opts->length - (pos - opts->offset) < ask)
+            ask = opts->length - (pos - opts->offset);
+        if (ask == 0)
+            break;
+        b.base = (size_t)(pos - opts->offset);
+        int64_t got = 0;
+        bool truncated = false;
+        rc = read_range(c, sandbox_id, path, pos, ask, opts->timeout_ms, &b, &got, &size, &truncated, err);
+        if (rc)
+            goto out;
+        pos += got;
+        if (opts->length == 0 && size > pos && (uint64_t)(size - opts->offset) > b.max) {
+            rc = sqp_fail(err, SANDQ_E_LIMIT_EXCEEDED, "%s is %lld bytes, larger than the read limit of %zu bytes",
+                          path, (long long)size, b.max);
+            goto out;
+        }
+        if (got == 0 || (got < ask && !truncated) || (opts->length == 0 && pos >= size))
+            break;
     }
-    if ((int64_t)b.high != length || b.taken != b.high) {
-        rc = sqp_fail(err, SANDQ_E_INTEGRITY, "files.read %s: received %llu contiguous bytes of %lld", path,
-                      (unsigned long long)(b.taken == b.high ? b.high : b.taken), (long long)length);
-        goto out;
-    }
+    size_t total = (size_t)(pos - opts->offset);
     if (!b.data && !(b.data = malloc(1))) {
         rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
         goto out;
     }
-    char got[65];
-    sq_sha256_hex(b.data, b.high, got);
-    if (strcmp(got, sha) != 0) {
-        rc = sqp_fail(err, SANDQ_E_INTEGRITY, "files.read %s: sha256 mismatch (received %.12s…, worker %.12s…)", path,
-                      got, sha);
-        goto out;
-    }
-    b.data[b.high] = '\0';
+    b.data[total] = '\0';
     if (result) {
-        result->size_bytes = result_int(ts.result, "sizeBytes", -1);
-        result->offset = result_int(ts.result, "offset", opts->offset);
-        snprintf(result->sha256, sizeof result->sha256, "%s", got);
+        result->size_bytes = size;
+        result->offset = opts->offset;
+        sq_sha256_hex(b.data, total, result->sha256);
     }
     *data = b.data;
-    *len = b.high;
+    *len = total;
     b.data = NULL;
 out:
     free(b.data);
-    sqp_taskstate_free(&ts);
     return rc;
 }
 

@@ -179,7 +179,7 @@ def test_exec_on_unknown_sandbox_fails_125(worker):
     assert jout(p)["error"]["code"] == "sandbox_not_found"
 
 
-def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
+def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker, pg):
     src = tmp_path / "big.bin"
     data = os.urandom(50 * 1024 * 1024)
     src.write_bytes(data)
@@ -194,6 +194,11 @@ def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
     dst = tmp_path / "back.bin"
     sandq("cp", f"{sbx}:in/big.bin", str(dst), check_rc=0, timeout=600)
     assert dst.read_bytes() == data
+    # A worker returns at most 4 MiB per files.read (SANDQ_FILES_READ_MAX_BYTES):
+    # the whole file came as 13 ranges, the last one short (no empty read after it).
+    from harness import pg_eventually
+    assert pg_eventually(pg, "SELECT count(*) FROM requests WHERE sandbox_id = %s AND type = 'files.read'",
+                         (sbx,), (13,)) == (13,)
 
     listing = jout(sandq("ls", sbx, "in", "--json", check_rc=0))
     assert [(e["name"], e["sizeBytes"], e["type"]) for e in listing["entries"]] == [("big.bin", len(data), "file")]
@@ -206,6 +211,19 @@ def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
     # stdout as the destination
     sandq("cp", "-", f"{sbx}:small.txt", input=b"piped\n", check_rc=0)
     assert sandq("cp", f"{sbx}:small.txt", "-", check_rc=0).stdout == b"piped\n"
+
+
+def test_get_of_a_huge_sparse_file_stops_at_the_limit(sbx, tmp_path):
+    """`get` of a 100 GB sparse file: the first range's sizeBytes is over --max,
+    so it fails at once with limit_exceeded instead of pulling 256 MiB first."""
+    sandq("sh", sbx, "truncate -s 100G /workspace/huge", check_rc=0)
+    p = sandq("files", "get", f"{sbx}:huge", str(tmp_path / "huge"), "--max", "64M", check_rc=1, timeout=120)
+    assert "larger than the read limit" in one_line_error(p, "files get", "limit_exceeded")
+    assert not list(tmp_path.iterdir())
+    # A range of it is fine: 5 MiB from the middle takes two requests and is all zeros.
+    p = sandq("files", "get", f"{sbx}:huge", "-", "--offset", str(50 << 30), "--length", "5M", check_rc=0,
+              timeout=120)
+    assert p.stdout == bytes(5 << 20)
 
 
 def test_pause_resume_set_timeout(sbx, rds):

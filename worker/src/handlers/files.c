@@ -129,7 +129,13 @@ static void read_body(sq_task *t, sq_task_outcome *out, const char *rel)
         return;
     int64_t offset = json_integer_value(json_object_get(body, "offset"));
     const json_t *lenv = json_object_get(body, "length");
-    int64_t want = lenv ? json_integer_value(lenv) : INT64_MAX;
+    int64_t asked = lenv ? json_integer_value(lenv) : INT64_MAX;
+    /* Capped (SANDQ_FILES_READ_MAX_BYTES): one request is a bounded number of
+     * events whatever the file (a sparse 100 GB file, one growing while we
+     * read), and a caller that went away costs at most this much. Larger
+     * files are read as ranges; `truncated` tells the caller to go on. */
+    int64_t cap = t->w->cfg.files_read_max;
+    int64_t want = asked < cap ? asked : cap;
     sq_autofree char *buf = malloc(SQ_FILE_CHUNK_MAX);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!buf || !md) {
@@ -162,9 +168,16 @@ static void read_body(sq_task *t, sq_task_outcome *out, const char *rel)
     char sha[65];
     hex_digest(md, sha);
     EVP_MD_CTX_free(md);
-    if (out->failure.code == SQ_OK)
-        out->result = json_pack("{s:o, s:I, s:I, s:I, s:s}", "path", abs_path(rel), "sizeBytes", (json_int_t)st.st_size,
-                                "offset", (json_int_t)offset, "length", (json_int_t)done, "sha256", sha);
+    if (out->failure.code != SQ_OK)
+        return;
+    /* Truncated: the cap, not the caller's length or the end of the file,
+     * ended the read. The size is taken again: the file may have grown. */
+    bool truncated = false;
+    if (done == cap && asked > cap && fstat(fd, &st) == 0)
+        truncated = offset + done < st.st_size;
+    out->result = json_pack("{s:o, s:I, s:I, s:I, s:s, s:b}", "path", abs_path(rel), "sizeBytes",
+                            (json_int_t)st.st_size, "offset", (json_int_t)offset, "length", (json_int_t)done,
+                            "sha256", sha, "truncated", truncated);
 }
 
 static const char *type_name(mode_t m)
