@@ -103,7 +103,9 @@ static const field_spec write_fields[] = {NESTR("path", true, PATH_MAXLEN),
                                           END};
 static const field_spec read_fields[] = {NESTR("path", true, PATH_MAXLEN), INT("offset", false, 0, 1LL << 50),
                                          INT("length", false, 0, 1LL << 50), END};
-static const field_spec list_fields[] = {NESTR("path", false, PATH_MAXLEN), BOOL("recursive"), END};
+/* cursor: the base64 of a listed path (up to LIST_MAX_DEPTH names deep); limit: entries per page. */
+static const field_spec list_fields[] = {NESTR("path", false, PATH_MAXLEN), BOOL("recursive"),
+                                         NESTR("cursor", false, 16384), INT("limit", false, 1, 1000), END};
 static const field_spec remove_fields[] = {NESTR("path", true, PATH_MAXLEN), BOOL("recursive"), END};
 static const field_spec ckpt_create_fields[] = {ID("checkpointId", true, "chk"), STR("label", false, 256), END};
 static const field_spec ckpt_restore_fields[] = {ID("checkpointId", true, "chk"), END};
@@ -324,6 +326,14 @@ static int check_files_write(const json_t *body, sq_err *err)
     return 0;
 }
 
+static int check_files_list(const json_t *body, sq_err *err)
+{
+    const json_t *c = json_object_get(body, "cursor");
+    if (c && !b64_valid(json_string_value(c), json_string_length(c)))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.cursor", "cursor is not one a listing returned");
+    return 0;
+}
+
 static int check_exec(const json_t *body, sq_err *err)
 {
     if (json_object_get(body, "stdin") && json_object_get(body, "stdinB64"))
@@ -449,6 +459,7 @@ int sq_body_validate(sq_req_type type, const json_t *body, sq_err *err)
     case SQ_REQ_TASK_BROWSER: return check_browser(body, err);
     case SQ_REQ_TASK_DOCUMENT: return check_document(body, err);
     case SQ_REQ_FILES_WRITE: return check_files_write(body, err);
+    case SQ_REQ_FILES_LIST: return check_files_list(body, err);
     default: return 0;
     }
 }

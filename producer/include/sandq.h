@@ -399,7 +399,9 @@ typedef struct sandq_file_list {
 } sandq_file_list;
 
 /* List a directory (path NULL → /workspace), recursively if `recursive`. *out is freed
- * with sandq_file_list_free. timeout_ms 0 → client timeout.
+ * with sandq_file_list_free. The worker answers a page at a time (≤ 1000 entries each);
+ * this follows every page (one files.list request each) and returns the whole listing,
+ * sorted by path. timeout_ms 0 → client timeout, for each page.
  * Errors: SANDQ_E_NOT_FOUND, SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_WAIT_TIMEOUT, …
  * Thread safety: any thread. */
 SANDQ_API sandq_code sandq_files_list(sandq_client_t *client, const char *sandbox_id, const char *path,

@@ -339,6 +339,36 @@ void sandq_file_list_free(sandq_file_list *list)
     free(l);
 }
 
+/* One page of a listing: its result (entries and, if more follow, nextCursor). */
+static sandq_code list_page(sandq_client_t *c, const char *sandbox_id, const char *path, int recursive,
+                            const char *cursor, int64_t timeout_ms, json_t **result, sandq_error *err)
+{
+    json_t *body = json_object();
+    if (path && *path)
+        json_object_set_new(body, "path", json_string(path));
+    if (recursive)
+        json_object_set_new(body, "recursive", json_true());
+    if (cursor)
+        json_object_set_new(body, "cursor", json_string(cursor));
+    sqp_taskstate ts;
+    sandq_code rc = sqp_run_task(c, sandbox_id, "files.list", body, timeout_ms, false, NULL, NULL, &ts, err);
+    if (rc == SANDQ_OK && !json_is_array(json_object_get(ts.result, "entries")))
+        rc = sqp_fail(err, SANDQ_E_PROTOCOL, "files.list: task.completed has no result.entries");
+    if (rc == SANDQ_OK) {
+        *result = ts.result;
+        ts.result = NULL;
+    }
+    sqp_taskstate_free(&ts);
+    return rc;
+}
+
+/* A worker returns a listing in pages (at most 1000 entries and ~512 KiB each;
+ * docs/protocol.md "Listing"): follow nextCursor and join the pages' entries
+ * into one result, so callers see the whole listing as before. The walk is
+ * bounded by the worker (10,000 entries); MAX_PAGES only guards against a
+ * worker that hands back a cursor for ever. */
+#define MAX_PAGES 1000
+
 sandq_code sandq_files_list(sandq_client_t *c, const char *sandbox_id, const char *path, int recursive,
                             int64_t timeout_ms, sandq_file_list **out, sandq_error *err)
 {
@@ -346,39 +376,49 @@ sandq_code sandq_files_list(sandq_client_t *c, const char *sandbox_id, const cha
     if (!c || !out)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and out must not be NULL");
     *out = NULL;
-    json_t *body = json_object();
-    if (path && *path)
-        json_object_set_new(body, "path", json_string(path));
-    if (recursive)
-        json_object_set_new(body, "recursive", json_true());
-    sqp_taskstate ts;
-    sandq_code rc = sqp_run_task(c, sandbox_id, "files.list", body, timeout_ms, false, NULL, NULL, &ts, err);
+    json_t *res = NULL; /* the joined listing */
+    sandq_code rc = list_page(c, sandbox_id, path, recursive, NULL, timeout_ms, &res, err);
+    for (int page = 1; rc == SANDQ_OK; page++) {
+        const json_t *next = json_object_get(res, "nextCursor");
+        if (!next)
+            break;
+        if (!json_is_string(next) || page >= MAX_PAGES) {
+            rc = sqp_fail(err, SANDQ_E_PROTOCOL, "files.list: a listing of more than %d pages", MAX_PAGES);
+            break;
+        }
+        json_t *more = NULL;
+        rc = list_page(c, sandbox_id, path, recursive, json_string_value(next), timeout_ms, &more, err);
+        if (rc)
+            break;
+        json_array_extend(json_object_get(res, "entries"), json_object_get(more, "entries"));
+        json_t *cursor = json_object_get(more, "nextCursor");
+        if (cursor)
+            json_object_set(res, "nextCursor", cursor);
+        else
+            json_object_del(res, "nextCursor");
+        json_decref(more);
+    }
     if (rc) {
-        sqp_taskstate_free(&ts);
+        json_decref(res);
         return rc;
     }
-    const json_t *entries = json_object_get(ts.result, "entries");
-    if (!json_is_array(entries)) {
-        sqp_taskstate_free(&ts);
-        return sqp_fail(err, SANDQ_E_PROTOCOL, "files.list: task.completed has no result.entries");
-    }
+    const json_t *entries = json_object_get(res, "entries");
     list_impl *l = calloc(1, sizeof *l);
     size_t n = json_array_size(entries);
     if (l)
         l->pub.entries = calloc(n ? n : 1, sizeof *l->pub.entries);
     if (l)
-        l->json = json_dumps(ts.result, JSON_COMPACT);
+        l->json = json_dumps(res, JSON_COMPACT);
     if (!l || !l->pub.entries || !l->json) {
         if (l) {
             free(l->pub.entries);
             free(l->json);
         }
         free(l);
-        sqp_taskstate_free(&ts);
+        json_decref(res);
         return sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
     }
-    l->result = ts.result; /* entries' strings point into it */
-    ts.result = NULL;
+    l->result = res; /* entries' strings point into it */
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(entries, i);
         sandq_file_entry *fe = &l->pub.entries[l->pub.count];

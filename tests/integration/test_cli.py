@@ -226,6 +226,23 @@ def test_get_of_a_huge_sparse_file_stops_at_the_limit(sbx, tmp_path):
     assert p.stdout == bytes(5 << 20)
 
 
+def test_ls_follows_the_pages_of_a_big_listing(sbx, pg):
+    """9,999 names of 250 characters come as pages from the worker; `ls` shows them all."""
+    sandq("sh", sbx, "mkdir /workspace/many && cd /workspace/many && seq -f '%0250g' 0 9998 | xargs touch",
+          check_rc=0)
+    names = [f"{i:0250d}" for i in range(9999)]
+    listing = jout(sandq("ls", sbx, "many", "--json", check_rc=0))
+    assert [e["name"] for e in listing["entries"]] == names and "nextCursor" not in listing
+    assert sandq("files", "ls", f"{sbx}:many", check_rc=0).stdout.decode().splitlines() == \
+        [f"many/{n}" for n in names]
+    # two listings of at least 6 pages each (~2.6 MB of entries, ≤ ~512 KiB a page)
+    deadline = time.monotonic() + 30
+    while (pages := pg.execute("SELECT count(*) FROM requests WHERE sandbox_id = %s AND type = 'files.list'",
+                               (sbx,)).fetchone()[0]) < 2 * 6 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pages >= 2 * 6, pages
+
+
 def test_pause_resume_set_timeout(sbx, rds):
     """Pause, resume and setTimeout round trips, and what each leaves in Redis."""
     assert jout(sandq("pause", sbx, "--json", check_rc=0)) == {"id": sbx, "state": "paused"}

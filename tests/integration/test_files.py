@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 from confluent_kafka.admin import AdminClient, ConfigResource
 
@@ -75,3 +76,45 @@ def test_stack_topics_have_a_size_retention(stack_env):
     retention, segment = int(cfg["retention.bytes"].value), int(cfg["segment.bytes"].value)
     assert 0 < retention <= 1 << 30, retention
     assert 0 < segment < retention, (segment, retention)
+
+
+# ---- listings are paged ----------------------------------------------------
+
+
+def list_all(client, stream, sbx, body, timeout=120):
+    """Follow nextCursor; returns the pages' results."""
+    pages, cursor = [], None
+    while True:
+        done, _ = run(client, stream, sbx, "files.list", {**body, **({"cursor": cursor} if cursor else {})}, timeout)
+        assert done["type"] == "sandbox.task.completed", done
+        pages.append(done)
+        cursor = done["data"]["result"].get("nextCursor")
+        if cursor is None:
+            return pages
+        assert len(pages) < 100, "a listing that never ends"
+
+
+def test_listing_of_9999_long_names_comes_in_pages(client, launched):
+    """9,999 files of 250-character names: one result would be ~6 MB, more than
+    a Kafka message. Every page is well under the limit and the pages together
+    are the whole listing, in order, each entry once."""
+    sbx, s = launched
+    sh(client, s, sbx, "mkdir /workspace/many && cd /workspace/many && seq -f '%0250g' 0 9998 | xargs touch",
+       timeout=180)
+    pages = list_all(client, s, sbx, {"path": "many"})
+    names = [e["name"] for p in pages for e in p["data"]["result"]["entries"]]
+    assert names == [f"{i:0250d}" for i in range(9999)]
+    assert len(pages) >= 6, len(pages)  # ~2.6 MB of entries at most ~512 KiB a page
+    for p in pages:
+        assert len(p["data"]["result"]["entries"]) <= 1000
+        assert len(json.dumps(p)) < 1_000_000  # below even Kafka's default message limit
+
+    # limit: pages of 3 entries; a recursive listing pages the same way.
+    sh(client, s, sbx, "mkdir -p /workspace/few/d && touch /workspace/few/a /workspace/few/d/b /workspace/few/z")
+    pages = list_all(client, s, sbx, {"path": "few", "recursive": True, "limit": 3})
+    assert [[e["path"] for e in p["data"]["result"]["entries"]] for p in pages] == \
+        [["few/a", "few/d", "few/d/b"], ["few/z"]]
+    # A cursor that is not base64 is refused as the request arrives.
+    done, _ = run(client, s, sbx, "files.list", {"path": "few", "cursor": "%%%"})
+    assert (done["type"], done["data"]["code"], done["data"]["field"]) == \
+        ("request.rejected", "invalid_request", "body.cursor")

@@ -84,6 +84,8 @@ INVALID_EXPECT = {
     "requests/files-write-append-and-offset": ("body", "offset and append"),
     "requests/files-write-b64-not-base64": ("body.contentB64", "does not match"),
     "requests/files-read-negative-offset": ("body.offset", "less than the minimum of 0"),
+    "requests/files-list-limit-zero": ("body.limit", "less than the minimum of 1"),
+    "requests/files-list-cursor-not-base64": ("body.cursor", "does not match"),
     "requests/files-read-fractional-length": ("body.length", "not of type 'integer'"),
     "requests/reply-to-on-exec": ("(top level)", "replyTo is only accepted on sandbox.create"),
     "requests/reply-to-bad-topic": ("replyTo", "does not match"),

@@ -185,7 +185,68 @@ static const char *type_name(mode_t m)
     return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : "other";
 }
 
-static int list_dir(int dfd, const char *prefix, bool recursive, int depth, json_t *entries, sq_err *err)
+/* ---- listing ----
+ *
+ * A listing is walked whole (at most LIST_MAX_ENTRIES), sorted by path, and
+ * returned a page at a time: at most `limit` entries and LIST_PAGE_BYTES of
+ * them as JSON, so the completed event stays far below any Kafka message
+ * limit whatever the names (9,999 names of 250 bytes are 6 MB). The cursor
+ * is the last path of the page, base64: the next page starts after it in the
+ * same order, so pages neither repeat nor skip an entry that stayed put
+ * while the client paged, and the worker keeps nothing between requests. */
+
+#define LIST_PAGE_DEFAULT 1000
+#define LIST_PAGE_BYTES (512 * 1024)
+
+typedef struct list_entry {
+    char *path;      /* relative to /workspace, as the bytes on disk */
+    size_t name_off; /* where the name starts in path */
+    mode_t mode;
+    off_t size;
+    int64_t mtime_ms;
+} list_entry;
+
+typedef struct list_acc {
+    list_entry *v;
+    size_t n, cap;
+} list_acc;
+
+static void list_acc_free(list_acc *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i].path);
+    free(a->v);
+}
+
+static int list_push(list_acc *a, const char *prefix, const char *name, const struct stat *st, sq_err *err)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        list_entry *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return sq_err_set(err, SQ_INTERNAL, "out of memory");
+        a->v = v;
+        a->cap = cap;
+    }
+    list_entry *e = &a->v[a->n];
+    bool top = strcmp(prefix, ".") == 0;
+    size_t pl = top ? 0 : strlen(prefix) + 1, nl = strlen(name);
+    if (!(e->path = malloc(pl + nl + 1)))
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    if (!top) {
+        memcpy(e->path, prefix, pl - 1);
+        e->path[pl - 1] = '/';
+    }
+    memcpy(e->path + pl, name, nl + 1);
+    e->name_off = pl;
+    e->mode = st->st_mode;
+    e->size = st->st_size;
+    e->mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+    a->n++;
+    return 0;
+}
+
+static int list_dir(int dfd, const char *prefix, bool recursive, int depth, list_acc *acc, sq_err *err)
 {
     int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
     DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -199,26 +260,22 @@ static int list_dir(int dfd, const char *prefix, bool recursive, int depth, json
     while (rc == 0 && (e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        if (json_array_size(entries) >= LIST_MAX_ENTRIES) {
+        if (acc->n >= LIST_MAX_ENTRIES) {
             rc = sq_err_set(err, SQ_LIMIT_EXCEEDED, "more than %d entries; list a narrower path", LIST_MAX_ENTRIES);
             break;
         }
         struct stat st;
         if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue; /* removed while we listed */
-        char path[4200];
-        if (strcmp(prefix, ".") == 0)
-            snprintf(path, sizeof path, "%s", e->d_name);
-        else
-            snprintf(path, sizeof path, "%s/%s", prefix, e->d_name);
-        json_array_append_new(entries, json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "name", e->d_name, "path", path,
-                                                 "type", type_name(st.st_mode), "sizeBytes", (json_int_t)st.st_size,
-                                                 "mode", (int)(st.st_mode & 07777), "mtime",
-                                                 (json_int_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000));
+        if ((rc = list_push(acc, prefix, e->d_name, &st, err)) < 0)
+            break;
         if (recursive && S_ISDIR(st.st_mode) && depth < LIST_MAX_DEPTH) {
             int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0) {
-                rc = list_dir(sub, path, true, depth + 1, entries, err);
+                /* the entry's path, from the array: a realloc may have moved it */
+                char *path = strdup(acc->v[acc->n - 1].path);
+                rc = path ? list_dir(sub, path, true, depth + 1, acc, err) : sq_err_set(err, SQ_INTERNAL, "out of memory");
+                free(path);
                 close(sub);
             }
         }
@@ -229,12 +286,43 @@ static int list_dir(int dfd, const char *prefix, bool recursive, int depth, json
 
 static int by_path(const void *a, const void *b)
 {
-    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "path")),
-                  json_string_value(json_object_get(*(json_t *const *)b, "path")));
+    return strcmp(((const list_entry *)a)->path, ((const list_entry *)b)->path);
+}
+
+static json_t *entry_json(const list_entry *e)
+{
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "name", e->path + e->name_off, "path", e->path, "type",
+                     type_name(e->mode), "sizeBytes", (json_int_t)e->size, "mode", (int)(e->mode & 07777), "mtime",
+                     (json_int_t)e->mtime_ms);
+}
+
+/* The first index after the cursor's path (0 without a cursor). */
+static int page_start(const list_acc *acc, const json_t *cursor, size_t *start, sq_err *err)
+{
+    *start = 0;
+    if (!cursor)
+        return 0;
+    size_t n = json_string_length(cursor);
+    sq_autofree char *after = malloc(n / 4 * 3 + 4);
+    long len = after ? sq_b64_decode(json_string_value(cursor), n, (unsigned char *)after) : -1;
+    if (len <= 0 || memchr(after, '\0', (size_t)len))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.cursor", "cursor is not one this worker returned");
+    after[len] = '\0';
+    size_t lo = 0, hi = acc->n; /* first entry whose path sorts after the cursor's */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(acc->v[mid].path, after) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *start = lo;
+    return 0;
 }
 
 static void list_body(sq_task *t, sq_task_outcome *out, const char *rel)
 {
+    const json_t *body = t->req->body;
     /* O_PATH first, to say what the path is if it is not a directory (a FIFO
      * or a file); O_PATH opens nothing, so it cannot block on a FIFO either.
      * The directory is then opened through that very fd. */
@@ -256,24 +344,46 @@ static void list_body(sq_task *t, sq_task_outcome *out, const char *rel)
         sq_err_errno(&out->failure, "list /workspace/%s", rel);
         return;
     }
+    list_acc acc = {0};
+    size_t i = 0;
+    if (list_dir(dfd, rel, json_is_true(json_object_get(body, "recursive")), 0, &acc, &out->failure) < 0)
+        goto out;
+    /* Sorted by the bytes of the path: a stable order for the cursor
+     * (readdir order is the filesystem's whim). */
+    qsort(acc.v, acc.n, sizeof *acc.v, by_path);
+    if (page_start(&acc, json_object_get(body, "cursor"), &i, &out->failure) < 0)
+        goto out;
+    const json_t *lim = json_object_get(body, "limit");
+    size_t limit = lim ? (size_t)json_integer_value(lim) : LIST_PAGE_DEFAULT, bytes = 0;
     json_t *entries = json_array();
-    if (list_dir(dfd, rel, json_is_true(json_object_get(t->req->body, "recursive")), 0, entries, &out->failure) < 0) {
-        json_decref(entries);
-        return;
-    }
-    /* Sort for a stable listing (readdir order is the filesystem's whim). */
-    size_t n = json_array_size(entries);
-    json_t **items = malloc(n * sizeof *items + 1);
-    for (size_t i = 0; items && i < n; i++)
-        items[i] = json_incref(json_array_get(entries, i));
-    if (items) {
-        qsort(items, n, sizeof *items, by_path);
-        json_array_clear(entries);
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(entries, items[i]);
-        free(items);
+    for (; i < acc.n && json_array_size(entries) < limit; i++) {
+        json_t *e = entry_json(&acc.v[i]);
+        if (!e)
+            continue;
+        size_t sz = json_dumpb(e, NULL, 0, JSON_COMPACT) + 1;
+        if (json_array_size(entries) > 0 && bytes + sz > LIST_PAGE_BYTES) {
+            json_decref(e);
+            break;
+        }
+        bytes += sz;
+        json_array_append_new(entries, e);
     }
     out->result = json_pack("{s:o, s:o}", "path", abs_path(rel), "entries", entries);
+    if (i < acc.n) {
+        const char *last = acc.v[i - 1].path;
+        size_t ll = strlen(last);
+        sq_autofree char *cur = malloc(sq_b64_encoded_size(ll));
+        if (!cur) {
+            json_decref(out->result);
+            out->result = NULL;
+            sq_err_set(&out->failure, SQ_INTERNAL, "out of memory");
+            goto out;
+        }
+        sq_b64_encode(last, ll, cur);
+        json_object_set_new(out->result, "nextCursor", json_string(cur));
+    }
+out:
+    list_acc_free(&acc);
 }
 
 static void remove_body(sq_task *t, sq_task_outcome *out, const char *rel)
