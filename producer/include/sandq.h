@@ -383,6 +383,9 @@ SANDQ_API sandq_code sandq_files_read(sandq_client_t *client, const char *sandbo
                                       const sandq_read_opts *opts, void **data, size_t *len,
                                       sandq_read_result *result, sandq_error *err);
 
+/* Paths passed to sandq_files_* are bytes, like file names: one that is not UTF-8
+ * travels as the request's pathB64. Listed names and paths are bytes too (a name
+ * that is not UTF-8 comes from the worker as nameB64/pathB64 and is decoded here). */
 typedef struct sandq_file_entry {
     const char *name;     /* "main.py" */
     const char *path;     /* relative to /workspace: "src/main.py" */

@@ -218,7 +218,7 @@ static sandq_code read_range(sandq_client_t *c, const char *sandbox_id, const ch
                              bool *truncated, sandq_error *err)
 {
     json_t *body = json_object();
-    json_object_set_new(body, "path", json_string(path));
+    sqp_body_set_path(body, path);
     if (offset > 0)
         json_object_set_new(body, "offset", json_integer(offset));
     json_object_set_new(body, "length", json_integer(length));
@@ -326,7 +326,25 @@ typedef struct list_impl {
     sandq_file_list pub; /* first: sandq_file_list_free casts back */
     json_t *result;
     char *json;
+    char *bytes; /* names and paths that came as nameB64/pathB64, decoded, one after the other */
 } list_impl;
+
+/* An entry's name or path: the UTF-8 field, or the bytes of its B64 twin
+ * (a name that is not UTF-8), decoded into *pool. */
+static const char *entry_bytes(const json_t *e, const char *key, const char *key_b64, char **pool)
+{
+    const char *v = result_str(e, key), *b = result_str(e, key_b64);
+    if (v || !b)
+        return v;
+    size_t n = strlen(b);
+    long len = sq_b64_decode(b, n, (unsigned char *)*pool);
+    if (len < 0 || memchr(*pool, '\0', (size_t)len))
+        return NULL;
+    char *out = *pool;
+    out[len] = '\0';
+    *pool += len + 1;
+    return out;
+}
 
 void sandq_file_list_free(sandq_file_list *list)
 {
@@ -335,6 +353,7 @@ void sandq_file_list_free(sandq_file_list *list)
     list_impl *l = (list_impl *)list;
     free(l->pub.entries);
     free(l->json);
+    free(l->bytes);
     json_decref(l->result);
     free(l);
 }
@@ -345,7 +364,7 @@ static sandq_code list_page(sandq_client_t *c, const char *sandbox_id, const cha
 {
     json_t *body = json_object();
     if (path && *path)
-        json_object_set_new(body, "path", json_string(path));
+        sqp_body_set_path(body, path);
     if (recursive)
         json_object_set_new(body, "recursive", json_true());
     if (cursor)
@@ -409,10 +428,23 @@ sandq_code sandq_files_list(sandq_client_t *c, const char *sandbox_id, const cha
         l->pub.entries = calloc(n ? n : 1, sizeof *l->pub.entries);
     if (l)
         l->json = json_dumps(res, JSON_COMPACT);
-    if (!l || !l->pub.entries || !l->json) {
+    /* Room for every decoded nameB64/pathB64 (decoding shrinks base64). */
+    size_t pool = 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(entries, i);
+        for (int k = 0; k < 2; k++) {
+            const char *b = result_str(e, k ? "pathB64" : "nameB64");
+            pool += b ? strlen(b) + 1 : 0;
+        }
+    }
+    if (l)
+        l->bytes = malloc(pool);
+    char *next = l ? l->bytes : NULL;
+    if (!l || !l->pub.entries || !l->json || !l->bytes) {
         if (l) {
             free(l->pub.entries);
             free(l->json);
+            free(l->bytes);
         }
         free(l);
         json_decref(res);
@@ -424,8 +456,8 @@ sandq_code sandq_files_list(sandq_client_t *c, const char *sandbox_id, const cha
         sandq_file_entry *fe = &l->pub.entries[l->pub.count];
         if (!json_is_object(e))
             continue;
-        fe->name = result_str(e, "name");
-        fe->path = result_str(e, "path");
+        fe->name = entry_bytes(e, "name", "nameB64", &next);
+        fe->path = entry_bytes(e, "path", "pathB64", &next);
         fe->type = result_str(e, "type");
         if (!fe->name)
             fe->name = "";
@@ -455,7 +487,7 @@ sandq_code sandq_files_remove(sandq_client_t *c, const char *sandbox_id, const c
     if (rc)
         return rc;
     json_t *body = json_object();
-    json_object_set_new(body, "path", json_string(path));
+    sqp_body_set_path(body, path);
     if (recursive)
         json_object_set_new(body, "recursive", json_true());
     sqp_taskstate ts;

@@ -243,6 +243,22 @@ def test_ls_follows_the_pages_of_a_big_listing(sbx, pg):
     assert pages >= 2 * 6, pages
 
 
+def test_names_that_are_not_utf8_can_be_listed_and_copied(sbx, tmp_path):
+    """A file named with bytes that are not UTF-8: `ls` shows it, and the same
+    bytes as an argument copy it out and in (libsandq sends them as pathB64)."""
+    sandq("sh", sbx, r"mkdir /workspace/odd && printf x > /workspace/odd/caf$(printf '\351')", check_rc=0)
+    assert sandq("ls", sbx, "odd", check_rc=0).stdout == b"odd/caf\xe9\n"
+    assert jout(sandq("ls", sbx, "odd", "--json", check_rc=0))["entries"][0]["nameB64"] == "Y2Fm6Q=="
+    name = os.fsdecode(b"odd/caf\xe9")  # argv carries the raw bytes
+    assert sandq("cp", f"{sbx}:{name}", "-", check_rc=0).stdout == b"x"
+    src = tmp_path / "up.txt"
+    src.write_bytes(b"up")
+    sandq("cp", str(src), f"{sbx}:" + os.fsdecode(b"odd/n\xfe"), check_rc=0)
+    assert sandq("sh", sbx, r"cat /workspace/odd/n$(printf '\376')", check_rc=0).stdout == b"up"
+    sandq("rm", sbx, os.fsdecode(b"odd/n\xfe"), check_rc=0)
+    assert sandq("ls", sbx, "odd", check_rc=0).stdout == b"odd/caf\xe9\n"
+
+
 def test_pause_resume_set_timeout(sbx, rds):
     """Pause, resume and setTimeout round trips, and what each leaves in Redis."""
     assert jout(sandq("pause", sbx, "--json", check_rc=0)) == {"id": sbx, "state": "paused"}

@@ -118,3 +118,58 @@ def test_listing_of_9999_long_names_comes_in_pages(client, launched):
     done, _ = run(client, s, sbx, "files.list", {"path": "few", "cursor": "%%%"})
     assert (done["type"], done["data"]["code"], done["data"]["field"]) == \
         ("request.rejected", "invalid_request", "body.cursor")
+
+
+# ---- names that are not UTF-8 ----------------------------------------------
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def test_names_that_are_not_utf8_are_listed_and_addressable(client, launched):
+    """A sandbox can name a file with any bytes. Such a name used to be missing
+    from files.list (JSON strings are UTF-8) and could not be asked for; now it
+    is listed as nameB64/pathB64 and every files.* request takes pathB64."""
+    sbx, s = launched
+    sh(client, s, sbx, r"cd /workspace && mkdir odd && printf x > odd/caf$(printf '\351') && "
+                       r"mkdir d$(printf '\377') && echo y > d$(printf '\377')/plain && touch odd/plain")
+    done, _ = run(client, s, sbx, "files.list", {"path": "odd"})
+    entries = done["data"]["result"]["entries"]
+    assert [(e.get("name"), e.get("nameB64"), e.get("path"), e.get("pathB64")) for e in entries] == [
+        (None, b64(b"caf\xe9"), None, b64(b"odd/caf\xe9")),
+        ("plain", None, "odd/plain", None)], entries
+
+    # A name that is UTF-8 under a directory that is not: name, with pathB64.
+    done, _ = run(client, s, sbx, "files.list", {"recursive": True})
+    by = {base64.b64decode(e["pathB64"]) if "pathB64" in e else e["path"].encode(): e
+          for e in done["data"]["result"]["entries"]}
+    assert by[b"d\xff/plain"]["name"] == "plain" and by[b"d\xff"]["nameB64"] == b64(b"d\xff")
+
+    # Every files.* request addresses them by pathB64; results give the path back the same way.
+    done, chunks = run(client, s, sbx, "files.read", {"pathB64": b64(b"odd/caf\xe9")})
+    assert done["type"] == "sandbox.task.completed", done
+    assert base64.b64decode(chunks[0]["dataB64"]) == b"x"
+    assert done["data"]["result"]["pathB64"] == b64(b"/workspace/odd/caf\xe9")
+    done, _ = run(client, s, sbx, "files.list", {"pathB64": b64(b"d\xff")})
+    assert done["data"]["result"]["pathB64"] == b64(b"/workspace/d\xff")
+    assert [e["pathB64"] for e in done["data"]["result"]["entries"]] == [b64(b"d\xff/plain")]
+    done, _ = run(client, s, sbx, "files.write", {"pathB64": b64(b"d\xff/n\xfe"), "content": "new"})
+    assert done["data"]["result"]["written"] == 3, done
+    done, chunks = run(client, s, sbx, "files.read", {"pathB64": b64(b"/workspace/d\xff/n\xfe")})
+    assert base64.b64decode(chunks[0]["dataB64"]) == b"new"
+    done, _ = run(client, s, sbx, "files.remove", {"pathB64": b64(b"d\xff"), "recursive": True})
+    assert done["data"]["result"] == {"pathB64": b64(b"/workspace/d\xff"), "removed": True}
+
+    # A failure quoting such a path still says what happened, as text.
+    done, _ = run(client, s, sbx, "files.read", {"pathB64": b64(b"gone\xff")})
+    assert (done["type"], done["data"]["code"]) == ("sandbox.task.failed", "not_found"), done
+    assert "gone?" in done["data"]["message"]
+    # pathB64 is held to the same rules as path.
+    done, _ = run(client, s, sbx, "files.read", {"pathB64": b64(b"../\xffetc/passwd")})
+    assert (done["type"], done["data"]["code"], done["data"]["field"]) == \
+        ("request.rejected", "path_outside_workspace", "body.pathB64"), done
+    done, _ = run(client, s, sbx, "files.read", {"path": "odd/plain", "pathB64": b64(b"odd/plain")})
+    assert (done["data"]["code"], done["data"]["field"]) == ("invalid_request", "body.pathB64"), done
+    done, _ = run(client, s, sbx, "files.read", {"pathB64": b64(b"odd\0plain")})
+    assert (done["data"]["code"], done["data"]["field"]) == ("invalid_request", "body.pathB64"), done

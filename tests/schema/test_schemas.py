@@ -85,6 +85,8 @@ INVALID_EXPECT = {
     "requests/files-write-b64-not-base64": ("body.contentB64", "does not match"),
     "requests/files-read-negative-offset": ("body.offset", "less than the minimum of 0"),
     "requests/files-list-limit-zero": ("body.limit", "less than the minimum of 1"),
+    "requests/files-read-path-and-pathB64": ("body", "exactly one of path or pathB64"),
+    "requests/files-remove-no-path": ("body", "exactly one of path or pathB64"),
     "requests/files-list-cursor-not-base64": ("body.cursor", "does not match"),
     "requests/files-read-fractional-length": ("body.length", "not of type 'integer'"),
     "requests/reply-to-on-exec": ("(top level)", "replyTo is only accepted on sandbox.create"),

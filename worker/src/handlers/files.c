@@ -20,14 +20,74 @@
 #define LIST_MAX_ENTRIES 10000
 #define LIST_MAX_DEPTH 32
 
-static json_t *abs_path(const char *rel)
+/* A name or path in a result: the UTF-8 field when the bytes are UTF-8 (jansson
+ * refuses anything else), else the same bytes as base64 in the B64 field, so a
+ * name the sandbox made from any bytes is still listed and can be addressed
+ * again (pathB64 in a request). */
+static void put_bytes(json_t *obj, const char *key, const char *key_b64, const char *bytes)
+{
+    size_t n = strlen(bytes);
+    json_t *v = json_stringn(bytes, n);
+    if (v) {
+        json_object_set_new(obj, key, v);
+        return;
+    }
+    char *b64 = malloc(sq_b64_encoded_size(n));
+    if (!b64)
+        return;
+    sq_b64_encode(bytes, n, b64);
+    json_object_set_new(obj, key_b64, json_string(b64));
+    free(b64);
+}
+
+/* A result with the absolute path: {"path": "/workspace/…"} or {"pathB64": …}. */
+static json_t *path_result(const char *rel)
 {
     char buf[4200];
     if (strcmp(rel, ".") == 0)
         snprintf(buf, sizeof buf, "%s", SQ_WORKSPACE_ROOT);
     else
         snprintf(buf, sizeof buf, "%s/%s", SQ_WORKSPACE_ROOT, rel);
-    return json_string(buf);
+    json_t *r = json_object();
+    put_bytes(r, "path", "pathB64", buf);
+    return r;
+}
+
+/* An error message quotes the path; events carry it as a JSON string, which
+ * must be UTF-8. A message that is not gets its non-ASCII bytes as '?': it is
+ * for a human, and the request itself had the exact bytes (pathB64). */
+static void msg_as_text(sq_err *err)
+{
+    json_t *ok = json_string(err->msg);
+    if (ok) {
+        json_decref(ok);
+        return;
+    }
+    for (char *c = err->msg; *c; c++)
+        if ((unsigned char)*c >= 0x80)
+            *c = '?';
+}
+
+int sq_files_request_path(const json_t *body, char *rel, size_t rel_size, sq_err *err)
+{
+    const json_t *p = json_object_get(body, "path"), *b = json_object_get(body, "pathB64");
+    if (!b)
+        return sq_workspace_path(p ? json_string_value(p) : ".", "body.path", rel, rel_size, err);
+    /* Validated as the request arrived (body_validate.c): base64 of 1–4096
+     * bytes without NUL. */
+    char raw[4200];
+    size_t n = json_string_length(b);
+    if (n / 4 * 3 >= sizeof raw)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.pathB64", "path is too long");
+    long len = sq_b64_decode(json_string_value(b), n, (unsigned char *)raw);
+    if (len <= 0 || memchr(raw, '\0', (size_t)len))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.pathB64", "pathB64 is not a path in base64");
+    raw[len] = '\0';
+    if (sq_workspace_path(raw, "body.pathB64", rel, rel_size, err) < 0) {
+        msg_as_text(err);
+        return -1;
+    }
+    return 0;
 }
 
 static void hex_digest(EVP_MD_CTX *md, char out[65])
@@ -115,8 +175,9 @@ static void write_body(sq_task *t, sq_task_outcome *out, const char *rel)
     fstat(fd, &st);
     char sha[65];
     sq_sha256_hex(data, len, sha);
-    out->result = json_pack("{s:o, s:I, s:I, s:s}", "path", abs_path(rel), "sizeBytes", (json_int_t)st.st_size,
-                            "written", (json_int_t)len, "sha256", sha);
+    out->result = path_result(rel);
+    json_object_update_new(out->result, json_pack("{s:I, s:I, s:s}", "sizeBytes", (json_int_t)st.st_size, "written",
+                                                  (json_int_t)len, "sha256", sha));
 }
 
 static void read_body(sq_task *t, sq_task_outcome *out, const char *rel)
@@ -175,9 +236,10 @@ static void read_body(sq_task *t, sq_task_outcome *out, const char *rel)
     bool truncated = false;
     if (done == cap && asked > cap && fstat(fd, &st) == 0)
         truncated = offset + done < st.st_size;
-    out->result = json_pack("{s:o, s:I, s:I, s:I, s:s, s:b}", "path", abs_path(rel), "sizeBytes",
-                            (json_int_t)st.st_size, "offset", (json_int_t)offset, "length", (json_int_t)done,
-                            "sha256", sha, "truncated", truncated);
+    out->result = path_result(rel);
+    json_object_update_new(out->result, json_pack("{s:I, s:I, s:I, s:s, s:b}", "sizeBytes", (json_int_t)st.st_size,
+                                                  "offset", (json_int_t)offset, "length", (json_int_t)done,
+                                                  "sha256", sha, "truncated", truncated));
 }
 
 static const char *type_name(mode_t m)
@@ -291,9 +353,13 @@ static int by_path(const void *a, const void *b)
 
 static json_t *entry_json(const list_entry *e)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "name", e->path + e->name_off, "path", e->path, "type",
-                     type_name(e->mode), "sizeBytes", (json_int_t)e->size, "mode", (int)(e->mode & 07777), "mtime",
-                     (json_int_t)e->mtime_ms);
+    json_t *j = json_object();
+    put_bytes(j, "name", "nameB64", e->path + e->name_off);
+    put_bytes(j, "path", "pathB64", e->path);
+    json_object_update_new(j, json_pack("{s:s, s:I, s:i, s:I}", "type", type_name(e->mode), "sizeBytes",
+                                        (json_int_t)e->size, "mode", (int)(e->mode & 07777), "mtime",
+                                        (json_int_t)e->mtime_ms));
+    return j;
 }
 
 /* The first index after the cursor's path (0 without a cursor). */
@@ -368,7 +434,8 @@ static void list_body(sq_task *t, sq_task_outcome *out, const char *rel)
         bytes += sz;
         json_array_append_new(entries, e);
     }
-    out->result = json_pack("{s:o, s:o}", "path", abs_path(rel), "entries", entries);
+    out->result = path_result(rel);
+    json_object_set_new(out->result, "entries", entries);
     if (i < acc.n) {
         const char *last = acc.v[i - 1].path;
         size_t ll = strlen(last);
@@ -389,15 +456,16 @@ out:
 static void remove_body(sq_task *t, sq_task_outcome *out, const char *rel)
 {
     if (sq_ws_remove(t->sb->workspace_fd, rel, json_is_true(json_object_get(t->req->body, "recursive")),
-                     &out->failure) == 0)
-        out->result = json_pack("{s:o, s:b}", "path", abs_path(rel), "removed", 1);
+                     &out->failure) < 0)
+        return;
+    out->result = path_result(rel);
+    json_object_set_new(out->result, "removed", json_true());
 }
 
 static void files_body(sq_task *t, sq_task_outcome *out)
 {
-    const json_t *p = json_object_get(t->req->body, "path");
     char rel[4200];
-    if (sq_workspace_path(p ? json_string_value(p) : ".", "body.path", rel, sizeof rel, &out->failure) < 0)
+    if (sq_files_request_path(t->req->body, rel, sizeof rel, &out->failure) < 0)
         return;
     switch (t->req->type) {
     case SQ_REQ_FILES_WRITE: write_body(t, out, rel); break;
@@ -406,11 +474,15 @@ static void files_body(sq_task *t, sq_task_outcome *out)
     case SQ_REQ_FILES_REMOVE: remove_body(t, out, rel); break;
     default: sq_err_set(&out->failure, SQ_INTERNAL, "not a files request"); break;
     }
+    if (out->failure.code != SQ_OK)
+        msg_as_text(&out->failure);
 }
 
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
-    const json_t *path = json_object_get(req->body, "path");
-    json_t *summary = json_pack("{s:s, s:s}", "op", req->type_name, "path", path ? json_string_value(path) : ".");
+    /* What PostgreSQL keeps of the task: the path as the request gave it. */
+    const json_t *path = json_object_get(req->body, "path"), *b64 = json_object_get(req->body, "pathB64");
+    json_t *given = b64 ? json_incref((json_t *)b64) : path ? json_incref((json_t *)path) : json_string(".");
+    json_t *summary = json_pack("{s:s, s:o}", "op", req->type_name, b64 ? "pathB64" : "path", given);
     return sq_task_run(w, sb, req, summary, files_body, err);
 }
