@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "sq/cleanup.h"
+#include "sq/codec.h"
 #include "units.h"
 
 #define STDIN_PUT_MAX ((size_t)2 << 30)
@@ -231,6 +232,26 @@ static int write_local(const files_args *a, const char *dest, const char *remote
 
 /* ---- subcommands ---- */
 
+/* A path in --json output: the key as a string when it is UTF-8, else its
+ * bytes as base64 under key_b64 (the worker's pathB64/nameB64 convention),
+ * so a file named with other bytes still gets its line of output. */
+static json_t *with_path(json_t *o, const char *key, const char *key_b64, const char *bytes)
+{
+    json_t *v = json_string(bytes);
+    if (v) {
+        json_object_set_new(o, key, v);
+        return o;
+    }
+    size_t n = strlen(bytes);
+    char *b64 = malloc(sq_b64_encoded_size(n));
+    if (b64) {
+        sq_b64_encode(bytes, n, b64);
+        json_object_set_new(o, key_b64, json_string(b64));
+        free(b64);
+    }
+    return o;
+}
+
 static int files_put(files_args *a, sandq_client_t *c)
 {
     if (a->npos != 2)
@@ -252,8 +273,9 @@ static int files_put(files_args *a, sandq_client_t *c)
     if (code)
         return cli_fail(a->cmd, &err, a->json, CLI_EXIT_FAIL);
     if (a->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:i}", "sandboxId", sbx, "path", path, "sizeBytes",
-                                 (json_int_t)res.size_bytes, "sha256", res.sha256, "chunks", res.chunks));
+        cli_print_json(with_path(json_pack("{s:s, s:I, s:s, s:i}", "sandboxId", sbx, "sizeBytes",
+                                           (json_int_t)res.size_bytes, "sha256", res.sha256, "chunks", res.chunks),
+                                 "path", "pathB64", path));
     } else if (cli_stdout_tty()) {
         char size[32];
         printf("%s → %s:%s (%s, sha256 %.12s)\n", a->pos[0], sbx, path,
@@ -285,8 +307,8 @@ static int files_get(files_args *a, sandq_client_t *c)
         return rc;
     bool to_stdout = strcmp(a->pos[1], "-") == 0;
     if (a->json && !to_stdout) {
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:s}", "sandboxId", sbx, "path", path, "local", final_path,
-                                 "sizeBytes", (json_int_t)len, "sha256", res.sha256));
+        json_t *o = json_pack("{s:s, s:I, s:s}", "sandboxId", sbx, "sizeBytes", (json_int_t)len, "sha256", res.sha256);
+        cli_print_json(with_path(with_path(o, "path", "pathB64", path), "local", "localB64", final_path));
     } else if (!to_stdout && cli_stdout_tty()) {
         char size[32];
         printf("%s:%s → %s (%s, sha256 %.12s)\n", sbx, path, final_path,
@@ -362,7 +384,7 @@ static int files_rm(files_args *a, sandq_client_t *c)
     if (sandq_files_remove(c, sbx, path, a->recursive, a->timeout_ms, &err))
         return cli_fail(a->cmd, &err, a->json, CLI_EXIT_FAIL);
     if (a->json)
-        cli_print_json(json_pack("{s:s, s:s, s:b}", "sandboxId", sbx, "path", path, "removed", 1));
+        cli_print_json(with_path(json_pack("{s:s, s:b}", "sandboxId", sbx, "removed", 1), "path", "pathB64", path));
     else if (cli_stdout_tty())
         printf("removed %s:%s\n", sbx, path);
     return CLI_EXIT_OK;

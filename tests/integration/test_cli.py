@@ -255,7 +255,8 @@ def test_names_that_are_not_utf8_can_be_listed_and_copied(sbx, tmp_path):
     src.write_bytes(b"up")
     sandq("cp", str(src), f"{sbx}:" + os.fsdecode(b"odd/n\xfe"), check_rc=0)
     assert sandq("sh", sbx, r"cat /workspace/odd/n$(printf '\376')", check_rc=0).stdout == b"up"
-    sandq("rm", sbx, os.fsdecode(b"odd/n\xfe"), check_rc=0)
+    # --json output gives such a path as base64 (pathB64), as the worker does
+    assert jout(sandq("rm", sbx, os.fsdecode(b"odd/n\xfe"), "--json", check_rc=0))["pathB64"] == "b2RkL27+"
     assert sandq("ls", sbx, "odd", check_rc=0).stdout == b"odd/caf\xe9\n"
 
 
