@@ -416,7 +416,8 @@ static void list_body(sq_task *t, sq_task_outcome *out, const char *rel)
         goto out;
     /* Sorted by the bytes of the path: a stable order for the cursor
      * (readdir order is the filesystem's whim). */
-    qsort(acc.v, acc.n, sizeof *acc.v, by_path);
+    if (acc.n) /* an empty directory has no array: qsort must not see NULL */
+        qsort(acc.v, acc.n, sizeof *acc.v, by_path);
     if (page_start(&acc, json_object_get(body, "cursor"), &i, &out->failure) < 0)
         goto out;
     const json_t *lim = json_object_get(body, "limit");
