@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sq/codec.h"
 #include "sq/protocol.h"
 
 typedef enum { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STR_ARRAY, K_STR_MAP, K_OBJ_ARRAY, K_ANY } field_kind;
@@ -94,17 +95,26 @@ static const field_spec browser_fields[] = {OBJS("actions", true, 256, browser_a
 static const field_spec document_fields[] = {NESTR("input", true, PATH_MAXLEN), NESTR("to", true, 16),
                                              NESTR("outdir", false, PATH_MAXLEN), END};
 static const field_spec cancel_fields[] = {ID("targetTaskId", true, "tsk"), END};
-static const field_spec write_fields[] = {NESTR("path", true, PATH_MAXLEN),
+/* files.*: `path`, or `pathB64` (the same path as base64 bytes, for names that
+ * are not UTF-8): exactly one of the two (check_files_path). */
+#define PATH_B64_MAXLEN (PATH_MAXLEN / 3 * 4 + 4)
+static const field_spec write_fields[] = {NESTR("path", false, PATH_MAXLEN),
+                                          NESTR("pathB64", false, PATH_B64_MAXLEN),
                                           STR("content", false, 1 << 22),
                                           STR("contentB64", false, 1 << 22),
                                           INT("offset", false, 0, 1LL << 50),
                                           BOOL("append"),
                                           INT("mode", false, 0, 07777),
                                           END};
-static const field_spec read_fields[] = {NESTR("path", true, PATH_MAXLEN), INT("offset", false, 0, 1LL << 50),
+static const field_spec read_fields[] = {NESTR("path", false, PATH_MAXLEN), NESTR("pathB64", false, PATH_B64_MAXLEN),
+                                         INT("offset", false, 0, 1LL << 50),
                                          INT("length", false, 0, 1LL << 50), END};
-static const field_spec list_fields[] = {NESTR("path", false, PATH_MAXLEN), BOOL("recursive"), END};
-static const field_spec remove_fields[] = {NESTR("path", true, PATH_MAXLEN), BOOL("recursive"), END};
+/* cursor: the base64 of a listed path (up to LIST_MAX_DEPTH names deep); limit: entries per page. */
+static const field_spec list_fields[] = {NESTR("path", false, PATH_MAXLEN), NESTR("pathB64", false, PATH_B64_MAXLEN),
+                                         BOOL("recursive"),
+                                         NESTR("cursor", false, 16384), INT("limit", false, 1, 1000), END};
+static const field_spec remove_fields[] = {NESTR("path", false, PATH_MAXLEN), NESTR("pathB64", false, PATH_B64_MAXLEN),
+                                           BOOL("recursive"), END};
 static const field_spec ckpt_create_fields[] = {ID("checkpointId", true, "chk"), STR("label", false, 256), END};
 static const field_spec ckpt_restore_fields[] = {ID("checkpointId", true, "chk"), END};
 static const field_spec handoff_request_fields[] = {ID("handoffId", true, "hnd"), ENUM("reason", true, handoff_reasons),
@@ -300,8 +310,34 @@ static bool b64_valid(const char *s, size_t n)
 }
 
 /* Rules a table cannot express. */
+
+/* path or pathB64: exactly one (at most one for files.list, whose default is
+ * /workspace). pathB64 must decode to a path: no NUL, at most PATH_MAXLEN bytes. */
+static int check_files_path(const json_t *body, bool required, sq_err *err)
+{
+    const json_t *p = json_object_get(body, "path"), *b = json_object_get(body, "pathB64");
+    if (p && b)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.pathB64", "give one of path and pathB64, not both");
+    if (!p && !b && required)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.path", "path (or pathB64) is required");
+    if (!b)
+        return 0;
+    size_t n = json_string_length(b);
+    const char *s = json_string_value(b);
+    unsigned char raw[PATH_B64_MAXLEN];
+    long len = b64_valid(s, n) ? sq_b64_decode(s, n, raw) : -1;
+    if (len < 0)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.pathB64", "pathB64 is not valid base64");
+    if (len == 0 || len > PATH_MAXLEN || memchr(raw, '\0', (size_t)len))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.pathB64",
+                            "pathB64 must decode to 1 to %d bytes without NUL", PATH_MAXLEN);
+    return 0;
+}
+
 static int check_files_write(const json_t *body, sq_err *err)
 {
+    if (check_files_path(body, true, err) < 0)
+        return -1;
     const json_t *c = json_object_get(body, "content"), *b = json_object_get(body, "contentB64");
     if ((c && b) || (!c && !b))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.content", "give exactly one of content and contentB64");
@@ -321,6 +357,16 @@ static int check_files_write(const json_t *body, sq_err *err)
                             SQ_FILE_CHUNK_MAX);
     if (json_object_get(body, "offset") && json_is_true(json_object_get(body, "append")))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.append", "offset and append cannot be combined");
+    return 0;
+}
+
+static int check_files_list(const json_t *body, sq_err *err)
+{
+    if (check_files_path(body, false, err) < 0)
+        return -1;
+    const json_t *c = json_object_get(body, "cursor");
+    if (c && !b64_valid(json_string_value(c), json_string_length(c)))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.cursor", "cursor is not one a listing returned");
     return 0;
 }
 
@@ -449,6 +495,9 @@ int sq_body_validate(sq_req_type type, const json_t *body, sq_err *err)
     case SQ_REQ_TASK_BROWSER: return check_browser(body, err);
     case SQ_REQ_TASK_DOCUMENT: return check_document(body, err);
     case SQ_REQ_FILES_WRITE: return check_files_write(body, err);
+    case SQ_REQ_FILES_LIST: return check_files_list(body, err);
+    case SQ_REQ_FILES_READ:
+    case SQ_REQ_FILES_REMOVE: return check_files_path(body, true, err);
     default: return 0;
     }
 }

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "sq/cleanup.h"
+#include "sq/codec.h"
 #include "units.h"
 
 #define STDIN_PUT_MAX ((size_t)2 << 30)
@@ -26,11 +27,14 @@ static const char help[] =
     "       sandq files rm SBX PATH [-r]       remove a file (-r: a directory tree)\n"
     "\n"
     "PATH is inside /workspace; a relative PATH is relative to it. Any size works:\n"
-    "files travel in verified 512 KiB chunks. ls and rm also accept SBX:PATH.\n"
+    "files travel in verified 512 KiB chunks (get: in ranges of 4 MiB, one request\n"
+    "each). ls and rm also accept SBX:PATH.\n"
     "\n"
     "Options:\n"
     "  --mode MODE          put: octal file mode for a new file, e.g. 0755\n"
     "  --max SIZE           get: refuse files larger than SIZE (default 256M)\n"
+    "  --offset N           get: start at byte N (a size: 0, 4096, 2G)\n"
+    "  --length SIZE        get: copy at most SIZE bytes (default: to the end)\n"
     "  -r, --recursive      ls: list the whole tree; rm: remove a directory tree\n"
     "  --timeout D          longest wait for any one answer (default 60s)\n"
     "  --region R           the region the sandbox was launched with, if any\n"
@@ -57,6 +61,8 @@ static const char cp_help[] =
     "Options:\n"
     "  --mode MODE          into a sandbox: octal mode for a new file, e.g. 0755\n"
     "  --max SIZE           out of a sandbox: refuse files larger than SIZE (default 256M)\n"
+    "  --offset N           out of a sandbox: start at byte N\n"
+    "  --length SIZE        out of a sandbox: copy at most SIZE bytes\n"
     "  --timeout D          longest wait for any one answer (default 60s)\n"
     "  --region R           the region the sandbox was launched with, if any\n"
     "  --json               print {\"path\",\"sizeBytes\",\"sha256\",…}\n"
@@ -102,10 +108,11 @@ static const char rm_help[] =
     "  sandq rm $SBX old.log\n"
     "  sandq rm $SBX build -r\n";
 
-enum { O_MODE = 256, O_MAX, O_TIMEOUT, O_REGION, O_JSON };
+enum { O_MODE = 256, O_MAX, O_OFFSET, O_LENGTH, O_TIMEOUT, O_REGION, O_JSON };
 
 static const struct option opts[] = {
     {"mode", required_argument, 0, O_MODE},     {"max", required_argument, 0, O_MAX},
+    {"offset", required_argument, 0, O_OFFSET}, {"length", required_argument, 0, O_LENGTH},
     {"recursive", no_argument, 0, 'r'},         {"timeout", required_argument, 0, O_TIMEOUT},
     {"region", required_argument, 0, O_REGION}, {"json", no_argument, 0, O_JSON},
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
@@ -115,6 +122,7 @@ typedef struct files_args {
     const char *cmd;     /* "files put" … for messages */
     unsigned mode;
     uint64_t max;
+    uint64_t offset, length; /* get: the range to copy; length 0 → to the end */
     bool recursive;
     int64_t timeout_ms;
     const char *region;
@@ -224,6 +232,26 @@ static int write_local(const files_args *a, const char *dest, const char *remote
 
 /* ---- subcommands ---- */
 
+/* A path in --json output: the key as a string when it is UTF-8, else its
+ * bytes as base64 under key_b64 (the worker's pathB64/nameB64 convention),
+ * so a file named with other bytes still gets its line of output. */
+static json_t *with_path(json_t *o, const char *key, const char *key_b64, const char *bytes)
+{
+    json_t *v = json_string(bytes);
+    if (v) {
+        json_object_set_new(o, key, v);
+        return o;
+    }
+    size_t n = strlen(bytes);
+    char *b64 = malloc(sq_b64_encoded_size(n));
+    if (b64) {
+        sq_b64_encode(bytes, n, b64);
+        json_object_set_new(o, key_b64, json_string(b64));
+        free(b64);
+    }
+    return o;
+}
+
 static int files_put(files_args *a, sandq_client_t *c)
 {
     if (a->npos != 2)
@@ -245,8 +273,9 @@ static int files_put(files_args *a, sandq_client_t *c)
     if (code)
         return cli_fail(a->cmd, &err, a->json, CLI_EXIT_FAIL);
     if (a->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:i}", "sandboxId", sbx, "path", path, "sizeBytes",
-                                 (json_int_t)res.size_bytes, "sha256", res.sha256, "chunks", res.chunks));
+        cli_print_json(with_path(json_pack("{s:s, s:I, s:s, s:i}", "sandboxId", sbx, "sizeBytes",
+                                           (json_int_t)res.size_bytes, "sha256", res.sha256, "chunks", res.chunks),
+                                 "path", "pathB64", path));
     } else if (cli_stdout_tty()) {
         char size[32];
         printf("%s → %s:%s (%s, sha256 %.12s)\n", a->pos[0], sbx, path,
@@ -263,7 +292,8 @@ static int files_get(files_args *a, sandq_client_t *c)
     const char *path;
     if (cli_remote("files", a->pos[0], sbx, &path) < 0)
         return CLI_EXIT_USAGE;
-    sandq_read_opts ro = {.struct_size = sizeof ro, .max_bytes = (size_t)a->max, .timeout_ms = a->timeout_ms};
+    sandq_read_opts ro = {.struct_size = sizeof ro, .offset = (int64_t)a->offset, .length = (int64_t)a->length,
+                          .max_bytes = (size_t)a->max, .timeout_ms = a->timeout_ms};
     void *data;
     size_t len;
     sandq_read_result res;
@@ -277,8 +307,8 @@ static int files_get(files_args *a, sandq_client_t *c)
         return rc;
     bool to_stdout = strcmp(a->pos[1], "-") == 0;
     if (a->json && !to_stdout) {
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:s}", "sandboxId", sbx, "path", path, "local", final_path,
-                                 "sizeBytes", (json_int_t)len, "sha256", res.sha256));
+        json_t *o = json_pack("{s:s, s:I, s:s}", "sandboxId", sbx, "sizeBytes", (json_int_t)len, "sha256", res.sha256);
+        cli_print_json(with_path(with_path(o, "path", "pathB64", path), "local", "localB64", final_path));
     } else if (!to_stdout && cli_stdout_tty()) {
         char size[32];
         printf("%s:%s → %s (%s, sha256 %.12s)\n", sbx, path, final_path,
@@ -354,7 +384,7 @@ static int files_rm(files_args *a, sandq_client_t *c)
     if (sandq_files_remove(c, sbx, path, a->recursive, a->timeout_ms, &err))
         return cli_fail(a->cmd, &err, a->json, CLI_EXIT_FAIL);
     if (a->json)
-        cli_print_json(json_pack("{s:s, s:s, s:b}", "sandboxId", sbx, "path", path, "removed", 1));
+        cli_print_json(with_path(json_pack("{s:s, s:b}", "sandboxId", sbx, "removed", 1), "path", "pathB64", path));
     else if (cli_stdout_tty())
         printf("removed %s:%s\n", sbx, path);
     return CLI_EXIT_OK;
@@ -385,6 +415,14 @@ int cmd_files(int argc, char **argv)
             if (sqp_parse_size_bytes(optarg, 1, &a.max) < 0 || a.max == 0)
                 return cli_usage("files", "bad --max value \"%s\": expected a size like 512M", optarg);
             break;
+        case O_OFFSET:
+        case O_LENGTH: {
+            uint64_t *v = ch == O_OFFSET ? &a.offset : &a.length;
+            if (sqp_parse_size_bytes(optarg, 1, v) < 0 || *v > (1ULL << 50) || (ch == O_LENGTH && *v == 0))
+                return cli_usage("files", "bad --%s value \"%s\": expected a size like 4096 or 2G",
+                                 ch == O_OFFSET ? "offset" : "length", optarg);
+            break;
+        }
         case 'r': a.recursive = true; break;
         case O_TIMEOUT:
             if (cli_duration("files", "timeout", optarg, &a.timeout_ms) < 0)

@@ -412,8 +412,12 @@ typedef struct sandq_read_result {
 } sandq_read_result;
 
 /* Read a file into a new buffer: *data (free with sandq_free; NUL-terminated for
- * convenience, the NUL not counted) and *len. Reassembles the ordered `data` chunks and
- * verifies their total length and sha256 against the task's result.
+ * convenience, the NUL not counted) and *len. A worker returns at most its read cap
+ * per request (SANDQ_FILES_READ_MAX_BYTES, default 4 MiB), so the file is read as
+ * ranges of at most 4 MiB, one files.read each, until `length` or the end of the file;
+ * each range's ordered `data` chunks are reassembled and their length and sha256
+ * verified against that range's result. A file that changes between ranges is read
+ * as it is at each range.
  * Errors: SANDQ_E_NOT_FOUND, SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_LIMIT_EXCEEDED,
  * SANDQ_E_INTEGRITY, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA, … opts and result may be NULL.
  * Thread safety: any thread. */
@@ -421,6 +425,9 @@ SANDQ_API sandq_code sandq_files_read(sandq_client_t *client, const char *sandbo
                                       const sandq_read_opts *opts, void **data, size_t *len,
                                       sandq_read_result *result, sandq_error *err);
 
+/* Paths passed to sandq_files_* are bytes, like file names: one that is not UTF-8
+ * travels as the request's pathB64. Listed names and paths are bytes too (a name
+ * that is not UTF-8 comes from the worker as nameB64/pathB64 and is decoded here). */
 typedef struct sandq_file_entry {
     const char *name;     /* "main.py" */
     const char *path;     /* relative to /workspace: "src/main.py" */
@@ -437,7 +444,9 @@ typedef struct sandq_file_list {
 } sandq_file_list;
 
 /* List a directory (path NULL → /workspace), recursively if `recursive`. *out is freed
- * with sandq_file_list_free. timeout_ms 0 → client timeout.
+ * with sandq_file_list_free. The worker answers a page at a time (≤ 1000 entries each);
+ * this follows every page (one files.list request each) and returns the whole listing,
+ * sorted by path. timeout_ms 0 → client timeout, for each page.
  * Errors: SANDQ_E_NOT_FOUND, SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_WAIT_TIMEOUT, …
  * Thread safety: any thread. */
 SANDQ_API sandq_code sandq_files_list(sandq_client_t *client, const char *sandbox_id, const char *path,

@@ -166,6 +166,23 @@ fail:
     return NULL;
 }
 
+void sqp_body_set_path(json_t *body, const char *path)
+{
+    size_t n = strlen(path);
+    if (sqp_utf8_text(path, n)) {
+        json_object_set_new(body, "path", json_string(path));
+        return;
+    }
+    /* Not UTF-8 (a name the sandbox made from other bytes): the same bytes as
+     * base64, which every files.* request takes instead of path. */
+    char *b64 = malloc(sq_b64_encoded_size(n));
+    if (!b64)
+        return; /* no path: the request is refused as missing one, not sent wrong */
+    sq_b64_encode(path, n, b64);
+    json_object_set_new(body, "pathB64", json_string(b64));
+    free(b64);
+}
+
 json_t *sqp_body_files_write(const char *path, const void *data, size_t len, uint64_t offset, bool first,
                              uint32_t mode)
 {
@@ -174,7 +191,7 @@ json_t *sqp_body_files_write(const char *path, const void *data, size_t len, uin
         return NULL;
     sq_b64_encode(data, len, b64);
     json_t *b = json_object();
-    json_object_set_new(b, "path", json_string(path));
+    sqp_body_set_path(b, path);
     json_object_set_new(b, "contentB64", json_string(b64));
     free(b64);
     /* The first chunk has no offset: it creates or truncates the file. The rest write

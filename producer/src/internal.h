@@ -108,6 +108,8 @@ void sqp_request_topic(sandq_client_t *c, const char *sandbox_id, char out[SQ_TO
 json_t *sqp_kv_object(const char *const *list, const char *what, sandq_error *err);
 json_t *sqp_body_create(const sandq_create_opts *o, const char *region, sandq_error *err);
 json_t *sqp_body_exec(const char *const *argv, const sandq_exec_opts *o, sandq_error *err);
+/* body.path, or body.pathB64 when path is not UTF-8 (docs/protocol.md "Files"). */
+void sqp_body_set_path(json_t *body, const char *path);
 json_t *sqp_body_files_write(const char *path, const void *data, size_t len, uint64_t offset, bool first,
                              uint32_t mode);
 /* An envelope around body (stolen) and metadata (stolen, may be NULL). */

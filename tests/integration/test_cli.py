@@ -180,7 +180,7 @@ def test_exec_on_unknown_sandbox_fails_125(worker):
     assert jout(p)["error"]["code"] == "sandbox_not_found"
 
 
-def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
+def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker, pg):
     src = tmp_path / "big.bin"
     data = os.urandom(50 * 1024 * 1024)
     src.write_bytes(data)
@@ -195,6 +195,11 @@ def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
     dst = tmp_path / "back.bin"
     sandq("cp", f"{sbx}:in/big.bin", str(dst), check_rc=0, timeout=600)
     assert dst.read_bytes() == data
+    # A worker returns at most 4 MiB per files.read (SANDQ_FILES_READ_MAX_BYTES):
+    # the whole file came as 13 ranges, the last one short (no empty read after it).
+    from harness import pg_eventually
+    assert pg_eventually(pg, "SELECT count(*) FROM requests WHERE sandbox_id = %s AND type = 'files.read'",
+                         (sbx,), (13,)) == (13,)
 
     listing = jout(sandq("ls", sbx, "in", "--json", check_rc=0))
     assert [(e["name"], e["sizeBytes"], e["type"]) for e in listing["entries"]] == [("big.bin", len(data), "file")]
@@ -207,6 +212,53 @@ def test_cp_50_mib_round_trip_ls_rm(sbx, tmp_path, worker):
     # stdout as the destination
     sandq("cp", "-", f"{sbx}:small.txt", input=b"piped\n", check_rc=0)
     assert sandq("cp", f"{sbx}:small.txt", "-", check_rc=0).stdout == b"piped\n"
+
+
+def test_get_of_a_huge_sparse_file_stops_at_the_limit(sbx, tmp_path):
+    """`get` of a 100 GB sparse file: the first range's sizeBytes is over --max,
+    so it fails at once with limit_exceeded instead of pulling 256 MiB first."""
+    sandq("sh", sbx, "truncate -s 100G /workspace/huge", check_rc=0)
+    p = sandq("files", "get", f"{sbx}:huge", str(tmp_path / "huge"), "--max", "64M", check_rc=1, timeout=120)
+    assert "larger than the read limit" in one_line_error(p, "files get", "limit_exceeded")
+    assert not list(tmp_path.iterdir())
+    # A range of it is fine: 5 MiB from the middle takes two requests and is all zeros.
+    p = sandq("files", "get", f"{sbx}:huge", "-", "--offset", str(50 << 30), "--length", "5M", check_rc=0,
+              timeout=120)
+    assert p.stdout == bytes(5 << 20)
+
+
+def test_ls_follows_the_pages_of_a_big_listing(sbx, pg):
+    """9,999 names of 250 characters come as pages from the worker; `ls` shows them all."""
+    sandq("sh", sbx, "mkdir /workspace/many && cd /workspace/many && seq -f '%0250g' 0 9998 | xargs touch",
+          check_rc=0)
+    names = [f"{i:0250d}" for i in range(9999)]
+    listing = jout(sandq("ls", sbx, "many", "--json", check_rc=0))
+    assert [e["name"] for e in listing["entries"]] == names and "nextCursor" not in listing
+    assert sandq("files", "ls", f"{sbx}:many", check_rc=0).stdout.decode().splitlines() == \
+        [f"many/{n}" for n in names]
+    # two listings of at least 6 pages each (~2.6 MB of entries, ≤ ~512 KiB a page)
+    deadline = time.monotonic() + 30
+    while (pages := pg.execute("SELECT count(*) FROM requests WHERE sandbox_id = %s AND type = 'files.list'",
+                               (sbx,)).fetchone()[0]) < 2 * 6 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pages >= 2 * 6, pages
+
+
+def test_names_that_are_not_utf8_can_be_listed_and_copied(sbx, tmp_path):
+    """A file named with bytes that are not UTF-8: `ls` shows it, and the same
+    bytes as an argument copy it out and in (libsandq sends them as pathB64)."""
+    sandq("sh", sbx, r"mkdir /workspace/odd && printf x > /workspace/odd/caf$(printf '\351')", check_rc=0)
+    assert sandq("ls", sbx, "odd", check_rc=0).stdout == b"odd/caf\xe9\n"
+    assert jout(sandq("ls", sbx, "odd", "--json", check_rc=0))["entries"][0]["nameB64"] == "Y2Fm6Q=="
+    name = os.fsdecode(b"odd/caf\xe9")  # argv carries the raw bytes
+    assert sandq("cp", f"{sbx}:{name}", "-", check_rc=0).stdout == b"x"
+    src = tmp_path / "up.txt"
+    src.write_bytes(b"up")
+    sandq("cp", str(src), f"{sbx}:" + os.fsdecode(b"odd/n\xfe"), check_rc=0)
+    assert sandq("sh", sbx, r"cat /workspace/odd/n$(printf '\376')", check_rc=0).stdout == b"up"
+    # --json output gives such a path as base64 (pathB64), as the worker does
+    assert jout(sandq("rm", sbx, os.fsdecode(b"odd/n\xfe"), "--json", check_rc=0))["pathB64"] == "b2RkL27+"
+    assert sandq("ls", sbx, "odd", check_rc=0).stdout == b"odd/caf\xe9\n"
 
 
 def test_pause_resume_set_timeout(sbx, rds):

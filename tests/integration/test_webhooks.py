@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 
 from harness import BUILD, Worker
 from sandq_client import Sandq, new_id
+from slow_dns import SlowDns
 from webhook_receiver import Receiver
 
 PREFIX = "whtest"
@@ -411,6 +412,52 @@ def test_a_dns_name_is_resolved_checked_and_pinned_when_private_is_allowed(start
     assert p.returncode == 0, (p.stdout, p.stderr, w.log_text()[-2000:])
     assert rcv.got[0]["headers"]["host"] == f"localhost:{rcv.port}"  # the name is kept, only the address pinned
     rcv.stop()
+
+
+def test_a_slow_dns_name_does_not_hold_up_other_deliveries(start_worker, cli):
+    """One endpoint's host name resolves slowly (its DNS answer is held back);
+    a delivery to another endpoint goes out meanwhile, and the slow one follows
+    once its name resolves. The worker asks the test's DNS server
+    (SANDQ_WEBHOOK_DNS_SERVER); pinning still applies to what it answered."""
+    dns = SlowDns(hold=("slow",)).start()
+    # glibc gives up on a name after timeout × attempts: long enough here that
+    # the held name is still being resolved when the other delivery goes out.
+    w = start_worker(SANDQ_WEBHOOK_DNS_SERVER=f"127.0.0.1:{dns.port}", RES_OPTIONS="timeout:30 attempts:2")
+    slow_rcv, fast_rcv = Receiver().start(), Receiver().start()
+    tenant = "wh" + secrets.token_hex(4)
+    slow_ep = cli.add(f"http://slow.sandq-test:{slow_rcv.port}/hook", "--tenant", tenant)
+    fast_ep = cli.add(f"http://fast.sandq-test:{fast_rcv.port}/hook", "--tenant", tenant)
+    slow_test = subprocess.Popen([str(BUILD / "producer" / "sandq"), "webhooks", "test", slow_ep["id"], "--json",
+                                  "--timeout", "90s"], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    try:
+        dns.wait_query("slow.sandq-test")  # the worker now waits for that name...
+        p = cli.run("test", fast_ep["id"], check=False)  # ...and delivers to the other endpoint meanwhile
+        assert p.returncode == 0, (p.stdout, p.stderr, w.log_text()[-2000:])
+        assert len(fast_rcv.got) == 1 and fast_rcv.got[0]["headers"]["host"] == f"fast.sandq-test:{fast_rcv.port}"
+        # Meanwhile, not after the slow lookup gave up (a single resolving
+        # thread would have delivered it only then):
+        assert not dns.was_answered("slow.sandq-test") and slow_rcv.got == []
+        assert "cannot resolve slow.sandq-test" not in w.log_text()
+        dns.release()
+        got = slow_rcv.wait(lambda g: len(g) >= 1, timeout=90)
+        assert got[0]["headers"]["host"] == f"slow.sandq-test:{slow_rcv.port}"
+    finally:
+        if slow_test.poll() is None:
+            slow_test.kill()
+            slow_test.wait()
+        dns.release()
+        dns.stop()
+        slow_rcv.stop()
+        fast_rcv.stop()
+
+
+def test_webhook_dns_server_setting_is_checked_at_start():
+    w = Worker("w-wh-dns", {"SANDQ_TOPIC_PREFIX": PREFIX, "SANDQ_GROUP_ID": f"{PREFIX}-workers", "SANDQ_WEBHOOKS": "1",
+                            "SANDQ_WEBHOOK_SECRET_KEY": SECRET_KEY, "SANDQ_WEBHOOK_DNS_SERVER": "dns.example:53"})
+    with pytest.raises(RuntimeError, match="SANDQ_WEBHOOK_DNS_SERVER"):
+        w.start()
+    shutil.rmtree(w.dir, ignore_errors=True)
 
 
 # ---- load: a slow receiver does not hold the others back ---------------------------------

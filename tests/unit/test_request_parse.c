@@ -506,6 +506,40 @@ static void test_body_missing_required(void **state)
     expect_rejected(r, SQ_INVALID_REQUEST, "body.command");
 }
 
+/* files.*: path or pathB64 (names that are not UTF-8), exactly one; list's
+ * cursor must be base64 and its limit 1–1000. */
+static void test_body_files_path_b64_and_paging(void **state)
+{
+    (void)state;
+    json_t *r = envelope("files.read");
+    json_object_set_new(body_of(r), "pathB64", json_string("Y2Fm6S50eHQ=")); /* "caf\xe9.txt" */
+    expect_ok(r);
+    r = envelope("files.remove");
+    json_object_set_new(body_of(r), "path", json_string("a"));
+    json_object_set_new(body_of(r), "pathB64", json_string("YQ=="));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.pathB64");
+    r = envelope("files.write");
+    json_object_set_new(body_of(r), "content", json_string("x"));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.path");
+    r = envelope("files.read");
+    json_object_set_new(body_of(r), "pathB64", json_string("not base64!"));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.pathB64");
+    r = envelope("files.read");
+    json_object_set_new(body_of(r), "pathB64", json_string("YQBi")); /* "a\0b" */
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.pathB64");
+    r = envelope("files.list");
+    json_object_set_new(body_of(r), "pathB64", json_string("ZP8="));
+    json_object_set_new(body_of(r), "cursor", json_string("ZP8vYQ=="));
+    json_object_set_new(body_of(r), "limit", json_integer(1000));
+    expect_ok(r);
+    r = envelope("files.list");
+    json_object_set_new(body_of(r), "cursor", json_string("%%"));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.cursor");
+    r = envelope("files.list");
+    json_object_set_new(body_of(r), "limit", json_integer(1001));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.limit");
+}
+
 static void test_body_empty_strings(void **state)
 {
     (void)state;
@@ -1099,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_body_unknown_field),
         cmocka_unit_test(test_body_missing_required),
         cmocka_unit_test(test_body_empty_strings),
+        cmocka_unit_test(test_body_files_path_b64_and_paging),
         cmocka_unit_test(test_body_args_not_strings),
         cmocka_unit_test(test_body_nul_bytes),
         cmocka_unit_test(test_body_exec_stdin_both),

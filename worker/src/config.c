@@ -71,6 +71,11 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
                             "SANDQ_DEFAULT_DISK_MB exceeds SANDQ_MAX_DISK_MB");
     cfg->max_request_bytes = (size_t)max_req;
     cfg->max_event_bytes = (size_t)max_event;
+    /* One files.read returns at most this much (docs/protocol.md "Reading"):
+     * a sparse 100 GB file must not turn one request into an endless flow of
+     * events. */
+    if (sq_env_int("SANDQ_FILES_READ_MAX_BYTES", 4 << 20, SQ_FILE_CHUNK_MAX, 1LL << 30, &cfg->files_read_max, err) < 0)
+        return -1;
     if (cfg->uid_base + cfg->max_sandboxes * 65536 > 4294967294LL)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_UID_BASE",
                             "SANDQ_UID_BASE + SANDQ_MAX_SANDBOXES * 65536 exceeds the uid space");

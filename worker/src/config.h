@@ -47,6 +47,7 @@ typedef struct sq_worker_config {
     int64_t default_disk_mb;      /* SANDQ_DEFAULT_DISK_MB, default 1024 */
     int64_t max_disk_mb;          /* SANDQ_MAX_DISK_MB, default 16384: larger diskMb is refused */
     int64_t disk_templates;       /* SANDQ_DISK_TEMPLATES, default 8: per-size mkfs templates kept (LRU) */
+    int64_t files_read_max;       /* SANDQ_FILES_READ_MAX_BYTES, default 4 MiB: the most one files.read returns */
     int64_t tmp_mb;               /* SANDQ_TMP_MB: size of each sandbox's /tmp tmpfs, default 64 */
     bool allow_internet;          /* SANDQ_ALLOW_INTERNET, default on: network "internet" is refused when off */
     const char *net_allow;        /* SANDQ_NET_ALLOW: CIDRs internet mode may reach despite the private-range block */

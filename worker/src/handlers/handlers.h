@@ -14,6 +14,10 @@ int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+/* files.c: the path a files.* request names — `path`, or the bytes of
+ * `pathB64` (names that are not UTF-8) — normalized beneath /workspace
+ * (workspace_path.h) into rel ("." without either). */
+int sq_files_request_path(const json_t *body, char *rel, size_t rel_size, sq_err *err);
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
 int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* browser.c */

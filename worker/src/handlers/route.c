@@ -9,7 +9,6 @@
 #include "pipeline/ownership.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
-#include "sq/workspace_path.h"
 
 /* Where a rejection goes: into the sandbox's stream when the sandbox exists
  * (it takes the next seq), otherwise seq 0 and the request's own replyTo. */
@@ -105,9 +104,8 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
     case SQ_REQ_FILES_REMOVE: {
         /* A lexical escape is refused before any task exists; a symlink escape
          * is caught by the kernel during the task (task.failed). */
-        const json_t *p = json_object_get(req->body, "path");
         char rel[4200];
-        if (p && sq_workspace_path(json_string_value(p), "body.path", rel, sizeof rel, &why) < 0)
+        if (sq_files_request_path(req->body, rel, sizeof rel, &why) < 0)
             return sq_route_reject(w, sb, req, &why, err);
         return sq_handle_files(w, sb, req, err);
     }

@@ -5,12 +5,16 @@
  * with one curl multi handle, record each result, wait in curl_multi_poll on
  * the transfers and the PostgreSQL socket (LISTEN sandq_webhooks) together.
  *
- * SSRF: the host is resolved here, every address is classified
- * (webhook_ssrf.h), and curl is pinned to the checked address with
- * CURLOPT_RESOLVE, so a second DNS answer cannot steer it elsewhere; the
- * open-socket callback checks the address once more before connect(). Proxies
- * from the environment are ignored (they would bypass the check) and
- * redirects are never followed. */
+ * Host names are resolved off this thread (webhook_resolve.h): a delivery
+ * waits for its lookup without holding up the others, and is started when
+ * the pool hands the answer back. Such a delivery already counts as in
+ * flight (free slots, the per-endpoint cap).
+ *
+ * SSRF: every address of the answer is classified (webhook_ssrf.h) here, and
+ * curl is pinned to the checked addresses with CURLOPT_RESOLVE, so a second
+ * DNS answer cannot steer it elsewhere; the open-socket callback checks the
+ * address once more before connect(). Proxies from the environment are
+ * ignored (they would bypass the check) and redirects are never followed. */
 #include "notify/webhook_delivery.h"
 
 #include <arpa/inet.h>
@@ -18,6 +22,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@
 #include "sq/env.h"
 #include "sq/log.h"
 #include "notify/webhook_outbox.h"
+#include "notify/webhook_resolve.h"
 #include "notify/webhook_schedule.h"
 #include "sq/webhook_notify.h"
 #include "sq/webhook_sign.h"
@@ -37,6 +43,7 @@
 
 typedef struct xfer {
     sq_wh_claimed row;
+    sq_wh_lookup lookup;   /* its host; while h is NULL, with the resolver pool */
     CURL *h;
     struct curl_slist *headers;
     struct curl_slist *resolve;
@@ -52,7 +59,8 @@ struct sq_webhooks {
     sq_wh_box box;
     sq_wh_schedule sched;
     bool allow_private;
-    int64_t timeout_ms, max_inflight, max_per_endpoint, poll_ms;
+    int64_t timeout_ms, max_inflight, max_per_endpoint, poll_ms, resolvers;
+    sq_wh_resolver *resolver;
     int lease_s;
     PGconn *pg;
     CURLM *multi;
@@ -172,6 +180,8 @@ static void record_failure(sq_webhooks *h, const sq_wh_claimed *c, int status, i
 
 static void xfer_free(xfer *x)
 {
+    if (x->lookup.res)
+        freeaddrinfo(x->lookup.res);
     if (x->h)
         curl_easy_cleanup(x->h);
     curl_slist_free_all(x->headers);
@@ -180,17 +190,17 @@ static void xfer_free(xfer *x)
     free(x);
 }
 
-/* Resolve and check; fills the CURLOPT_RESOLVE entry (empty for an IP
- * literal). Returns 0, or -1 with why (and *permanent for a refusal). */
-static int guard(sq_webhooks *h, const char *url, char *resolve, size_t rn, char *why, size_t wn, bool *permanent)
+/* The host and port a URL names (host without the [] of an IPv6 literal),
+ * and whether the host is an IP literal. Returns -1 with why when the URL
+ * cannot be delivered to (a permanent refusal). */
+static int target(const char *url, char *name, size_t nn, char *port, size_t pn, bool *literal, char *why,
+                  size_t wn)
 {
-    *permanent = true;
-    resolve[0] = '\0';
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
+    char *scheme = NULL, *host = NULL, *portstr = NULL;
     int rc = -1;
     if (curl_url_set(u, CURLUPART_URL, url, 0) || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) || curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) {
+        curl_url_get(u, CURLUPART_HOST, &host, 0) || curl_url_get(u, CURLUPART_PORT, &portstr, CURLU_DEFAULT_PORT)) {
         snprintf(why, wn, "malformed url");
         goto out;
     }
@@ -198,23 +208,31 @@ static int guard(sq_webhooks *h, const char *url, char *resolve, size_t rn, char
         snprintf(why, wn, "scheme %s is not http or https", scheme);
         goto out;
     }
-    char name[256];
     size_t hl = strlen(host);
-    bool literal = host[0] == '[';
-    if (literal) /* [v6] */
-        snprintf(name, sizeof name, "%.*s", (int)(hl - 2), host + 1);
+    bool v6 = host[0] == '[';
+    if (v6) /* [v6] */
+        snprintf(name, nn, "%.*s", (int)(hl - 2), host + 1);
     else
-        snprintf(name, sizeof name, "%s", host);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int g = getaddrinfo(name, port, &hints, &res);
-    if (g != 0) {
-        snprintf(why, wn, "cannot resolve %s: %s", name, gai_strerror(g));
-        *permanent = false;
-        goto out;
-    }
-    struct in_addr v4;
-    struct in6_addr v6;
-    literal = literal || inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1;
+        snprintf(name, nn, "%s", host);
+    snprintf(port, pn, "%s", portstr);
+    struct in_addr a4;
+    struct in6_addr a6;
+    *literal = v6 || inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(portstr);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Check the addresses a name resolved to; fill the CURLOPT_RESOLVE entry
+ * with those allowed (left empty for an IP literal: curl does not resolve
+ * one, nothing to pin). Returns 0, or -1 with why (a permanent refusal). */
+static int pin(const sq_webhooks *h, const char *name, const char *port, bool literal, const struct addrinfo *res,
+               char *resolve, size_t rn, char *why, size_t wn)
+{
     /* Pin curl to every address that passed (it tries them in order, IPv6
      * and IPv4 alike); addresses that failed are never handed to it. */
     char text[INET6_ADDRSTRLEN];
@@ -236,19 +254,11 @@ static int guard(sq_webhooks *h, const char *url, char *resolve, size_t rn, char
         sq_addr_class cls = sq_addr_classify(res->ai_addr);
         snprintf(why, wn, "refused: %s resolves to %s, a %s address%s", name, text, sq_addr_class_name(cls),
                  sq_addr_allowed(cls, true) ? " (SANDQ_WEBHOOK_ALLOW_PRIVATE=1 allows it)" : "");
-        freeaddrinfo(res);
-        goto out;
+        return -1;
     }
     if (literal)
-        resolve[0] = '\0'; /* curl does not resolve an IP literal: nothing to pin */
-    freeaddrinfo(res);
-    rc = 0;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
+        resolve[0] = '\0';
+    return 0;
 }
 
 static int open_keys(sq_webhooks *h, const sq_wh_claimed *c, sq_wh_key keys[2], size_t *n, sq_err *err)
@@ -270,24 +280,36 @@ static int open_keys(sq_webhooks *h, const sq_wh_claimed *c, sq_wh_key keys[2], 
     return 0;
 }
 
-static void start(sq_webhooks *h, sq_wh_claimed *row)
+/* Take x out of the in-flight list and free it. */
+static void xfer_drop(sq_webhooks *h, xfer *x)
+{
+    for (xfer **pp = &h->inflight; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+    h->n_inflight--;
+    xfer_free(x);
+}
+
+/* Start x's transfer, its host having resolved to res: check and pin the
+ * addresses, sign, hand it to curl. On a refusal its attempt is recorded and
+ * x dropped. */
+static void launch(sq_webhooks *h, xfer *x, const struct addrinfo *res, bool literal)
 {
     char resolve[512], why[512];
-    bool permanent;
-    if (guard(h, row->url, resolve, sizeof resolve, why, sizeof why, &permanent) < 0) {
-        if (permanent)
-            record(h, row, SQ_WH_FAILED, 0, 0, why, -1);
-        else
-            record_failure(h, row, 0, 0, why, -1);
-        sq_wh_claimed_free(row);
+    if (pin(h, x->lookup.name, x->lookup.port, literal, res, resolve, sizeof resolve, why, sizeof why) < 0) {
+        record(h, &x->row, SQ_WH_FAILED, 0, 0, why, -1);
+        xfer_drop(h, x);
         return;
     }
+    sq_wh_claimed *row = &x->row;
     sq_wh_key keys[2];
     size_t nkeys;
     sq_err err;
     if (open_keys(h, row, keys, &nkeys, &err) < 0) {
         record_failure(h, row, 0, 0, err.msg, -1);
-        sq_wh_claimed_free(row);
+        xfer_drop(h, x);
         return;
     }
     int64_t ts = sq_now_ms() / 1000;
@@ -296,14 +318,6 @@ static void start(sq_webhooks *h, sq_wh_claimed *row)
     sq_wh_signature_header(keys, nkeys, row->event_id, ts, row->payload, blen, sig);
     memset(keys, 0, sizeof keys);
 
-    xfer *x = calloc(1, sizeof *x);
-    if (!x) {
-        sq_wh_claimed_free(row);
-        return; /* the lease runs out and someone retries */
-    }
-    x->row = *row;
-    memset(row, 0, sizeof *row);
-    x->retry_after_ms = -1;
     x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
     x->headers = curl_slist_append(x->headers, "User-Agent: sandq-webhooks/" "0.1");
     x->headers = curl_slist_append(x->headers, "Expect:");
@@ -341,9 +355,71 @@ static void start(sq_webhooks *h, sq_wh_claimed *row)
     curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
     x->t0 = sq_mono_ms();
     curl_multi_add_handle(h->multi, c);
+}
+
+/* A claimed row: in flight from here on. An IP literal is started at once;
+ * a host name goes to the resolver pool and is started by resolved(). */
+static void start(sq_webhooks *h, sq_wh_claimed *row)
+{
+    xfer *x = calloc(1, sizeof *x);
+    if (!x) {
+        sq_wh_claimed_free(row);
+        return; /* the lease runs out and someone retries */
+    }
+    x->row = *row;
+    memset(row, 0, sizeof *row);
+    x->retry_after_ms = -1;
+    char why[512];
+    bool literal;
+    if (target(x->row.url, x->lookup.name, sizeof x->lookup.name, x->lookup.port, sizeof x->lookup.port, &literal,
+               why, sizeof why) < 0) {
+        record(h, &x->row, SQ_WH_FAILED, 0, 0, why, -1);
+        xfer_free(x);
+        return;
+    }
     x->next = h->inflight;
     h->inflight = x;
     h->n_inflight++;
+    if (!literal) {
+        sq_wh_resolver_submit(h->resolver, &x->lookup);
+        return;
+    }
+    /* A numeric host: getaddrinfo only parses it, nothing to wait for. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+    int g = getaddrinfo(x->lookup.name, x->lookup.port, &hints, &x->lookup.res);
+    if (g != 0) {
+        snprintf(why, sizeof why, "bad address %s: %s", x->lookup.name, gai_strerror(g));
+        record(h, &x->row, SQ_WH_FAILED, 0, 0, why, -1);
+        xfer_drop(h, x);
+        return;
+    }
+    launch(h, x, x->lookup.res, true);
+}
+
+/* Lookups the pool has finished: start their transfers (or record why not). */
+static void resolved(sq_webhooks *h, bool *freed)
+{
+    for (sq_wh_lookup *l = sq_wh_resolver_take(h->resolver), *next; l; l = next) {
+        next = l->next;
+        xfer *x = (xfer *)((char *)l - offsetof(xfer, lookup));
+        if (l->gai != 0) {
+            char why[512];
+            snprintf(why, sizeof why, "cannot resolve %s: %s", l->name, gai_strerror(l->gai));
+            record_failure(h, &x->row, 0, 0, why, -1);
+            xfer_drop(h, x);
+            *freed = true;
+            continue;
+        }
+        int before = h->n_inflight;
+        launch(h, x, l->res, false);
+        if (h->n_inflight < before)
+            *freed = true; /* refused: its slot is free again */
+    }
+}
+
+static void wake_delivery(void *ud)
+{
+    curl_multi_wakeup(((sq_webhooks *)ud)->multi);
 }
 
 static void finish(sq_webhooks *h, xfer *x, CURLcode res)
@@ -377,13 +453,7 @@ static void reap(sq_webhooks *h, bool *freed)
         CURLcode res = m->data.result;
         curl_multi_remove_handle(h->multi, m->easy_handle);
         finish(h, x, res);
-        for (xfer **pp = &h->inflight; *pp; pp = &(*pp)->next)
-            if (*pp == x) {
-                *pp = x->next;
-                break;
-            }
-        h->n_inflight--;
-        xfer_free(x);
+        xfer_drop(h, x);
         *freed = true;
     }
 }
@@ -456,9 +526,10 @@ static void *run(void *arg)
             if (claim(h) > 0 && h->n_inflight < h->max_inflight)
                 want = true; /* there may be more due rows */
         }
+        bool freed = false;
+        resolved(h, &freed);
         int running = 0;
         curl_multi_perform(h->multi, &running);
-        bool freed = false;
         reap(h, &freed);
         /* Claim again when a batch's worth of slots is free (or none is busy),
          * not after every single completion: each claim scans the due rows. */
@@ -485,13 +556,17 @@ static void *run(void *arg)
             }
         }
     }
-    /* Stopping: hand what is in flight back at once rather than waiting out the leases. */
+    /* Stopping: hand what is in flight back at once rather than waiting out the
+     * leases. The pool first, so that no lookup still points into an xfer. */
+    sq_wh_resolver_stop(h->resolver);
+    h->resolver = NULL;
     int64_t ids[512];
     int n = 0;
     while (h->inflight) {
         xfer *x = h->inflight;
         h->inflight = x->next;
-        curl_multi_remove_handle(h->multi, x->h);
+        if (x->h)
+            curl_multi_remove_handle(h->multi, x->h);
         if (n < 512)
             ids[n++] = x->row.id;
         xfer_free(x);
@@ -518,7 +593,8 @@ int sq_webhooks_start(sq_worker *w, sq_err *err)
         sq_env_int("SANDQ_WEBHOOK_TIMEOUT_MS", 15000, 100, 120000, &h->timeout_ms, err) < 0 ||
         sq_env_int("SANDQ_WEBHOOK_MAX_INFLIGHT", 64, 1, 4096, &h->max_inflight, err) < 0 ||
         sq_env_int("SANDQ_WEBHOOK_MAX_PER_ENDPOINT", 8, 1, 1024, &h->max_per_endpoint, err) < 0 ||
-        sq_env_int("SANDQ_WEBHOOK_POLL_MS", 1000, 10, 60000, &h->poll_ms, err) < 0) {
+        sq_env_int("SANDQ_WEBHOOK_POLL_MS", 1000, 10, 60000, &h->poll_ms, err) < 0 ||
+        sq_env_int("SANDQ_WEBHOOK_RESOLVERS", 4, 1, 64, &h->resolvers, err) < 0) {
         free(h);
         return -1;
     }
@@ -537,8 +613,16 @@ int sq_webhooks_start(sq_worker *w, sq_err *err)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     h->multi = curl_multi_init();
-    if (!h->multi || pthread_create(&h->thread, NULL, run, h) != 0)
+    if (!h->multi)
         return sq_err_set(err, SQ_INTERNAL, "cannot start the webhook delivery thread");
+    if (sq_wh_resolver_start(&h->resolver, (int)h->resolvers, sq_env_str("SANDQ_WEBHOOK_DNS_SERVER", NULL),
+                             wake_delivery, h, err) < 0)
+        return -1;
+    if (pthread_create(&h->thread, NULL, run, h) != 0) {
+        sq_wh_resolver_stop(h->resolver);
+        h->resolver = NULL;
+        return sq_err_set(err, SQ_INTERNAL, "cannot start the webhook delivery thread");
+    }
     h->running = true;
     return 0;
 }

@@ -1,7 +1,8 @@
 /* webhook_delivery.h — the worker's webhook delivery thread.
  *
  * One thread per worker with its own PostgreSQL connection and a libcurl
- * multi handle. It LISTENs on sandq_webhooks (the outbox trigger notifies on
+ * multi handle (host names are resolved by a small pool beside it,
+ * webhook_resolve.h). It LISTENs on sandq_webhooks (the outbox trigger notifies on
  * every new delivery) and also polls every SANDQ_WEBHOOK_POLL_MS, claims due
  * deliveries with FOR UPDATE SKIP LOCKED and a lease, runs up to
  * SANDQ_WEBHOOK_MAX_INFLIGHT transfers at once (at most
