@@ -176,7 +176,7 @@ int cmd_browser(int argc, char **argv)
         free(actions_json);
         return exit_code;
     }
-    sandq_browser_opts bo = {.timeout_ms = timeout_ms};
+    sandq_browser_opts bo = {.struct_size = sizeof bo, .timeout_ms = timeout_ms};
     char *result = NULL;
     sandq_error err;
     if (sandq_browser_run(c, pos[0], actions_json, &bo, &result, &err)) {

@@ -588,6 +588,7 @@ SANDQ_API sandq_code sandq_run_code_start(sandq_client_t *client, const char *sa
 /* ------------------------------------------------------------------------- */
 
 typedef struct sandq_browser_opts {
+    size_t struct_size;   /* SANDQ_BROWSER_OPTS_INIT sets it: see "Option structs" above */
     /* The task's timeoutMs for the whole list of actions. 0 → not sent (worker
      * default, 60 s). */
     int64_t timeout_ms;
@@ -595,6 +596,7 @@ typedef struct sandq_browser_opts {
      * else 90 s. */
     int64_t wait_ms;
 } sandq_browser_opts;
+#define SANDQ_BROWSER_OPTS_INIT {.struct_size = sizeof(sandq_browser_opts)}
 
 /* Run a task.browser: actions_json is the request's `actions` array as JSON text, e.g.
  * [{"op":"goto","url":"file:///workspace/a.html"},{"op":"evaluate","expression":"document.title"}]

@@ -15,9 +15,10 @@ sandq_code sandq_browser_run(sandq_client_t *c, const char *sandbox_id, const ch
         *result_json = NULL;
     if (!c || !sandbox_id || !actions_json)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client, sandbox_id and actions_json must not be NULL");
-    sandq_browser_opts none = {0};
-    if (!opts)
-        opts = &none;
+    sandq_browser_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_browser_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    opts = &o;
     json_error_t jerr;
     json_t *actions = json_loads(actions_json, 0, &jerr);
     if (!json_is_array(actions) || json_array_size(actions) == 0) {
