@@ -236,8 +236,10 @@ def test_a_killed_workers_cgroups_are_swept_when_the_next_worker_starts(stack_en
 
         b = Worker("w-sweep-b", env).start()
         assert worker_cgroup_dirs(a.worker_id) == []
+        # b says how many it removed: a's, unless a worker of another suite on
+        # this machine started in between and removed them first.
         m = re.search(r"(\d+) dead workers' cgroups removed", b.log_text())
-        assert m and int(m.group(1)) >= 1, b.log_text()[-2000:]
+        assert m, b.log_text()[-2000:]
         # A live worker's trees are never swept: b's own are still there.
         assert worker_cgroup_dirs(b.worker_id)
     finally:
