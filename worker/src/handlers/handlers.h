@@ -13,6 +13,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_cancel(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* cancel.c */
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
 int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "handlers/route.h"
+#include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
@@ -20,11 +23,34 @@
 #include "sq/log.h"
 #include "util/backoff.h"
 
+static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job);
+
+void sq_actor_discard(sq_live_sandbox *sb)
+{
+    pthread_mutex_destroy(&sb->mu);
+    pthread_cond_destroy(&sb->cv);
+    close(sb->wake_fd);
+    free(sb);
+}
+
+/* The control lane runs a job out of turn (a canceled queued task, the
+ * requests that come while a command is frozen) the same way. */
+static void run_job_hook(sq_live_sandbox *sb, sq_job *job)
+{
+    run_job(sb->worker, sb, job);
+}
+
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
 {
     sq_live_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
+    sb->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (sb->wake_fd < 0) {
+        free(sb);
+        return NULL;
+    }
+    sb->run_job = run_job_hook;
     sb->worker = w;
     snprintf(sb->id, sizeof sb->id, "%s", id);
     sb->state = SQ_STATE_NONE;
@@ -144,11 +170,12 @@ static void *actor_main(void *arg)
             sq_job_abandon(job);
             continue;
         }
-        if (job && (sb->fenced || sb->handed_over)) {
+        if (job && sb->handed_over) {
             sq_job_abandon(job); /* its partition is someone else's now */
             continue;
         }
         if (job) {
+            sq_control_taken(sb, job);
             run_job(w, sb, job);
             if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
                 close_actor(w, sb);
@@ -177,9 +204,7 @@ static void *actor_main(void *arg)
     w->actors--;
     pthread_cond_broadcast(&w->actors_cv);
     pthread_mutex_unlock(&w->registry_mu);
-    pthread_mutex_destroy(&sb->mu);
-    pthread_cond_destroy(&sb->cv);
-    free(sb);
+    sq_actor_discard(sb);
     return NULL;
 }
 

@@ -3,15 +3,29 @@
 
 #include <time.h>
 
+#include "lifecycle/control.h"
+
 void sq_mailbox_put(sq_live_sandbox *sb, sq_job *job)
 {
     pthread_mutex_lock(&sb->mu);
     job->next = NULL;
-    if (sb->q_tail)
-        sb->q_tail->next = job;
-    else
-        sb->q_head = job;
-    sb->q_tail = job;
+    if (sq_control_admit(sb, job)) {
+        /* The control lane: ahead of the queue, behind the kills and
+         * cancels already there (they keep their own order). */
+        sq_job **p = &sb->q_head;
+        while (*p && ((*p)->req.type == SQ_REQ_SANDBOX_KILL || (*p)->req.type == SQ_REQ_TASK_CANCEL))
+            p = &(*p)->next;
+        job->next = *p;
+        *p = job;
+        if (!job->next)
+            sb->q_tail = job;
+    } else {
+        if (sb->q_tail)
+            sb->q_tail->next = job;
+        else
+            sb->q_head = job;
+        sb->q_tail = job;
+    }
     pthread_cond_signal(&sb->cv);
     pthread_mutex_unlock(&sb->mu);
 }

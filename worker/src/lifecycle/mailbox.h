@@ -10,8 +10,9 @@
 #include "pipeline/job.h"
 #include "worker.h"
 
-/* Appends a job and wakes the actor. Call with registry_mu held (the actor
- * cannot be closing then). */
+/* Appends a job and wakes the actor; a sandbox.kill or task.cancel goes
+ * ahead instead (control.h). Call with registry_mu held (the actor cannot be
+ * closing then). */
 void sq_mailbox_put(sq_live_sandbox *sb, sq_job *job);
 /* The oldest job, waiting up to wait_ms for one unless the worker is
  * stopping (NULL: none came). */
