@@ -71,6 +71,7 @@ typedef struct sq_live_sandbox {
     bool frozen_in_task;       /* paused (timeout) under a running command */
     char canceled[16][SQ_ID_MAX]; /* recently canceled tasks, a ring */
     unsigned canceled_next;
+    int64_t owner_check_at;    /* monotonic ms of the next ownership check (actor thread) */
     void (*run_job)(struct sq_live_sandbox *sb, sq_job *job); /* the actor's, for a job run out of turn */
     struct sq_live_sandbox *next;
 } sq_live_sandbox;

@@ -61,6 +61,23 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
     return sb;
 }
 
+/* Whether another owner took the sandbox (its epoch moved past ours) and
+ * ended it there — the reaper fails a sandbox it claims (worker_lost): then
+ * it is fenced here and its requests are answered from that state. An
+ * ESTALE may also mean that only the request was taken over (a partition
+ * moving under a live worker); then the new owner answers. */
+static bool taken_over_and_ended(sq_worker *w, sq_live_sandbox *sb)
+{
+    sq_redis_sandbox known;
+    sq_err err;
+    if (sq_redis_sandbox_lookup(w, sb->id, &known, &err) < 0 || known.state == SQ_STATE_NONE)
+        return false;
+    if (known.epoch == sb->epoch && strcmp(known.worker_id, w->cfg.worker_id) == 0)
+        return false;
+    sb->fenced = true;
+    return sq_state_is_terminal(known.state);
+}
+
 /* Run a job until its effects are durable. A store or Kafka outage makes it
  * fail; it is retried with back-off rather than skipped, so nothing is lost
  * (the offset does not move past it meanwhile). On shutdown it is abandoned:
@@ -90,13 +107,23 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
             sq_completer_finish_async(job);
             return;
         }
-        if (err.sys_errno == ESTALE)
-            sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
-        sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
+        if (err.sys_errno == ESTALE && sb && taken_over_and_ended(w, sb)) {
+            /* Answered as by a worker that does not run the sandbox (its
+             * state is the new owner's: failed → invalid_state), unless the
+             * request itself was taken over too (ESTALE again). */
+            sb = NULL;
+            sq_log_ctx flc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
+            sq_warn(&flc, "sandbox taken over by another owner; answering %s from its recorded state",
+                    job->req.type_name);
+            continue;
+        }
+        sq_log_ctx lc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
         sq_error(&lc, "could not make the effects of %s durable: %s; retrying", job->req.type_name, err.msg);
         if (sq_completer_finish_now(job, false) == 0)
             return;
-        if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {
+        if (sb && err.sys_errno == ESTALE)
+            sb->fenced = true; /* this request was taken over: its answer is the new owner's */
+        if (atomic_load(&w->stopping) || !sb || sb->fenced || sb->handed_over) {
             /* Not ours any more (or shutting down): the next owner redoes it. */
             sq_job_abandon(job);
             return;
@@ -136,6 +163,20 @@ static void hand_over(sq_worker *w, sq_live_sandbox *sb)
     sq_live_teardown(w, sb);
 }
 
+/* Taken over by another owner (fenced): it is torn down here at once and
+ * publishes nothing more — the new owner has recorded its state. The actor
+ * leaves the registry; what is still queued is answered from that state
+ * (route: failed → invalid_state), as is anything that comes later. */
+static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
+{
+    sq_log_ctx lc = {.sandbox_id = sb->id};
+    sq_warn(&lc, "taken over by another owner (epoch moved past %lld): tearing it down here without events",
+            (long long)sb->epoch);
+    close_actor(w, sb);
+    sq_live_teardown(w, sb);
+    sb->state = SQ_STATE_FAILED; /* not live here any more: route asks Redis */
+}
+
 static void *actor_main(void *arg)
 {
     sq_live_sandbox *sb = arg;
@@ -143,6 +184,10 @@ static void *actor_main(void *arg)
     sq_job *job = NULL;
 
     for (;;) {
+        if (!sb->closing)
+            sq_control_check_owner(w, sb);
+        if (sb->fenced && !sb->closing)
+            give_up_fenced(w, sb);
         if (!sb->closing && sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
                                             w->cfg.handover_grace_ms)) {
             sb->handed_over = true;

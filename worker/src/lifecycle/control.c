@@ -12,6 +12,12 @@
 #include "lifecycle/transition.h"
 #include "sq/clock.h"
 #include "sq/log.h"
+#include "store/redis_store.h"
+
+/* How often a sandbox checks that it is still this worker's, when nothing
+ * else would tell it: a survivor's reaper that claimed it (this worker's
+ * heartbeat lapsed) bumps its epoch in Redis. One HMGET per check. */
+#define SQ_OWNER_CHECK_MS 3000
 
 static bool is_control(sq_req_type t)
 {
@@ -150,9 +156,28 @@ static int64_t deadline_mono(const sq_live_sandbox *sb)
     return sq_mono_ms() + (left > 1 ? left : 1);
 }
 
+bool sq_control_check_owner(sq_worker *w, sq_live_sandbox *sb)
+{
+    int64_t now = sq_mono_ms();
+    if (sb->fenced || now < sb->owner_check_at)
+        return sb->fenced;
+    sb->owner_check_at = now + SQ_OWNER_CHECK_MS;
+    if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
+        return false;
+    sq_redis_sandbox known;
+    sq_err err;
+    if (sq_redis_sandbox_lookup(w, sb->id, &known, &err) < 0 || known.state == SQ_STATE_NONE)
+        return false; /* Redis unreachable: the owner stays as it was */
+    if (known.epoch > sb->epoch || (known.worker_id[0] && strcmp(known.worker_id, w->cfg.worker_id) != 0))
+        sb->fenced = true;
+    return sb->fenced;
+}
+
 int64_t sq_control_first_at(const sq_live_sandbox *sb)
 {
-    return sb->limits.pause_on_timeout ? deadline_mono(sb) : 0;
+    int64_t at = sb->owner_check_at;
+    int64_t lifetime = sb->limits.pause_on_timeout ? deadline_mono(sb) : 0;
+    return lifetime > 0 && lifetime < at ? lifetime : at;
 }
 
 static bool stop_asked(sq_live_sandbox *sb)
@@ -191,7 +216,7 @@ static bool serve_while_frozen(sq_task *t)
     for (;;) {
         /* A kill is at the head of the queue: it runs, as the next job, once
          * the command is stopped. */
-        if (stop_asked(sb) || atomic_load(&w->stopping) || sb->fenced || sb->handed_over)
+        if (stop_asked(sb) || atomic_load(&w->stopping) || sq_control_check_owner(w, sb) || sb->handed_over)
             return true;
         sq_job *job = sq_mailbox_take(sb, 1000);
         if (!job)
@@ -291,13 +316,12 @@ bool sq_control_on_exec(void *user, int64_t *control_at)
     if (stop_asked(sb))
         return true;
     serve_cancels(sb);
-    if (!sb->limits.pause_on_timeout) {
-        *control_at = 0;
-        return false;
-    }
-    if (sq_lifetime_check(&sb->lifetime, sq_now_ms()) != SQ_LIFETIME_EXPIRED) {
-        *control_at = deadline_mono(sb);
-        return false;
-    }
-    return pause_under_task(t, control_at);
+    /* Taken over while the command runs: it stops, and its outcome is not
+     * published here (task.c). */
+    if (sq_control_check_owner(t->w, sb))
+        return true;
+    if (sb->limits.pause_on_timeout && sq_lifetime_check(&sb->lifetime, sq_now_ms()) == SQ_LIFETIME_EXPIRED)
+        return pause_under_task(t, control_at);
+    *control_at = sq_control_first_at(sb);
+    return false;
 }

@@ -16,6 +16,8 @@
  *   the queue, on this thread, until a resume thaws it (the command carries
  *   on) or a kill ends it. (With "kill" the command's own timeout is cut to
  *   the lifetime left: handlers/exec.c.)
+ * - a sandbox taken over by another worker (fenced): checked every few
+ *   seconds, also while a command runs, which then stops.
  * Everything but sq_control_admit runs on the sandbox's actor thread. */
 #ifndef SQ_CONTROL_H
 #define SQ_CONTROL_H
@@ -36,12 +38,18 @@ void sq_control_taken(sq_live_sandbox *sb, const sq_job *job);
  * running sq_task. */
 bool sq_control_on_exec(void *user, int64_t *control_at);
 /* When sq_control_on_exec must first be asked regardless of wake-ups
- * (monotonic ms; 0: never): the lifetime deadline with onTimeout "pause". */
+ * (monotonic ms): the next owner check, or the lifetime deadline with
+ * onTimeout "pause" when that comes first. */
 int64_t sq_control_first_at(const sq_live_sandbox *sb);
 /* After a command that was stopped by the control lane: why, for its
  * task.failed message; remembers task_id as canceled when a task.cancel did
  * it (sq_control_was_canceled). */
 const char *sq_control_why_stopped(sq_live_sandbox *sb, const char *task_id);
+
+/* Whether another owner took the sandbox (its epoch in Redis moved past
+ * ours): asks Redis at most every few seconds, and sets sb->fenced. Actor
+ * thread. */
+bool sq_control_check_owner(sq_worker *w, sq_live_sandbox *sb);
 
 /* A sandbox.kill is on its way: the running task must not announce "ready". */
 bool sq_control_kill_pending(sq_live_sandbox *sb);

@@ -121,6 +121,15 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     sq_task_outcome out = {.exit_code = -1};
     body(&t, &out);
     int64_t duration = sq_mono_ms() - t.started_mono;
+    if (sb->fenced) {
+        /* Another owner took the sandbox while the task ran: its outcome is
+         * not this worker's to publish (the request is answered from the
+         * state the new owner recorded: actor.c). */
+        json_decref(out.result);
+        sq_err_set(err, SQ_INTERNAL, "the sandbox was taken over while the task ran");
+        err->sys_errno = ESTALE;
+        return -1;
+    }
 
     json_t *d = kind_data(kind);
     const char *type;
