@@ -10,6 +10,7 @@
 #include "lifecycle/mailbox.h"
 #include "lifecycle/task.h"
 #include "lifecycle/transition.h"
+#include "pipeline/handover_clock.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "store/redis_store.h"
@@ -108,6 +109,8 @@ const char *sq_control_why_stopped(sq_live_sandbox *sb, const char *task_id)
     } else if (sb->cancel_running) {
         why = "the task was canceled (task.cancel) while it ran";
         remember_canceled(sb, task_id);
+    } else if (atomic_load(&sb->worker->stopping)) {
+        why = "the worker shut down while the task was paused under it";
     } else {
         why = "the sandbox reached its timeoutMs while the task ran and could not be paused under it";
     }
@@ -216,7 +219,11 @@ static bool serve_while_frozen(sq_task *t)
     for (;;) {
         /* A kill is at the head of the queue: it runs, as the next job, once
          * the command is stopped. */
-        if (stop_asked(sb) || atomic_load(&w->stopping) || sq_control_check_owner(w, sb) || sb->handed_over)
+        /* Nor can a frozen command hold up a hand-over (actor.c gives the
+         * sandbox up once the command is stopped) or a shutdown. */
+        if (stop_asked(sb) || atomic_load(&w->stopping) || sq_control_check_owner(w, sb) ||
+            sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
+                            w->cfg.handover_grace_ms))
             return true;
         sq_job *job = sq_mailbox_take(sb, 1000);
         if (!job)
