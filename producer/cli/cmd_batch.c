@@ -411,7 +411,8 @@ static void start_line(batch *b, job_rt *jr)
 }
 
 /* After sandbox.ready: every task in order, then the kill. The worker runs a
- * sandbox's requests in partition order, so the kill waits behind the tasks. */
+ * sandbox's requests in partition order, and the kill is sent `inOrder`, so it
+ * waits behind the tasks. */
 static void send_tasks(batch *b, job_rt *jr)
 {
     jr->tasks_sent = true;
@@ -907,9 +908,11 @@ static int build_messages(batch *b, job_rt *jr, const char *tenant)
                                       job_metadata(jr), json_deep_copy(t->body))) < 0)
             return -1;
     }
+    /* inOrder: the kill takes its turn behind the job's tasks (a plain kill
+     * would stop the running one at once). */
     if (!jr->j.keep)
         return push_msg(jr, sqp_envelope("sandbox.kill", jr->j.kill_request_id, jr->j.sandbox_id, NULL, tenant, NULL,
-                                         job_metadata(jr), json_object()));
+                                         job_metadata(jr), json_pack("{s:b}", "inOrder", 1)));
     return 0;
 }
 

@@ -201,3 +201,14 @@ def test_kill_of_a_sandbox_frozen_under_its_command(client, worker, rds, pg):
     assert failed["seq"] < ended["seq"]
     assert pg_eventually(pg, "SELECT state FROM sandboxes WHERE id = %s", (sbx,), ("ended",)) == ("ended",)
     assert wait_until(lambda: leftovers(worker, sbx) == {}, 10), leftovers(worker, sbx)
+
+
+def test_a_kill_sent_in_order_waits_for_the_tasks_before_it(client, worker):
+    sbx, s, _ = create(client, {})
+    ex = client.send(client.envelope("task.exec", sbx, {"command": "sh", "args": ["-c", "sleep 2; echo finished"]}))
+    k = client.send(client.envelope("sandbox.kill", sbx, {"inOrder": True}))
+    ended = s.for_request(k["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
+    assert ended["type"] == "sandbox.ended"
+    done = next(e for e in s.seen if e.get("requestId") == ex["requestId"] and e["type"] in TASK_END)
+    assert done["type"] == "sandbox.task.completed" and done["data"]["exitCode"] == 0
+    assert done["seq"] < ended["seq"]

@@ -48,6 +48,9 @@ bool sq_control_admit(sq_live_sandbox *sb, const sq_job *job)
      * other request can reach the record. */
     if (!is_control(job->req.type) || strcmp(job->req.tenant, sb->tenant) != 0)
         return false;
+    /* A kill sent `inOrder` takes its turn like any request. */
+    if (job->req.type == SQ_REQ_SANDBOX_KILL && json_is_true(json_object_get(job->req.body, "inOrder")))
+        return false;
     if (job->req.type == SQ_REQ_SANDBOX_KILL) {
         sb->kill_pending = true;
         wake(sb);
