@@ -70,7 +70,7 @@ void sq_control_taken(sq_live_sandbox *sb, const sq_job *job)
 {
     pthread_mutex_lock(&sb->mu);
     snprintf(sb->running_task, sizeof sb->running_task, "%s",
-             sq_req_task_kind(job->req.type) && job->req.type != SQ_REQ_TASK_CANCEL ? job->req.task_id : "");
+             sq_req_task_kind(job->req.type) ? job->req.task_id : "");
     sb->cancel_running = false;
     pthread_mutex_unlock(&sb->mu);
 }
@@ -123,21 +123,7 @@ const char *sq_control_why_stopped(sq_live_sandbox *sb, const char *task_id)
 
 bool sq_control_cancel_queued(sq_live_sandbox *sb, const char *task_id)
 {
-    sq_job *found = NULL;
-    pthread_mutex_lock(&sb->mu);
-    for (sq_job **p = &sb->q_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
-        sq_job *j = *p;
-        if (sq_req_task_kind(j->req.type) && j->req.type != SQ_REQ_TASK_CANCEL &&
-            strcmp(j->req.task_id, task_id) == 0) {
-            *p = j->next;
-            if (sb->q_tail == j)
-                sb->q_tail = prev;
-            j->next = NULL;
-            found = j;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&sb->mu);
+    sq_job *found = sq_mailbox_take_task(sb, task_id);
     if (!found)
         return false;
     pthread_mutex_lock(&sb->mu);
@@ -201,16 +187,6 @@ static void set_frozen(sq_live_sandbox *sb, bool frozen)
     pthread_mutex_unlock(&sb->mu);
 }
 
-static void put_back(sq_live_sandbox *sb, sq_job *job)
-{
-    pthread_mutex_lock(&sb->mu);
-    job->next = sb->q_head;
-    sb->q_head = job;
-    if (!sb->q_tail)
-        sb->q_tail = job;
-    pthread_mutex_unlock(&sb->mu);
-}
-
 /* Paused under a running command: serve the queue in order on this thread
  * until a resume thaws the sandbox (false: the command carries on) or it
  * must stop (true: a kill came, the worker stops, the sandbox was lost). */
@@ -220,10 +196,9 @@ static bool serve_while_frozen(sq_task *t)
     sq_live_sandbox *sb = t->sb;
     sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
     for (;;) {
-        /* A kill is at the head of the queue: it runs, as the next job, once
-         * the command is stopped. */
-        /* Nor can a frozen command hold up a hand-over (actor.c gives the
-         * sandbox up once the command is stopped) or a shutdown. */
+        /* A kill (at the head of the queue) runs as the next job once the
+         * command is stopped; nor can a frozen command hold up a hand-over
+         * (actor.c gives the sandbox up once it is stopped) or a shutdown. */
         if (stop_asked(sb) || atomic_load(&w->stopping) || sq_control_check_owner(w, sb) ||
             sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
                             w->cfg.handover_grace_ms))
@@ -235,7 +210,7 @@ static bool serve_while_frozen(sq_task *t)
             /* Never run here: ending the sandbox releases the runtime that
              * the exec loop still uses. It runs next, once the command is
              * stopped. (Another tenant's is refused below, forbidden.) */
-            put_back(sb, job);
+            sq_mailbox_put_back(sb, job);
             return true;
         }
         bool resume = job->req.type == SQ_REQ_SANDBOX_RESUME;
@@ -246,7 +221,7 @@ static bool serve_while_frozen(sq_task *t)
             sq_err why;
             if (sq_sandbox_resume(sb->runtime, &why) < 0) {
                 sq_error(&lc, "could not thaw under the running command: %s", why.msg);
-                put_back(sb, job);
+                sq_mailbox_put_back(sb, job);
                 return true;
             }
         }
