@@ -166,7 +166,9 @@ static void hand_over(sq_worker *w, sq_live_sandbox *sb)
 /* Taken over by another owner (fenced): it is torn down here at once and
  * publishes nothing more — the new owner has recorded its state. The actor
  * leaves the registry; what is still queued is answered from that state
- * (route: failed → invalid_state), as is anything that comes later. */
+ * (route: failed → invalid_state), as is anything that comes later — unless
+ * the new owner keeps it live: then the queued requests are its to answer
+ * and are left alone here, as on a hand-over. */
 static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
 {
     sq_log_ctx lc = {.sandbox_id = sb->id};
@@ -174,6 +176,11 @@ static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
             (long long)sb->epoch);
     close_actor(w, sb);
     sq_live_teardown(w, sb);
+    sq_redis_sandbox known;
+    sq_err err;
+    if (sq_redis_sandbox_lookup(w, sb->id, &known, &err) == 0 && known.state != SQ_STATE_NONE &&
+        !sq_state_is_terminal(known.state))
+        sb->handed_over = true; /* its queued jobs are abandoned: the owner's partition consumes them */
     sb->state = SQ_STATE_FAILED; /* not live here any more: route asks Redis */
 }
 
