@@ -94,6 +94,7 @@ static const field_spec browser_fields[] = {OBJS("actions", true, 256, browser_a
                                             INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), END};
 static const field_spec document_fields[] = {NESTR("input", true, PATH_MAXLEN), NESTR("to", true, 16),
                                              NESTR("outdir", false, PATH_MAXLEN), END};
+static const field_spec kill_fields[] = {BOOL("inOrder"), END};
 static const field_spec cancel_fields[] = {ID("targetTaskId", true, "tsk"), END};
 /* files.*: `path`, or `pathB64` (the same path as base64 bytes, for names that
  * are not UTF-8): exactly one of the two (check_files_path). */
@@ -128,7 +129,7 @@ static const field_spec *const tables[SQ_REQ__COUNT] = {
     [SQ_REQ_SANDBOX_CREATE] = create_fields,
     [SQ_REQ_SANDBOX_PAUSE] = pause_fields,
     [SQ_REQ_SANDBOX_RESUME] = empty_fields,
-    [SQ_REQ_SANDBOX_KILL] = empty_fields,
+    [SQ_REQ_SANDBOX_KILL] = kill_fields,
     [SQ_REQ_SANDBOX_SET_TIMEOUT] = set_timeout_fields,
     [SQ_REQ_TASK_EXEC] = exec_fields,
     [SQ_REQ_TASK_CODE] = code_fields,

@@ -55,9 +55,11 @@ static int build_messages(batch *b, job_rt *jr, const char *tenant)
                                       job_metadata(j), json_deep_copy(t->body))) < 0)
             return -1;
     }
+    /* inOrder: the kill takes its turn behind the job's tasks (a plain kill
+     * would stop the running one at once). */
     if (!j->keep)
         return push_msg(jr, sqp_envelope("sandbox.kill", j->kill_request_id, j->sandbox_id, NULL, tenant, NULL,
-                                         job_metadata(j), json_object()));
+                                         job_metadata(j), json_pack("{s:b}", "inOrder", 1)));
     return 0;
 }
 

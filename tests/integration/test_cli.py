@@ -523,3 +523,29 @@ def test_batch_rate_limit_and_tty_progress_bar(worker, tmp_path, salt):
     # on a terminal: a live bar redrawn in place
     assert b"\r\x1b[K[" in tty and b"submitted |" in tty and b"ETA" in tty
     assert len(results(out)) == 10
+
+
+def test_kill_interrupts_a_running_exec(sbx):
+    # The report: `sandq exec SBX -- sleep 45`, then `sandq kill SBX --timeout 15s`.
+    ex = subprocess.Popen([CLI, "exec", sbx, "--", "sleep", "45"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2)  # the sleep is running (a kill before it started would be just as good)
+    t0 = time.monotonic()
+    k = sandq("kill", sbx, "--timeout", "15s", "--json", check_rc=0, timeout=60)
+    assert jout(k) == {"id": sbx, "state": "ended"}
+    _, err = ex.communicate(timeout=30)
+    assert time.monotonic() - t0 < 15
+    assert ex.returncode not in (0, 124), err
+    assert b"canceled" in err, err
+
+
+def test_ctrl_c_on_exec_cancels_the_remote_command(sbx):
+    ex = subprocess.Popen([CLI, "exec", sbx, "--", "sh", "-c", "sleep 45"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    time.sleep(2)
+    ex.send_signal(signal.SIGINT)
+    _, err = ex.communicate(timeout=30)
+    assert ex.returncode == 130, err
+    assert b"canceled" in err and b"not confirmed" not in err, err
+    # The sandbox carries on.
+    p = sandq("exec", sbx, "--", "echo", "after", check_rc=0)
+    assert p.stdout == b"after\n"

@@ -125,6 +125,7 @@ INVALID_EXPECT = {
     "requests/browser-no-actions": ("body.actions", "should be non-empty"),
     "requests/document-missing-to": ("body", "'to' is a required property"),
     "requests/cancel-target-wrong-prefix": ("body.targetTaskId", "^tsk_"),
+    "requests/kill-in-order-not-boolean": ("body.inOrder", "is not of type 'boolean'"),
     "requests/checkpoint-id-wrong-prefix": ("body.checkpointId", "^chk_"),
     "requests/handoff-reason-unknown": ("body.reason", "'bored' is not one of"),
     "requests/handoff-accept-no-controller": ("body", "'controller' is a required property"),

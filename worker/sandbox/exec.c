@@ -9,7 +9,7 @@
  * init is moved into it just before the SPAWN and back on SPAWNED. A timeout
  * then kills that cgroup — the command's whole tree, even what left its process
  * group — as well as sending KILL to the init (which signals the group, all
- * there is without cgroups). An OOM kill is told apart from any other SIGKILL
+ * there is without cgroups). A cancel (on_control) kills it the same way. An OOM kill is told apart from any other SIGKILL
  * by the memory cgroup's oom_kill counter moving while the command ran.
  *
  * When the command has exited we read what it left in the pipes until EOF, but
@@ -168,11 +168,53 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* Kill the command's whole tree: KILL to the init for its process group, and
+ * its task cgroup (what left the group). The init goes home first so it is
+ * never killed with the command. Works on a frozen cgroup too: cgroup v2
+ * delivers SIGKILL to frozen tasks. */
+static int kill_command(struct run *r, int64_t now, int64_t *report_by)
+{
+    if (sq_ctl_send(r->sb->ctl, SQ_CTL_KILL, r->id, SIGKILL, 0, NULL, 0, NULL, 0) < 0)
+        return -1;
+    if (r->sb->cg) {
+        init_home(r);
+        sq_cgroup_task_kill(r->sb->cg, r->id);
+    }
+    r->kill_sent = true;
+    *report_by = now + SQ_KILL_GRACE_MS;
+    close_fd(&r->in);
+    return 0;
+}
+
+/* Ask on_control what to do; returns true to cancel. The time it took is
+ * added to *deadline: a command's timeout counts its running time, and
+ * on_control may have held the sandbox frozen meanwhile. */
+static bool ask_control(struct run *r, int64_t *control_at, int64_t *deadline)
+{
+    int64_t before = sq_mono_ms();
+    bool cancel = r->o->on_control(r->o->user, control_at);
+    int64_t spent = sq_mono_ms() - before;
+    if (*deadline != INT64_MAX)
+        *deadline += spent;
+    return cancel;
+}
+
+static void drain_wake(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) > 0) {
+    }
+}
+
 static int loop(struct run *r, int64_t start, sq_err *err)
 {
     const int64_t never = INT64_MAX;
     int64_t deadline = r->o->timeout_ms > 0 ? start + r->o->timeout_ms : never;
     int64_t report_by = never, drain_until = never;
+    bool controlled = r->o->on_control != NULL;
+    int wake_fd = controlled ? r->o->wake_fd : -1;
+    int64_t control_at = controlled && r->o->control_at > 0 ? r->o->control_at : never;
+    bool wake = wake_fd >= 0; /* ask once at the start: a cancel may already wait */
 
     for (;;) {
         int64_t now = sq_mono_ms();
@@ -180,35 +222,46 @@ static int loop(struct run *r, int64_t start, sq_err *err)
             drain_until = now + SQ_DRAIN_MS;
         if (r->exited && ((r->out < 0 && r->err < 0) || now >= drain_until))
             return 0;
-        if (!r->exited && !r->kill_sent && now >= deadline) {
-            int rc = sq_ctl_send(r->sb->ctl, SQ_CTL_KILL, r->id, SIGKILL, 0, NULL, 0, NULL, 0);
-            if (rc < 0)
-                return broken(r, err, "sending KILL");
-            if (r->sb->cg) {
-                init_home(r); /* never kill the init with the command */
-                sq_cgroup_task_kill(r->sb->cg, r->id);
+        if (controlled && !r->exited && !r->kill_sent && (wake || now >= control_at)) {
+            int64_t next = control_at == never ? 0 : control_at;
+            bool cancel = ask_control(r, &next, &deadline);
+            control_at = next > 0 ? next : never;
+            wake = false;
+            now = sq_mono_ms();
+            if (cancel) {
+                if (kill_command(r, now, &report_by) < 0)
+                    return broken(r, err, "sending KILL");
+                /* on_control may have left the sandbox frozen (paused under
+                 * the command): the command is killed, but a frozen init
+                 * could not reap it nor report EXITED. Thawed only after the
+                 * kill, so the command never runs again. */
+                if (r->sb->cg)
+                    sq_cgroup_freeze(r->sb->cg, false, NULL);
+                r->res->canceled = true;
             }
-            r->kill_sent = true;
+        }
+        if (!r->exited && !r->kill_sent && now >= deadline) {
+            if (kill_command(r, now, &report_by) < 0)
+                return broken(r, err, "sending KILL");
             r->res->timed_out = true;
-            report_by = now + SQ_KILL_GRACE_MS;
-            close_fd(&r->in);
         }
         if (!r->exited && now >= report_by)
             return sq_err_set(err, SQ_INTERNAL,
                               "sandbox init did not report a killed command within %d ms",
                               SQ_KILL_GRACE_MS);
 
-        int64_t until = r->exited ? drain_until : r->kill_sent ? report_by : deadline;
-        int wait = until == never ? -1 : (int)min64(until - now, 60 * 1000);
+        int64_t until = r->exited ? drain_until : r->kill_sent ? report_by : min64(deadline, control_at);
+        int wait = until == never ? -1 : (int)min64(until > now ? until - now : 0, 60 * 1000);
 
-        struct pollfd p[5] = {
+        struct pollfd p[6] = {
             {.fd = r->sb->ctl, .events = POLLIN},
             {.fd = r->sb->pidfd, .events = POLLIN},
             {.fd = r->out, .events = POLLIN},
             {.fd = r->err, .events = POLLIN},
             {.fd = r->in, .events = POLLOUT},
+            {.fd = r->kill_sent || r->exited ? -1 : wake_fd, .events = POLLIN},
         };
-        int n = poll(p, 5, wait);
+        int n = poll(p, 6, wait);
         if (n < 0 && errno != EINTR)
             return sq_err_errno(err, "poll");
         if (n <= 0)
@@ -221,6 +274,10 @@ static int loop(struct run *r, int64_t start, sq_err *err)
             pump_output(r, &r->err, 2);
         if (p[4].revents && r->in >= 0)
             pump_stdin(r);
+        if (p[5].revents) {
+            drain_wake(wake_fd);
+            wake = true;
+        }
         if (p[0].revents) {
             int rc = on_frame(r, err);
             if (rc != 0)
@@ -343,7 +400,7 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
     fill_result(&r);
-    if (sb->cg && !res->timed_out && (res->term_signal == SIGKILL || res->exit_code == 128 + SIGKILL) &&
+    if (sb->cg && !res->timed_out && !res->canceled && (res->term_signal == SIGKILL || res->exit_code == 128 + SIGKILL) &&
         sq_cgroup_oom_kills(sb->cg) > oom_before)
         res->oom_killed = true;
     res->duration_ms = sq_mono_ms() - start;

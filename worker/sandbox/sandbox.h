@@ -83,6 +83,13 @@ int sq_sandbox_start(const sq_sandbox_opts *opts, sq_sandbox **out, sq_err *err)
 /* Output callback: stream is 1 (stdout) or 2 (stderr). Called on the exec
  * caller's thread, in order per stream, in chunks of at most 64 KiB. */
 typedef void (*sq_output_fn)(void *user, int stream, const char *data, size_t len);
+/* Control callback: asked, on the exec caller's thread, whenever wake_fd turns
+ * readable (it is drained first) and once the monotonic time *control_at
+ * (ms; 0 = none) has passed; it may move *control_at. Returns true to cancel
+ * the command (its whole tree is killed as on a timeout; res->canceled). It
+ * may take long (the sandbox paused under the command): the command's own
+ * timeout does not count the time spent in it. */
+typedef bool (*sq_control_fn)(void *user, int64_t *control_at);
 
 typedef struct sq_exec_opts {
     const char *const *argv;    /* argv[0] is looked up in PATH inside the sandbox */
@@ -94,12 +101,16 @@ typedef struct sq_exec_opts {
                                  * killed (its task cgroup; its process group without cgroups) */
     sq_output_fn on_output;
     void *user;
+    sq_control_fn on_control;   /* NULL: the command is only ever stopped by its timeout */
+    int wake_fd;                /* with on_control: an eventfd another thread writes to (-1: none) */
+    int64_t control_at;         /* with on_control: first time to ask it regardless (0: none) */
 } sq_exec_opts;
 
 typedef struct sq_exec_result {
     int exit_code;              /* exit status, or 128+signal when killed by a signal */
     int term_signal;            /* 0 if it exited normally */
     bool timed_out;
+    bool canceled;              /* on_control asked for it to be stopped */
     bool spawn_failed;          /* command not found / not executable: exit_code is 127 or 126 */
     bool oom_killed;            /* killed by the kernel's OOM killer (memory limit) */
     int64_t duration_ms;

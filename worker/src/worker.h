@@ -62,6 +62,18 @@ typedef struct sq_live_sandbox {
     pthread_cond_t cv;
     sq_job *q_head, *q_tail;
     bool closing;              /* out of the registry: drains its queue, then exits */
+
+    /* The control lane (lifecycle/control.h): kill and cancel reach a running
+     * command. Guarded by mu, but for wake_fd and run_job, set once. */
+    int wake_fd;               /* eventfd: wakes the exec loop of the running command */
+    char running_task[SQ_ID_MAX]; /* the task of the job the actor took ("" none) */
+    bool cancel_running;       /* a task.cancel for running_task came */
+    bool kill_pending;         /* a sandbox.kill came: the running command stops */
+    bool frozen_in_task;       /* paused (timeout) under a running command */
+    char canceled[16][SQ_ID_MAX]; /* recently canceled tasks, a ring */
+    unsigned canceled_next;
+    int64_t owner_check_at;    /* monotonic ms of the next ownership check (actor thread) */
+    void (*run_job)(struct sq_live_sandbox *sb, sq_job *job); /* the actor's, for a job run out of turn */
     struct sq_live_sandbox *next;
 } sq_live_sandbox;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifecycle/control.h"
 #include "lifecycle/task.h"
 #include "handlers/handlers.h"
 #include "sq/clock.h"
@@ -85,8 +86,9 @@ static void on_output(void *user, int stream, const char *data, size_t len)
 
 /* With onTimeout "kill", the sandbox's lifetime bounds a command too: it must
  * not outlive its sandbox's timeoutMs. Returns the timeout to use and sets
- * *by_sandbox when the lifetime is the nearer bound. (With "pause" the command
- * runs on; the sandbox pauses after it.) */
+ * *by_sandbox when the lifetime is the nearer bound. (With "pause" the
+ * sandbox is frozen under the command when the lifetime runs out:
+ * lifecycle/control.c.) */
 static int64_t bounded_timeout(const sq_live_sandbox *sb, int64_t task_timeout, bool *by_sandbox)
 {
     *by_sandbox = false;
@@ -115,6 +117,11 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
         .timeout_ms = timeout,
         .on_output = on_output,
         .user = t,
+        /* The control lane: a kill or cancel stops the command at once; a
+         * "pause" timeout freezes the sandbox under it (control.h). */
+        .on_control = sq_control_on_exec,
+        .wake_fd = t->sb->wake_fd,
+        .control_at = sq_control_first_at(t->sb),
     };
     sq_exec_result res;
     if (sq_sandbox_exec(t->sb->runtime, &opts, &res, &out->failure) < 0) {
@@ -122,7 +129,9 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
         return;
     }
     out->exit_code = res.exit_code;
-    if (res.timed_out && by_sandbox) {
+    if (res.canceled) {
+        sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+    } else if (res.timed_out && by_sandbox) {
         sq_err_set(&out->failure, SQ_TIMED_OUT,
                    "the sandbox reached its timeoutMs (%lld ms of running time) while the command ran; the command "
                    "was killed and the sandbox ends",

@@ -13,6 +13,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+int sq_handle_cancel(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* cancel.c */
 int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 /* files.c: the path a files.* request names — `path`, or the bytes of
  * `pathB64` (names that are not UTF-8) — normalized beneath /workspace

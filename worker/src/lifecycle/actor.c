@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "handlers/route.h"
+#include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
@@ -22,11 +25,34 @@
 #include "sq/log.h"
 #include "util/backoff.h"
 
+static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job);
+
+void sq_actor_discard(sq_live_sandbox *sb)
+{
+    pthread_mutex_destroy(&sb->mu);
+    pthread_cond_destroy(&sb->cv);
+    close(sb->wake_fd);
+    free(sb);
+}
+
+/* The control lane runs a job out of turn (a canceled queued task, the
+ * requests that come while a command is frozen) the same way. */
+static void run_job_hook(sq_live_sandbox *sb, sq_job *job)
+{
+    run_job(sb->worker, sb, job);
+}
+
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
 {
     sq_live_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
+    sb->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (sb->wake_fd < 0) {
+        free(sb);
+        return NULL;
+    }
+    sb->run_job = run_job_hook;
     sb->worker = w;
     snprintf(sb->id, sizeof sb->id, "%s", id);
     sb->state = SQ_STATE_NONE;
@@ -46,16 +72,39 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
  * sandbox is ready again. */
 static int attempt(sq_worker *w, sq_live_sandbox *sb, sq_job *job, const char *last_error, sq_err *err)
 {
-    if (!job->answer && !job->effect_started)
+    /* sb NULL: the sandbox was taken over and ended by another owner; the
+     * request is answered as by a worker that does not run it. */
+    if (!job->answer && (!sb || !job->effect_started))
         return sq_route(w, sb, &job->req, err);
-    sq_emit_target target = sq_target_of(sb);
-    int rc = job->answer ? sq_answer_outcome_again(w, job, err)
-                         : sq_answer_task_lost(w, &target, job, last_error, err);
-    if (rc == 0 && sb->state == SQ_STATE_ACTIVE) {
+    int rc;
+    if (job->answer) {
+        rc = sq_answer_outcome_again(w, job, err);
+    } else {
+        sq_emit_target target = sq_target_of(sb);
+        rc = sq_answer_task_lost(w, &target, job, last_error, err);
+    }
+    if (rc == 0 && sb && sb->state == SQ_STATE_ACTIVE) {
         sq_lifetime_touch(w, sb, false);
         rc = sq_transition(w, sb, &job->req, SQ_STATE_READY, NULL, NULL, NULL, err);
     }
     return rc;
+}
+
+/* Whether another owner took the sandbox (its epoch moved past ours) and
+ * ended it there — the reaper fails a sandbox it claims (worker_lost): then
+ * it is fenced here and its requests are answered from that state. An
+ * ESTALE may also mean that only the request was taken over (a partition
+ * moving under a live worker); then the new owner answers. */
+static bool taken_over_and_ended(sq_worker *w, sq_live_sandbox *sb)
+{
+    sq_redis_sandbox known;
+    sq_err err;
+    if (sq_redis_sandbox_lookup(w, sb->id, &known, &err) < 0 || known.state == SQ_STATE_NONE)
+        return false;
+    if (known.epoch == sb->epoch && strcmp(known.worker_id, w->cfg.worker_id) == 0)
+        return false;
+    sb->fenced = true;
+    return sq_state_is_terminal(known.state);
 }
 
 /* Run a job until its effects are durable. A store or Kafka outage makes it
@@ -90,17 +139,27 @@ static void run_job(sq_worker *w, sq_live_sandbox *sb, sq_job *job)
             sq_completer_finish_async(job);
             return;
         }
-        if (err.sys_errno == ESTALE)
-            sb->fenced = true; /* the sandbox or this request was taken over: its answer is the new owner's */
+        if (err.sys_errno == ESTALE && sb && taken_over_and_ended(w, sb)) {
+            /* Answered as by a worker that does not run the sandbox (its
+             * state is the new owner's: failed → invalid_state), unless the
+             * request itself was taken over too (ESTALE again). */
+            sb = NULL;
+            sq_log_ctx flc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
+            sq_warn(&flc, "sandbox taken over by another owner; answering %s from its recorded state",
+                    job->req.type_name);
+            continue;
+        }
         snprintf(last_error, sizeof last_error, "%s", err.msg);
-        sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = job->req.request_id};
+        sq_log_ctx lc = {.sandbox_id = job->req.sandbox_id, .request_id = job->req.request_id};
         sq_error(&lc, "could not make the effects of %s durable: %s; retrying %s", job->req.type_name, err.msg,
-                 job->answer           ? "its answer's recording and publishing"
-                 : job->effect_started ? "with a failure: its task is not run again"
-                                       : "from the start (nothing of it took effect)");
+                 job->answer                  ? "its answer's recording and publishing"
+                 : sb && job->effect_started ? "with a failure: its task is not run again"
+                                             : "from the start (nothing of it took effect)");
         if (sq_completer_finish_now(job, false) == 0)
             return;
-        if (atomic_load(&w->stopping) || sb->fenced || sb->handed_over) {
+        if (sb && err.sys_errno == ESTALE)
+            sb->fenced = true; /* this request was taken over: its answer is the new owner's */
+        if (atomic_load(&w->stopping) || !sb || sb->fenced || sb->handed_over) {
             /* Not ours any more (or shutting down): the next owner redoes it. */
             sq_job_abandon(job);
             return;
@@ -140,6 +199,27 @@ static void hand_over(sq_worker *w, sq_live_sandbox *sb)
     sq_live_teardown(w, sb);
 }
 
+/* Taken over by another owner (fenced): it is torn down here at once and
+ * publishes nothing more — the new owner has recorded its state. The actor
+ * leaves the registry; what is still queued is answered from that state
+ * (route: failed → invalid_state), as is anything that comes later — unless
+ * the new owner keeps it live: then the queued requests are its to answer
+ * and are left alone here, as on a hand-over. */
+static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
+{
+    sq_log_ctx lc = {.sandbox_id = sb->id};
+    sq_warn(&lc, "taken over by another owner (epoch moved past %lld): tearing it down here without events",
+            (long long)sb->epoch);
+    close_actor(w, sb);
+    sq_live_teardown(w, sb);
+    sq_redis_sandbox known;
+    sq_err err;
+    if (sq_redis_sandbox_lookup(w, sb->id, &known, &err) == 0 && known.state != SQ_STATE_NONE &&
+        !sq_state_is_terminal(known.state))
+        sb->handed_over = true; /* its queued jobs are abandoned: the owner's partition consumes them */
+    sb->state = SQ_STATE_FAILED; /* not live here any more: route asks Redis */
+}
+
 static void *actor_main(void *arg)
 {
     sq_live_sandbox *sb = arg;
@@ -147,6 +227,10 @@ static void *actor_main(void *arg)
     sq_job *job = NULL;
 
     for (;;) {
+        if (!sb->closing)
+            sq_control_check_owner(w, sb);
+        if (sb->fenced && !sb->closing)
+            give_up_fenced(w, sb);
         if (!sb->closing && sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
                                             w->cfg.handover_grace_ms)) {
             sb->handed_over = true;
@@ -174,11 +258,12 @@ static void *actor_main(void *arg)
             sq_job_abandon(job);
             continue;
         }
-        if (job && (sb->fenced || sb->handed_over)) {
+        if (job && sb->handed_over) {
             sq_job_abandon(job); /* its partition is someone else's now */
             continue;
         }
         if (job) {
+            sq_control_taken(sb, job);
             run_job(w, sb, job);
             if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
                 close_actor(w, sb);
@@ -207,9 +292,7 @@ static void *actor_main(void *arg)
     w->actors--;
     pthread_cond_broadcast(&w->actors_cv);
     pthread_mutex_unlock(&w->registry_mu);
-    pthread_mutex_destroy(&sb->mu);
-    pthread_cond_destroy(&sb->cv);
-    free(sb);
+    sq_actor_discard(sb);
     return NULL;
 }
 

@@ -10,6 +10,8 @@
 
 /* A new, not yet created sandbox record for `id` (state NONE). */
 sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id);
+/* Free a record whose actor never started. */
+void sq_actor_discard(sq_live_sandbox *sb);
 /* Starts the actor thread. Call with registry_mu held, after registry put. */
 int sq_actor_start(sq_worker *w, sq_live_sandbox *sb);
 /* Wake every actor (shutdown). */

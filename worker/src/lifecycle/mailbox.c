@@ -1,17 +1,32 @@
 /* mailbox.c — see mailbox.h. */
 #include "lifecycle/mailbox.h"
 
+#include <string.h>
 #include <time.h>
+
+#include "lifecycle/control.h"
 
 void sq_mailbox_put(sq_live_sandbox *sb, sq_job *job)
 {
     pthread_mutex_lock(&sb->mu);
     job->next = NULL;
-    if (sb->q_tail)
-        sb->q_tail->next = job;
-    else
-        sb->q_head = job;
-    sb->q_tail = job;
+    if (sq_control_admit(sb, job)) {
+        /* The control lane: ahead of the queue, behind the kills and
+         * cancels already there (they keep their own order). */
+        sq_job **p = &sb->q_head;
+        while (*p && ((*p)->req.type == SQ_REQ_SANDBOX_KILL || (*p)->req.type == SQ_REQ_TASK_CANCEL))
+            p = &(*p)->next;
+        job->next = *p;
+        *p = job;
+        if (!job->next)
+            sb->q_tail = job;
+    } else {
+        if (sb->q_tail)
+            sb->q_tail->next = job;
+        else
+            sb->q_head = job;
+        sb->q_tail = job;
+    }
     pthread_cond_signal(&sb->cv);
     pthread_mutex_unlock(&sb->mu);
 }
@@ -58,6 +73,35 @@ sq_job *sq_mailbox_take_kill(sq_live_sandbox *sb)
     }
     pthread_mutex_unlock(&sb->mu);
     return kill;
+}
+
+void sq_mailbox_put_back(sq_live_sandbox *sb, sq_job *job)
+{
+    pthread_mutex_lock(&sb->mu);
+    job->next = sb->q_head;
+    sb->q_head = job;
+    if (!sb->q_tail)
+        sb->q_tail = job;
+    pthread_mutex_unlock(&sb->mu);
+}
+
+sq_job *sq_mailbox_take_task(sq_live_sandbox *sb, const char *task_id)
+{
+    sq_job *found = NULL;
+    pthread_mutex_lock(&sb->mu);
+    for (sq_job **p = &sb->q_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        sq_job *j = *p;
+        if (sq_req_task_kind(j->req.type) && strcmp(j->req.task_id, task_id) == 0) {
+            *p = j->next;
+            if (sb->q_tail == j)
+                sb->q_tail = prev;
+            j->next = NULL;
+            found = j;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sb->mu);
+    return found;
 }
 
 void sq_mailbox_wake(sq_live_sandbox *sb)

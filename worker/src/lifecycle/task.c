@@ -1,9 +1,11 @@
 /* task.c — see task.h. */
 #include "lifecycle/task.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "metrics.h"
+#include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
@@ -72,6 +74,29 @@ int sq_task_output(sq_task *t, int stream, const char *bytes, size_t len, sq_err
     return sq_emit(t->w, &target, t->req, t->req->task_id, "sandbox.task.output", d, err);
 }
 
+/* A task canceled while it was still queued (task.cancel): it never starts.
+ * Its row and Redis status say failed, and its one event is task.failed
+ * `canceled` — no task.queued/started, and the sandbox stays as it is. */
+static int never_started(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *kind, sq_err *err)
+{
+    const char *tid = req->task_id;
+    const char *msg = "the task was canceled (task.cancel) before it started";
+    json_t *d = kind_data(kind);
+    json_object_set_new(d, "code", json_string(sq_code_name(SQ_CANCELED)));
+    json_object_set_new(d, "message", json_string(msg));
+    json_object_set_new(d, "durationMs", json_integer(0));
+    sq_metrics_task(kind, SQ_OUTCOME_FAILED);
+    sq_emit_target target = sq_target_of(sb);
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id, .task_id = tid};
+    sq_info(&lc, "%s canceled before it started", kind);
+    if (sq_pg_task_finished(w, tid, sq_code_name(SQ_CANCELED), msg, -1, NULL, 0, err) < 0 ||
+        sq_redis_task_set(w, sb->id, tid, kind, "failed", req->request_id, -1, err) < 0) {
+        json_decref(d);
+        return -1;
+    }
+    return sq_emit(w, &target, req, tid, "sandbox.task.failed", d, err);
+}
+
 int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t *summary, sq_task_body body,
                 sq_err *err)
 {
@@ -82,6 +107,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
 
     int rc = sq_pg_task_insert(w, tid, sb->id, req, kind, summary, err);
     json_decref(summary);
+    if (rc == 0 && sq_control_take_canceled(sb, tid))
+        return never_started(w, sb, req, kind, err);
     if (rc < 0 || sq_redis_task_set(w, sb->id, tid, kind, "queued", req->request_id, -1, err) < 0 ||
         sq_emit(w, &target, req, tid, "sandbox.task.queued", kind_data(kind), err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_ACTIVE, NULL, NULL, NULL, err) < 0 ||
@@ -96,6 +123,16 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     sq_job_effect_begins(); /* a retry of this request never runs the body again (pipeline/job.h) */
     body(&t, &out);
     int64_t duration = sq_mono_ms() - t.started_mono;
+    if (sb->fenced) {
+        /* Another owner took the sandbox while the task ran: its outcome is
+         * not this worker's to publish (the request is answered from the
+         * state the new owner recorded: actor.c). */
+        json_decref(out.result);
+        json_decref(out.extra);
+        sq_err_set(err, SQ_INTERNAL, "the sandbox was taken over while the task ran");
+        err->sys_errno = ESTALE;
+        return -1;
+    }
     if (out.failure.code == SQ_OK && !sq_result_fits(w, out.result, &out.failure)) {
         out.reason = "result_too_large"; /* failed once, never run again (notify/emit.h) */
         json_decref(out.result);
@@ -134,8 +171,9 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
             0 ||
         sq_emit(w, &target, req, tid, type, d, err) < 0)
         return -1;
-    /* The sandbox may have died under the task (init gone): then it is not ready. */
-    if (sb->state == SQ_STATE_ACTIVE) {
+    /* The sandbox may have died under the task (init gone): then it is not
+     * ready; nor when a kill waits to end it (ending follows at once). */
+    if (sb->state == SQ_STATE_ACTIVE && !sq_control_kill_pending(sb)) {
         sq_lifetime_touch(w, sb, false);
         return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL, NULL, err);
     }

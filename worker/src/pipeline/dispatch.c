@@ -143,7 +143,7 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
             sq_registry_put(w, sb);
             if (sq_actor_start(w, sb) < 0) {
                 sq_registry_remove(w, sb->id);
-                free(sb);
+                sq_actor_discard(sb);
                 sb = NULL;
             }
         }

@@ -267,6 +267,19 @@ int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err
     return 0;
 }
 
+int sq_redis_task_state(sq_worker *w, const char *sandbox_id, const char *task_id, char *state, size_t cap,
+                        sq_err *err)
+{
+    state[0] = '\0';
+    redisReply *r = cmd(w, err, "HGET sandq:{%s}:task:%s state", sandbox_id, task_id);
+    if (!r)
+        return -1;
+    if (r->type == REDIS_REPLY_STRING)
+        snprintf(state, cap, "%s", r->str);
+    freeReplyObject(r);
+    return 0;
+}
+
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
                       const char *request_id, int exit_code, sq_err *err)
 {

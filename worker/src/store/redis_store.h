@@ -43,6 +43,10 @@ int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *exp
 /* Next event seq for a sandbox (1, 2, 3 …), atomically. */
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
 /* Deferred (see sq_redis_flush): goes with the seq of the event announcing it. */
+/* A task's `state` ("queued" … "failed"), or "" when Redis has no such task
+ * of this sandbox (never seen, or expired). */
+int sq_redis_task_state(sq_worker *w, const char *sandbox_id, const char *task_id, char *state, size_t cap,
+                        sq_err *err);
 int sq_redis_task_set(sq_worker *w, const char *sandbox_id, const char *task_id, const char *kind, const char *state,
                       const char *request_id, int exit_code, sq_err *err);
 /* Request dedupe (pipeline/answer_rules.h reads the key's value). begin claims a
