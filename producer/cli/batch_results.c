@@ -84,6 +84,25 @@ static const char *str_of(const json_t *o, const char *key)
     return json_is_string(v) ? json_string_value(v) : "";
 }
 
+/* batch_read_jobs appends jobs in file order, one per line, so their line numbers
+ * ascend strictly: a binary search keeps resuming a run of millions of lines linear
+ * in the results file instead of quadratic. */
+static job_rt *job_by_line(job_rt *jobs, size_t njobs, uint64_t line)
+{
+    size_t lo = 0, hi = njobs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t l = jobs[mid].tr.j.line;
+        if (l == line)
+            return &jobs[mid];
+        if (l < line)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 uint64_t batch_load_previous(const char *path, bool wait, job_rt *jobs, size_t njobs)
 {
     FILE *f = fopen(path, "r");
@@ -100,15 +119,11 @@ uint64_t batch_load_previous(const char *path, bool wait, job_rt *jobs, size_t n
         const char *sbx = str_of(o, "sandboxId");
         bool final = strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0;
         if (json_is_integer(ln) && (final || !wait)) {
-            for (size_t i = 0; i < njobs; i++) {
-                sqp_job_track *jt = &jobs[i].tr;
-                if (jt->j.line == (uint64_t)json_integer_value(ln) && strcmp(jt->j.sandbox_id, sbx) == 0 &&
-                    !jt->skip) {
-                    jt->skip = true;
-                    jt->phase = SQP_JOB_FINISHED;
-                    skipped++;
-                    break;
-                }
+            job_rt *jr = job_by_line(jobs, njobs, (uint64_t)json_integer_value(ln));
+            if (jr && strcmp(jr->tr.j.sandbox_id, sbx) == 0 && !jr->tr.skip) {
+                jr->tr.skip = true;
+                jr->tr.phase = SQP_JOB_FINISHED;
+                skipped++;
             }
         }
         json_decref(o);
