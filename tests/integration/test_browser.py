@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from harness import pg_eventually
 from sandbox_host import TASK_END, create, kill, leftovers, procs_of, run, wait_until, workspace_file
 from sandq_client import new_id
 
@@ -423,3 +424,114 @@ def test_cli_launch_with_a_browser_and_drive_it(worker, tmp_path):
         cli("browser", sbx, "goto", check_rc=2)
     finally:
         cli("kill", sbx)
+
+
+# --- The control lane and the sandbox's lifetime (kill, task.cancel and
+# timeoutMs preempt a running browser task, as they do a command).
+
+NEVER = "new Promise(() => {})"  # an evaluate that never resolves
+
+
+def started_action(s, req, index, timeout=60):
+    return s.wait_for(lambda e: e["type"] == "sandbox.task.progress" and e["requestId"] == req["requestId"]
+                      and e["data"]["index"] == index, timeout)
+
+
+def test_kill_stops_a_running_browser_task_at_once(client, worker, rds, pg):
+    sbx, s, _ = create(client, BROWSER, timeout=120)
+    url = write_page(worker, sbx, "page.html", PAGE)
+    req = client.send(client.envelope("task.browser", sbx, {"actions": [
+        {"op": "goto", "url": url},
+        {"op": "waitFor", "selector": "#never", "timeoutMs": 120000},
+    ], "timeoutMs": 300000}))
+    st = started_action(s, req, 1)
+    time.sleep(0.5)  # inside the wait's polling
+    t0 = time.monotonic()
+    k = client.send(client.envelope("sandbox.kill", sbx))
+    ended = s.for_request(k["requestId"], {"sandbox.ended", "request.rejected"}, timeout=30)
+    assert ended["type"] == "sandbox.ended" and ended["data"]["reason"] == "killed", ended
+    # A generous bound: without the control lane it waited for the wait's 120 s.
+    assert time.monotonic() - t0 < 20, "the kill waited for the browser task"
+    after = [e["type"] for e in s.seen if e["seq"] > st["seq"]]
+    assert after[:3] == ["sandbox.task.failed", "sandbox.ending", "sandbox.ended"], after
+    failed = next(e for e in s.seen if e["type"] == "sandbox.task.failed")
+    assert failed["requestId"] == req["requestId"]
+    assert failed["data"]["code"] == "canceled" and "sandbox.kill" in failed["data"]["message"], failed
+    assert failed["data"]["kind"] == "browser" and failed["data"]["actionIndex"] == 1 and failed["data"]["op"] == "waitFor"
+    assert pg_eventually(pg, "SELECT state, error_code FROM tasks WHERE id = %s", (req["taskId"],),
+                         ("failed", "canceled")) == ("failed", "canceled")
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 15), leftovers(worker, sbx)
+    assert browser_pid(sbx) is None
+
+
+def test_cancel_stops_a_running_browser_task_and_the_next_one_works(client, worker, rds):
+    sbx, s, _ = create(client, BROWSER, timeout=120)
+    try:
+        pid = browser_pid(sbx)
+        for actions in ([{"op": "evaluate", "expression": "1"}, {"op": "evaluate", "expression": NEVER}],
+                        # A busy page: the script is stopped too, or the next task's page would not answer.
+                        [{"op": "evaluate", "expression": "1"},
+                         {"op": "evaluate", "expression": "(() => { for (;;) {} })()"}]):
+            req = client.send(client.envelope("task.browser", sbx, {"actions": actions, "timeoutMs": 300000}))
+            started_action(s, req, 1)
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            client.send(client.envelope("task.cancel", sbx, {"targetTaskId": req["taskId"]}))
+            end = s.for_request(req["requestId"], TASK_END, timeout=30)
+            assert time.monotonic() - t0 < 20, "the cancel waited for the browser task"
+            assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "canceled", end
+            assert "task.cancel" in end["data"]["message"] and end["data"]["actionIndex"] == 1, end
+            assert rds.hget(f"sandq:{{{sbx}}}:task:{req['taskId']}", "state") == "failed"
+            # The sandbox and its browser carry on: the same browser answers the next task.
+            end, _, _ = browse(client, s, sbx, [{"op": "goto", "url": "about:blank"},
+                                                {"op": "evaluate", "expression": "6 * 7"}])
+            assert end["type"] == "sandbox.task.completed", end["data"]
+            assert end["data"]["result"]["actions"][1]["value"] == 42
+            assert browser_pid(sbx) == pid
+        assert not [e for e in s.seen if e["type"] in ("sandbox.browser.failed", "sandbox.ending")]
+    finally:
+        kill(client, s, sbx)
+
+
+def test_sandbox_timeout_cuts_a_running_browser_task(client, worker, pg):
+    """onTimeout kill: a browser task cannot outlive its sandbox's timeoutMs."""
+    sbx, s, ready = create(client, {**BROWSER, "timeoutMs": 4000}, timeout=120)
+    req = client.send(client.envelope("task.browser", sbx, {"actions": [
+        {"op": "evaluate", "expression": "1"}, {"op": "evaluate", "expression": NEVER}], "timeoutMs": 600000}))
+    end = s.for_request(req["requestId"], TASK_END, timeout=60)
+    assert end["type"] == "sandbox.task.failed", end
+    assert end["data"]["code"] == "timed_out" and end["data"]["reason"] == "sandbox_timeout", end
+    assert end["data"]["actionIndex"] == 1 and "timeoutMs" in end["data"]["message"]
+    ending = s.wait_type("sandbox.ending", timeout=30)
+    assert ending["data"]["reason"] == "timeout" and ending["at"] - ready["at"] >= 4000
+    s.wait_type("sandbox.ended", timeout=30)
+    assert pg_eventually(pg, "SELECT error_code FROM tasks WHERE id = %s", (req["taskId"],),
+                         ("timed_out",)) == ("timed_out",)
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 15), leftovers(worker, sbx)
+
+
+def test_pause_timeout_freezes_a_browser_task_and_resume_continues_it(client, worker, rds):
+    """onTimeout pause: the sandbox is frozen under the browser task (the
+    browser with it), as under a command; a resume lets the task finish."""
+    sbx, s, _ = create(client, {**BROWSER, "timeoutMs": 3000, "onTimeout": "pause"}, timeout=120)
+    try:
+        # About 5 s of page time: it outlives the 3 s lifetime, not the fresh one a resume gives.
+        req = client.send(client.envelope("task.browser", sbx, {"actions": [
+            {"op": "evaluate", "expression": "window.t0 = Date.now(); 1"},
+            {"op": "evaluate", "expression": "new Promise(r => setTimeout(() => r('late'), 5000))"}],
+            "timeoutMs": 60000}))
+        paused = s.wait_for(lambda e: e["type"] in {"sandbox.paused"} | TASK_END, timeout=60)
+        assert paused["type"] == "sandbox.paused" and paused["data"]["reason"] == "timeout", paused
+        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "paused"
+        time.sleep(1)
+        assert not [e for e in s.seen if e.get("requestId") == req["requestId"] and e["type"] in TASK_END]
+        resume = client.send(client.envelope("sandbox.resume", sbx))
+        resumed = s.for_request(resume["requestId"], {"sandbox.resumed", "sandbox.failed", "request.rejected"})
+        assert resumed["type"] == "sandbox.resumed", resumed
+        end = s.for_request(req["requestId"], TASK_END, timeout=60)
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        assert end["data"]["result"]["actions"][1]["value"] == "late"
+        # The browser was frozen, not restarted.
+        assert not [e for e in s.seen if e["type"] in ("sandbox.browser.failed",)]
+    finally:
+        kill(client, s, sbx)

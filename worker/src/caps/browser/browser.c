@@ -214,8 +214,10 @@ static void kill_in_sandbox(sq_sandbox *rt)
 
 int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, int workspace_fd, sq_err *err)
 {
+    sq_cdp_control *ctl = b->cdp.ctl; /* a task's control lane watches the start too */
     memset(b, 0, sizeof *b);
     b->cdp.to_fd = b->cdp.from_fd = -1;
+    b->cdp.ctl = ctl;
     b->opts = *o;
     b->width = o->width;
     b->height = o->height;
@@ -224,8 +226,9 @@ int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, in
     int64_t t0 = sq_mono_ms();
     if (prepare_dir(rt, o, err) < 0 || open_pipe(b, workspace_fd, err) < 0)
         return -1;
+    sq_cdp_set_control(&b->cdp, ctl);
     b->running = true;
-    if (launch(rt, o, err) < 0 || handshake(b, t0 + HANDSHAKE_TIMEOUT_MS, err) < 0) {
+    if (launch(rt, o, err) < 0 || handshake(b, sq_cdp_clock(&b->cdp) + HANDSHAKE_TIMEOUT_MS, err) < 0) {
         sq_err keep = *err;
         sq_browser_stop(b, rt);
         *err = keep;
@@ -247,7 +250,7 @@ void sq_browser_stop(sq_browser *b, sq_sandbox *rt)
     if (rt && !b->cdp.gone) {
         /* A clean close writes cookies and storage to the profile and
          * removes its Singleton* locks; then the pipe reaches end-of-file. */
-        int64_t deadline = sq_mono_ms() + CLOSE_TIMEOUT_MS;
+        int64_t deadline = sq_cdp_clock(&b->cdp) + CLOSE_TIMEOUT_MS;
         sq_err ignore;
         (void)sq_cdp_call(&b->cdp, "Browser.close", NULL, NULL, deadline, NULL, &ignore);
         sq_cdp_wait_closed(&b->cdp, deadline);
