@@ -82,6 +82,9 @@ static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
     sq_browser *b = t->sb->browser;
     if (b->running)
         sq_cdp_drain(&b->cdp); /* events the page sent between tasks, and a closed pipe */
+    sq_err follow;
+    if (b->running && !b->cdp.gone) /* a popup closed since: back to its opener, not a crash */
+        (void)sq_browser_follow(b, sq_cdp_clock(&b->cdp) + PROBE_TIMEOUT_MS, &follow);
     /* A browser killed a moment ago may not have closed its pipe yet (its
      * children still hold it), and a hung one never does: it must answer a
      * cheap call now, or it is started again. */
@@ -109,6 +112,27 @@ static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
         return emit_failed(t->w, t->sb, t->req, "start_failed", fail->msg, err) < 0 ? -1 : 1;
     }
     return emit_ready(t->w, t->sb, t->req, err) < 0 ? -1 : 0;
+}
+
+/* The restart action: close the browser cleanly (Browser.close with a
+ * bounded wait, so cookies and storage reach the profile; killed if it does
+ * not exit in time) and start it again on the same profile. */
+static int restart(sq_task *t, size_t index, json_t **result, const char **reason, sq_err *why, sq_err *err)
+{
+    sq_browser *b = t->sb->browser;
+    sq_browser_opts o = b->opts;
+    bool clean = sq_browser_stop(b, t->sb->runtime);
+    if (sq_browser_start(b, &o, t->sb->runtime, t->sb->workspace_fd, why) < 0) {
+        *reason = "browser_unavailable";
+        if (b->cdp.ctl && b->cdp.ctl->stopped)
+            return -1;
+        return emit_failed(t->w, t->sb, t->req, "start_failed", why->msg, err) < 0 ? -2 : -1;
+    }
+    if (emit_ready(t->w, t->sb, t->req, err) < 0)
+        return -2;
+    *result = json_pack("{s:I, s:s, s:b, s:s, s:I}", "index", (json_int_t)index, "op", "restart", "clean", clean,
+                        "version", b->version, "startupMs", (json_int_t)b->startup_ms);
+    return 0;
 }
 
 /* The task was stopped by the control lane (control.h): it fails
@@ -163,7 +187,13 @@ static void run_actions(sq_task *t, sq_task_outcome *out)
         json_t *r = NULL;
         const char *reason = NULL;
         sq_err why;
-        if (sq_browser_action(&run, i, a, &r, &reason, &why) < 0) {
+        int done = strcmp(op, "restart") == 0 ? restart(t, i, &r, &reason, &why, &err)
+                                                : sq_browser_action(&run, i, a, &r, &reason, &why);
+        if (done == -2) {
+            out->failure = err;
+            break;
+        }
+        if (done < 0) {
             const char *sel = json_string_value(json_object_get(a, "selector"));
             out->extra = json_pack("{s:I, s:s}", "actionIndex", (json_int_t)i, "op", op);
             if (why.code == SQ_TIMED_OUT && by_sandbox && sq_cdp_clock(&b->cdp) >= run.deadline) {

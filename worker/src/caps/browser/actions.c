@@ -479,10 +479,17 @@ int sq_browser_action(sq_browser_run *r, size_t index, const json_t *action, jso
     *result = NULL;
     *reason = NULL;
     x.result = json_pack("{s:I, s:s}", "index", (json_int_t)index, "op", x.op ? x.op : "?");
-    int rc = sq_err_set(err, SQ_INVALID_REQUEST, "unknown op %s", x.op ? x.op : "(none)");
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (x.op && strcmp(ops[i].op, x.op) == 0)
-            rc = ops[i].fn(&x, err);
+    /* A tab or popup opened since the last action, or the current page
+     * closed: the action is for the page the rule picks (pages.h). */
+    int rc = sq_browser_follow(r->b, r->deadline, err);
+    if (rc < 0 && err->code == SQ_TIMED_OUT)
+        x.reason = "action_timeout";
+    if (rc == 0) {
+        rc = sq_err_set(err, SQ_INVALID_REQUEST, "unknown op %s", x.op ? x.op : "(none)");
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            if (x.op && strcmp(ops[i].op, x.op) == 0)
+                rc = ops[i].fn(&x, err);
+    }
     if (rc < 0) {
         json_decref(x.result);
         /* Whatever the call said, a browser that is gone is the cause. */
