@@ -288,13 +288,14 @@ def test_profile_not_persistent_stays_out_of_the_workspace(client, worker):
         kill(client, s, sbx)
 
 
-def test_three_browser_sandboxes_at_once_each_with_its_own_state(client, worker):
+def test_five_browser_sandboxes_at_once_each_with_its_own_state(client, worker):
     """Created together and driven together; each browser is its own: a value one
-    page stores is not in another's storage. (Three, not more: two shared cores.)"""
-    ids, streams = [new_id("sbx") for _ in range(3)], {}
+    page stores is not in another's storage. Five, as issue 11 asks, at the
+    browser's memory floor (512 MiB each)."""
+    ids, streams = [new_id("sbx") for _ in range(5)], {}
     for sbx in ids:
         streams[sbx] = client.stream(sbx)
-        client.send(client.envelope("sandbox.create", sbx, BROWSER))
+        client.send(client.envelope("sandbox.create", sbx, {**BROWSER, "limits": {"memoryMb": 512}}))
     try:
         for sbx in ids:
             ready = streams[sbx].wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed",
