@@ -421,6 +421,11 @@ def test_cli_launch_with_a_browser_and_drive_it(worker, tmp_path):
         assert "cli boom" in p.stdout.decode() + p.stderr.decode()
         # The wait's timeout: exit 124.
         cli("browser", sbx, "wait", "#never", "--timeout", "1s", check_rc=124)
+        # A clean restart keeps the profile (the cookie), not the page.
+        cli("browser", sbx, "eval", "document.cookie = 'c=1; max-age=60'; location.href", check_rc=0)
+        r = json.loads(cli("browser", sbx, "restart", "--json", check_rc=0).stdout)
+        assert r["op"] == "restart" and r["clean"] is True, r
+        assert cli("browser", sbx, "eval", "location.href", check_rc=0).stdout.decode().strip() == '"about:blank"'
         cli("browser", sbx, "frobnicate", check_rc=2)
         cli("browser", sbx, "goto", check_rc=2)
     finally:
