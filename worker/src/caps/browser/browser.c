@@ -29,6 +29,8 @@
 #define STEP_TIMEOUT_MS 15000      /* each command we run in the sandbox to set up */
 #define HANDSHAKE_TIMEOUT_MS 30000 /* a cold start on two busy cores */
 #define CLOSE_TIMEOUT_MS 3000      /* Browser.close, then its exit */
+#define CLOSING_CHECK_MS 2000      /* asking a page whether it is closing */
+#define CLOSE_WAIT_MS 5000         /* a page that asked to close, until it is gone */
 
 static const char default_bin[] = "/usr/lib/chromium/chromium-headless-shell";
 static char found_bin[512];
@@ -182,9 +184,35 @@ static int use_page(sq_browser *b, int64_t deadline, sq_err *err)
     return 0;
 }
 
+/* Whether the current page has asked to close (window.close() sets
+ * window.closed at once, while the browser closes the page a moment later,
+ * after the action that called it has returned). */
+static bool closing(sq_browser *b, int64_t deadline)
+{
+    json_t *r = NULL;
+    sq_err ignore;
+    json_t *p = json_pack("{s:s, s:b}", "expression", "window.closed === true", "returnByValue", 1);
+    int64_t soon = sq_cdp_clock(&b->cdp) + CLOSING_CHECK_MS;
+    int rc = sq_cdp_call(&b->cdp, "Runtime.evaluate", p, b->session, soon < deadline ? soon : deadline, &r, &ignore);
+    json_decref(p);
+    bool yes = rc == 0 && json_is_true(json_object_get(json_object_get(r, "result"), "value"));
+    json_decref(r);
+    return yes;
+}
+
 int sq_browser_follow(sq_browser *b, int64_t deadline, sq_err *err)
 {
     json_t *r = NULL;
+    if (b->session[0] && sq_browser_alive(b) && closing(b, deadline)) {
+        /* Wait (bounded) for it to be gone, so the next action is for the
+         * page that becomes current, not for one about to vanish. */
+        int64_t until = sq_cdp_clock(&b->cdp) + CLOSE_WAIT_MS;
+        if (until > deadline)
+            until = deadline;
+        while (sq_browser_alive(b) && sq_cdp_clock(&b->cdp) < until)
+            if (sq_cdp_sleep(&b->cdp, sq_cdp_clock(&b->cdp) + 50, err) < 0)
+                return -1;
+    }
     if (sq_cdp_call(&b->cdp, "Target.getTargets", NULL, NULL, deadline, &r, err) < 0)
         return -1;
     sq_pages_update(&b->pages, json_object_get(r, "targetInfos"));

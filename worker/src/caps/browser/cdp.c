@@ -238,12 +238,23 @@ void sq_cdp_forget(sq_cdp *c, int slot)
     json_decref(sq_cdp_take(&c->ws, slot));
 }
 
-int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *err)
+/* Whether the page of this session went away (closed or crashed): a call on
+ * it will never be answered. */
+static bool session_lost(const sq_cdp *c, const char *session)
+{
+    return session && session[0] && strcmp(c->crashed_session, session) == 0;
+}
+
+static int await_slot(sq_cdp *c, int slot, const char *session, int64_t deadline, json_t **msg, sq_err *err)
 {
     const char *what = c->ws.w[slot].id ? "a call" : c->ws.w[slot].method;
     char label[SQ_CDP_NAME_MAX + 8];
     snprintf(label, sizeof label, "(%s)", what);
     while (!sq_cdp_done(&c->ws, slot)) {
+        if (session_lost(c, session)) {
+            sq_cdp_forget(c, slot);
+            return sq_err_set(err, SQ_INTERNAL, "the page went away (it was closed or crashed)");
+        }
         if (c->gone || wait_io(c, false, deadline, label, err) < 0) {
             sq_cdp_forget(c, slot);
             return c->gone ? gone_err(c, err) : stopped(c) ? stopped_err(err) : -1;
@@ -257,6 +268,11 @@ int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *er
     return 0;
 }
 
+int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *err)
+{
+    return await_slot(c, slot, NULL, deadline, msg, err);
+}
+
 int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
                 json_t **result, sq_err *err)
 {
@@ -266,6 +282,8 @@ int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char 
         return gone_err(c, err);
     if (stopped(c))
         return stopped_err(err);
+    if (session_lost(c, session))
+        return sq_err_set(err, SQ_INTERNAL, "the page went away (it was closed or crashed)");
     int64_t id = sq_cdp_next_id(&c->ws);
     int slot = sq_cdp_expect_response(&c->ws, id);
     if (slot < 0)
@@ -285,7 +303,7 @@ int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char 
         return -1;
     }
     json_t *msg = NULL;
-    if (sq_cdp_await(c, slot, deadline, &msg, err) < 0) {
+    if (await_slot(c, slot, session, deadline, &msg, err) < 0) {
         if (err->code == SQ_TIMED_OUT)
             sq_err_set(err, SQ_TIMED_OUT, "the browser did not answer %s in time", method);
         return -1;
