@@ -520,12 +520,12 @@ def test_sandbox_timeout_cuts_a_running_browser_task(client, worker, pg):
 def test_pause_timeout_freezes_a_browser_task_and_resume_continues_it(client, worker, rds):
     """onTimeout pause: the sandbox is frozen under the browser task (the
     browser with it), as under a command; a resume lets the task finish."""
-    sbx, s, _ = create(client, {**BROWSER, "timeoutMs": 3000, "onTimeout": "pause"}, timeout=120)
+    sbx, s, _ = create(client, {**BROWSER, "timeoutMs": 4000, "onTimeout": "pause"}, timeout=120)
     try:
-        # About 5 s of page time: it outlives the 3 s lifetime, not the fresh one a resume gives.
+        # About 6 s of page time: it outlives the 4 s lifetime, not the fresh one a resume gives.
         req = client.send(client.envelope("task.browser", sbx, {"actions": [
-            {"op": "evaluate", "expression": "window.t0 = Date.now(); 1"},
-            {"op": "evaluate", "expression": "new Promise(r => setTimeout(() => r('late'), 5000))"}],
+            {"op": "evaluate", "expression": "1"},
+            {"op": "evaluate", "expression": "new Promise(r => setTimeout(() => r('late'), 6000))"}],
             "timeoutMs": 60000}))
         paused = s.wait_for(lambda e: e["type"] in {"sandbox.paused"} | TASK_END, timeout=60)
         assert paused["type"] == "sandbox.paused" and paused["data"]["reason"] == "timeout", paused
