@@ -48,7 +48,7 @@ static const char *const languages[] = {"python", "javascript", "typescript", "b
 static const char *const handoff_reasons[] = {"mfa",          "captcha",       "approval", "login_failed",
                                               "ambiguous_ui", "file_download", "custom",   NULL};
 static const char *const browser_ops[] = {"goto",  "click",      "type", "press", "waitFor", "evaluate",
-                                          "content", "screenshot", "pdf",  "setViewport", NULL};
+                                          "content", "screenshot", "pdf",  "setViewport", "restart", NULL};
 
 static const field_spec limits_fields[] = {
     INT("memoryMb", false, 16, 1 << 20), NUM("cpus", false, 0, 1024), INT("pids", false, 1, 1 << 22),

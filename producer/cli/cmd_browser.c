@@ -27,6 +27,7 @@ static const char help[] =
     "  content              print the page's HTML (--text: its text)\n"
     "  screenshot OUT.png   save a PNG of the page here (--full-page: all of it)\n"
     "  pdf OUT.pdf          save the page as a PDF here\n"
+    "  restart              close the browser cleanly and start it again on its profile\n"
     "\n"
     "Options:\n"
     "  --timeout D          the action's time limit (default: the worker's, 60s)\n"
@@ -61,7 +62,7 @@ static const op_spec specs[] = {
     {"type", "type", {"selector", "text"}},  {"press", "press", {"key", NULL}},
     {"wait", "waitFor", {"selector", NULL}}, {"eval", "evaluate", {"expression", NULL}},
     {"content", "content", {NULL, NULL}},    {"screenshot", "screenshot", {NULL, NULL}},
-    {"pdf", "pdf", {NULL, NULL}},
+    {"pdf", "pdf", {NULL, NULL}},            {"restart", "restart", {NULL, NULL}},
 };
 
 static const op_spec *find_spec(const char *name)

@@ -67,7 +67,7 @@ BASES = [
         {"op": "type", "selector": "#q", "text": "x"}, {"op": "press", "key": "Enter"},
         {"op": "waitFor", "selector": "#a", "timeoutMs": 5}, {"op": "evaluate", "expression": "1"},
         {"op": "content"}, {"op": "screenshot", "path": "a.png", "fullPage": True}, {"op": "pdf", "path": "a.pdf"},
-        {"op": "setViewport", "width": 800, "height": 600}], "timeoutMs": 5}, True),
+        {"op": "setViewport", "width": 800, "height": 600}, {"op": "restart"}], "timeoutMs": 5}, True),
     env("task.document", {"input": "a.docx", "to": "pdf", "outdir": "out"}, True),
     env("task.cancel", {"targetTaskId": "tsk_01ARZ3NDEKTSV4RRFFQ69G5FB0"}, True),
     env("files.write", {"path": "a", "content": "x", "offset": 0, "mode": 420}, True),

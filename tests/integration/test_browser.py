@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from harness import pg_eventually
 from sandbox_host import TASK_END, create, kill, leftovers, procs_of, run, wait_until, workspace_file
 from sandq_client import new_id
 
@@ -287,13 +288,14 @@ def test_profile_not_persistent_stays_out_of_the_workspace(client, worker):
         kill(client, s, sbx)
 
 
-def test_three_browser_sandboxes_at_once_each_with_its_own_state(client, worker):
+def test_five_browser_sandboxes_at_once_each_with_its_own_state(client, worker):
     """Created together and driven together; each browser is its own: a value one
-    page stores is not in another's storage. (Three, not more: two shared cores.)"""
-    ids, streams = [new_id("sbx") for _ in range(3)], {}
+    page stores is not in another's storage. Five, as issue 11 asks, at the
+    browser's memory floor (512 MiB each)."""
+    ids, streams = [new_id("sbx") for _ in range(5)], {}
     for sbx in ids:
         streams[sbx] = client.stream(sbx)
-        client.send(client.envelope("sandbox.create", sbx, BROWSER))
+        client.send(client.envelope("sandbox.create", sbx, {**BROWSER, "limits": {"memoryMb": 512}}))
     try:
         for sbx in ids:
             ready = streams[sbx].wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed",
@@ -419,7 +421,207 @@ def test_cli_launch_with_a_browser_and_drive_it(worker, tmp_path):
         assert "cli boom" in p.stdout.decode() + p.stderr.decode()
         # The wait's timeout: exit 124.
         cli("browser", sbx, "wait", "#never", "--timeout", "1s", check_rc=124)
+        # A clean restart keeps the profile (the cookie), not the page.
+        cli("browser", sbx, "eval", "document.cookie = 'c=1; max-age=60'; location.href", check_rc=0)
+        r = json.loads(cli("browser", sbx, "restart", "--json", check_rc=0).stdout)
+        assert r["op"] == "restart" and r["clean"] is True, r
+        assert cli("browser", sbx, "eval", "location.href", check_rc=0).stdout.decode().strip() == '"about:blank"'
         cli("browser", sbx, "frobnicate", check_rc=2)
         cli("browser", sbx, "goto", check_rc=2)
     finally:
         cli("kill", sbx)
+
+
+# --- The control lane and the sandbox's lifetime (kill, task.cancel and
+# timeoutMs preempt a running browser task, as they do a command).
+
+NEVER = "new Promise(() => {})"  # an evaluate that never resolves
+
+
+def started_action(s, req, index, timeout=60):
+    return s.wait_for(lambda e: e["type"] == "sandbox.task.progress" and e["requestId"] == req["requestId"]
+                      and e["data"]["index"] == index, timeout)
+
+
+def test_kill_stops_a_running_browser_task_at_once(client, worker, rds, pg):
+    sbx, s, _ = create(client, BROWSER, timeout=120)
+    url = write_page(worker, sbx, "page.html", PAGE)
+    req = client.send(client.envelope("task.browser", sbx, {"actions": [
+        {"op": "goto", "url": url},
+        {"op": "waitFor", "selector": "#never", "timeoutMs": 120000},
+    ], "timeoutMs": 300000}))
+    st = started_action(s, req, 1)
+    time.sleep(0.5)  # inside the wait's polling
+    t0 = time.monotonic()
+    k = client.send(client.envelope("sandbox.kill", sbx))
+    ended = s.for_request(k["requestId"], {"sandbox.ended", "request.rejected"}, timeout=30)
+    assert ended["type"] == "sandbox.ended" and ended["data"]["reason"] == "killed", ended
+    # A generous bound: without the control lane it waited for the wait's 120 s.
+    assert time.monotonic() - t0 < 20, "the kill waited for the browser task"
+    after = [e["type"] for e in s.seen if e["seq"] > st["seq"]]
+    assert after[:3] == ["sandbox.task.failed", "sandbox.ending", "sandbox.ended"], after
+    failed = next(e for e in s.seen if e["type"] == "sandbox.task.failed")
+    assert failed["requestId"] == req["requestId"]
+    assert failed["data"]["code"] == "canceled" and "sandbox.kill" in failed["data"]["message"], failed
+    assert failed["data"]["kind"] == "browser" and failed["data"]["actionIndex"] == 1 and failed["data"]["op"] == "waitFor"
+    assert pg_eventually(pg, "SELECT state, error_code FROM tasks WHERE id = %s", (req["taskId"],),
+                         ("failed", "canceled")) == ("failed", "canceled")
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 15), leftovers(worker, sbx)
+    assert browser_pid(sbx) is None
+
+
+def test_cancel_stops_a_running_browser_task_and_the_next_one_works(client, worker, rds):
+    sbx, s, _ = create(client, BROWSER, timeout=120)
+    try:
+        pid = browser_pid(sbx)
+        for actions in ([{"op": "evaluate", "expression": "1"}, {"op": "evaluate", "expression": NEVER}],
+                        # A busy page: the script is stopped too, or the next task's page would not answer.
+                        [{"op": "evaluate", "expression": "1"},
+                         {"op": "evaluate", "expression": "(() => { for (;;) {} })()"}]):
+            req = client.send(client.envelope("task.browser", sbx, {"actions": actions, "timeoutMs": 300000}))
+            started_action(s, req, 1)
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            client.send(client.envelope("task.cancel", sbx, {"targetTaskId": req["taskId"]}))
+            end = s.for_request(req["requestId"], TASK_END, timeout=30)
+            assert time.monotonic() - t0 < 20, "the cancel waited for the browser task"
+            assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "canceled", end
+            assert "task.cancel" in end["data"]["message"] and end["data"]["actionIndex"] == 1, end
+            assert rds.hget(f"sandq:{{{sbx}}}:task:{req['taskId']}", "state") == "failed"
+            # The sandbox and its browser carry on: the same browser answers the next task.
+            end, _, _ = browse(client, s, sbx, [{"op": "goto", "url": "about:blank"},
+                                                {"op": "evaluate", "expression": "6 * 7"}])
+            assert end["type"] == "sandbox.task.completed", end["data"]
+            assert end["data"]["result"]["actions"][1]["value"] == 42
+            assert browser_pid(sbx) == pid
+        assert not [e for e in s.seen if e["type"] in ("sandbox.browser.failed", "sandbox.ending")]
+    finally:
+        kill(client, s, sbx)
+
+
+def test_sandbox_timeout_cuts_a_running_browser_task(client, worker, pg):
+    """onTimeout kill: a browser task cannot outlive its sandbox's timeoutMs."""
+    sbx, s, ready = create(client, {**BROWSER, "timeoutMs": 4000}, timeout=120)
+    req = client.send(client.envelope("task.browser", sbx, {"actions": [
+        {"op": "evaluate", "expression": "1"}, {"op": "evaluate", "expression": NEVER}], "timeoutMs": 600000}))
+    end = s.for_request(req["requestId"], TASK_END, timeout=60)
+    assert end["type"] == "sandbox.task.failed", end
+    assert end["data"]["code"] == "timed_out" and end["data"]["reason"] == "sandbox_timeout", end
+    assert end["data"]["actionIndex"] == 1 and "timeoutMs" in end["data"]["message"]
+    ending = s.wait_type("sandbox.ending", timeout=30)
+    # Not before its lifetime (less a little: "at" of ready is stamped after the clock starts).
+    assert ending["data"]["reason"] == "timeout" and ending["at"] - ready["at"] >= 4000 - 50
+    s.wait_type("sandbox.ended", timeout=30)
+    assert pg_eventually(pg, "SELECT error_code FROM tasks WHERE id = %s", (req["taskId"],),
+                         ("timed_out",)) == ("timed_out",)
+    assert wait_until(lambda: leftovers(worker, sbx) == {}, 15), leftovers(worker, sbx)
+
+
+def test_pause_timeout_freezes_a_browser_task_and_resume_continues_it(client, worker, rds):
+    """onTimeout pause: the sandbox is frozen under the browser task (the
+    browser with it), as under a command; a resume lets the task finish."""
+    sbx, s, _ = create(client, {**BROWSER, "timeoutMs": 4000, "onTimeout": "pause"}, timeout=120)
+    try:
+        # About 6 s of page time: it outlives the 4 s lifetime, not the fresh one a resume gives.
+        req = client.send(client.envelope("task.browser", sbx, {"actions": [
+            {"op": "evaluate", "expression": "1"},
+            {"op": "evaluate", "expression": "new Promise(r => setTimeout(() => r('late'), 6000))"}],
+            "timeoutMs": 60000}))
+        paused = s.wait_for(lambda e: e["type"] in {"sandbox.paused"} | TASK_END, timeout=60)
+        assert paused["type"] == "sandbox.paused" and paused["data"]["reason"] == "timeout", paused
+        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "paused"
+        time.sleep(1)
+        assert not [e for e in s.seen if e.get("requestId") == req["requestId"] and e["type"] in TASK_END]
+        resume = client.send(client.envelope("sandbox.resume", sbx))
+        resumed = s.for_request(resume["requestId"], {"sandbox.resumed", "sandbox.failed", "request.rejected"})
+        assert resumed["type"] == "sandbox.resumed", resumed
+        end = s.for_request(req["requestId"], TASK_END, timeout=60)
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        assert end["data"]["result"]["actions"][1]["value"] == "late"
+        # The browser was frozen, not restarted.
+        assert not [e for e in s.seen if e["type"] in ("sandbox.browser.failed",)]
+    finally:
+        kill(client, s, sbx)
+
+
+# --- New tabs and popups are followed; a clean restart keeps the profile.
+
+MAIN = """<!doctype html><html><head><title>main page</title></head><body>
+<a id="tab" href="popup.html" target="_blank">a new tab</a>
+<button id="pop" onclick="window.open('popup.html', 'pop', 'width=400,height=300')">a popup</button>
+</body></html>"""
+POPUP = """<!doctype html><html><head><title>popup page</title></head><body>
+<button id="close" onclick="window.close()">close me</button><p id="opener"></p>
+<script>document.getElementById('opener').textContent = window.opener ? 'has opener' : 'no opener';</script>
+</body></html>"""
+
+
+def test_new_tabs_and_popups_are_followed_and_a_closed_one_returns_to_its_opener(client, worker):
+    sbx, s, _ = create(client, BROWSER, timeout=120)
+    try:
+        main = write_page(worker, sbx, "main.html", MAIN)
+        write_page(worker, sbx, "popup.html", POPUP)
+        title = {"op": "evaluate", "expression": "document.title"}
+        end, _, _ = browse(client, s, sbx, [
+            {"op": "goto", "url": main},
+            {"op": "click", "selector": "#pop"},          # window.open: the popup becomes current
+            {"op": "waitFor", "selector": "#close", "timeoutMs": 15000},
+            title,
+            {"op": "evaluate", "expression": "document.getElementById('opener').textContent"},
+            {"op": "click", "selector": "#close"},        # it closes itself: back to its opener
+            title,
+            {"op": "click", "selector": "#tab"},          # target=_blank: the new tab becomes current
+            {"op": "waitFor", "selector": "#close", "timeoutMs": 15000},
+            title,
+            {"op": "evaluate", "expression": "location.pathname"},
+        ])
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        res = end["data"]["result"]["actions"]
+        assert res[3]["value"] == "popup page"
+        assert res[4]["value"] == "has opener"
+        assert res[6]["value"] == "main page"
+        assert res[9]["value"] == "popup page" and res[10]["value"] == "/workspace/popup.html"
+
+        # The next task starts on the page the last one left current (the tab);
+        # a page that closes itself between tasks is not taken for a crash.
+        end, _, _ = browse(client, s, sbx, [title, {"op": "evaluate", "expression": "setTimeout(() => window.close(), 0); 1"}])
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        assert end["data"]["result"]["actions"][0]["value"] == "popup page"
+        time.sleep(1)
+        end, _, req = browse(client, s, sbx, [title, {"op": "screenshot", "path": "after.png"}])
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        # The tab closed: back to its opener, or the page seen last (target=_blank
+        # implies noopener); either is the main page here.
+        assert end["data"]["result"]["actions"][0]["value"] == "main page"
+        assert png_size(workspace_file(worker, sbx, "after.png").read_bytes()) == (800, 600)
+        assert not [e for e in s.seen if e["type"] == "sandbox.browser.failed"]
+    finally:
+        kill(client, s, sbx)
+
+
+def test_cookies_and_local_storage_survive_a_clean_browser_restart(client, worker):
+    sbx, s, _ = create(client, BROWSER, timeout=120)
+    try:
+        end, _, _ = run(client, s, sbx, SERVER)
+        assert end["type"] == "sandbox.task.completed" and end["data"]["exitCode"] == 0, end
+        site = "http://127.0.0.1:8765/p.html"
+        old = browser_pid(sbx)
+        end, _, req = browse(client, s, sbx, [
+            {"op": "goto", "url": site},
+            {"op": "evaluate", "expression": "document.cookie = 'k=v1; max-age=3600'; localStorage.setItem('k', 'v2'); 1"},
+            {"op": "restart"},
+            {"op": "evaluate", "expression": "location.href"},
+            {"op": "goto", "url": site},
+            {"op": "evaluate", "expression": READ_STATE},
+        ])
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        res = end["data"]["result"]["actions"]
+        assert res[2]["clean"] is True and res[2]["version"].startswith("HeadlessChrome/") and res[2]["startupMs"] > 0
+        assert res[3]["value"] == "about:blank"  # a new browser: the page is gone…
+        assert res[5]["value"] == ["k=v1", "v2"]  # …the profile is not
+        new = browser_pid(sbx)
+        assert new and new != old
+        mine = [e["type"] for e in s.seen if e["requestId"] == req["requestId"]]
+        assert "sandbox.browser.ready" in mine and "sandbox.browser.failed" not in mine
+    finally:
+        kill(client, s, sbx)

@@ -457,7 +457,8 @@ def test_every_browser_op_is_accepted_in_its_minimal_form():
     actions = [{"op": "goto", "url": "https://example.com"}, {"op": "click", "selector": "a"},
                {"op": "type", "selector": "#q", "text": "x"}, {"op": "press", "key": "Enter"},
                {"op": "waitFor", "selector": "#r"}, {"op": "evaluate", "expression": "1+1"}, {"op": "content"},
-               {"op": "screenshot"}, {"op": "pdf", "path": "a.pdf"}, {"op": "setViewport", "width": 1, "height": 1}]
+               {"op": "screenshot"}, {"op": "pdf", "path": "a.pdf"}, {"op": "setViewport", "width": 1, "height": 1},
+               {"op": "restart"}]
     browser = _load(SCHEMA_DIR / "requests" / "task.browser.json")
     assert [a["op"] for a in actions] == browser["$defs"]["action"]["properties"]["op"]["enum"]
     assert schemas.request_errors(_req("task.browser", {"actions": actions})) == []

@@ -11,6 +11,8 @@
 #include "handlers/browser.h"
 #include "handlers/handlers.h"
 #include "handlers/route.h"
+#include "lifecycle/control.h"
+#include "lifecycle/lifetime_tick.h"
 #include "lifecycle/task.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
@@ -18,6 +20,7 @@
 
 #define TASK_DEFAULT_TIMEOUT_MS 60000
 #define PROBE_TIMEOUT_MS 3000 /* a live browser answers Browser.getVersion in about a millisecond */
+#define TERMINATE_TIMEOUT_MS 2000 /* Runtime.terminateExecution after a cancel */
 
 static int emit_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *type, json_t *data,
                         sq_err *err)
@@ -79,13 +82,19 @@ static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
     sq_browser *b = t->sb->browser;
     if (b->running)
         sq_cdp_drain(&b->cdp); /* events the page sent between tasks, and a closed pipe */
+    sq_err follow;
+    if (b->running && !b->cdp.gone) /* a popup closed since: back to its opener, not a crash */
+        (void)sq_browser_follow(b, sq_cdp_clock(&b->cdp) + PROBE_TIMEOUT_MS, &follow);
     /* A browser killed a moment ago may not have closed its pipe yet (its
      * children still hold it), and a hung one never does: it must answer a
      * cheap call now, or it is started again. */
     sq_err probe = {.msg = "its page crashed"};
     if (sq_browser_alive(b) &&
-        sq_cdp_call(&b->cdp, "Browser.getVersion", NULL, NULL, sq_mono_ms() + PROBE_TIMEOUT_MS, NULL, &probe) == 0)
+        sq_cdp_call(&b->cdp, "Browser.getVersion", NULL, NULL, sq_cdp_clock(&b->cdp) + PROBE_TIMEOUT_MS, NULL,
+                    &probe) == 0)
         return 0;
+    if (b->cdp.ctl && b->cdp.ctl->stopped)
+        return 1; /* a kill or cancel came: the task fails canceled (browser_body) */
     /* Died between tasks (OOM-killed while idle, a renderer crash): say so
      * before starting the new one. */
     if (b->running && !b->exit_reported &&
@@ -97,13 +106,54 @@ static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
     sq_browser_opts o = b->opts;
     sq_browser_stop(b, t->sb->runtime);
     if (sq_browser_start(b, &o, t->sb->runtime, t->sb->workspace_fd, fail) < 0) {
+        if (b->cdp.ctl && b->cdp.ctl->stopped)
+            return 1;
         sq_err_wrap(fail, "the browser could not be started again");
         return emit_failed(t->w, t->sb, t->req, "start_failed", fail->msg, err) < 0 ? -1 : 1;
     }
     return emit_ready(t->w, t->sb, t->req, err) < 0 ? -1 : 0;
 }
 
-static void browser_body(sq_task *t, sq_task_outcome *out)
+/* The restart action: close the browser cleanly (Browser.close with a
+ * bounded wait, so cookies and storage reach the profile; killed if it does
+ * not exit in time) and start it again on the same profile. */
+static int restart(sq_task *t, size_t index, json_t **result, const char **reason, sq_err *why, sq_err *err)
+{
+    sq_browser *b = t->sb->browser;
+    sq_browser_opts o = b->opts;
+    bool clean = sq_browser_stop(b, t->sb->runtime);
+    if (sq_browser_start(b, &o, t->sb->runtime, t->sb->workspace_fd, why) < 0) {
+        *reason = "browser_unavailable";
+        if (b->cdp.ctl && b->cdp.ctl->stopped)
+            return -1;
+        return emit_failed(t->w, t->sb, t->req, "start_failed", why->msg, err) < 0 ? -2 : -1;
+    }
+    if (emit_ready(t->w, t->sb, t->req, err) < 0)
+        return -2;
+    *result = json_pack("{s:I, s:s, s:b, s:s, s:I}", "index", (json_int_t)index, "op", "restart", "clean", clean,
+                        "version", b->version, "startupMs", (json_int_t)b->startup_ms);
+    return 0;
+}
+
+/* The task was stopped by the control lane (control.h): it fails
+ * `canceled`, as a command does. After a task.cancel the sandbox carries on,
+ * so a script the page may still be running (a busy loop an evaluate
+ * started) is stopped for the next task; after a kill the sandbox goes
+ * anyway, and a frozen browser could not answer. */
+static void stopped(sq_task *t, sq_task_outcome *out)
+{
+    sq_browser *b = t->sb->browser;
+    sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+    out->reason = NULL;
+    sq_cdp_set_control(&b->cdp, NULL);
+    if (!sq_control_kill_pending(t->sb) && !t->sb->fenced && sq_browser_alive(b)) {
+        sq_err ignore;
+        (void)sq_cdp_call(&b->cdp, "Runtime.terminateExecution", NULL, b->session,
+                          sq_cdp_clock(&b->cdp) + TERMINATE_TIMEOUT_MS, NULL, &ignore);
+    }
+}
+
+static void run_actions(sq_task *t, sq_task_outcome *out)
 {
     const json_t *body = t->req->body;
     sq_browser *b = t->sb->browser;
@@ -116,9 +166,12 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
         return;
     }
     const json_t *tm = json_object_get(body, "timeoutMs");
-    int64_t timeout = tm ? json_integer_value(tm) : TASK_DEFAULT_TIMEOUT_MS;
+    bool by_sandbox;
+    int64_t timeout = sq_lifetime_task_timeout(t->sb, tm ? json_integer_value(tm) : TASK_DEFAULT_TIMEOUT_MS,
+                                               &by_sandbox);
     sq_browser_run run = {.b = b, .workspace_fd = t->sb->workspace_fd, .uid = t->sb->host_uid,
-                          .gid = t->sb->host_gid, .task_id = t->req->task_id, .deadline = sq_mono_ms() + timeout};
+                          .gid = t->sb->host_gid, .task_id = t->req->task_id,
+                          .deadline = sq_cdp_clock(&b->cdp) + timeout};
     json_t *results = json_array();
     sq_emit_target target = sq_target_of(t->sb);
     size_t i;
@@ -134,12 +187,28 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
         json_t *r = NULL;
         const char *reason = NULL;
         sq_err why;
-        if (sq_browser_action(&run, i, a, &r, &reason, &why) < 0) {
+        int done = strcmp(op, "restart") == 0 ? restart(t, i, &r, &reason, &why, &err)
+                                                : sq_browser_action(&run, i, a, &r, &reason, &why);
+        if (done == -2) {
+            out->failure = err;
+            break;
+        }
+        if (done < 0) {
             const char *sel = json_string_value(json_object_get(a, "selector"));
+            out->extra = json_pack("{s:I, s:s}", "actionIndex", (json_int_t)i, "op", op);
+            if (why.code == SQ_TIMED_OUT && by_sandbox && sq_cdp_clock(&b->cdp) >= run.deadline) {
+                /* onTimeout "kill": the task may not outlive its sandbox,
+                 * which ends after it (the actor's lifetime check). */
+                sq_err_set(&out->failure, SQ_TIMED_OUT,
+                           "action %zu (%s) was cut: the sandbox reached its timeoutMs (%lld ms of running time) "
+                           "while the task ran, and the sandbox ends",
+                           i, op, (long long)t->sb->lifetime.timeout_ms);
+                out->reason = "sandbox_timeout";
+                break;
+            }
             sq_err_set(&out->failure, why.code, "action %zu (%s%s%s) failed: %s", i, op, sel ? " " : "",
                        sel ? sel : "", why.msg);
             out->reason = reason;
-            out->extra = json_pack("{s:I, s:s}", "actionIndex", (json_int_t)i, "op", op);
             if (strcmp(reason, "browser_exited") == 0) {
                 b->exit_reported = true;
                 if (emit_failed(t->w, t->sb, t->req, "exited", why.msg, &err) < 0)
@@ -153,6 +222,20 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
         out->result = json_pack("{s:o}", "actions", results);
     else
         json_decref(results);
+}
+
+static void browser_body(sq_task *t, sq_task_outcome *out)
+{
+    sq_browser *b = t->sb->browser;
+    /* The control lane is watched by every wait on the browser while the
+     * task runs, the start of a browser that died included. */
+    sq_cdp_control ctl = {.wake_fd = t->sb->wake_fd, .fn = sq_control_on_exec, .user = t,
+                          .control_at = sq_control_first_at(t->sb)};
+    sq_cdp_set_control(&b->cdp, &ctl);
+    run_actions(t, out);
+    if (ctl.stopped)
+        stopped(t, out);
+    sq_cdp_set_control(&b->cdp, NULL);
 }
 
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lifecycle/control.h"
+#include "lifecycle/lifetime_tick.h"
 #include "lifecycle/task.h"
 #include "handlers/handlers.h"
 #include "sq/clock.h"
@@ -84,30 +85,10 @@ static void on_output(void *user, int stream, const char *data, size_t len)
     (void)sq_task_output(t, stream == 2 ? 2 : 1, data, len, &err);
 }
 
-/* With onTimeout "kill", the sandbox's lifetime bounds a command too: it must
- * not outlive its sandbox's timeoutMs. Returns the timeout to use and sets
- * *by_sandbox when the lifetime is the nearer bound. (With "pause" the
- * sandbox is frozen under the command when the lifetime runs out:
- * lifecycle/control.c.) */
-static int64_t bounded_timeout(const sq_live_sandbox *sb, int64_t task_timeout, bool *by_sandbox)
-{
-    *by_sandbox = false;
-    int64_t deadline = sq_lifetime_deadline(&sb->lifetime);
-    if (sb->limits.pause_on_timeout || deadline < 0)
-        return task_timeout;
-    int64_t left = deadline - sq_now_ms();
-    if (left < 1)
-        left = 1;
-    if (task_timeout > 0 && task_timeout <= left)
-        return task_timeout;
-    *by_sandbox = true;
-    return left;
-}
-
 static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
 {
     bool by_sandbox;
-    int64_t timeout = bounded_timeout(t->sb, p->timeout_ms, &by_sandbox);
+    int64_t timeout = sq_lifetime_task_timeout(t->sb, p->timeout_ms, &by_sandbox);
     sq_exec_opts opts = {
         .argv = p->argv,
         .envp = p->envp,

@@ -59,3 +59,18 @@ int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *
     }
     return 1;
 }
+
+int64_t sq_lifetime_task_timeout(const sq_live_sandbox *sb, int64_t task_timeout, bool *by_sandbox)
+{
+    *by_sandbox = false;
+    int64_t deadline = sq_lifetime_deadline(&sb->lifetime);
+    if (sb->limits.pause_on_timeout || deadline < 0)
+        return task_timeout;
+    int64_t left = deadline - sq_now_ms();
+    if (left < 1)
+        left = 1;
+    if (task_timeout > 0 && task_timeout <= left)
+        return task_timeout;
+    *by_sandbox = true;
+    return left;
+}

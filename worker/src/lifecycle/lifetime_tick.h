@@ -23,4 +23,12 @@ int sq_lifetime_enforce(sq_worker *w, sq_live_sandbox *sb, int64_t now, sq_err *
  * reason to fail a task. */
 void sq_lifetime_touch(sq_worker *w, sq_live_sandbox *sb, bool busy);
 
+/* With onTimeout "kill", the sandbox's lifetime bounds a task too: it must
+ * not outlive its sandbox's timeoutMs. Returns the timeout a task started now
+ * may use (task_timeout, or the lifetime left when that is nearer; 0 = none)
+ * and sets *by_sandbox when the lifetime is the nearer bound. (With "pause"
+ * the sandbox is frozen under the task when the lifetime runs out:
+ * lifecycle/control.c.) */
+int64_t sq_lifetime_task_timeout(const sq_live_sandbox *sb, int64_t task_timeout, bool *by_sandbox);
+
 #endif

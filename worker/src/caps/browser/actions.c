@@ -279,7 +279,8 @@ static int op_wait_for(act *x, sq_err *err)
 {
     /* Without its own timeoutMs a wait may take the rest of the task's time. */
     const json_t *t = json_object_get(x->a, "timeoutMs");
-    int64_t deadline = t ? sq_mono_ms() + json_integer_value(t) : x->r->deadline;
+    sq_cdp *c = &x->r->b->cdp;
+    int64_t deadline = t ? sq_cdp_clock(c) + json_integer_value(t) : x->r->deadline;
     if (deadline > x->r->deadline)
         deadline = x->r->deadline;
     /* Polled rather than a MutationObserver in the page: a navigation in
@@ -297,13 +298,15 @@ static int op_wait_for(act *x, sq_err *err)
             return -1;
         }
         x->reason = NULL; /* a page that is mid-navigation throws; that is not the answer */
-        if (sq_mono_ms() + WAIT_POLL_MS >= deadline) {
+        if (sq_cdp_clock(c) + WAIT_POLL_MS >= deadline) {
             x->reason = "wait_timeout";
             return sq_err_set(err, SQ_TIMED_OUT, "no element matched %s within %s",
                               json_string_value(json_object_get(x->a, "selector")),
                               deadline == x->r->deadline ? "the task's timeoutMs" : "the action's timeoutMs");
         }
-        sq_sleep_ms(WAIT_POLL_MS);
+        /* A pause that reads the pipe and that a kill or cancel cuts short. */
+        if (sq_cdp_sleep(c, sq_cdp_clock(c) + WAIT_POLL_MS, err) < 0)
+            return -1;
     }
 }
 
@@ -476,10 +479,17 @@ int sq_browser_action(sq_browser_run *r, size_t index, const json_t *action, jso
     *result = NULL;
     *reason = NULL;
     x.result = json_pack("{s:I, s:s}", "index", (json_int_t)index, "op", x.op ? x.op : "?");
-    int rc = sq_err_set(err, SQ_INVALID_REQUEST, "unknown op %s", x.op ? x.op : "(none)");
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (x.op && strcmp(ops[i].op, x.op) == 0)
-            rc = ops[i].fn(&x, err);
+    /* A tab or popup opened since the last action, or the current page
+     * closed: the action is for the page the rule picks (pages.h). */
+    int rc = sq_browser_follow(r->b, r->deadline, err);
+    if (rc < 0 && err->code == SQ_TIMED_OUT)
+        x.reason = "action_timeout";
+    if (rc == 0) {
+        rc = sq_err_set(err, SQ_INVALID_REQUEST, "unknown op %s", x.op ? x.op : "(none)");
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            if (x.op && strcmp(ops[i].op, x.op) == 0)
+                rc = ops[i].fn(&x, err);
+    }
     if (rc < 0) {
         json_decref(x.result);
         /* Whatever the call said, a browser that is gone is the cause. */

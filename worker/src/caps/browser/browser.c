@@ -29,6 +29,8 @@
 #define STEP_TIMEOUT_MS 15000      /* each command we run in the sandbox to set up */
 #define HANDSHAKE_TIMEOUT_MS 30000 /* a cold start on two busy cores */
 #define CLOSE_TIMEOUT_MS 3000      /* Browser.close, then its exit */
+#define CLOSING_CHECK_MS 2000      /* asking a page whether it is closing */
+#define CLOSE_WAIT_MS 5000         /* a page that asked to close, until it is gone */
 
 static const char default_bin[] = "/usr/lib/chromium/chromium-headless-shell";
 static char found_bin[512];
@@ -143,49 +145,97 @@ static int launch(sq_sandbox *rt, const sq_browser_opts *o, sq_err *err)
     return run_in_sandbox(rt, "launching the browser", argv, err);
 }
 
-static int attach_page(sq_browser *b, int64_t deadline, sq_err *err)
+/* Attach to the current page once (a flattened session, kept with the page
+ * so coming back to it reuses it) and make it the one actions use. */
+static int use_page(sq_browser *b, int64_t deadline, sq_err *err)
+{
+    sq_page_ref *ref = sq_pages_current(&b->pages);
+    if (!ref->session[0]) {
+        json_t *r = NULL;
+        json_t *p = json_pack("{s:s, s:b}", "targetId", ref->target, "flatten", 1);
+        int rc = sq_cdp_call(&b->cdp, "Target.attachToTarget", p, NULL, deadline, &r, err);
+        json_decref(p);
+        if (rc < 0)
+            return -1;
+        const char *sid = json_string_value(json_object_get(r, "sessionId"));
+        snprintf(ref->session, sizeof ref->session, "%s", sid ? sid : "");
+        json_decref(r);
+        if (!ref->session[0])
+            return sq_err_set(err, SQ_INTERNAL, "Target.attachToTarget gave no sessionId");
+        if (sq_cdp_call(&b->cdp, "Page.enable", NULL, ref->session, deadline, NULL, err) < 0)
+            return -1;
+        /* Lifecycle events name their loader, so goto waits for its own page's load. */
+        json_t *on = json_pack("{s:b}", "enabled", 1);
+        rc = sq_cdp_call(&b->cdp, "Page.setLifecycleEventsEnabled", on, ref->session, deadline, NULL, err);
+        json_decref(on);
+        if (rc < 0)
+            return -1;
+        /* A viewport setViewport changed is kept for every page. */
+        if (b->width != b->opts.width || b->height != b->opts.height) {
+            json_t *m = json_pack("{s:i, s:i, s:i, s:b}", "width", b->width, "height", b->height,
+                                  "deviceScaleFactor", 1, "mobile", 0);
+            rc = sq_cdp_call(&b->cdp, "Emulation.setDeviceMetricsOverride", m, ref->session, deadline, NULL, err);
+            json_decref(m);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    snprintf(b->session, sizeof b->session, "%s", ref->session);
+    return 0;
+}
+
+/* Whether the current page has asked to close (window.close() sets
+ * window.closed at once, while the browser closes the page a moment later,
+ * after the action that called it has returned). */
+static bool closing(sq_browser *b, int64_t deadline)
 {
     json_t *r = NULL;
+    sq_err ignore;
+    json_t *p = json_pack("{s:s, s:b}", "expression", "window.closed === true", "returnByValue", 1);
+    int64_t soon = sq_cdp_clock(&b->cdp) + CLOSING_CHECK_MS;
+    int rc = sq_cdp_call(&b->cdp, "Runtime.evaluate", p, b->session, soon < deadline ? soon : deadline, &r, &ignore);
+    json_decref(p);
+    bool yes = rc == 0 && json_is_true(json_object_get(json_object_get(r, "result"), "value"));
+    json_decref(r);
+    return yes;
+}
+
+int sq_browser_follow(sq_browser *b, int64_t deadline, sq_err *err)
+{
+    json_t *r = NULL;
+    if (b->session[0] && sq_browser_alive(b) && closing(b, deadline)) {
+        /* Wait (bounded) for it to be gone, so the next action is for the
+         * page that becomes current, not for one about to vanish. */
+        int64_t until = sq_cdp_clock(&b->cdp) + CLOSE_WAIT_MS;
+        if (until > deadline)
+            until = deadline;
+        while (sq_browser_alive(b) && sq_cdp_clock(&b->cdp) < until)
+            if (sq_cdp_sleep(&b->cdp, sq_cdp_clock(&b->cdp) + 50, err) < 0)
+                return -1;
+    }
     if (sq_cdp_call(&b->cdp, "Target.getTargets", NULL, NULL, deadline, &r, err) < 0)
         return -1;
-    const char *target = NULL;
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(r, "targetInfos"), i, t)
-    {
-        if (!target && strcmp(json_string_value(json_object_get(t, "type")) ?: "", "page") == 0)
-            target = json_string_value(json_object_get(t, "targetId"));
-    }
-    char tid[SQ_CDP_NAME_MAX] = "";
-    if (target)
-        snprintf(tid, sizeof tid, "%s", target);
+    sq_pages_update(&b->pages, json_object_get(r, "targetInfos"));
     json_decref(r);
-    if (!tid[0]) {
+    if (!sq_pages_current(&b->pages)) {
+        /* Every page was closed: a blank one, as a browser window keeps one. */
         json_t *p = json_pack("{s:s}", "url", "about:blank");
         int rc = sq_cdp_call(&b->cdp, "Target.createTarget", p, NULL, deadline, &r, err);
         json_decref(p);
         if (rc < 0)
             return -1;
-        snprintf(tid, sizeof tid, "%s", json_string_value(json_object_get(r, "targetId")) ?: "");
+        sq_pages_reset(&b->pages, json_string_value(json_object_get(r, "targetId")));
         json_decref(r);
+        if (!sq_pages_current(&b->pages))
+            return sq_err_set(err, SQ_INTERNAL, "Target.createTarget gave no targetId");
     }
-    json_t *p = json_pack("{s:s, s:b}", "targetId", tid, "flatten", 1);
-    int rc = sq_cdp_call(&b->cdp, "Target.attachToTarget", p, NULL, deadline, &r, err);
-    json_decref(p);
-    if (rc < 0)
-        return -1;
-    const char *sid = json_string_value(json_object_get(r, "sessionId"));
-    snprintf(b->session, sizeof b->session, "%s", sid ? sid : "");
-    json_decref(r);
-    if (!b->session[0])
-        return sq_err_set(err, SQ_INTERNAL, "Target.attachToTarget gave no sessionId");
-    if (sq_cdp_call(&b->cdp, "Page.enable", NULL, b->session, deadline, NULL, err) < 0)
-        return -1;
-    /* Lifecycle events name their loader, so goto waits for its own page's load. */
-    json_t *on = json_pack("{s:b}", "enabled", 1);
-    rc = sq_cdp_call(&b->cdp, "Page.setLifecycleEventsEnabled", on, b->session, deadline, NULL, err);
-    json_decref(on);
-    return rc;
+    return use_page(b, deadline, err);
+}
+
+static int attach_page(sq_browser *b, int64_t deadline, sq_err *err)
+{
+    sq_pages_reset(&b->pages, NULL);
+    return sq_browser_follow(b, deadline, err);
 }
 
 static int handshake(sq_browser *b, int64_t deadline, sq_err *err)
@@ -214,8 +264,10 @@ static void kill_in_sandbox(sq_sandbox *rt)
 
 int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, int workspace_fd, sq_err *err)
 {
+    sq_cdp_control *ctl = b->cdp.ctl; /* a task's control lane watches the start too */
     memset(b, 0, sizeof *b);
     b->cdp.to_fd = b->cdp.from_fd = -1;
+    b->cdp.ctl = ctl;
     b->opts = *o;
     b->width = o->width;
     b->height = o->height;
@@ -224,8 +276,9 @@ int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, in
     int64_t t0 = sq_mono_ms();
     if (prepare_dir(rt, o, err) < 0 || open_pipe(b, workspace_fd, err) < 0)
         return -1;
+    sq_cdp_set_control(&b->cdp, ctl);
     b->running = true;
-    if (launch(rt, o, err) < 0 || handshake(b, t0 + HANDSHAKE_TIMEOUT_MS, err) < 0) {
+    if (launch(rt, o, err) < 0 || handshake(b, sq_cdp_clock(&b->cdp) + HANDSHAKE_TIMEOUT_MS, err) < 0) {
         sq_err keep = *err;
         sq_browser_stop(b, rt);
         *err = keep;
@@ -237,24 +290,31 @@ int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, in
 
 bool sq_browser_alive(const sq_browser *b)
 {
-    return b->running && !b->cdp.gone && !b->cdp.crashed_session[0];
+    /* A page that went away is not a crash unless it is the current one (a
+     * closed popup is followed back to its opener before the next action);
+     * "?" is a crash that named no session. */
+    const char *crashed = b->cdp.crashed_session;
+    bool page_lost = crashed[0] && (strcmp(crashed, "?") == 0 || strcmp(crashed, b->session) == 0);
+    return b->running && !b->cdp.gone && !page_lost;
 }
 
-void sq_browser_stop(sq_browser *b, sq_sandbox *rt)
+bool sq_browser_stop(sq_browser *b, sq_sandbox *rt)
 {
     if (!b->running)
-        return;
+        return false;
+    bool clean = false;
     if (rt && !b->cdp.gone) {
         /* A clean close writes cookies and storage to the profile and
          * removes its Singleton* locks; then the pipe reaches end-of-file. */
-        int64_t deadline = sq_mono_ms() + CLOSE_TIMEOUT_MS;
+        int64_t deadline = sq_cdp_clock(&b->cdp) + CLOSE_TIMEOUT_MS;
         sq_err ignore;
         (void)sq_cdp_call(&b->cdp, "Browser.close", NULL, NULL, deadline, NULL, &ignore);
-        sq_cdp_wait_closed(&b->cdp, deadline);
+        clean = sq_cdp_wait_closed(&b->cdp, deadline);
     }
     if (rt && !b->cdp.gone)
         kill_in_sandbox(rt);
     sq_cdp_close(&b->cdp);
     b->running = false;
     b->session[0] = '\0';
+    return clean;
 }

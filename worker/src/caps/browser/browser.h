@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "caps/browser/cdp.h"
+#include "caps/browser/pages.h"
 #include "caps/browser/policy.h"
 #include "sandbox/sandbox.h"
 
@@ -26,7 +27,8 @@ typedef struct sq_browser {
     sq_browser_opts opts;
     sq_cdp cdp;
     bool running;                  /* started and its pipe open */
-    char session[SQ_CDP_NAME_MAX]; /* the page's flattened session */
+    char session[SQ_CDP_NAME_MAX]; /* the current page's flattened session */
+    sq_pages pages;                /* the open pages, and which one is current (pages.h) */
     char version[128];             /* "HeadlessChrome/156.0…" */
     int width, height;             /* the viewport now (setViewport moves it) */
     int64_t startup_ms;            /* the last start: launch to page attached */
@@ -50,13 +52,20 @@ const char *sq_browser_binary(void);
  * running and err says which step failed. */
 int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, int workspace_fd, sq_err *err);
 
-/* Whether the browser still answers on its pipe (no I/O). */
+/* Follow new tabs and popups (the rule is pages.h): list the browser's pages,
+ * make the one the rule picks current (attached, b->session), opening a blank
+ * page when none is left. Called before every action. */
+int sq_browser_follow(sq_browser *b, int64_t deadline, sq_err *err);
+
+/* Whether the browser still answers on its pipe and its current page has not
+ * crashed (no I/O). */
 bool sq_browser_alive(const sq_browser *b);
 
 /* Close the browser: Browser.close (so cookies and storage are flushed to the
  * profile), then wait a bounded time for it to exit, then kill what is left
  * of it in the sandbox. Safe on a browser that is not running. rt may be NULL
- * (the sandbox is going anyway: only the pipe is closed). */
-void sq_browser_stop(sq_browser *b, sq_sandbox *rt);
+ * (the sandbox is going anyway: only the pipe is closed). Returns whether it
+ * closed by itself (cleanly) rather than being killed. */
+bool sq_browser_stop(sq_browser *b, sq_sandbox *rt);
 
 #endif

@@ -100,17 +100,70 @@ static int gone_err(sq_cdp *c, sq_err *err)
     return sq_err_set(err, SQ_INTERNAL, "%s", c->gone_why);
 }
 
-/* Wait (until deadline) for the pipe to be readable or, when want_write, the
- * call pipe writable. Returns 1 when writable, 0 after reading, -1 on
- * deadline (err set) or a gone browser. */
+static bool stopped(const sq_cdp *c)
+{
+    return c->ctl && c->ctl->stopped;
+}
+
+static int stopped_err(sq_err *err)
+{
+    return sq_err_set(err, SQ_CANCELED, "the task was stopped by the sandbox's control lane");
+}
+
+void sq_cdp_set_control(sq_cdp *c, sq_cdp_control *ctl)
+{
+    c->ctl = ctl;
+    if (ctl)
+        ctl->ask = true; /* a kill or cancel may already be waiting */
+}
+
+int64_t sq_cdp_clock(const sq_cdp *c)
+{
+    return sq_mono_ms() - (c->ctl ? c->ctl->held_ms : 0);
+}
+
+/* Ask the control lane (the eventfd fired, control_at passed, or first
+ * wait). The eventfd is drained first: its flags (kill_pending,
+ * cancel_running) are set before it is written, so nothing is lost. */
+static void ask_control(sq_cdp *c)
+{
+    sq_cdp_control *ctl = c->ctl;
+    uint64_t v;
+    while (ctl->wake_fd >= 0 && read(ctl->wake_fd, &v, sizeof v) > 0) {
+    }
+    ctl->ask = false;
+    int64_t t0 = sq_mono_ms();
+    int64_t at = ctl->control_at;
+    if (ctl->fn(ctl->user, &at))
+        ctl->stopped = true;
+    ctl->control_at = at;
+    ctl->held_ms += sq_mono_ms() - t0;
+}
+
+/* Wait (until deadline, on sq_cdp_clock) for the pipe to be readable or,
+ * when want_write, the call pipe writable, watching the control lane too.
+ * Returns 1 when writable, 0 after reading (or nothing), -1 on deadline (err
+ * set), a gone browser or a stop from the control lane. */
 static int wait_io(sq_cdp *c, bool want_write, int64_t deadline, const char *what, sq_err *err)
 {
-    int64_t now = sq_mono_ms();
+    sq_cdp_control *ctl = c->ctl;
+    if (ctl && !ctl->stopped && (ctl->ask || (ctl->control_at > 0 && sq_mono_ms() >= ctl->control_at)))
+        ask_control(c);
+    if (stopped(c))
+        return stopped_err(err);
+    int64_t now = sq_cdp_clock(c);
     if (now >= deadline)
         return sq_err_set(err, SQ_TIMED_OUT, "the browser did not answer %s in time", what);
-    struct pollfd p[2] = {{.fd = c->from_fd, .events = POLLIN}, {.fd = want_write ? c->to_fd : -1, .events = POLLOUT}};
+    struct pollfd p[3] = {{.fd = c->from_fd, .events = POLLIN},
+                          {.fd = want_write ? c->to_fd : -1, .events = POLLOUT},
+                          {.fd = ctl ? ctl->wake_fd : -1, .events = POLLIN}};
     int64_t left = deadline - now;
-    int n = poll(p, 2, left > 60000 ? 60000 : (int)left);
+    if (ctl && ctl->control_at > 0) {
+        int64_t until_control = ctl->control_at - sq_mono_ms();
+        if (until_control < left)
+            left = until_control < 0 ? 0 : until_control;
+    }
+    int n = poll(p, 3, left > 60000 ? 60000 : (int)left);
     if (n < 0 && errno != EINTR)
         return sq_err_errno(err, "poll on the debugging pipe");
     if (n <= 0)
@@ -119,6 +172,11 @@ static int wait_io(sq_cdp *c, bool want_write, int64_t deadline, const char *wha
         pump_read(c); /* POLLHUP too: read then sees EOF */
     if (c->gone)
         return gone_err(c, err);
+    if (p[2].revents) {
+        ask_control(c);
+        if (stopped(c))
+            return stopped_err(err);
+    }
     return want_write && (p[1].revents & POLLOUT) ? 1 : 0;
 }
 
@@ -159,6 +217,15 @@ int sq_cdp_collect(sq_cdp *c, const char *event, const char *session, sq_err *er
     return s;
 }
 
+int sq_cdp_sleep(sq_cdp *c, int64_t until, sq_err *err)
+{
+    while (!c->gone) {
+        if (wait_io(c, false, until, "", err) < 0)
+            return err->code == SQ_TIMED_OUT ? 0 : -1;
+    }
+    return gone_err(c, err);
+}
+
 int sq_cdp_pump(sq_cdp *c, int64_t deadline, const char *what, sq_err *err)
 {
     if (c->gone)
@@ -171,15 +238,26 @@ void sq_cdp_forget(sq_cdp *c, int slot)
     json_decref(sq_cdp_take(&c->ws, slot));
 }
 
-int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *err)
+/* Whether the page of this session went away (closed or crashed): a call on
+ * it will never be answered. */
+static bool session_lost(const sq_cdp *c, const char *session)
+{
+    return session && session[0] && strcmp(c->crashed_session, session) == 0;
+}
+
+static int await_slot(sq_cdp *c, int slot, const char *session, int64_t deadline, json_t **msg, sq_err *err)
 {
     const char *what = c->ws.w[slot].id ? "a call" : c->ws.w[slot].method;
     char label[SQ_CDP_NAME_MAX + 8];
     snprintf(label, sizeof label, "(%s)", what);
     while (!sq_cdp_done(&c->ws, slot)) {
+        if (session_lost(c, session)) {
+            sq_cdp_forget(c, slot);
+            return sq_err_set(err, SQ_INTERNAL, "the page went away (it was closed or crashed)");
+        }
         if (c->gone || wait_io(c, false, deadline, label, err) < 0) {
             sq_cdp_forget(c, slot);
-            return c->gone ? gone_err(c, err) : -1;
+            return c->gone ? gone_err(c, err) : stopped(c) ? stopped_err(err) : -1;
         }
     }
     json_t *m = sq_cdp_take(&c->ws, slot);
@@ -190,6 +268,11 @@ int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *er
     return 0;
 }
 
+int sq_cdp_await(sq_cdp *c, int slot, int64_t deadline, json_t **msg, sq_err *err)
+{
+    return await_slot(c, slot, NULL, deadline, msg, err);
+}
+
 int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
                 json_t **result, sq_err *err)
 {
@@ -197,6 +280,10 @@ int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char 
         *result = NULL;
     if (c->gone)
         return gone_err(c, err);
+    if (stopped(c))
+        return stopped_err(err);
+    if (session_lost(c, session))
+        return sq_err_set(err, SQ_INTERNAL, "the page went away (it was closed or crashed)");
     int64_t id = sq_cdp_next_id(&c->ws);
     int slot = sq_cdp_expect_response(&c->ws, id);
     if (slot < 0)
@@ -216,7 +303,7 @@ int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char 
         return -1;
     }
     json_t *msg = NULL;
-    if (sq_cdp_await(c, slot, deadline, &msg, err) < 0) {
+    if (await_slot(c, slot, session, deadline, &msg, err) < 0) {
         if (err->code == SQ_TIMED_OUT)
             sq_err_set(err, SQ_TIMED_OUT, "the browser did not answer %s in time", method);
         return -1;

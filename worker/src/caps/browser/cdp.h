@@ -21,6 +21,24 @@
 #include "caps/browser/cdp_frame.h"
 #include "sq/err.h"
 
+/* The sandbox's control lane (lifecycle/control.h), watched by every wait
+ * while a task uses the client: a kill or task.cancel, a sandbox taken over
+ * by another worker, or its lifetime running out with onTimeout "pause"
+ * must not wait for a browser call to end. While a wait polls the pipe it
+ * also polls wake_fd (the sandbox's eventfd), and asks fn when it fires or
+ * when control_at passes. fn may hold the caller for a while (it freezes
+ * the sandbox under the task until a resume); that time is held_ms and does
+ * not count against the task's deadlines (sq_cdp_clock), as for a command. */
+typedef struct sq_cdp_control {
+    int wake_fd;                                 /* -1: none */
+    bool (*fn)(void *user, int64_t *control_at); /* true: stop the task now */
+    void *user;
+    int64_t control_at;                          /* sq_mono_ms at which to ask fn anyway; 0 = never */
+    int64_t held_ms;                             /* time spent inside fn */
+    bool ask;                                    /* ask fn at the next wait (set at install) */
+    bool stopped;                                /* fn said stop: every call fails SQ_CANCELED */
+} sq_cdp_control;
+
 typedef struct sq_cdp {
     int to_fd;                 /* the browser reads calls from it */
     int from_fd;               /* the browser writes answers and events to it */
@@ -28,11 +46,22 @@ typedef struct sq_cdp {
     sq_cdp_waiters ws;
     bool gone;                 /* the browser closed its end, crashed, or sent garbage */
     char gone_why[160];
-    char crashed_session[SQ_CDP_NAME_MAX]; /* a page whose renderer crashed ("" = none) */
+    char crashed_session[SQ_CDP_NAME_MAX]; /* a page whose renderer crashed or that went away ("" = none) */
+    sq_cdp_control *ctl;       /* borrowed; NULL: no control lane (creating the sandbox) */
 } sq_cdp;
 
 /* Take ownership of the two fds (made non-blocking here). */
 void sq_cdp_init(sq_cdp *c, int to_fd, int from_fd);
+/* Watch ctl (borrowed, may be NULL to stop watching) from now on. */
+void sq_cdp_set_control(sq_cdp *c, sq_cdp_control *ctl);
+/* The clock every deadline given to this client is on: sq_mono_ms() less the
+ * time the control lane held the sandbox frozen. */
+int64_t sq_cdp_clock(const sq_cdp *c);
+/* Wait until `until` (sq_cdp_clock) while reading the pipe and watching the
+ * control lane: a pause that a kill or cancel can cut short. Returns -1 only
+ * when the browser is gone or the control lane stopped the task. */
+int sq_cdp_sleep(sq_cdp *c, int64_t until, sq_err *err);
+
 /* Close the fds and drop any state. Safe twice. */
 void sq_cdp_close(sq_cdp *c);
 
@@ -40,8 +69,9 @@ void sq_cdp_close(sq_cdp *c);
  * borrowed (NULL = {}); session is the flattened sessionId ("" or NULL for the
  * browser). On success *result is the "result" object (caller owns it; may be
  * NULL when the caller does not want it). Errors: SQ_TIMED_OUT when the
- * deadline passed, SQ_INTERNAL when the browser is gone, SQ_INVALID_REQUEST
- * with the browser's error message when it answered with an error. */
+ * deadline passed, SQ_INTERNAL when the browser is gone, SQ_CANCELED when the
+ * control lane stopped the task (ctl->stopped), SQ_INVALID_REQUEST with the
+ * browser's error message when it answered with an error. */
 int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
                 json_t **result, sq_err *err);
 
