@@ -58,6 +58,8 @@ static bool match_from(const char *p, const char *s, bool partial)
         if (pn == 2 && p[0] == '*' && p[1] == '*') {
             /* `**`: zero directories (the rest of the pattern here), or one
              * more (stay on `**`). Hidden directories are not crossed. */
+            if (!*pnext) /* a trailing `**`: everything below */
+                return s[0] != '.';
             if (match_from(pnext, s, partial))
                 return true;
             if (s[0] == '.' || (!*snext && !partial))
