@@ -91,7 +91,7 @@ int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
         return 0;
     }
     char art_id[SQ_ID_MAX], key[SQ_ART_KEY_MAX], sha[65], url[SQ_ART_URL_MAX];
-    sq_id_new("art_", art_id);
+    sq_id_new("art", art_id);
     const char *ctype = sq_content_type_of(rel);
     if (sq_art_key(b->sb->tenant, b->sb->artifact_prefix, b->sb->id, art_id, rel, key, &why) < 0) {
         skip(b, rel, why.code, why.msg);

@@ -62,7 +62,7 @@ static int lookup(sq_worker *w, const char *id, row *out)
 enum MHD_Result sq_art_serve(sq_worker *w, struct MHD_Connection *c, const char *url)
 {
     const char *id = url + strlen("/artifacts/");
-    if (!sq_id_valid(id, "art_"))
+    if (!sq_id_valid(id, "art"))
         return text(c, 404, "not found\n");
     sq_err why;
     /* The signature first: nothing about an artifact (not even whether it
