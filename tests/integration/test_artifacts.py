@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
+import os
 import hashlib
 import hmac
 import pathlib
@@ -22,7 +24,7 @@ import urllib.parse
 
 import pytest
 
-from harness import Worker, private_prefix
+from harness import BUILD, Worker, private_prefix
 from s3_server import ACCESS, REGION, SECRET, S3Server
 from sandq_client import Sandq, new_id
 
@@ -41,6 +43,16 @@ MAKE = (
     "echo nested > out/sub/c.csv && mkfifo out/pipe.csv && ln -s /etc/passwd out/link.csv && "
     "ln -s a.csv out/inner.csv && echo skip > out/notes.txt" % SEQ_N
 )
+
+
+CLI = str(BUILD / "producer" / "sandq")
+
+
+def sandq_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """The sandq CLI as a backend's operator runs it: tenant acme, the stack's
+    PostgreSQL, and the given artifact settings."""
+    return subprocess.run([CLI, *args], capture_output=True, timeout=120,
+                          env={**os.environ, "SANDQ_TENANT": "acme", **env})
 
 
 def curl(*args: str) -> tuple[int, bytes]:
@@ -158,6 +170,31 @@ def test_outputs_to_the_directory_store(sandbox_on, pg):
         assert curl(tampered)[0] == 403
         assert curl(f"{base}{b['artifactId']}")[0] == 403
         assert curl(signed(new_id("art"), future))[0] == 404
+
+        # The CLI: list from PostgreSQL, download through a URL it signs itself
+        # (the worker checks it), size and sha256 verified.
+        cli_env = {"SANDQ_ARTIFACT_URL_KEY": URL_KEY_B64, "SANDQ_ARTIFACT_URL_BASE": f"http://127.0.0.1:{w.http_port}"}
+        p = sandq_cli("artifacts", "ls", sbx, "--json", env=cli_env)
+        assert p.returncode == 0, p.stderr
+        listed = [json.loads(l) for l in p.stdout.decode().splitlines()]
+        assert sorted(x["path"] for x in listed) == ["out/a.csv", "out/b.bin", "out/inner.csv"]
+        assert all(x["taskId"] == req["taskId"] and x["sandboxId"] == sbx for x in listed)
+        assert {x["artifactId"]: x["sha256"] for x in listed} == {a["artifactId"]: a["sha256"] for a in arts.values()}
+        out = store.parent / f"{store.name}-b.bin"
+        try:
+            p = sandq_cli("artifacts", "get", b["artifactId"], str(out), env=cli_env)
+            assert p.returncode == 0, p.stderr
+            assert out.read_bytes() == SEQ_BYTES
+        finally:
+            out.unlink(missing_ok=True)
+        # Another tenant cannot list or fetch them; a wrong key is refused by the worker.
+        p = sandq_cli("artifacts", "ls", sbx, env={**cli_env, "SANDQ_TENANT": "other"})
+        assert p.returncode == 1 and b"forbidden" in p.stderr, p.stderr
+        p = sandq_cli("artifacts", "get", b["artifactId"], str(out),
+                      env={**cli_env, "SANDQ_ARTIFACT_URL_KEY": base64.b64encode(bytes(32)).decode()})
+        assert p.returncode == 1 and b"forbidden" in p.stderr and not out.exists(), p.stderr
+        p = sandq_cli("artifacts", "url", a["artifactId"], env=cli_env)
+        assert p.returncode == 0 and curl(p.stdout.decode().strip()) == (200, b"a,b\n1,2\n")
     finally:
         shutil.rmtree(store, ignore_errors=True)
 
@@ -272,6 +309,15 @@ def test_outputs_to_s3(sandbox_on):
         assert curl(presign(s3.endpoint, path, int(time.time()), 600, secret="nope"))[0] == 403
         code, body = curl(presign(s3.endpoint, path, int(time.time()) - 3600, 60))
         assert code == 403 and b"expired" in body.lower(), body
+
+        # The CLI presigns with the operator's S3 settings and verifies the bytes.
+        out = s3.dir / "got.bin"
+        p = sandq_cli("artifacts", "get", arts["big.bin"]["artifactId"], str(out), env=s3.env("sandq-arts"))
+        assert p.returncode == 0, p.stderr
+        assert out.read_bytes() == big
+        p = sandq_cli("artifacts", "get", arts["small.txt"]["artifactId"], str(out),
+                      env={**s3.env("sandq-arts"), "SANDQ_S3_SECRET_ACCESS_KEY": "wrong"})
+        assert p.returncode == 1 and b"forbidden" in p.stderr, p.stderr
 
     # A worker holding a wrong secret cannot store anything: the export is
     # refused by the server, reported per file, and the task still completes.
