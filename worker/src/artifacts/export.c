@@ -185,7 +185,8 @@ static void walk_dir(walk *wk, int dir_fd, const char *rel, int depth)
         }
         names[n++] = strdup(e->d_name);
     }
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n > 1)
+        qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
         char child[4200];
         if (!names[i] || snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", names[i]) >= (int)sizeof child)
