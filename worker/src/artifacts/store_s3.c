@@ -81,9 +81,11 @@ static void s3_error_text(const resp *r, char *out, size_t n)
     snprintf(out, n, "%.*s%s%.*s", cl, c ? c : "", cl && ml ? ": " : "", ml > 200 ? 200 : ml, m ? m : "");
 }
 
-/* One signed request. query may be "" ; body/len may be NULL/0. */
+/* One signed request. query may be "" ; body/len may be NULL/0; body_sha is the
+ * body's SHA-256 in hex when the caller has it already (NULL: computed here). */
 static int s3_call(const sq_art_store *s, const char *method, const char *okey_enc, const char *query,
-                   const void *body, size_t len, const char *content_type, resp *r, long *status, sq_err *err)
+                   const void *body, size_t len, const char *body_sha, const char *content_type, resp *r,
+                   long *status, sq_err *err)
 {
     CURL *c = curl_easy_init();
     if (!c)
@@ -94,10 +96,14 @@ static int s3_call(const sq_art_store *s, const char *method, const char *okey_e
     char sigv4[128], userpwd[600], hsha[128], hct[300];
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", s->s3_region);
     snprintf(userpwd, sizeof userpwd, "%s:%s", s->s3_access, s->s3_secret);
-    unsigned char h[32];
-    SHA256(body ? body : (const void *)"", len, h);
     char hh[65];
-    hexs(h, 32, hh);
+    if (body_sha) {
+        snprintf(hh, sizeof hh, "%s", body_sha);
+    } else {
+        unsigned char h[32];
+        SHA256(body ? body : (const void *)"", len, h);
+        hexs(h, 32, hh);
+    }
     snprintf(hsha, sizeof hsha, "x-amz-content-sha256: %s", hh);
     struct curl_slist *hdr = curl_slist_append(NULL, hsha);
     hdr = curl_slist_append(hdr, "Expect:");
@@ -183,12 +189,18 @@ int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size,
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 
     if (size <= part) {
-        if (read_at(fd, buf, (size_t)size, 0, err) < 0 ||
-            s3_call(s, "PUT", enc, "", buf, (size_t)size, content_type, r, &status, err) < 0)
+        /* One part: the file's own hash is the payload hash, computed once. */
+        if (read_at(fd, buf, (size_t)size, 0, err) < 0)
             goto done;
-        EVP_DigestUpdate(md, buf, (size_t)size);
+        unsigned char h[32];
+        SHA256(buf, (size_t)size, h);
+        hexs(h, 32, sha256_out);
+        if (s3_call(s, "PUT", enc, "", buf, (size_t)size, sha256_out, content_type, r, &status, err) < 0)
+            goto done;
+        rc = 0;
+        goto done;
     } else {
-        if (s3_call(s, "POST", enc, "uploads=", NULL, 0, content_type, r, &status, err) < 0)
+        if (s3_call(s, "POST", enc, "uploads=", NULL, 0, NULL, content_type, r, &status, err) < 0)
             goto done;
         const char *u = strstr(r->body, "<UploadId>");
         size_t un = u ? strcspn(u + 10, "<") : 0;
@@ -213,7 +225,7 @@ int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size,
             char q[1800];
             snprintf(q, sizeof q, "partNumber=%llu&uploadId=%s", (unsigned long long)(i + 1), uid_enc);
             if (read_at(fd, buf, n, off, err) < 0 ||
-                s3_call(s, "PUT", enc, q, buf, n, content_type, r, &status, err) < 0)
+                s3_call(s, "PUT", enc, q, buf, n, NULL, content_type, r, &status, err) < 0)
                 goto abort;
             if (!r->etag[0]) {
                 sq_err_set(err, SQ_INTERNAL, "artifact store: UploadPart gave no ETag");
@@ -226,7 +238,7 @@ int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size,
         cl += (size_t)snprintf(complete + cl, cap - cl, "</CompleteMultipartUpload>");
         char q[1700];
         snprintf(q, sizeof q, "uploadId=%s", uid_enc);
-        if (s3_call(s, "POST", enc, q, complete, cl, "application/xml", r, &status, err) < 0)
+        if (s3_call(s, "POST", enc, q, complete, cl, NULL, "application/xml", r, &status, err) < 0)
             goto abort;
     }
     unsigned char h[32];
@@ -241,7 +253,7 @@ abort:
         sq_s3_uri_encode(upload_id, false, uid_enc, sizeof uid_enc);
         snprintf(q, sizeof q, "uploadId=%s", uid_enc);
         sq_err ignore;
-        (void)s3_call(s, "DELETE", enc, q, NULL, 0, NULL, r, &status, &ignore);
+        (void)s3_call(s, "DELETE", enc, q, NULL, 0, NULL, NULL, r, &status, &ignore);
     }
 done:
     EVP_MD_CTX_free(md);
