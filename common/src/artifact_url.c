@@ -114,8 +114,15 @@ int sq_art_key(const char *tenant, const char *artifact_prefix, const char *sand
                             "artifactPrefix must be '/'-separated segments of [A-Za-z0-9._-] (no '.' or '..')");
     /* rel_path comes normalized (no "..", no leading '/'), so the key never
      * climbs out of its artifact's own directory. */
-    if (!rel_path || !*rel_path || rel_path[0] == '/' || strstr(rel_path, "..") == rel_path ||
-        strstr(rel_path, "/../"))
+    bool bad = !rel_path || !*rel_path || rel_path[0] == '/';
+    for (const char *s = rel_path; !bad && *s;) {
+        size_t n = strcspn(s, "/");
+        bad = n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+        s += n;
+        if (*s == '/')
+            s++;
+    }
+    if (bad)
         return sq_err_field(err, SQ_INVALID_REQUEST, "path", "bad artifact path");
     int n = snprintf(out, SQ_ART_KEY_MAX, "%s/%s%s%s/%s/%s", tenant, artifact_prefix && *artifact_prefix ? artifact_prefix : "",
                      artifact_prefix && *artifact_prefix ? "/" : "", sandbox_id, artifact_id, rel_path);

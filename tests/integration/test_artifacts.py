@@ -325,11 +325,13 @@ def test_outputs_to_s3(sandbox_on):
         s3.create_bucket("sandq-arts")
         env = {**s3.env("sandq-arts"), "SANDQ_S3_SECRET_ACCESS_KEY": "not-the-secret"}
         client, sbx, stream, w = sandbox_on("arts3bad", env, "3700000000")
-        _, done, mine = run_task(client, stream, sbx, {"command": "sh", "args": ["-c", "echo x > x.txt"],
-                                                        "outputs": ["x.txt"]})
+        _, done, mine = run_task(client, stream, sbx, {"command": "sh", "args": ["-c", "echo x > x.txt; echo y > y.txt"],
+                                                        "outputs": ["*.txt"]})
         assert done["type"] == "sandbox.task.completed", done
         upd = assert_one_update_before_completion(mine)
         assert upd["data"]["artifacts"] == []
-        (s,) = upd["data"]["skipped"]
+        s, t = upd["data"]["skipped"]
         assert s["path"] == "x.txt" and s["code"] == "internal" and "SignatureDoesNotMatch" in s["message"], s
-        assert not any((s3.dir / "data" / "sandq-arts").rglob("x.txt"))
+        # A store that failed is not tried again for every other file.
+        assert t["path"] == "y.txt" and t["code"] == "internal" and "not attempted" in t["message"], t
+        assert not any((s3.dir / "data" / "sandq-arts").rglob("*.txt"))

@@ -55,6 +55,9 @@ static void test_key(void **state)
     assert_int_equal(sq_art_key("acme", "a b", "sbx_1", ART, "a.csv", k, &e), -1);
     assert_int_equal(sq_art_key("acme", "x", "sbx_1", ART, "../etc/passwd", k, &e), -1);
     assert_int_equal(sq_art_key("acme", "x", "sbx_1", ART, "/etc/passwd", k, &e), -1);
+    assert_int_equal(sq_art_key("acme", "x", "sbx_1", ART, "a/../../b", k, &e), -1);
+    assert_int_equal(sq_art_key("acme", "x", "sbx_1", ART, "a//b", k, &e), -1);
+    assert_int_equal(sq_art_key("acme", "x", "sbx_1", ART, "..name/x", k, &e), 0); /* a name, not a parent */
     assert_int_equal(sq_art_key("ac/../me", "x", "sbx_1", ART, "a", k, &e), -1);
     sq_store_loc l;
     assert_int_equal(sq_store_loc_parse("s3://bkt/pre", "X", &l, &e), 0);

@@ -15,6 +15,7 @@
 #include "artifacts/outputs_glob.h"
 #include "artifacts/store.h"
 #include "handlers/ws_fs.h"
+#include "lifecycle/control.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
 #include "sq/ids.h"
@@ -65,6 +66,25 @@ int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
     sq_log_ctx lc = {.sandbox_id = b->sb->id, .request_id = b->req ? b->req->request_id : NULL};
     if (already(b, rel))
         return 0;
+    /* A name that is not UTF-8 cannot be a JSON string or a PostgreSQL text
+     * value: logged, not exported (the event cannot even name it). */
+    json_t *probe = json_string(rel);
+    if (!probe) {
+        sq_warn(&lc, "artifact not exported: its name is not UTF-8");
+        return 0;
+    }
+    json_decref(probe);
+    /* Bounded waiting: a store that failed once is not tried for every other
+     * file (each could wait for its timeouts), and a kill does not wait for
+     * the rest of the uploads. */
+    if (b->store_failed) {
+        skip(b, rel, SQ_INTERNAL, "not attempted: the artifact store failed for an earlier file of this task");
+        return 0;
+    }
+    if (sq_control_kill_pending(b->sb)) {
+        skip(b, rel, SQ_CANCELED, "not exported: the sandbox is being killed");
+        return 0;
+    }
     if (b->files >= st->max_files) {
         char m[160];
         snprintf(m, sizeof m, "more than SANDQ_ARTIFACT_MAX_FILES (%lld) files for one task",
@@ -104,6 +124,7 @@ int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
     if (rc < 0 || sq_art_store_url(st, art_id, key, sq_now_ms() / 1000, url, &why) < 0) {
         sq_error(&lc, "artifact %s: %s", rel, why.msg);
         skip(b, rel, SQ_INTERNAL, why.msg);
+        b->store_failed = true;
         *err = why;
         return -1;
     }
