@@ -335,3 +335,30 @@ def test_outputs_to_s3(sandbox_on):
         # A store that failed is not tried again for every other file.
         assert t["path"] == "y.txt" and t["code"] == "internal" and "not attempted" in t["message"], t
         assert not any((s3.dir / "data" / "sandq-arts").rglob("*.txt"))
+
+
+def test_a_kill_stops_a_large_export(sandbox_on):
+    """A kill does not wait for uploads: one arriving while a 4 GiB (sparse)
+    file is being copied into the store stops the copy; the file is listed as
+    skipped `canceled`, nothing of it stays in the store, and the sandbox ends."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-arts-"))
+    try:
+        client, sbx, stream, _ = sandbox_on("artkill", {"SANDQ_ARTIFACT_STORE": f"file://{store}",
+                                                        "SANDQ_ARTIFACT_MAX_BYTES": str(8 << 30)}, "4000000000")
+        req = client.send(client.envelope("task.exec", sbx, {"command": "truncate", "args": ["-s", "4G", "big.bin"],
+                                                              "outputs": ["big.bin"]}, tenant="acme"))
+        # The copy is under way once its temporary file exists in the store.
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".tmp-") for p in store.rglob("*")):
+            assert time.monotonic() < deadline, "the export never started"
+            time.sleep(0.01)
+        kill = client.send(client.envelope("sandbox.kill", sbx, tenant="acme"))
+        stream.for_request(kill["requestId"], {"sandbox.ended"}, timeout=60)
+        upd = next(e for e in stream.seen
+                   if e.get("requestId") == req["requestId"] and e["type"] == "sandbox.artifacts.updated")
+        assert upd["data"]["artifacts"] == [], upd
+        (s,) = upd["data"]["skipped"]
+        assert s["path"] == "big.bin" and s["code"] == "canceled" and "upload stopped" in s["message"], s
+        assert [p for p in store.rglob("*") if p.is_file()] == []  # the partial copy was removed
+    finally:
+        shutil.rmtree(store, ignore_errors=True)

@@ -27,6 +27,13 @@
 #define WALK_MAX_DEPTH 32
 #define WALK_MAX_ENTRIES 100000
 
+/* A kill admitted while we upload (lifecycle/control.c sets kill_pending as
+ * it queues the kill) stops the upload. */
+static bool kill_requested(void *user)
+{
+    return sq_control_kill_pending(user);
+}
+
 void sq_art_batch_init(sq_art_batch *b, sq_worker *w, sq_live_sandbox *sb, const sq_request *req)
 {
     memset(b, 0, sizeof *b);
@@ -119,8 +126,14 @@ int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
         return 0;
     }
     int64_t t0 = sq_mono_ms();
-    int rc = sq_art_store_put(st, key, fd, (uint64_t)sbuf.st_size, ctype, sha, &why);
+    sq_art_stop stop = {.fn = kill_requested, .user = b->sb};
+    int rc = sq_art_store_put(st, key, fd, (uint64_t)sbuf.st_size, ctype, &stop, sha, &why);
     close(fd);
+    if (rc < 0 && why.code == SQ_CANCELED) {
+        sq_info(&lc, "artifact %s: %s", rel, why.msg);
+        skip(b, rel, SQ_CANCELED, why.msg);
+        return 0;
+    }
     if (rc < 0 || sq_art_store_url(st, art_id, key, sq_now_ms() / 1000, url, &why) < 0) {
         sq_error(&lc, "artifact %s: %s", rel, why.msg);
         skip(b, rel, SQ_INTERNAL, why.msg);

@@ -86,11 +86,11 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
 }
 
 int sq_art_store_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const char *content_type,
-                     char sha256_out[65], sq_err *err)
+                     const sq_art_stop *stop, char sha256_out[65], sq_err *err)
 {
     if (s->loc.kind == SQ_STORE_FILE)
-        return sq_art_file_put(s, key, fd, size, sha256_out, err);
-    return sq_art_s3_put(s, key, fd, size, content_type, sha256_out, err);
+        return sq_art_file_put(s, key, fd, size, stop, sha256_out, err);
+    return sq_art_s3_put(s, key, fd, size, content_type, stop, sha256_out, err);
 }
 
 int sq_art_store_url(const sq_art_store *s, const char *artifact_id, const char *key, int64_t now_s,

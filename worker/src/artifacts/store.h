@@ -43,10 +43,19 @@ typedef struct sq_art_store {
 int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const char *http_addr, int64_t http_port,
                           sq_err *err);
 
+/* Asked during an upload (between chunks, and by libcurl's progress
+ * callback): true stops it at once with SQ_CANCELED — a kill does not wait
+ * for a large upload to finish. */
+typedef struct sq_art_stop {
+    bool (*fn)(void *user);
+    void *user;
+} sq_art_stop;
+
 /* Upload size bytes of fd (a regular file, read from its start) under key,
- * computing its sha256. Fails when fewer bytes than size could be read. */
+ * computing its sha256. Fails when fewer bytes than size could be read.
+ * stop may be NULL. */
 int sq_art_store_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const char *content_type,
-                     char sha256_out[65], sq_err *err);
+                     const sq_art_stop *stop, char sha256_out[65], sq_err *err);
 /* A download URL valid url_ttl_s from now. */
 int sq_art_store_url(const sq_art_store *s, const char *artifact_id, const char *key, int64_t now_s,
                      char out[SQ_ART_URL_MAX], sq_err *err);
@@ -55,8 +64,9 @@ int sq_art_store_url(const sq_art_store *s, const char *artifact_id, const char 
 int sq_art_store_open_file(const sq_art_store *s, const char *key, sq_err *err);
 
 /* Back ends. */
-int sq_art_file_put(const sq_art_store *s, const char *key, int fd, uint64_t size, char sha256_out[65], sq_err *err);
+int sq_art_file_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const sq_art_stop *stop,
+                    char sha256_out[65], sq_err *err);
 int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const char *content_type,
-                  char sha256_out[65], sq_err *err);
+                  const sq_art_stop *stop, char sha256_out[65], sq_err *err);
 
 #endif

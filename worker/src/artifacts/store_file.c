@@ -53,7 +53,8 @@ static int open_parent(int root_fd, const char *key, const char **leaf, sq_err *
     }
 }
 
-int sq_art_file_put(const sq_art_store *s, const char *key, int fd, uint64_t size, char sha256_out[65], sq_err *err)
+int sq_art_file_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const sq_art_stop *stop,
+                    char sha256_out[65], sq_err *err)
 {
     int root = open(s->loc.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
@@ -89,6 +90,10 @@ int sq_art_file_put(const sq_art_store *s, const char *key, int fd, uint64_t siz
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     uint64_t done_bytes = 0;
     while (done_bytes < size) {
+        if (stop && stop->fn(stop->user)) {
+            sq_err_set(err, SQ_CANCELED, "upload stopped: the sandbox is being killed");
+            goto done;
+        }
         size_t want = size - done_bytes < COPY_CHUNK ? (size_t)(size - done_bytes) : COPY_CHUNK;
         ssize_t n = pread(fd, buf, want, (off_t)done_bytes);
         if (n < 0 && errno == EINTR)

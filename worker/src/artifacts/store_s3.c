@@ -83,9 +83,16 @@ static void s3_error_text(const resp *r, char *out, size_t n)
 
 /* One signed request. query may be "" ; body/len may be NULL/0; body_sha is the
  * body's SHA-256 in hex when the caller has it already (NULL: computed here). */
-static int s3_call(const sq_art_store *s, const char *method, const char *okey_enc, const char *query,
-                   const void *body, size_t len, const char *body_sha, const char *content_type, resp *r,
-                   long *status, sq_err *err)
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const sq_art_stop *stop = user;
+    return stop && stop->fn(stop->user) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+static int s3_call(const sq_art_store *s, const sq_art_stop *stop, const char *method, const char *okey_enc,
+                   const char *query, const void *body, size_t len, const char *body_sha, const char *content_type,
+                   resp *r, long *status, sq_err *err)
 {
     CURL *c = curl_easy_init();
     if (!c)
@@ -126,6 +133,11 @@ static int s3_call(const sq_art_store *s, const char *method, const char *okey_e
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (stop) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     r->len = 0;
     r->body[0] = '\0';
     r->etag[0] = '\0';
@@ -135,6 +147,8 @@ static int s3_call(const sq_art_store *s, const char *method, const char *okey_e
     curl_slist_free_all(hdr);
     curl_easy_cleanup(c);
     OPENSSL_cleanse(userpwd, sizeof userpwd);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return sq_err_set(err, SQ_CANCELED, "upload stopped: the sandbox is being killed");
     if (rc != CURLE_OK)
         return sq_err_set(err, SQ_INTERNAL, "artifact store: %s %s: %s", method, s->s3_endpoint,
                           curl_easy_strerror(rc));
@@ -166,7 +180,7 @@ static int read_at(int fd, unsigned char *buf, size_t n, uint64_t off, sq_err *e
 }
 
 int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const char *content_type,
-                  char sha256_out[65], sq_err *err)
+                  const sq_art_stop *stop, char sha256_out[65], sq_err *err)
 {
     char okey[SQ_ART_KEY_MAX];
     char *enc = malloc(SQ_ART_KEY_MAX * 3 + 8);
@@ -195,12 +209,12 @@ int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size,
         unsigned char h[32];
         SHA256(buf, (size_t)size, h);
         hexs(h, 32, sha256_out);
-        if (s3_call(s, "PUT", enc, "", buf, (size_t)size, sha256_out, content_type, r, &status, err) < 0)
+        if (s3_call(s, stop, "PUT", enc, "", buf, (size_t)size, sha256_out, content_type, r, &status, err) < 0)
             goto done;
         rc = 0;
         goto done;
     } else {
-        if (s3_call(s, "POST", enc, "uploads=", NULL, 0, NULL, content_type, r, &status, err) < 0)
+        if (s3_call(s, stop, "POST", enc, "uploads=", NULL, 0, NULL, content_type, r, &status, err) < 0)
             goto done;
         const char *u = strstr(r->body, "<UploadId>");
         size_t un = u ? strcspn(u + 10, "<") : 0;
@@ -225,7 +239,7 @@ int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size,
             char q[1800];
             snprintf(q, sizeof q, "partNumber=%llu&uploadId=%s", (unsigned long long)(i + 1), uid_enc);
             if (read_at(fd, buf, n, off, err) < 0 ||
-                s3_call(s, "PUT", enc, q, buf, n, NULL, content_type, r, &status, err) < 0)
+                s3_call(s, stop, "PUT", enc, q, buf, n, NULL, content_type, r, &status, err) < 0)
                 goto abort;
             if (!r->etag[0]) {
                 sq_err_set(err, SQ_INTERNAL, "artifact store: UploadPart gave no ETag");
@@ -238,7 +252,7 @@ int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size,
         cl += (size_t)snprintf(complete + cl, cap - cl, "</CompleteMultipartUpload>");
         char q[1700];
         snprintf(q, sizeof q, "uploadId=%s", uid_enc);
-        if (s3_call(s, "POST", enc, q, complete, cl, NULL, "application/xml", r, &status, err) < 0)
+        if (s3_call(s, stop, "POST", enc, q, complete, cl, NULL, "application/xml", r, &status, err) < 0)
             goto abort;
     }
     unsigned char h[32];
@@ -253,7 +267,7 @@ abort:
         sq_s3_uri_encode(upload_id, false, uid_enc, sizeof uid_enc);
         snprintf(q, sizeof q, "uploadId=%s", uid_enc);
         sq_err ignore;
-        (void)s3_call(s, "DELETE", enc, q, NULL, 0, NULL, NULL, r, &status, &ignore);
+        (void)s3_call(s, NULL, "DELETE", enc, q, NULL, 0, NULL, NULL, r, &status, &ignore);
     }
 done:
     EVP_MD_CTX_free(md);
