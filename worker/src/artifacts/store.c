@@ -46,6 +46,12 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
     }
     if (sq_store_loc_parse(s->url, "SANDQ_ARTIFACT_STORE", &s->loc, err) < 0)
         return -1;
+    /* The canonical form, recorded on each row and compared by the download
+     * handler: "file:///a/b/" and "file:///a/b" are one store. */
+    if (s->loc.kind == SQ_STORE_FILE)
+        snprintf(s->url, sizeof s->url, "file://%s", s->loc.dir);
+    else
+        snprintf(s->url, sizeof s->url, "s3://%s%s%s", s->loc.bucket, s->loc.prefix[0] ? "/" : "", s->loc.prefix);
     if (sq_env_int("SANDQ_ARTIFACT_URL_TTL_S", 86400, 60, 604800, &s->url_ttl_s, err) < 0 ||
         sq_env_int("SANDQ_ARTIFACT_MAX_BYTES", 1LL << 30, 0, 1LL << 40, &s->max_file_bytes, err) < 0 ||
         sq_env_int("SANDQ_ARTIFACT_MAX_FILES", 256, 1, 10000, &s->max_files, err) < 0 ||

@@ -18,7 +18,7 @@
 
 typedef struct sq_art_store {
     sq_store_loc loc;
-    char url[1100];               /* SANDQ_ARTIFACT_STORE as given (recorded on each row) */
+    char url[1100];               /* SANDQ_ARTIFACT_STORE, canonical (no trailing '/'; recorded on each row) */
     /* download URLs */
     unsigned char url_key[SQ_ART_HMAC_KEY_LEN];
     char url_base[512];           /* SANDQ_ARTIFACT_URL_BASE: where the worker-served URLs point */
