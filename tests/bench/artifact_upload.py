@@ -13,7 +13,7 @@ UNSIGNED-PAYLOAD (no hashing at all), for the directory `curl -T file:///…`
 (no fsync). Rounds alternate sandq and curl. Prints MiB/s medians and the
 ratio; asserts nothing (timings on a shared machine are noisy).
 
-usage: artifact_upload.py [--mib 256] [--rounds 3]
+usage: artifact_upload.py [--mib 256] [--rounds 3] [--part-mib 8]
   env: the stack's SANDQ_* (set -a; . .stack/env; set +a), SANDQ_BUILD_DIR
 """
 from __future__ import annotations
@@ -65,6 +65,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--part-mib", type=int, default=0, help="SANDQ_S3_PART_BYTES in MiB (default: the worker's 8)")
     a = ap.parse_args()
     host_copy = pathlib.Path(tempfile.mkdtemp(prefix="sandq-bench-art-"))
     store_dir = pathlib.Path(tempfile.mkdtemp(prefix="sandq-bench-store-"))
@@ -77,7 +78,8 @@ def main() -> None:
         with S3Server() as s3:
             s3.create_bucket("bench")
             setups = {
-                "s3": start("bencharts3", s3.env("bench"), "3800000000", a.mib),
+                "s3": start("bencharts3", {**s3.env("bench"), **({"SANDQ_S3_PART_BYTES": str(a.part_mib << 20)}
+                                                                      if a.part_mib else {})}, "3800000000", a.mib),
                 "file": start("benchartfile", {"SANDQ_ARTIFACT_STORE": f"file://{store_dir}"}, "3900000000", a.mib),
             }
             for client, sbx, stream, w in setups.values():

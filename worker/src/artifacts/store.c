@@ -56,7 +56,8 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
         sq_env_int("SANDQ_ARTIFACT_MAX_BYTES", 1LL << 30, 0, 1LL << 40, &s->max_file_bytes, err) < 0 ||
         sq_env_int("SANDQ_ARTIFACT_MAX_FILES", 256, 1, 10000, &s->max_files, err) < 0 ||
         sq_env_int("SANDQ_S3_PART_BYTES", 8LL << 20, 5LL << 20, 5LL << 30, &s->s3_part_bytes, err) < 0 ||
-        sq_env_int("SANDQ_S3_TIMEOUT_MS", 300000, 1000, 3600000, &s->s3_timeout_ms, err) < 0)
+        sq_env_int("SANDQ_S3_TIMEOUT_MS", 300000, 1000, 3600000, &s->s3_timeout_ms, err) < 0 ||
+        sq_env_int("SANDQ_S3_PARALLEL", 4, 1, 16, &s->s3_parallel, err) < 0)
         return -1;
     char base[512];
     snprintf(base, sizeof base, "http://%s:%lld", http_addr, (long long)http_port);

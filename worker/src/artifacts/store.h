@@ -35,6 +35,7 @@ typedef struct sq_art_store {
     char s3_secret[256];          /* SANDQ_S3_SECRET_ACCESS_KEY (or AWS_SECRET_ACCESS_KEY) */
     int64_t s3_part_bytes;        /* SANDQ_S3_PART_BYTES: multipart part size (and threshold) */
     int64_t s3_timeout_ms;        /* SANDQ_S3_TIMEOUT_MS: one S3 request at most */
+    int64_t s3_parallel;          /* SANDQ_S3_PARALLEL: parts of one upload in flight at once */
 } sq_art_store;
 
 /* From the environment. http_addr/http_port make the default URL base. The
