@@ -10,7 +10,7 @@ ms": read, sha256, sign, send, and for S3 the multipart requests; for the
 directory, the copy and fdatasync). Baseline, same run, a host file of the same
 size of random bytes: `curl -T` to the same store — for S3 one SigV4-signed PUT with
 UNSIGNED-PAYLOAD (no hashing at all), for the directory `curl -T file:///…`
-(no fsync). Rounds alternate sandq and curl. Prints MiB/s medians and the
+(no fsync), and that followed by `sync --data` of the file (the worker fdatasyncs). Rounds alternate sandq and curl. Prints MiB/s medians and the
 ratio; asserts nothing (timings on a shared machine are noisy).
 
 usage: artifact_upload.py [--mib 256] [--rounds 3] [--part-mib 8]
@@ -89,6 +89,7 @@ def main() -> None:
                     "command": "sh", "args": ["-c", f"head -c {a.mib << 20} /dev/urandom > big.bin"]}))
                 assert stream.for_request(req["requestId"], TERMINAL, timeout=600)["type"] == "sandbox.task.completed"
             results: dict[str, dict[str, list[float]]] = {k: {"sandq": [], "curl": []} for k in setups}
+            synced: list[float] = []  # directory: curl -T then fdatasync of the file, as the worker does
             for i in range(a.rounds):
                 for kind, (client, sbx, stream, w) in setups.items():
                     results[kind]["sandq"].append(export_once(client, sbx, stream, w, i))
@@ -104,6 +105,11 @@ def main() -> None:
                         r = subprocess.run(["curl", "-sS", "-T", str(src), f"file://{store_dir}/curl-{i}.bin"],
                                            capture_output=True, timeout=600)
                         assert r.returncode == 0, r
+                        t1 = time.monotonic()
+                        subprocess.run(["sync", "--data", f"{store_dir}/curl-{i}.bin"], check=True, timeout=600)
+                        synced.append(a.mib / (time.monotonic() - t0))
+                        results[kind]["curl"].append(a.mib / (t1 - t0))
+                        continue
                     results[kind]["curl"].append(a.mib / (time.monotonic() - t0))
             out = {}
             for kind, r in results.items():
@@ -112,6 +118,11 @@ def main() -> None:
                              "rounds": {k: [round(x, 1) for x in v] for k, v in r.items()}}
                 print(f"{kind:5s} store: sandq artifact upload {sq:7.1f} MiB/s, curl -T {cu:7.1f} MiB/s, "
                       f"ratio {sq / cu:.2f} (medians of {a.rounds}, {a.mib} MiB)")
+            cs = statistics.median(synced)
+            sq = out["file"]["sandq_mib_s"]
+            out["file"]["curl_fdatasync_mib_s"] = round(cs, 1)
+            out["file"]["ratio_fdatasync"] = round(sq / cs, 2)
+            print(f"file  store: against curl -T + fdatasync {cs:7.1f} MiB/s, ratio {sq / cs:.2f}")
             print(json.dumps(out))
     finally:
         for w in workers:
