@@ -149,6 +149,12 @@ def test_outputs_to_the_directory_store(sandbox_on, pg):
         assert code == 206 and body == SEQ_BYTES[-7:]
         code, _ = curl("-H", f"Range: bytes={len(SEQ_BYTES)}-", b["url"])
         assert code == 416
+        # HEAD: the headers alone; sandbox-made content never renders as the endpoint's own.
+        head = subprocess.run(["curl", "-sS", "-I", b["url"]], capture_output=True, timeout=60).stdout.decode().lower()
+        assert head.startswith("http/1.1 200") and f"content-length: {len(SEQ_BYTES)}" in head, head
+        for h in ("accept-ranges: bytes", "content-security-policy: sandbox", "x-content-type-options: nosniff",
+                  'content-disposition: attachment; filename="b.bin"'):
+            assert h in head, (h, head)
 
         # The HMAC is over "artifactId.exp" with the URL key: a URL made
         # independently with that key works; a wrong signature, another
@@ -213,6 +219,17 @@ def test_no_outputs_no_update_and_bad_patterns_rejected(sandbox_on):
         for bad in (["../etc/*"], ["/etc/passwd"]):
             _, done, _ = run_task(client, stream, sbx, {"command": "true", "outputs": bad})
             assert done["type"] == "request.rejected" and done["data"]["code"] == "path_outside_workspace", done
+        # An artifactPrefix becomes part of storage keys: anything but plain
+        # segments is refused at create.
+        for bad in ("../up", "a//b", "/abs", "a b"):
+            other = new_id("sbx")
+            s2 = client.stream(other)
+            env = client.send(client.envelope("sandbox.create", other,
+                                              {"capabilities": {"storage": {"artifactPrefix": bad}}}, tenant="acme"))
+            rej = s2.for_request(env["requestId"], {"request.rejected", "sandbox.ready"}, timeout=60)
+            s2.close()
+            assert rej["type"] == "request.rejected" and rej["data"]["code"] == "invalid_request", rej
+            assert rej["data"]["field"] == "body.capabilities.storage.artifactPrefix", rej
         # task.code has outputs too.
         _, done, mine = run_task(client, stream, sbx, {"language": "bash", "code": "echo hi > r.txt",
                                                         "outputs": ["*.txt"]}, kind="task.code")
