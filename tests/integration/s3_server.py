@@ -1,5 +1,6 @@
 """s3_server.py — a real S3-compatible server for the artifact tests: versitygw
-(built by scripts/setup into ~/.cache/sandq/versitygw-<version>) serving a
+(built by `scripts/setup --test`, which scripts/test runs, into
+~/.cache/sandq/versitygw-<version>) serving a
 temporary directory on a free loopback port. It checks SigV4 signatures and
 payload hashes, so a wrong secret, a tampered presigned URL or an expired one
 is refused by the server itself — nothing here is mocked.
@@ -36,7 +37,7 @@ def free_port() -> int:
 class S3Server:
     def __init__(self):
         if not BINARY.is_file():
-            raise RuntimeError(f"{BINARY} is missing: scripts/setup builds it (the artifact tests need it)")
+            raise RuntimeError(f"{BINARY} is missing: `scripts/setup --test` builds it (the artifact tests need it)")
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="sandq-s3-"))
         (self.dir / "data").mkdir()
         self.port = free_port()
