@@ -814,6 +814,69 @@ SANDQ_API sandq_code sandq_webhook_deliveries(sandq_client_t *client, const sand
 SANDQ_API sandq_code sandq_webhook_redeliver(sandq_client_t *client, int64_t delivery_id, int *endpoint_enabled,
                                              sandq_error *err);
 
+/* ------------------------------------------------------------------------- */
+/* Artifacts (PostgreSQL and the artifact store)                             */
+/* ------------------------------------------------------------------------- */
+
+/* Files a task exported (`outputs` on task.exec/task.code; docs/artifacts.md). The
+ * rows live in PostgreSQL (client opts.database_url, one short-lived connection per
+ * call); the bytes in the workers' artifact store. Every `sandbox.artifacts.updated`
+ * event carries a download URL that expires; these calls make a fresh one the way a
+ * worker does, so they need the same settings the workers have: for a directory
+ * store (file://) the URL key and the base URL of a worker's HTTP endpoint that
+ * serves it, for S3 the endpoint, region and credentials (sandq_artifact_opts).
+ * Another tenant's artifacts are SANDQ_E_FORBIDDEN. Thread safety: any thread. */
+
+typedef struct sandq_artifact {
+    char artifact_id[SANDQ_ID_MAX];
+    char sandbox_id[SANDQ_ID_MAX];
+    char task_id[SANDQ_ID_MAX];  /* "" if no task exported it */
+    const char *path;            /* relative to /workspace */
+    int64_t size_bytes;
+    char sha256[65];             /* lowercase hex */
+    const char *content_type;
+    int64_t created_at;          /* epoch ms */
+} sandq_artifact;
+
+/* The sandbox's artifacts, oldest first. *out is one allocation of *count entries
+ * (strings inside it), freed with sandq_free (NULL when *count is 0). Errors:
+ * SANDQ_E_BAD_ARGUMENT, SANDQ_E_DATABASE, SANDQ_E_FORBIDDEN. */
+SANDQ_API sandq_code sandq_artifacts_list(sandq_client_t *client, const char *sandbox_id, sandq_artifact **out,
+                                          size_t *count, sandq_error *err);
+
+typedef struct sandq_artifact_opts {
+    size_t struct_size;          /* SANDQ_ARTIFACT_OPTS_INIT sets it (see "Option structs") */
+    /* How long the URL lives, seconds (60 .. 604800). 0 → 3600. */
+    int64_t ttl_s;
+    /* Directory store: the URL key (base64 of 32 bytes). NULL → $SANDQ_ARTIFACT_URL_KEY,
+     * else derived from the client's webhook_secret_key, as the workers derive it. */
+    const char *url_key;
+    /* Directory store: where a worker's HTTP endpoint is reached. NULL →
+     * $SANDQ_ARTIFACT_URL_BASE, else "http://127.0.0.1:9464". */
+    const char *url_base;
+    /* S3 store. NULL → $SANDQ_S3_ENDPOINT (else https://s3.amazonaws.com),
+     * $SANDQ_S3_REGION / $AWS_REGION (else us-east-1), $SANDQ_S3_ACCESS_KEY_ID /
+     * $AWS_ACCESS_KEY_ID, $SANDQ_S3_SECRET_ACCESS_KEY / $AWS_SECRET_ACCESS_KEY. */
+    const char *s3_endpoint;
+    const char *s3_region;
+    const char *s3_access_key_id;
+    const char *s3_secret_access_key;
+} sandq_artifact_opts;
+#define SANDQ_ARTIFACT_OPTS_INIT {.struct_size = sizeof(sandq_artifact_opts)}
+
+/* A fresh signed download URL for an artifact into url (url_size bytes; 8192 is
+ * always enough). Errors: SANDQ_E_NOT_FOUND, SANDQ_E_FORBIDDEN, SANDQ_E_DATABASE,
+ * SANDQ_E_BAD_ARGUMENT (missing key or credentials). */
+SANDQ_API sandq_code sandq_artifact_url(sandq_client_t *client, const char *artifact_id,
+                                        const sandq_artifact_opts *opts, char *url, size_t url_size,
+                                        sandq_error *err);
+/* Download an artifact into out_path (written to out_path.part, then renamed), checking
+ * its size and sha256 against the row: a mismatch is SANDQ_E_INTEGRITY and leaves no
+ * file. The store refusing the URL (HTTP 403/404) is SANDQ_E_FORBIDDEN/SANDQ_E_NOT_FOUND;
+ * other transfer failures SANDQ_E_IO. */
+SANDQ_API sandq_code sandq_artifact_get(sandq_client_t *client, const char *artifact_id,
+                                        const sandq_artifact_opts *opts, const char *out_path, sandq_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -52,7 +52,7 @@ def sbx(worker):
 
 def test_every_command_has_help_with_examples():
     for cmd in ["launch", "create", "get", "list", "history", "exec", "sh", "run-code", "cp", "ls", "rm",
-                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser"]:
+                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser", "artifacts"]:
         p = sandq(cmd, "--help", check_rc=0)
         text = p.stdout.decode()
         assert text.startswith("usage: sandq"), cmd

@@ -167,6 +167,7 @@ INVALID_EXPECT = {
     "events/handoff-unknown-control-mode": ("data.controlMode", "'robot' is not one of"),
     "events/checkpoint-negative-size": ("data.sizeBytes", "less than the minimum of 0"),
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
+    "events/artifacts-skipped-bad-code": ("data.skipped[0].code", "is not one of"),
     "events/metadata-non-string": ("metadata.jobId", "not of type 'string'"),
     "events/region-long": ("region", "does not match"),
     "events/missing-worker-id": ("(top level)", "'workerId' is a required property"),

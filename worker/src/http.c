@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "artifacts/serve.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "store/writer.h"
@@ -104,6 +105,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload_size;
     (void)state;
     sq_worker *w = cls;
+    /* issue 13: signed artifact downloads (artifacts/serve.h); HEAD too */
+    if (strncmp(url, "/artifacts/", 11) == 0 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+        return sq_art_serve(w, c, url);
     if (strcmp(method, "GET") != 0)
         return reply(c, 405, "text/plain", "method not allowed\n", false);
     if (strcmp(url, "/healthz") == 0)

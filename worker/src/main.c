@@ -18,6 +18,7 @@
 #include "pipeline/ownership.h"
 #include "pipeline/kafka_conf.h"
 #include "notify/webhook_delivery.h"
+#include "artifacts/store.h"
 #include "store/migrations.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
@@ -118,6 +119,13 @@ static int start(sq_worker *w, sq_err *err)
         else
             sq_warn(NULL, "browser: unavailable, creates with capabilities.browser are rejected: %s", why);
     }
+    { /* issue 13: the artifact store (docs/artifacts.md); a bad setting stops the start */
+        static sq_art_store store;
+        if (sq_art_store_from_env(&store, w->cfg.workspace_root, w->cfg.http_addr, w->cfg.http_port, err) < 0)
+            return -1;
+        w->artifacts = &store;
+        sq_info(NULL, "artifacts: store %s", store.url);
+    }
     sq_id_new("run", w->incarnation);
     pthread_mutex_init(&w->registry_mu, NULL);
     pthread_cond_init(&w->actors_cv, NULL);
@@ -142,7 +150,14 @@ static int start(sq_worker *w, sq_err *err)
         return sq_err_errno(err, "pthread_create");
     if (sq_ownership_start(w, err) < 0 || sq_kafka_consumer_new(w, err) < 0 || sq_webhooks_start(w, err) < 0)
         return -1;
-    return sq_http_start(w, err) < 0 ? -1 : 0;
+    int port = sq_http_start(w, err);
+    if (port < 0)
+        return -1;
+    /* issue 13: worker-served download URLs point at this endpoint unless
+     * SANDQ_ARTIFACT_URL_BASE says where it is reached from outside. */
+    if (!getenv("SANDQ_ARTIFACT_URL_BASE"))
+        snprintf(w->artifacts->url_base, sizeof w->artifacts->url_base, "http://%s:%d", w->cfg.http_addr, port);
+    return 0;
 }
 
 /* Offer every partition's lowest unfinished offset for the next auto-commit. */

@@ -48,6 +48,7 @@ typedef struct sq_live_sandbox {
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
+    char artifact_prefix[260]; /* issue 13: capabilities.storage.artifactPrefix ("" none) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */
@@ -78,6 +79,7 @@ typedef struct sq_live_sandbox {
 } sq_live_sandbox;
 
 struct sq_webhooks; /* notify/webhook_delivery.h */
+struct sq_art_store; /* artifacts/store.h */
 
 typedef struct sq_worker {
     sq_worker_config cfg;
@@ -107,6 +109,7 @@ typedef struct sq_worker {
     struct sq_writer *writer;
     struct sq_completer *completer; /* finishes jobs once their effects are durable */
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
+    struct sq_art_store *artifacts; /* issue 13: the artifact store (artifacts/store.h) */
 } sq_worker;
 
 #endif

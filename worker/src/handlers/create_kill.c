@@ -22,6 +22,7 @@
 #include "store/redis_store.h"
 #include "handlers/browser.h"
 #include "handlers/handlers.h"
+#include "sq/artifact_url.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 
@@ -93,6 +94,13 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     if (sq_create_check(&w->cfg, body, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
+    const char *art_prefix_in = json_string_value(
+        json_object_get(json_object_get(json_object_get(body, "capabilities"), "storage"), "artifactPrefix"));
+    if (art_prefix_in && !sq_art_prefix_valid(art_prefix_in)) { /* issue 13: it becomes part of storage keys */
+        sq_err_field(&why, SQ_INVALID_REQUEST, "body.capabilities.storage.artifactPrefix",
+                     "artifactPrefix must be '/'-separated segments of [A-Za-z0-9._-], none of them '.' or '..'");
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
     sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
     sq_browser_opts_from(body, &browser);
     if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
@@ -101,6 +109,9 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
     snprintf(sb->reply_to, sizeof sb->reply_to, "%s", req->reply_to);
+    const char *art_prefix = json_string_value(
+        json_object_get(json_object_get(json_object_get(body, "capabilities"), "storage"), "artifactPrefix"));
+    snprintf(sb->artifact_prefix, sizeof sb->artifact_prefix, "%s", art_prefix ? art_prefix : "");
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
     sb->limits = limits;

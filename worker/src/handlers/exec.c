@@ -8,6 +8,8 @@
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/task.h"
 #include "handlers/handlers.h"
+#include "handlers/route.h"
+#include "artifacts/export.h"
 #include "sq/clock.h"
 #include "sq/codec.h"
 
@@ -214,6 +216,9 @@ static void code_body(sq_task *t, sq_task_outcome *out)
 
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
+    sq_err why;
+    if (sq_art_outputs_check(json_object_get(req->body, "outputs"), &why) < 0) /* issue 13 */
+        return sq_route_reject(w, sb, req, &why, err);
     /* The summary keeps the command line, never the env values (secrets). */
     json_t *summary = json_pack("{s:O?, s:O?, s:O?}", "command", json_object_get(req->body, "command"), "args",
                                 json_object_get(req->body, "args"), "cwd", json_object_get(req->body, "cwd"));
@@ -222,6 +227,9 @@ int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
 
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
+    sq_err why;
+    if (sq_art_outputs_check(json_object_get(req->body, "outputs"), &why) < 0) /* issue 13 */
+        return sq_route_reject(w, sb, req, &why, err);
     const char *lang = json_string_value(json_object_get(req->body, "language"));
     json_t *summary = json_pack("{s:s, s:i}", "language", lang ? lang : "python", "codeBytes",
                                 (int)json_string_length(json_object_get(req->body, "code")));

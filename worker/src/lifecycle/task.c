@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "artifacts/export.h"
 #include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/transition.h"
@@ -139,6 +140,25 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         out.result = NULL;
     }
 
+    /* issue 13: `outputs` are exported as the task ends, before its outcome,
+     * so the completed event can list them; not for a canceled task (a kill
+     * or cancel must not wait for uploads). One sandbox.artifacts.updated. */
+    json_t *artifacts = NULL;
+    const json_t *outputs = json_object_get(req->body, "outputs");
+    if (json_array_size(outputs) > 0 && out.failure.code != SQ_CANCELED) {
+        sq_art_batch b;
+        sq_art_batch_init(&b, w, sb, req);
+        sq_art_batch_add_globs(&b, outputs);
+        if (sq_art_batch_publish(&b, err) < 0) {
+            sq_art_batch_free(&b);
+            json_decref(out.result);
+            json_decref(out.extra);
+            return -1;
+        }
+        artifacts = json_incref(b.artifacts);
+        sq_art_batch_free(&b);
+    }
+
     json_t *d = kind_data(kind);
     const char *type;
     if (out.failure.code != SQ_OK) {
@@ -154,9 +174,10 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         type = "sandbox.task.completed";
         if (out.result)
             json_object_set(d, "result", out.result);
-        json_object_set_new(d, "artifacts", json_array());
+        json_object_set_new(d, "artifacts", artifacts ? json_incref(artifacts) : json_array());
         sq_info(&lc, "%s completed (exit %d) in %lld ms", kind, out.exit_code, (long long)duration);
     }
+    json_decref(artifacts);
     if (out.exit_code >= 0)
         json_object_set_new(d, "exitCode", json_integer(out.exit_code));
     json_object_set_new(d, "durationMs", json_integer(duration));

@@ -1,0 +1,144 @@
+/* store.c — see store.h: settings, and the dispatch to a back end. */
+#include "artifacts/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sq/env.h"
+#include "sq/fsutil.h"
+#include "sq/log.h"
+
+static void copy_env(char *dst, size_t n, const char *name, const char *fallback_name, const char *dflt)
+{
+    const char *v = sq_env_str(name, NULL);
+    if (!v && fallback_name)
+        v = sq_env_str(fallback_name, NULL);
+    snprintf(dst, n, "%s", v ? v : dflt);
+}
+
+int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const char *http_addr, int64_t http_port,
+                          sq_err *err)
+{
+    memset(s, 0, sizeof *s);
+    const char *url = sq_env_str("SANDQ_ARTIFACT_STORE", NULL);
+    if (url) {
+        snprintf(s->url, sizeof s->url, "%s", url);
+    } else {
+        /* Beside the workspaces, never inside: the workspace sweep owns that. */
+        char root[1024];
+        snprintf(root, sizeof root, "%s", workspace_root);
+        size_t n = strlen(root);
+        while (n > 1 && root[n - 1] == '/')
+            root[--n] = '\0';
+        char *slash = strrchr(root, '/');
+        if (slash && slash != root)
+            *slash = '\0';
+        else
+            snprintf(root, sizeof root, "/var/lib/sandq");
+        snprintf(s->url, sizeof s->url, "file://%s/artifacts", root);
+    }
+    if (sq_store_loc_parse(s->url, "SANDQ_ARTIFACT_STORE", &s->loc, err) < 0)
+        return -1;
+    /* The canonical form, recorded on each row and compared by the download
+     * handler: "file:///a/b/" and "file:///a/b" are one store. */
+    if (s->loc.kind == SQ_STORE_FILE)
+        snprintf(s->url, sizeof s->url, "file://%s", s->loc.dir);
+    else
+        snprintf(s->url, sizeof s->url, "s3://%s%s%s", s->loc.bucket, s->loc.prefix[0] ? "/" : "", s->loc.prefix);
+    if (sq_env_int("SANDQ_ARTIFACT_URL_TTL_S", 86400, 60, 604800, &s->url_ttl_s, err) < 0 ||
+        sq_env_int("SANDQ_ARTIFACT_MAX_BYTES", 1LL << 30, 0, 1LL << 40, &s->max_file_bytes, err) < 0 ||
+        sq_env_int("SANDQ_ARTIFACT_MAX_FILES", 256, 1, 10000, &s->max_files, err) < 0 ||
+        sq_env_int("SANDQ_S3_PART_BYTES", 8LL << 20, 5LL << 20, 5LL << 30, &s->s3_part_bytes, err) < 0 ||
+        sq_env_int("SANDQ_S3_TIMEOUT_MS", 300000, 1000, 3600000, &s->s3_timeout_ms, err) < 0 ||
+        sq_env_int("SANDQ_S3_PARALLEL", 4, 1, 16, &s->s3_parallel, err) < 0)
+        return -1;
+    char base[512];
+    snprintf(base, sizeof base, "http://%s:%lld", http_addr, (long long)http_port);
+    copy_env(s->url_base, sizeof s->url_base, "SANDQ_ARTIFACT_URL_BASE", NULL, base);
+
+    sq_err kerr;
+    if (sq_art_url_key(sq_env_str("SANDQ_ARTIFACT_URL_KEY", NULL), sq_env_str("SANDQ_WEBHOOK_SECRET_KEY", NULL),
+                       s->url_key, &kerr) < 0) {
+        if (sq_env_str("SANDQ_ARTIFACT_URL_KEY", NULL) || sq_env_str("SANDQ_WEBHOOK_SECRET_KEY", NULL)) {
+            *err = kerr;
+            return -1;
+        }
+        /* No shared key: URLs signed here are good only on this worker, and
+         * only until it restarts. Fine for a laptop, not for a fleet. */
+        RAND_bytes(s->url_key, sizeof s->url_key);
+        sq_warn(NULL, "artifacts: no SANDQ_ARTIFACT_URL_KEY or SANDQ_WEBHOOK_SECRET_KEY: download URLs are signed "
+                      "with a per-process key (they stop working when this worker restarts)");
+    }
+
+    if (s->loc.kind == SQ_STORE_FILE) {
+        if (sq_mkdir_p(s->loc.dir, 0700) < 0)
+            return sq_err_errno(err, "artifact store: mkdir %s", s->loc.dir);
+        return 0;
+    }
+    copy_env(s->s3_endpoint, sizeof s->s3_endpoint, "SANDQ_S3_ENDPOINT", NULL, "https://s3.amazonaws.com");
+    copy_env(s->s3_region, sizeof s->s3_region, "SANDQ_S3_REGION", "AWS_REGION", "us-east-1");
+    copy_env(s->s3_access, sizeof s->s3_access, "SANDQ_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID", "");
+    copy_env(s->s3_secret, sizeof s->s3_secret, "SANDQ_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "");
+    if (!s->s3_access[0] || !s->s3_secret[0])
+        return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_S3_ACCESS_KEY_ID",
+                            "an s3:// artifact store needs SANDQ_S3_ACCESS_KEY_ID and SANDQ_S3_SECRET_ACCESS_KEY");
+    return sq_s3_endpoint_split(s->s3_endpoint, s->s3_scheme, s->s3_host, err);
+}
+
+int sq_art_store_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const char *content_type,
+                     const sq_art_stop *stop, char sha256_out[65], sq_err *err)
+{
+    if (s->loc.kind == SQ_STORE_FILE)
+        return sq_art_file_put(s, key, fd, size, stop, sha256_out, err);
+    return sq_art_s3_put(s, key, fd, size, content_type, stop, sha256_out, err);
+}
+
+int sq_art_store_url(const sq_art_store *s, const char *artifact_id, const char *key, int64_t now_s,
+                     char out[SQ_ART_URL_MAX], sq_err *err)
+{
+    if (s->loc.kind == SQ_STORE_FILE) {
+        if (sq_art_url_sign(s->url_key, s->url_base, artifact_id, now_s + s->url_ttl_s, out) < 0)
+            return sq_err_set(err, SQ_INTERNAL, "artifact URL too long");
+        return 0;
+    }
+    char okey[SQ_ART_KEY_MAX], enc[SQ_ART_KEY_MAX * 3 + 80], path[SQ_ART_KEY_MAX * 3 + 160];
+    if (sq_art_object_key(&s->loc, key, okey) < 0 || !sq_s3_uri_encode(okey, true, enc, sizeof enc))
+        return sq_err_set(err, SQ_INTERNAL, "artifact key too long");
+    snprintf(path, sizeof path, "/%s/%s", s->loc.bucket, enc);
+    sq_s3_presign_in in = {.scheme = s->s3_scheme, .host = s->s3_host, .path = path, .region = s->s3_region,
+                           .access_key = s->s3_access, .secret_key = s->s3_secret, .now_s = now_s,
+                           .expires_s = s->url_ttl_s};
+    return sq_s3_presign_get(&in, out, err);
+}
+
+int sq_art_store_open_file(const sq_art_store *s, const char *key, sq_err *err)
+{
+    if (s->loc.kind != SQ_STORE_FILE)
+        return sq_err_set(err, SQ_NOT_FOUND, "this worker's artifact store is not a directory");
+    int dfd = open(s->loc.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return sq_err_errno(err, "open %s", s->loc.dir);
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dfd, key, &how, sizeof how);
+    int e = errno;
+    close(dfd);
+    if (fd < 0) {
+        errno = e;
+        return e == ENOENT ? sq_err_set(err, SQ_NOT_FOUND, "no such artifact in the store")
+                           : sq_err_errno(err, "open artifact");
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sq_err_set(err, SQ_NOT_FOUND, "not a stored artifact");
+    }
+    return fd;
+}
