@@ -6,6 +6,7 @@ sandbox's own loopback needs no network). Few browsers at once: the machine
 has two shared cores."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -157,7 +158,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_screenshot_pdf_and_set_viewport(bsbx, client, worker):
     sbx, s, _ = bsbx
     url = write_page(worker, sbx, "page.html", PAGE)
-    end, _, _ = browse(client, s, sbx, [
+    end, _, req = browse(client, s, sbx, [
         {"op": "goto", "url": url},
         {"op": "screenshot", "path": "shots/page.png"},
         {"op": "pdf", "path": "/workspace/page.pdf"},
@@ -179,6 +180,19 @@ def test_screenshot_pdf_and_set_viewport(bsbx, client, worker):
     assert "Hello from the sandbox browser" in text
     # Written as the sandbox's root, like the sandbox's own files.
     assert pdf.stat().st_uid == workspace_file(worker, sbx, ".").stat().st_uid
+
+    # The screenshots and the PDF are artifacts too (issue 13): one
+    # sandbox.artifacts.updated before the completion, each file's bytes hashed.
+    mine = [e for e in s.seen if e.get("requestId") == req["requestId"]]
+    types = [e["type"] for e in mine]
+    assert types.count("sandbox.artifacts.updated") == 1, types
+    assert types.index("sandbox.artifacts.updated") < types.index("sandbox.task.completed"), types
+    arts = {a["path"]: a for a in end["data"]["artifacts"]}
+    assert set(arts) == {"shots/page.png", "page.pdf", res[4]["path"][len("/workspace/"):]}, arts
+    assert arts["shots/page.png"]["sha256"] == hashlib.sha256(shot).hexdigest()
+    assert arts["shots/page.png"]["contentType"] == "image/png"
+    assert arts["page.pdf"]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert arts["page.pdf"]["contentType"] == "application/pdf"
 
     end, _, _ = browse(client, s, sbx, [{"op": "screenshot", "path": "../outside.png"}])
     assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "path_outside_workspace", end

@@ -153,6 +153,19 @@ static void stopped(sq_task *t, sq_task_outcome *out)
     }
 }
 
+/* A screenshot or PDF an action wrote is exported as an artifact when the task
+ * ends (lifecycle/task.c), even if a later action fails: the caller asked for
+ * the file and it exists. */
+static void produced_file(sq_task_outcome *out, const json_t *action_result)
+{
+    const char *path = json_string_value(json_object_get(action_result, "path"));
+    if (!path || strncmp(path, "/workspace/", 11) != 0)
+        return;
+    if (!out->produced)
+        out->produced = json_array();
+    json_array_append_new(out->produced, json_string(path + 11));
+}
+
 static void run_actions(sq_task *t, sq_task_outcome *out)
 {
     const json_t *body = t->req->body;
@@ -216,6 +229,7 @@ static void run_actions(sq_task *t, sq_task_outcome *out)
             }
             break;
         }
+        produced_file(out, r);
         json_array_append_new(results, r);
     }
     if (out->failure.code == SQ_OK)

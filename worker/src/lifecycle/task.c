@@ -130,6 +130,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
          * state the new owner recorded: actor.c). */
         json_decref(out.result);
         json_decref(out.extra);
+        json_decref(out.produced);
         sq_err_set(err, SQ_INTERNAL, "the sandbox was taken over while the task ran");
         err->sys_errno = ESTALE;
         return -1;
@@ -140,24 +141,34 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         out.result = NULL;
     }
 
-    /* issue 13: `outputs` are exported as the task ends, before its outcome,
+    /* issue 13: `outputs` and the files the task produced for the caller
+     * (screenshots, PDFs) are exported as the task ends, before its outcome,
      * so the completed event can list them; not for a canceled task (a kill
      * or cancel must not wait for uploads). One sandbox.artifacts.updated. */
     json_t *artifacts = NULL;
     const json_t *outputs = json_object_get(req->body, "outputs");
-    if (json_array_size(outputs) > 0 && out.failure.code != SQ_CANCELED) {
+    if ((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0) && out.failure.code != SQ_CANCELED) {
         sq_art_batch b;
         sq_art_batch_init(&b, w, sb, req);
+        size_t i;
+        const json_t *rel;
+        json_array_foreach(out.produced, i, rel)
+        {
+            if (sq_art_batch_add_file(&b, json_string_value(rel), err) < 0)
+                break; /* the store failed: the file is listed as skipped, the rest not attempted */
+        }
         sq_art_batch_add_globs(&b, outputs);
         if (sq_art_batch_publish(&b, err) < 0) {
             sq_art_batch_free(&b);
             json_decref(out.result);
             json_decref(out.extra);
+            json_decref(out.produced);
             return -1;
         }
         artifacts = json_incref(b.artifacts);
         sq_art_batch_free(&b);
     }
+    json_decref(out.produced);
 
     json_t *d = kind_data(kind);
     const char *type;

@@ -25,6 +25,9 @@ typedef struct sq_task_outcome {
     sq_err failure;            /* code != SQ_OK: the task failed with this */
     const char *reason;        /* optional machine reason for a failure ("oom_killed"); static string */
     json_t *extra;             /* owned; may be NULL: more fields for the failed event (browser: actionIndex, op) */
+    json_t *produced;          /* owned; may be NULL: workspace-relative paths of files the task wrote for the
+                                  caller (browser screenshots and PDFs): exported as artifacts when it ends,
+                                  like `outputs` (issue 13) */
 } sq_task_outcome;
 
 typedef void (*sq_task_body)(sq_task *t, sq_task_outcome *out);
