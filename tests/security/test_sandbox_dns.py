@@ -145,6 +145,7 @@ def test_sandbox_dns_goes_to_the_configured_resolver_only(stack_env, resolver):
         res = probe_in_sandbox(client, [resolver["ip"], str(resolver["other_port"])])
     finally:
         assert w.stop() == 0
+    assert f"sandbox DNS goes to {resolver['ip']} only" in w.log_text()
     # The sandbox is told to use the operator's resolver, and it answers.
     assert res["resolv"].splitlines()[0] == f"nameserver {resolver['ip']}", res
     assert "10.0.2.3" not in res["resolv"], res
