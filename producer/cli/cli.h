@@ -74,6 +74,7 @@ int cmd_launch(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_files(int argc, char **argv);
 int cmd_lifecycle(int argc, char **argv); /* kill, pause, resume, set-timeout */
+int cmd_cancel(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_state(int argc, char **argv);     /* get, list, history */
 int cmd_batch(int argc, char **argv);

@@ -20,6 +20,7 @@ static const char usage[] =
     "  history SBX          every recorded event and task of a sandbox (PostgreSQL)\n"
     "  pause|resume|kill SBX  pause, resume or end a sandbox\n"
     "  set-timeout SBX D    change a sandbox's lifetime\n"
+    "  cancel SBX TASK_ID   cancel a running or queued task\n"
     "\n"
     "Work:\n"
     "  exec SBX -- CMD...   run a command, streaming its output; exits with its code\n"
@@ -59,7 +60,8 @@ static command_fn find(const char *name)
                     {"kill", cmd_lifecycle},   {"pause", cmd_lifecycle},   {"resume", cmd_lifecycle},
                     {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
                     {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
-                    {"webhooks", cmd_webhooks}, {"browser", cmd_browser}, {"artifacts", cmd_artifacts}};
+                    {"webhooks", cmd_webhooks}, {"browser", cmd_browser}, {"artifacts", cmd_artifacts},
+                    {"cancel", cmd_cancel}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

@@ -356,6 +356,15 @@ SANDQ_API sandq_code sandq_task_wait(sandq_task_t *task, int64_t timeout_ms, san
  * if it finished first). Thread safety: one thread at a time per task. */
 SANDQ_API sandq_code sandq_task_cancel(sandq_task_t *task, sandq_error *err);
 
+/* Cancel a task of the sandbox by its id (task.cancel), for example one that another
+ * client or process started, and wait until it ends: SANDQ_OK once the task ended
+ * `canceled` (a running one stopped, a queued one that will never start);
+ * SANDQ_E_INVALID_STATE when it had already ended, or ended otherwise before the
+ * cancel reached it; SANDQ_E_NOT_FOUND for a task the sandbox never had;
+ * SANDQ_E_WAIT_TIMEOUT when no answer came in timeout_ms (0: client timeout). */
+SANDQ_API sandq_code sandq_cancel(sandq_client_t *client, const char *sandbox_id, const char *task_id,
+                                  int64_t timeout_ms, sandq_error *err);
+
 /* The task's id ("tsk_…"); valid until sandq_task_free. */
 SANDQ_API const char *sandq_task_id(const sandq_task_t *task);
 

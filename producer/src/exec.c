@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "sq/clock.h"
+#include "sq/ids.h"
 
 struct sandq_task {
     sandq_client_t *c;
@@ -244,6 +245,76 @@ sandq_code sandq_task_cancel(sandq_task_t *t, sandq_error *err)
     json_object_set_new(body, "targetTaskId", json_string(t->ts.task_id));
     return sqp_send(t->c, t->sandbox_id, "task.cancel", cancel_id, body, NULL, sqp_deadline(t->c, 0), request_id,
                     err);
+}
+
+/* ---- sandq_cancel: a task.cancel by id, answered by the target's end ---- */
+
+typedef struct cancel_call {
+    const char *task_id;
+    const char *request_id;
+} cancel_call;
+
+static void cancel_describe(sqp_follow *f, char *what, size_t len)
+{
+    const cancel_call *k = f->user;
+    snprintf(what, len, "waiting for task %s to end canceled", k->task_id);
+}
+
+/* A successful cancel has no event of its own: its answer is the target's
+ * sandbox.task.failed `canceled`. A refused one is request.rejected. A target
+ * that ends otherwise first (it completed while the cancel was on its way) is
+ * what the worker would answer invalid_state for. */
+static bool cancel_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_error *err)
+{
+    const cancel_call *k = f->user;
+    if (!ev)
+        return false;
+    if (strcmp(ev->type, "request.rejected") == 0 && strcmp(ev->request_id, k->request_id) == 0) {
+        *rc = sqp_fail_from_event(err, ev);
+        return true;
+    }
+    if (strcmp(ev->task_id, k->task_id) != 0)
+        return false;
+    bool failed = strcmp(ev->type, "sandbox.task.failed") == 0;
+    if (!failed && strcmp(ev->type, "sandbox.task.completed") != 0)
+        return false;
+    const char *code = json_string_value(json_object_get(ev->data, "code"));
+    if (failed && code && strcmp(code, "canceled") == 0) {
+        *rc = SANDQ_OK;
+        return true;
+    }
+    *rc = sqp_fail(err, SANDQ_E_INVALID_STATE, "task %s ended (%s%s%s) before the cancel reached it", k->task_id,
+                   failed ? "failed" : "completed", code ? ": " : "", code ? code : "");
+    return true;
+}
+
+sandq_code sandq_cancel(sandq_client_t *c, const char *sandbox_id, const char *task_id, int64_t timeout_ms,
+                        sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
+    if (!task_id || !sq_id_valid(task_id, "tsk"))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "task_id is not a task id (tsk_ followed by a ULID)");
+    int64_t started = sq_mono_ms();
+    int64_t deadline = sqp_deadline(c, timeout_ms);
+    /* Opened before the cancel is sent: the target's end comes after it. */
+    sqp_waiter w;
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
+    if (rc)
+        return rc;
+    char cancel_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
+    sq_id_new("tsk", cancel_id);
+    json_t *body = json_pack("{s:s}", "targetTaskId", task_id);
+    rc = sqp_send(c, sandbox_id, "task.cancel", cancel_id, body, NULL, deadline, request_id, err);
+    if (rc == SANDQ_OK) {
+        cancel_call k = {task_id, request_id};
+        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id, .task_id = task_id,
+                        .on_event = cancel_event, .describe = cancel_describe, .user = &k};
+        rc = sqp_follow_events(c, &w, &f, err);
+    }
+    sqp_waiter_close(&w);
+    return rc;
 }
 
 const char *sandq_task_id(const sandq_task_t *t) { return t ? t->ts.task_id : ""; }

@@ -52,7 +52,7 @@ def sbx(worker):
 
 def test_every_command_has_help_with_examples():
     for cmd in ["launch", "create", "get", "list", "history", "exec", "sh", "run-code", "cp", "ls", "rm",
-                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser", "artifacts"]:
+                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser", "artifacts", "cancel"]:
         p = sandq(cmd, "--help", check_rc=0)
         text = p.stdout.decode()
         assert text.startswith("usage: sandq"), cmd
@@ -536,6 +536,38 @@ def test_kill_interrupts_a_running_exec(sbx):
     assert time.monotonic() - t0 < 15
     assert ex.returncode not in (0, 124), err
     assert b"canceled" in err, err
+
+
+def test_cancel_a_task_by_its_id(sbx, client, rds):
+    """`sandq cancel SBX TASK_ID` for tasks another client started: a running
+    one is stopped, a queued one never starts; ended and unknown tasks are
+    refused with their protocol codes."""
+    s = client.stream(sbx)
+    ex = client.send(client.envelope("task.exec", sbx, {"command": "sleep", "args": ["45"]}))
+    st = s.for_request(ex["requestId"], {"sandbox.task.started", "sandbox.task.failed", "request.rejected"}, timeout=30)
+    assert st["type"] == "sandbox.task.started", st
+    queued = client.send(client.envelope("task.exec", sbx, {"command": "touch", "args": ["/workspace/ran"]}))
+    t0 = time.monotonic()
+    p = sandq("cancel", sbx, queued["taskId"], "--json", check_rc=0, timeout=60)
+    assert jout(p) == {"id": sbx, "taskId": queued["taskId"], "state": "canceled"}
+    p = sandq("cancel", sbx, ex["taskId"], "--json", check_rc=0, timeout=60)
+    assert jout(p) == {"id": sbx, "taskId": ex["taskId"], "state": "canceled"}
+    assert time.monotonic() - t0 < 30  # the sleep 45 did not run to its end
+    for req in (queued, ex):
+        end = s.for_request(req["requestId"], {"sandbox.task.completed", "sandbox.task.failed"}, timeout=15)
+        assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "canceled", end
+        assert rds.hget(f"sandq:{{{sbx}}}:task:{req['taskId']}", "state") == "failed"
+    assert [e["type"] for e in s.seen if e.get("requestId") == queued["requestId"]] == ["sandbox.task.failed"]
+    # The sandbox carries on; the queued touch never ran.
+    p = sandq("exec", sbx, "--", "sh", "-c", "test -e /workspace/ran || echo absent", check_rc=0)
+    assert p.stdout == b"absent\n"
+    # An ended task, a task the sandbox never had, a bad id.
+    one_line_error(sandq("cancel", sbx, ex["taskId"], check_rc=1), "cancel", "invalid_state")
+    one_line_error(sandq("cancel", sbx, new_id("tsk"), check_rc=1), "cancel", "not_found")
+    p = sandq("cancel", sbx, "nope", check_rc=2)
+    assert p.stderr.decode().startswith('sandq: cancel: "nope" is not a task id')
+    sandq("cancel", sbx, check_rc=2)
+    s.close()
 
 
 def test_ctrl_c_on_exec_cancels_the_remote_command(sbx):

@@ -1,7 +1,8 @@
 /* test_netpolicy.c — the internet mode's egress rules (worker/sandbox/netpolicy.c):
  * CIDR parsing, and that the rendered nft ruleset blocks what it must (private
  * ranges, loopback, metadata, the host's own addresses, the operator's deny
- * list), lets DNS to slirp4netns and the operator's allow list through, and
+ * list), lets DNS to slirp4netns (or to SANDQ_SANDBOX_DNS's resolvers, port 53
+ * only) and the operator's allow list through, and
  * refuses malformed operator input instead of passing it to nft. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +118,62 @@ static void test_render_too_small(void **state)
     assert_int_equal(strlen(buf), sizeof buf - 1);
 }
 
+static void test_sandbox_dns_parse(void **state)
+{
+    (void)state;
+    uint32_t dns[SQ_DNS_MAX];
+    size_t n = 99;
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_dns_parse(NULL, dns, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sq_netpolicy_dns_parse(" , ", dns, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sq_netpolicy_dns_parse("192.0.2.53, 10.20.0.2 198.51.100.9", dns, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(dns[0], 0xc0000235);
+    assert_int_equal(dns[1], 0x0a140002); /* a private resolver is fine: it is let through on port 53 only */
+    /* Unreachable through slirp4netns, not an address, or too many. */
+    const char *bad[] = {"127.0.0.53", "127.0.0.1", "10.0.2.3", "0.0.0.0", "224.0.0.251", "255.255.255.255",
+                         "192.0.2.0/24", "resolver.example", "1.1.1.1; flush ruleset",
+                         "1.1.1.1, 8.8.8.8, 9.9.9.9, 8.8.4.4", NULL};
+    for (const char **b = bad; *b; b++) {
+        sq_err e = {0};
+        CHECK_EQ(sq_netpolicy_dns_parse(*b, dns, &n, &e), -1, *b);
+        assert_int_equal(e.code, SQ_INVALID_REQUEST);
+        assert_string_equal(e.field, "SANDQ_SANDBOX_DNS");
+    }
+}
+
+static void test_sandbox_resolv_conf(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_int_equal(sq_netpolicy_resolv_conf(NULL, 0, buf, sizeof buf), 0);
+    assert_string_equal(buf, "nameserver 10.0.2.3\noptions edns0\n");
+    uint32_t dns[] = {0xc0000235, 0x0a140002};
+    assert_int_equal(sq_netpolicy_resolv_conf(dns, 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "nameserver 192.0.2.53\nnameserver 10.20.0.2\noptions edns0\n");
+    assert_int_equal(sq_netpolicy_resolv_conf(dns, 2, buf, 20), -1);
+}
+
+static void test_render_with_sandbox_dns(void **state)
+{
+    (void)state;
+    uint32_t dns[] = {0xc0000235, 0x0a140002};
+    sq_netpolicy p = {.dns = dns, .ndns = 2};
+    char buf[8192];
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), 0);
+    CHECK_IN(buf, "ip daddr { 192.0.2.53, 10.20.0.2 } udp dport 53 accept");
+    CHECK_IN(buf, "ip daddr { 192.0.2.53, 10.20.0.2 } tcp dport 53 accept");
+    /* slirp's relay to the host's resolver is no longer let through (10.0.2.3
+     * falls in the 10.0.0.0/8 block), and the private resolver is open for
+     * DNS only: no accept rule names it without a port. */
+    assert_null(strstr(buf, "10.0.2.3"));
+    assert_null(strstr(buf, "10.20.0.2 accept"));
+    assert_true(strstr(buf, "tcp dport 53 accept") < strstr(buf, "@blocked4 meta"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +183,9 @@ int main(void)
         cmocka_unit_test(test_render_allow_list),
         cmocka_unit_test(test_render_refuses_bad_lists),
         cmocka_unit_test(test_render_too_small),
+        cmocka_unit_test(test_sandbox_dns_parse),
+        cmocka_unit_test(test_sandbox_resolv_conf),
+        cmocka_unit_test(test_render_with_sandbox_dns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,6 +145,52 @@ int sq_netpolicy_check(const char *list, const char *name, sq_err *err)
     return each_cidr(list, name, err, count_one, &n);
 }
 
+int sq_netpolicy_dns_parse(const char *list, uint32_t addrs[SQ_DNS_MAX], size_t *n, sq_err *err)
+{
+    static const char *const unreachable[] = {"0.0.0.0/8", "127.0.0.0/8", "10.0.2.0/24", "224.0.0.0/3", NULL};
+    *n = 0;
+    for (const char *p = list ? list : "";;) {
+        p += strspn(p, ", \t\n");
+        if (!*p)
+            return 0;
+        size_t len = strcspn(p, ", \t\n");
+        sq_cidr4 c;
+        if (sq_cidr4_parse(p, len, &c) < 0 || c.prefix != 32)
+            return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_SANDBOX_DNS",
+                                "SANDQ_SANDBOX_DNS: \"%.*s\" is not an IPv4 address", (int)(len > 64 ? 64 : len), p);
+        for (const char *const *r = unreachable; *r; r++) {
+            sq_cidr4 u;
+            sq_cidr4_parse(*r, strlen(*r), &u);
+            if (sq_cidr4_contains(&u, c.addr))
+                return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_SANDBOX_DNS",
+                                    "SANDQ_SANDBOX_DNS: %.*s is in %s, which a sandbox cannot reach through "
+                                    "slirp4netns (loopback is the sandbox's own); name the resolver's address on "
+                                    "the network",
+                                    (int)len, p, *r);
+        }
+        if (*n == SQ_DNS_MAX)
+            return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_SANDBOX_DNS",
+                                "SANDQ_SANDBOX_DNS: more than %d addresses (resolv.conf uses the first %d)", SQ_DNS_MAX,
+                                SQ_DNS_MAX);
+        addrs[(*n)++] = c.addr;
+        p += len;
+    }
+}
+
+int sq_netpolicy_resolv_conf(const uint32_t *dns, size_t n, char *buf, size_t size)
+{
+    out o = {.buf = buf, .size = size};
+    if (size == 0)
+        return -1;
+    buf[0] = '\0';
+    if (n == 0)
+        put(&o, "nameserver " SQ_SLIRP_DNS "\n");
+    for (size_t i = 0; i < n; i++)
+        put(&o, "nameserver %u.%u.%u.%u\n", dns[i] >> 24, dns[i] >> 16 & 255, dns[i] >> 8 & 255, dns[i] & 255);
+    put(&o, "options edns0\n");
+    return o.overflow ? -1 : 0;
+}
+
 int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *err)
 {
     if (size == 0)
@@ -181,8 +227,24 @@ int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *e
     }
     put(&o, "  chain egress {\n    type filter hook output priority 0; policy accept;\n");
     put(&o, "    oifname \"lo\" accept\n");
-    put(&o, "    ip daddr " SQ_SLIRP_DNS " udp dport 53 accept\n");
-    put(&o, "    ip daddr " SQ_SLIRP_DNS " tcp dport 53 accept\n");
+    if (p->ndns == 0) {
+        /* slirp4netns relays 10.0.2.3:53 to the host's resolver. */
+        put(&o, "    ip daddr " SQ_SLIRP_DNS " udp dport 53 accept\n");
+        put(&o, "    ip daddr " SQ_SLIRP_DNS " tcp dport 53 accept\n");
+    } else {
+        /* The operator's resolvers, on port 53 only: one on a private
+         * address is reachable for DNS and for nothing else. (slirp4netns
+         * runs with --disable-dns then: 10.0.2.3 falls in the block below.) */
+        for (const char *proto = "udp";; proto = "tcp") {
+            put(&o, "    ip daddr { ");
+            for (size_t i = 0; i < p->ndns; i++)
+                put(&o, "%s%u.%u.%u.%u", i ? ", " : "", p->dns[i] >> 24, p->dns[i] >> 16 & 255,
+                    p->dns[i] >> 8 & 255, p->dns[i] & 255);
+            put(&o, " } %s dport 53 accept\n", proto);
+            if (strcmp(proto, "tcp") == 0)
+                break;
+        }
+    }
     if (nallow > 0)
         put(&o, "    ip daddr @allowed4 accept\n");
     /* A TCP reset makes connect() fail at once with ECONNREFUSED; everything

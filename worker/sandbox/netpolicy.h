@@ -33,6 +33,19 @@ int sq_cidr4_parse(const char *text, size_t len, sq_cidr4 *out);
 /* Whether c covers addr. */
 int sq_cidr4_contains(const sq_cidr4 *c, uint32_t addr);
 
+/* SANDQ_SANDBOX_DNS: the DNS servers internet-mode sandboxes use instead of
+ * slirp4netns's forwarder at 10.0.2.3 (which relays to whatever the host's
+ * /etc/resolv.conf names, a loopback service such as 127.0.0.53 included).
+ * At most SQ_DNS_MAX (resolv.conf's own limit) IPv4 addresses, separated by
+ * commas and/or spaces. Refused: what a packet from the sandbox can never
+ * reach through slirp4netns (0.0.0.0/8, loopback — the sandbox's own lo —,
+ * slirp's 10.0.2.0/24, multicast and reserved). NULL or "" → n = 0. */
+#define SQ_DNS_MAX 3
+int sq_netpolicy_dns_parse(const char *list, uint32_t addrs[SQ_DNS_MAX], size_t *n, sq_err *err);
+/* The sandbox's /etc/resolv.conf in internet mode: "nameserver 10.0.2.3"
+ * without upstreams, else one line per upstream. -1 if size is too small. */
+int sq_netpolicy_resolv_conf(const uint32_t *dns, size_t n, char *buf, size_t size);
+
 typedef struct sq_netpolicy {
     /* The host's own IPv4 addresses (host byte order). */
     const uint32_t *host_addrs;
@@ -42,6 +55,10 @@ typedef struct sq_netpolicy {
      * deny adds destinations (public addresses of the worker's services). */
     const char *allow;
     const char *deny;
+    /* SANDQ_SANDBOX_DNS (sq_netpolicy_dns_parse): with n > 0, DNS (port 53,
+     * UDP and TCP) may go to these and no longer to slirp's 10.0.2.3. */
+    const uint32_t *dns;
+    size_t ndns;
 } sq_netpolicy;
 
 /* Check a CIDR list as sq_netpolicy_render would (name is used in messages). */

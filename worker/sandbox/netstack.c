@@ -10,7 +10,9 @@
  *                                 (10.0.2.100/24, default route via 10.0.2.2,
  *                                 DNS at 10.0.2.3) and says "1" on its ready
  *                                 fd; the child is released after both
- *   rootfs (child)                /etc/resolv.conf says nameserver 10.0.2.3
+ *   rootfs (child)                /etc/resolv.conf says nameserver 10.0.2.3,
+ *                                 or SANDQ_SANDBOX_DNS's servers (then
+ *                                 slirp4netns runs with --disable-dns)
  *   stop (destroy)                close slirp4netns's exit fd; reap it by
  *                                 its pidfd
  *
@@ -50,7 +52,6 @@
 #define SQ_MAX_HOST_ADDRS 256
 #define SQ_RULES_MAX 65536
 
-const char sq_internet_resolv_conf[] = "nameserver " SQ_SLIRP_DNS "\noptions edns0\n";
 
 static size_t host_addrs(uint32_t *out, size_t max)
 {
@@ -72,11 +73,16 @@ int sq_plan_network(struct sq_setup *s, sq_err *err)
     if (sq_helper_find("SANDQ_SLIRP4NETNS", "slirp4netns", s->slirp_path, sizeof s->slirp_path, err) < 0 ||
         sq_helper_find("SANDQ_NFT", "nft", s->nft_path, sizeof s->nft_path, err) < 0)
         return sq_err_wrap(err, "internet network mode");
-    uint32_t addrs[SQ_MAX_HOST_ADDRS];
+    uint32_t addrs[SQ_MAX_HOST_ADDRS], dns[SQ_DNS_MAX];
+    size_t ndns;
+    if (sq_netpolicy_dns_parse(s->opts->dns, dns, &ndns, err) < 0)
+        return -1;
     sq_netpolicy p = {.host_addrs = addrs,
                       .nhost = host_addrs(addrs, SQ_MAX_HOST_ADDRS),
                       .allow = s->opts->net_allow,
-                      .deny = s->opts->net_deny};
+                      .deny = s->opts->net_deny,
+                      .dns = dns,
+                      .ndns = ndns};
     if (!(s->nft_rules = malloc(SQ_RULES_MAX)))
         return sq_err_errno(err, "malloc");
     return sq_netpolicy_render(&p, s->nft_rules, SQ_RULES_MAX, err);
@@ -102,9 +108,19 @@ static int start_slirp(const struct sq_setup *s, sq_sandbox *sb, sq_err *err)
     }
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)sb->pid);
-    const char *argv[] = {s->slirp_path, "--configure", "--mtu=65520", "--disable-host-loopback",
-                          "--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--exit-fd=4", pid, "tap0",
-                          NULL};
+    /* With SANDQ_SANDBOX_DNS, slirp4netns's own forwarder is off: 10.0.2.3
+     * would relay to the host's resolver (a loopback one included, since
+     * --disable-host-loopback covers only 10.0.2.2), and the sandbox uses the
+     * operator's resolvers instead (resolv.conf, the egress chain). */
+    bool own_dns = s->opts->dns && s->opts->dns[strspn(s->opts->dns, ", \t\n")];
+    const char *argv[12] = {s->slirp_path, "--configure", "--mtu=65520", "--disable-host-loopback",
+                            "--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--exit-fd=4"};
+    size_t argc = 8;
+    if (own_dns)
+        argv[argc++] = "--disable-dns";
+    argv[argc++] = pid;
+    argv[argc++] = "tap0";
+    argv[argc] = NULL;
     sq_helper_opts o = {.path = s->slirp_path, .argv = argv, .netns_fd = -1, .stdin_fd = -1,
                         .fds = {ready[1], exitp[0]}};
     int rc = sq_helper_spawn(&o, &sb->net, err);

@@ -42,6 +42,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "netpolicy.h"
 #include "sandbox_int.h"
 
 #define SQ_DEFAULT_TMP_MB 64
@@ -164,9 +165,17 @@ int sq_plan_rootfs(struct sq_setup *s, sq_err *err)
             return -1;
     for (const char *const *p = etc_entries; *p; p++) {
         /* Internet mode: the resolver is slirp4netns's, not the host's
-         * (which may be a 127.0.0.53 the sandbox cannot reach). */
+         * (which may be a 127.0.0.53 the sandbox cannot reach), or the
+         * operator's own (SANDQ_SANDBOX_DNS: netpolicy.h). */
         if (o->network == SQ_NET_INTERNET && strcmp(*p, "/etc/resolv.conf") == 0) {
-            if (plan_add(s, SQ_MNT_FILE, false, sq_internet_resolv_conf, *p, err) < 0)
+            uint32_t dns[SQ_DNS_MAX];
+            size_t ndns;
+            char conf[256];
+            if (sq_netpolicy_dns_parse(o->dns, dns, &ndns, err) < 0)
+                return -1;
+            if (sq_netpolicy_resolv_conf(dns, ndns, conf, sizeof conf) < 0)
+                return sq_err_set(err, SQ_INTERNAL, "resolv.conf too long");
+            if (plan_add(s, SQ_MNT_FILE, false, conf, *p, err) < 0)
                 return -1;
             continue;
         }

@@ -70,6 +70,8 @@ typedef struct sq_sandbox_opts {
     sq_network network;         /* default SQ_NET_NONE */
     const char *net_allow;      /* internet mode: CIDRs exempt from the private-range block ("10.1.2.3/32, …"); may be NULL */
     const char *net_deny;       /* internet mode: more CIDRs to reject; may be NULL */
+    const char *dns;            /* internet mode: DNS servers instead of slirp4netns's relay to the host's
+                                 * resolver ("192.0.2.53, …", netpolicy.h); NULL: slirp's 10.0.2.3 */
 } sq_sandbox_opts;
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the

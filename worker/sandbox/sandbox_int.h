@@ -109,7 +109,6 @@ int sq_plan_network(struct sq_setup *s, sq_err *err);
 void sq_plan_network_free(struct sq_setup *s);
 int sq_parent_network(const struct sq_setup *s, sq_sandbox *sb, sq_err *err);
 void sq_network_stop(sq_sandbox *sb);
-extern const char sq_internet_resolv_conf[];
 /* userns.c: write uid_map, gid_map of the child. */
 int sq_parent_userns(pid_t child, const sq_sandbox_opts *opts, sq_err *err);
 

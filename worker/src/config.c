@@ -63,8 +63,12 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->allow_internet = sq_env_bool("SANDQ_ALLOW_INTERNET", true);
     cfg->net_allow = sq_env_str("SANDQ_NET_ALLOW", NULL);
     cfg->net_deny = sq_env_str("SANDQ_NET_DENY", NULL);
+    cfg->sandbox_dns = sq_env_str("SANDQ_SANDBOX_DNS", NULL);
+    uint32_t dns[SQ_DNS_MAX];
+    size_t ndns;
     if (sq_netpolicy_check(cfg->net_allow, "SANDQ_NET_ALLOW", err) < 0 ||
-        sq_netpolicy_check(cfg->net_deny, "SANDQ_NET_DENY", err) < 0)
+        sq_netpolicy_check(cfg->net_deny, "SANDQ_NET_DENY", err) < 0 ||
+        sq_netpolicy_dns_parse(cfg->sandbox_dns, dns, &ndns, err) < 0)
         return -1;
     if (cfg->default_disk_mb > cfg->max_disk_mb)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_DEFAULT_DISK_MB",

@@ -52,6 +52,8 @@ typedef struct sq_worker_config {
     bool allow_internet;          /* SANDQ_ALLOW_INTERNET, default on: network "internet" is refused when off */
     const char *net_allow;        /* SANDQ_NET_ALLOW: CIDRs internet mode may reach despite the private-range block */
     const char *net_deny;         /* SANDQ_NET_DENY: more CIDRs internet mode may not reach */
+    const char *sandbox_dns;      /* SANDQ_SANDBOX_DNS: internet mode's DNS servers instead of slirp4netns's
+                                   * relay to the host's resolver (NULL: that relay) */
 } sq_worker_config;
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);

@@ -89,6 +89,32 @@ static void raise_nofile(void)
     }
 }
 
+/* Where internet mode's DNS goes: without SANDQ_SANDBOX_DNS slirp4netns
+ * relays 10.0.2.3 to the host's first nameserver, a loopback service
+ * included (docs/security.md, "DNS"), which deserves a warning. */
+static void log_sandbox_dns(const sq_worker_config *cfg)
+{
+    if (cfg->sandbox_dns && cfg->sandbox_dns[strspn(cfg->sandbox_dns, ", \t\n")]) {
+        sq_info(NULL, "internet mode: sandbox DNS goes to %s only (SANDQ_SANDBOX_DNS)", cfg->sandbox_dns);
+        return;
+    }
+    char line[256], ns[64] = "";
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, " nameserver %63s", ns) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (strncmp(ns, "127.", 4) == 0 || strcmp(ns, "::1") == 0)
+        sq_warn(NULL,
+                "internet mode: sandbox DNS is relayed to the host's resolver %s, a loopback service; set "
+                "SANDQ_SANDBOX_DNS to resolvers meant for sandboxes (docs/security.md, DNS)",
+                ns);
+    else
+        sq_info(NULL, "internet mode: sandbox DNS is relayed to the host's resolver %s (SANDQ_SANDBOX_DNS unset)",
+                ns[0] ? ns : "(none in /etc/resolv.conf)");
+}
+
 static int start(sq_worker *w, sq_err *err)
 {
     raise_nofile();
@@ -126,6 +152,8 @@ static int start(sq_worker *w, sq_err *err)
         w->artifacts = &store;
         sq_info(NULL, "artifacts: store %s", store.url);
     }
+    if (w->cfg.allow_internet)
+        log_sandbox_dns(&w->cfg);
     sq_id_new("run", w->incarnation);
     pthread_mutex_init(&w->registry_mu, NULL);
     pthread_cond_init(&w->actors_cv, NULL);

@@ -1,5 +1,11 @@
 /* files.c — files.write, files.read, files.list and files.remove, done on the
- * host side through ws_fs.h (kernel-checked resolution beneath /workspace). */
+ * host side through ws_fs.h (kernel-checked resolution beneath /workspace).
+ *
+ * They run on the sandbox's actor thread, not in the exec loop, so each one
+ * asks the control lane (lifecycle/control.h) between bounded steps: a read
+ * chunk, a written piece, a listed or removed entry. A kill or task.cancel
+ * then stops it at once (`canceled`), however large the sandbox made the
+ * tree or the file. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +17,7 @@
 #include <unistd.h>
 
 #include "handlers/ws_fs.h"
+#include "lifecycle/control.h"
 #include "lifecycle/task.h"
 #include "handlers/handlers.h"
 #include "sq/cleanup.h"
@@ -90,6 +97,16 @@ int sq_files_request_path(const json_t *body, char *rel, size_t rel_size, sq_err
     return 0;
 }
 
+/* Between two bounded steps: -1 with err `canceled` when a kill or a cancel
+ * of this task is pending (or the sandbox was taken over), else 0. */
+static int stop_check(void *user, sq_err *err)
+{
+    sq_task *t = user;
+    if (!sq_control_stop_task(t->w, t->sb))
+        return 0;
+    return sq_err_set(err, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+}
+
 static void hex_digest(EVP_MD_CTX *md, char out[65])
 {
     unsigned char d[32];
@@ -99,11 +116,17 @@ static void hex_digest(EVP_MD_CTX *md, char out[65])
         sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static int write_all_at(int fd, const unsigned char *buf, size_t len, off_t off, bool use_off)
+/* In pieces of at most SQ_FILE_CHUNK_MAX, asking the control lane between
+ * them. Returns -1 with errno for a write error, -2 with *err when stopped. */
+static int write_all_at(sq_task *t, int fd, const unsigned char *buf, size_t len, off_t off, bool use_off,
+                        sq_err *err)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n = use_off ? pwrite(fd, buf + done, len - done, off + (off_t)done) : write(fd, buf + done, len - done);
+        if (done > 0 && stop_check(t, err) < 0)
+            return -2;
+        size_t piece = len - done < SQ_FILE_CHUNK_MAX ? len - done : SQ_FILE_CHUNK_MAX;
+        ssize_t n = use_off ? pwrite(fd, buf + done, piece, off + (off_t)done) : write(fd, buf + done, piece);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -148,7 +171,8 @@ static void write_body(sq_task *t, sq_task_outcome *out, const char *rel)
     mode_t perm = mode ? (mode_t)json_integer_value(mode) & 0777 : 0644;
     int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : 0) | (off || append ? 0 : O_TRUNC);
 
-    if (sq_ws_mkdir_parents(t->sb->workspace_fd, rel, t->sb->host_uid, t->sb->host_gid, &out->failure) < 0)
+    if (sq_ws_mkdir_parents(t->sb->workspace_fd, rel, t->sb->host_uid, t->sb->host_gid, &out->failure) < 0 ||
+        stop_check(t, &out->failure) < 0)
         return;
     struct stat st;
     /* Non-blocking and regular files only: a FIFO the sandbox planted at this
@@ -165,7 +189,10 @@ static void write_body(sq_task *t, sq_task_outcome *out, const char *rel)
         sq_err_errno(&out->failure, "chmod /workspace/%s", rel);
         return;
     }
-    if (write_all_at(fd, data, len, off ? (off_t)json_integer_value(off) : 0, off != NULL) < 0) {
+    int wrc = write_all_at(t, fd, data, len, off ? (off_t)json_integer_value(off) : 0, off != NULL, &out->failure);
+    if (wrc == -2)
+        return;
+    if (wrc < 0) {
         if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
             sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED, "the workspace is full");
         else
@@ -207,6 +234,8 @@ static void read_body(sq_task *t, sq_task_outcome *out, const char *rel)
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     int64_t done = 0;
     while (done < want) {
+        if (stop_check(t, &out->failure) < 0)
+            break;
         size_t chunk = (size_t)((want - done) < SQ_FILE_CHUNK_MAX ? (want - done) : SQ_FILE_CHUNK_MAX);
         ssize_t n = pread(fd, buf, chunk, (off_t)(offset + done));
         if (n < 0 && errno == EINTR)
@@ -308,7 +337,8 @@ static int list_push(list_acc *a, const char *prefix, const char *name, const st
     return 0;
 }
 
-static int list_dir(int dfd, const char *prefix, bool recursive, int depth, list_acc *acc, sq_err *err)
+static int list_dir(sq_task *t, int dfd, const char *prefix, bool recursive, int depth, list_acc *acc,
+                    sq_err *err)
 {
     int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
     DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -322,6 +352,8 @@ static int list_dir(int dfd, const char *prefix, bool recursive, int depth, list
     while (rc == 0 && (e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
+        if ((rc = stop_check(t, err)) < 0)
+            break;
         if (acc->n >= LIST_MAX_ENTRIES) {
             rc = sq_err_set(err, SQ_LIMIT_EXCEEDED, "more than %d entries; list a narrower path", LIST_MAX_ENTRIES);
             break;
@@ -336,7 +368,7 @@ static int list_dir(int dfd, const char *prefix, bool recursive, int depth, list
             if (sub >= 0) {
                 /* the entry's path, from the array: a realloc may have moved it */
                 char *path = strdup(acc->v[acc->n - 1].path);
-                rc = path ? list_dir(sub, path, true, depth + 1, acc, err) : sq_err_set(err, SQ_INTERNAL, "out of memory");
+                rc = path ? list_dir(t, sub, path, true, depth + 1, acc, err) : sq_err_set(err, SQ_INTERNAL, "out of memory");
                 free(path);
                 close(sub);
             }
@@ -412,7 +444,7 @@ static void list_body(sq_task *t, sq_task_outcome *out, const char *rel)
     }
     list_acc acc = {0};
     size_t i = 0;
-    if (list_dir(dfd, rel, json_is_true(json_object_get(body, "recursive")), 0, &acc, &out->failure) < 0)
+    if (list_dir(t, dfd, rel, json_is_true(json_object_get(body, "recursive")), 0, &acc, &out->failure) < 0)
         goto out;
     /* Sorted by the bytes of the path: a stable order for the cursor
      * (readdir order is the filesystem's whim). */
@@ -456,7 +488,8 @@ out:
 
 static void remove_body(sq_task *t, sq_task_outcome *out, const char *rel)
 {
-    if (sq_ws_remove(t->sb->workspace_fd, rel, json_is_true(json_object_get(t->req->body, "recursive")),
+    sq_ws_stop stop = {.check = stop_check, .user = t};
+    if (sq_ws_remove(t->sb->workspace_fd, rel, json_is_true(json_object_get(t->req->body, "recursive")), &stop,
                      &out->failure) < 0)
         return;
     out->result = path_result(rel);

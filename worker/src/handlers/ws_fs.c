@@ -159,7 +159,7 @@ int sq_ws_mkdir_parents(int root_fd, const char *rel, uid_t uid, gid_t gid, sq_e
     return 0;
 }
 
-static int remove_tree(int dir_fd, int depth, sq_err *err)
+static int remove_tree(int dir_fd, int depth, const sq_ws_stop *stop, sq_err *err)
 {
     if (depth > MAX_TREE_DEPTH)
         return sq_err_set(err, SQ_LIMIT_EXCEEDED, "directory tree deeper than %d levels", MAX_TREE_DEPTH);
@@ -176,6 +176,8 @@ static int remove_tree(int dir_fd, int depth, sq_err *err)
     while (rc == 0 && (e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
+        if (stop && (rc = stop->check(stop->user, err)) < 0)
+            break;
         if (unlinkat(dir_fd, e->d_name, 0) == 0)
             continue;
         if (errno != EISDIR && errno != EPERM) {
@@ -187,7 +189,7 @@ static int remove_tree(int dir_fd, int depth, sq_err *err)
             rc = sq_err_errno(err, "open %s", e->d_name);
             break;
         }
-        rc = remove_tree(sub, depth + 1, err);
+        rc = remove_tree(sub, depth + 1, stop, err);
         close(sub);
         if (rc == 0 && unlinkat(dir_fd, e->d_name, AT_REMOVEDIR) < 0)
             rc = sq_err_errno(err, "rmdir %s", e->d_name);
@@ -196,9 +198,9 @@ static int remove_tree(int dir_fd, int depth, sq_err *err)
     return rc;
 }
 
-int sq_ws_remove_tree_at(int dir_fd, sq_err *err) { return remove_tree(dir_fd, 0, err); }
+int sq_ws_remove_tree_at(int dir_fd, sq_err *err) { return remove_tree(dir_fd, 0, NULL, err); }
 
-int sq_ws_remove(int root_fd, const char *rel, int recursive, sq_err *err)
+int sq_ws_remove(int root_fd, const char *rel, int recursive, const sq_ws_stop *stop, sq_err *err)
 {
     if (strcmp(rel, ".") == 0)
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.path", "the workspace itself cannot be removed");
@@ -219,7 +221,7 @@ int sq_ws_remove(int root_fd, const char *rel, int recursive, sq_err *err)
     sq_autoclose int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
         return map_errno(err, rel, "open");
-    if (remove_tree(dfd, 0, err) < 0)
+    if (remove_tree(dfd, 0, stop, err) < 0)
         return -1;
     if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
         return map_errno(err, rel, "remove");

@@ -31,8 +31,18 @@ int sq_ws_open_regular(int root_fd, const char *rel, int flags, mode_t mode, str
 const char *sq_ws_type_name(mode_t mode);
 /* mkdir -p of rel's parent directories, chowning new ones to uid/gid. */
 int sq_ws_mkdir_parents(int root_fd, const char *rel, uid_t uid, gid_t gid, sq_err *err);
-/* Remove rel (a file, a symlink, an empty directory, or a tree when recursive). */
-int sq_ws_remove(int root_fd, const char *rel, int recursive, sq_err *err);
+/* Asked before each entry of a long walk (a tree removed): returns -1 with
+ * err set to stop the walk there (a kill or cancel of the task), else 0. The
+ * sandbox decides how many entries there are, and may add more while we
+ * walk. */
+typedef struct sq_ws_stop {
+    int (*check)(void *user, sq_err *err);
+    void *user;
+} sq_ws_stop;
+
+/* Remove rel (a file, a symlink, an empty directory, or a tree when
+ * recursive). stop may be NULL. */
+int sq_ws_remove(int root_fd, const char *rel, int recursive, const sq_ws_stop *stop, sq_err *err);
 /* Remove every entry below dir_fd, then nothing else (dir_fd stays). Walks with
  * O_NOFOLLOW fds, so a symlink is removed, never followed. */
 int sq_ws_remove_tree_at(int dir_fd, sq_err *err);

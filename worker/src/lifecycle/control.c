@@ -294,6 +294,14 @@ static void serve_cancels(sq_live_sandbox *sb)
     }
 }
 
+bool sq_control_stop_task(sq_worker *w, sq_live_sandbox *sb)
+{
+    if (stop_asked(sb))
+        return true;
+    serve_cancels(sb);
+    return sq_control_check_owner(w, sb);
+}
+
 bool sq_control_on_exec(void *user, int64_t *control_at)
 {
     sq_task *t = user;

@@ -6,7 +6,9 @@
  * - sandbox.kill and task.cancel are admitted *ahead* of the queued jobs when
  *   they are put (sq_control_admit, from sq_mailbox_put under sb->mu), and the
  *   running command is told at once through the sandbox's wake eventfd: its
- *   exec loop asks sq_control_on_exec, which stops it (res.canceled). The
+ *   exec loop asks sq_control_on_exec, which stops it (res.canceled); a task
+ *   the worker does itself (files.*) asks sq_control_stop_task between
+ *   bounded steps and stops the same way. The
  *   kill or cancel job itself then runs as the next job, after the stopped
  *   task has published its sandbox.task.failed `canceled`; everything else
  *   keeps its order.
@@ -50,6 +52,18 @@ const char *sq_control_why_stopped(sq_live_sandbox *sb, const char *task_id);
  * ours): asks Redis at most every few seconds, and sets sb->fenced. Actor
  * thread. */
 bool sq_control_check_owner(sq_worker *w, sq_live_sandbox *sb);
+
+/* For a task body that works on the actor thread itself in bounded steps
+ * (files.*; browser actions) instead of in the exec loop: ask between steps.
+ * True when the running task must stop now: a sandbox.kill is pending, a
+ * task.cancel targets it, or another worker took the sandbox (fenced). The
+ * body then fails SQ_CANCELED with sq_control_why_stopped (task.c publishes
+ * nothing for a fenced sandbox). Meanwhile it answers cancels of *queued*
+ * tasks, as the exec loop does. Costs one mutex; Redis at most every few
+ * seconds (the owner check). It does not read the wake eventfd: a caller
+ * that sleeps in poll() can add sb->wake_fd to its set and ask this when it
+ * turns readable; the next exec loop drains what is left. Actor thread. */
+bool sq_control_stop_task(sq_worker *w, sq_live_sandbox *sb);
 
 /* A sandbox.kill is on its way: the running task must not announce "ready". */
 bool sq_control_kill_pending(sq_live_sandbox *sb);

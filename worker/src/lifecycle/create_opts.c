@@ -18,6 +18,7 @@ void sq_create_runtime_opts(const sq_worker_config *cfg, const json_t *body, sq_
     opts->network = sq_create_wants_internet(body) ? SQ_NET_INTERNET : SQ_NET_NONE;
     opts->net_allow = cfg->net_allow;
     opts->net_deny = cfg->net_deny;
+    opts->dns = cfg->sandbox_dns;
     opts->tmp_size_mb = (size_t)cfg->tmp_mb;
 }
 
