@@ -1,0 +1,226 @@
+/* test_agent_rules.c — the agent's pure rules (worker/src/caps/agent/rules.c):
+ * tools per agent, tool-call checks (unknown, mis-cased, read-only agent,
+ * malformed and non-object arguments, a missing or mistyped argument),
+ * repeated calls broken at the third, the retry verdicts and Retry-After,
+ * head + tail truncation, edit's exact replacement, redaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "caps/agent/rules.h"
+
+static void test_agents_and_tools_json(void **state)
+{
+    (void)state;
+    assert_int_equal(sq_agent_kind_from("build"), SQ_AGENT_BUILD);
+    assert_int_equal(sq_agent_kind_from("plan"), SQ_AGENT_PLAN);
+    assert_int_equal(sq_agent_kind_from("Plan"), -1);
+    json_t *b = sq_agent_tools_json(SQ_AGENT_BUILD), *p = sq_agent_tools_json(SQ_AGENT_PLAN);
+    assert_int_equal(json_array_size(b), 7);
+    assert_int_equal(json_array_size(p), 4);
+    size_t i;
+    json_t *t;
+    json_array_foreach(p, i, t)
+    {
+        const char *name = json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+        assert_true(strcmp(name, "read") == 0 || strcmp(name, "list") == 0 || strcmp(name, "glob") == 0 ||
+                    strcmp(name, "grep") == 0);
+    }
+    json_t *bash = json_object_get(json_array_get(b, 0), "function");
+    assert_string_equal(json_string_value(json_object_get(bash, "name")), "bash");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(bash, "parameters"),
+                                                                         "required"), 0)),
+                        "command");
+    json_decref(b);
+    json_decref(p);
+}
+
+static void test_check_call(void **state)
+{
+    (void)state;
+    json_t *a;
+    char why[512];
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "{\"command\":\"ls\"}", &a, why, sizeof why), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "command")), "ls");
+    json_decref(a);
+    /* Empty arguments: an empty object (list needs nothing). */
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, "list", "", &a, why, sizeof why), 0);
+    json_decref(a);
+
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "Bash", "{}", &a, why, sizeof why), -1);
+    assert_null(a);
+    assert_non_null(strstr(why, "did you mean \"bash\""));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "python", "{}", &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no tool named \"python\""));
+    assert_non_null(strstr(why, "bash, read, write, edit, list, glob, grep"));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "", "{}", &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no tool name"));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, "write", "{\"path\":\"a\",\"content\":\"b\"}", &a, why,
+                                         sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "read-only"));
+    /* Plan does not have bash either, and is not offered it by case. */
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, "BASH", "{}", &a, why, sizeof why), -1);
+    assert_null(strstr(why, "did you mean"));
+
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "{\"command\": \"ls\"", &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "not valid JSON"));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "[\"ls\"]", &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "must be a JSON object"));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "{\"cmd\":\"ls\"}", &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "needs the argument \"command\""));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "read", "{\"path\":\"a\",\"offset\":\"3\"}", &a, why,
+                                         sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "\"offset\" of read must be a integer") ?: strstr(why, "must be a"));
+}
+
+static void test_repeats(void **state)
+{
+    (void)state;
+    sq_agent_repeat r = {0};
+    json_t *a = json_pack("{s:s, s:i}", "command", "ls", "timeout", 5);
+    json_t *same = json_pack("{s:i, s:s}", "timeout", 5, "command", "ls"); /* other key order: same call */
+    json_t *other = json_pack("{s:s}", "command", "pwd");
+    assert_false(sq_agent_repeat_note(&r, "bash", a));
+    assert_false(sq_agent_repeat_note(&r, "bash", same));
+    assert_true(sq_agent_repeat_note(&r, "bash", a));
+    /* Counting starts over after a break, and any other call resets it. */
+    assert_false(sq_agent_repeat_note(&r, "bash", a));
+    assert_false(sq_agent_repeat_note(&r, "bash", other));
+    assert_false(sq_agent_repeat_note(&r, "bash", a));
+    assert_false(sq_agent_repeat_note(&r, "read", a));
+    assert_false(sq_agent_repeat_note(&r, "bash", a));
+    sq_agent_repeat_free(&r);
+    json_decref(a);
+    json_decref(same);
+    json_decref(other);
+}
+
+static void test_retry_verdicts(void **state)
+{
+    (void)state;
+    assert_int_equal(sq_agent_http_verdict(200), SQ_MODEL_OK);
+    long retry[] = {408, 429, 500, 502, 503};
+    for (size_t i = 0; i < sizeof retry / sizeof *retry; i++)
+        assert_int_equal(sq_agent_http_verdict(retry[i]), SQ_MODEL_RETRY);
+    long fail[] = {400, 401, 402, 403, 404, 413};
+    for (size_t i = 0; i < sizeof fail / sizeof *fail; i++)
+        assert_int_equal(sq_agent_http_verdict(fail[i]), SQ_MODEL_FAIL);
+    assert_int_equal(sq_agent_retry_after_ms("2", 0), 2000);
+    assert_int_equal(sq_agent_retry_after_ms(" 0.5\r\n", 0), 500);
+    assert_int_equal(sq_agent_retry_after_ms(NULL, 0), -1);
+    assert_int_equal(sq_agent_retry_after_ms("soon", 0), -1);
+    assert_int_equal(sq_agent_retry_after_ms("-3", 0), -1);
+    /* Sun, 06 Nov 1994 08:49:37 GMT is 784111777. */
+    assert_int_equal(sq_agent_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111770), 7000);
+    assert_int_equal(sq_agent_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800), 0);
+}
+
+static void test_headtail(void **state)
+{
+    (void)state;
+    sq_headtail h;
+    assert_int_equal(sq_headtail_init(&h, 10, 6), 0);
+    sq_headtail_add(&h, "0123", 4);
+    size_t n;
+    char *s = sq_headtail_text(&h, &n);
+    assert_string_equal(s, "0123"); /* short output: untouched, no marker */
+    free(s);
+    for (int i = 0; i < 100; i++)
+        sq_headtail_add(&h, "abcdefg", 7);
+    sq_headtail_add(&h, "XYZ", 3);
+    s = sq_headtail_text(&h, &n);
+    assert_int_equal(h.total, 4 + 700 + 3);
+    assert_memory_equal(s, "0123abcdef", 10);
+    assert_non_null(strstr(s, "[691 bytes of output omitted]"));
+    assert_string_equal(s + n - 6, "efgXYZ");
+    free(s);
+    sq_headtail_free(&h);
+
+    /* One big write larger than both. */
+    assert_int_equal(sq_headtail_init(&h, 3, 3), 0);
+    sq_headtail_add(&h, "abcdefghij", 10);
+    s = sq_headtail_text(&h, &n);
+    assert_memory_equal(s, "abc", 3);
+    assert_string_equal(s + n - 3, "hij");
+    assert_non_null(strstr(s, "[4 bytes"));
+    free(s);
+    sq_headtail_free(&h);
+}
+
+static void test_edit(void **state)
+{
+    (void)state;
+    const char *text = "alpha\nbeta\ngamma\nbeta\n";
+    char *out;
+    size_t n;
+    int count;
+    char why[256];
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "gamma", "GAMMA", false, &out, &n, &count, why,
+                                         sizeof why),
+                     0);
+    assert_string_equal(out, "alpha\nbeta\nGAMMA\nbeta\n");
+    assert_int_equal(count, 1);
+    free(out);
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "beta", "B", false, &out, &n, &count, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "occurs 2 times"));
+    assert_null(out);
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "beta", "B", true, &out, &n, &count, why, sizeof why), 0);
+    assert_string_equal(out, "alpha\nB\ngamma\nB\n");
+    assert_int_equal(count, 2);
+    free(out);
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "delta", "D", false, &out, &n, &count, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "not found"));
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "", "D", false, &out, &n, &count, why, sizeof why), -1);
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "beta", "beta", true, &out, &n, &count, why, sizeof why),
+                     -1);
+    /* Whitespace counts: an indented copy is not a match. */
+    assert_int_equal(sq_agent_edit_apply("  x = 1\n", 8, "x = 1\n ", "y", false, &out, &n, &count, why, sizeof why),
+                     -1);
+    /* Deleting is allowed (empty replacement). */
+    assert_int_equal(sq_agent_edit_apply(text, strlen(text), "alpha\n", "", false, &out, &n, &count, why, sizeof why),
+                     0);
+    assert_string_equal(out, "beta\ngamma\nbeta\n");
+    free(out);
+}
+
+static void test_redact_and_summary(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"sk-or-v1-abcdef123456", "1", "hunter2hunter2", NULL};
+    char *s = sq_agent_redact("key sk-or-v1-abcdef123456 and sk-or-v1-abcdef123456; pw hunter2hunter2 x1", secrets);
+    assert_string_equal(s, "key [REDACTED] and [REDACTED]; pw [REDACTED] x1");
+    free(s);
+    assert_true(sq_agent_secret_name("OPENROUTER_API_KEY"));
+    assert_true(sq_agent_secret_name("github_token"));
+    assert_false(sq_agent_secret_name("OPENROUTER_MODEL"));
+
+    char out[13];
+    json_t *a = json_pack("{s:s}", "command", "echo héllo\nworld and more");
+    sq_agent_step_summary("bash", a, out, sizeof out);
+    assert_string_equal(out, "bash echo h"); /* é is not cut in half */
+    json_decref(a);
+    a = json_pack("{s:s}", "path", "a.txt");
+    sq_agent_step_summary("read", a, out, sizeof out);
+    assert_string_equal(out, "read a.txt");
+    json_decref(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_agents_and_tools_json), cmocka_unit_test(test_check_call),
+        cmocka_unit_test(test_repeats),              cmocka_unit_test(test_retry_verdicts),
+        cmocka_unit_test(test_headtail),             cmocka_unit_test(test_edit),
+        cmocka_unit_test(test_redact_and_summary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
