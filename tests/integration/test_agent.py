@@ -392,7 +392,7 @@ def test_public_only_without_the_setting(agent_stack, fake, stack_env):
     s.for_request(k["requestId"], {"sandbox.ended"}, timeout=60)
 
 
-def test_key_is_in_no_event_row_or_log_and_transcript_is_redacted(agent_stack, sbx, fake, pg):
+def test_key_is_in_no_event_row_or_log_and_transcript_is_redacted(agent_stack, sbx, fake, pg, rds):
     client, w = agent_stack
     sid, s, _ = sbx
     end, progress, reqs, req = prompt(client, s, sid, fake, [
@@ -423,3 +423,49 @@ def test_key_is_in_no_event_row_or_log_and_transcript_is_redacted(agent_stack, s
         n = pg.execute(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s", (f"%{KEY}%",)).fetchone()[0]
         assert n == 0, table
     assert KEY not in w.log_text()
+    for k in rds.scan_iter(f"*{sid}*"):
+        assert KEY not in json.dumps(rds.hgetall(k) if rds.type(k) == "hash" else
+                                     rds.lrange(k, 0, -1) if rds.type(k) == "list" else str(rds.dump(k))), k
+
+
+def cli(client, *args, timeout=90):
+    import subprocess
+    from harness import BUILD
+    env = {**os.environ, "SANDQ_TOPIC_PREFIX": client.prefix}
+    return subprocess.run([str(BUILD / "producer" / "sandq"), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_cli_prompt_wait_and_transcript(agent_stack, sbx, fake):
+    """sandq prompt … --wait streams the steps to stderr and prints the answer;
+    sandq agent transcript prints the conversation; without --wait, the task id."""
+    client, _ = agent_stack
+    sid, _, _ = sbx
+    fake.set_script([{"calls": [("write", {"path": "cli.txt", "content": "from the cli\n"})]},
+                     {"text": "cli.txt is written"}])
+    p = cli(client, "prompt", sid, "write cli.txt", "--wait")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "cli.txt is written\n"
+    assert "step 1 write: write cli.txt" in p.stderr and "2 steps" in p.stderr
+    fake.set_script([{"text": "planned"}])
+    p = cli(client, "prompt", sid, "plan it", "--agent", "plan", "--json")
+    assert p.returncode == 0, p.stderr
+    task = json.loads(p.stdout)["taskId"]
+    assert task.startswith("tsk_")
+    deadline = time.monotonic() + 30
+    while True:
+        t = cli(client, "agent", "transcript", task)
+        if t.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert t.returncode == 0, t.stderr
+    assert f"task {task}  agent plan  model {MODEL}  steps 1  outcome completed" in t.stdout
+    assert "--- user\nplan it\n" in t.stdout and "--- assistant\nplanned\n" in t.stdout
+    j = cli(client, "agent", "transcript", task, "--json")
+    assert json.loads(j.stdout)["transcript"]["messages"][-1]["content"] == "planned"
+    bad = cli(client, "prompt", sid, "x", "--agent", "deploy")
+    assert bad.returncode == 2 and "build or plan" in bad.stderr
+    # A failing task: exit 1 with the reason.
+    fake.set_script([{"status": 403, "raw": json.dumps({"error": {"message": "moderation: flagged"}})}])
+    p = cli(client, "prompt", sid, "bad", "--wait")
+    assert p.returncode == 1 and "capability_unavailable" in p.stderr and "flagged" in p.stderr
