@@ -378,18 +378,40 @@ def test_not_configured_and_not_enabled(agent_stack, fake):
         st.for_request(k["requestId"], {"sandbox.ended"}, timeout=60)
 
 
-def test_public_only_without_the_setting(agent_stack, fake, stack_env):
-    """A worker without SANDQ_AGENT_ALLOW_PRIVATE_ENDPOINTS refuses a loopback
-    endpoint (the SSRF guard), and plain http to it at all."""
-    client, _ = agent_stack
-    # The module's worker allows private endpoints; this checks the create-time
-    # refusal of plain http to a public host, which holds on any worker.
-    sid, s, ready = create(client, {"capabilities": {"agent": {"enabled": True}},
-                                    "env": agent_env(fake, OPENROUTER_BASE_URL="ftp://example.com/v1")})
-    failed = next(e for e in s.seen if e["type"] == "sandbox.agent.failed")
-    assert "http or https" in failed["data"]["message"]
-    k = client.send(client.envelope("sandbox.kill", sid))
-    s.for_request(k["requestId"], {"sandbox.ended"}, timeout=60)
+def test_ssrf_guard_without_the_setting(stack_env, fake):
+    """A worker without SANDQ_AGENT_ALLOW_PRIVATE_ENDPOINTS: plain http is
+    refused at create, and an https endpoint on loopback or the metadata
+    address is refused right before connect() — the fake server never sees a
+    request, and the task fails model_endpoint_refused, not retried."""
+    prefix = private_prefix(stack_env["brokers"], "agentssrf")
+    w = Worker("w-agent-ssrf", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": f"{prefix}-workers"}).start()
+    client = Sandq(stack_env["brokers"], prefix)
+    try:
+        fake.set_script([{"text": "never"}, {"text": "never"}])
+        sid, s, ready = create(client, {"capabilities": {"agent": {"enabled": True}}, "env": agent_env(fake)})
+        failed = next(e for e in s.seen if e["type"] == "sandbox.agent.failed")
+        assert "must be https" in failed["data"]["message"] and ready["data"]["capabilities"]["agent"] is False
+        for url in (f"https://127.0.0.1:{fake.port}/api/v1", "https://169.254.169.254/v1",
+                    f"https://localhost:{fake.port}/api/v1"):
+            sid2, s2, ready2 = create(client, {"capabilities": {"agent": {"enabled": True}},
+                                               "env": agent_env(fake, OPENROUTER_BASE_URL=url)})
+            assert ready2["data"]["capabilities"]["agent"] is True
+            end, _, reqs, _ = prompt(client, s2, sid2, fake, [{"text": "never"}])
+            assert end["type"] == "sandbox.task.failed" and reqs == [], end
+            assert end["data"]["reason"] == "model_endpoint_refused", end
+            assert "refused" in end["data"]["message"] and "address" in end["data"]["message"]
+            for i, st in ((sid2, s2),):
+                k = client.send(client.envelope("sandbox.kill", i))
+                st.for_request(k["requestId"], {"sandbox.ended"}, timeout=60)
+        bad = create(client, {"capabilities": {"agent": {"enabled": True}},
+                              "env": agent_env(fake, OPENROUTER_BASE_URL="ftp://example.com/v1")})
+        assert "http or https" in next(e for e in bad[1].seen if e["type"] == "sandbox.agent.failed")["data"]["message"]
+        for i, st in ((sid, s), (bad[0], bad[1])):
+            k = client.send(client.envelope("sandbox.kill", i))
+            st.for_request(k["requestId"], {"sandbox.ended"}, timeout=60)
+    finally:
+        assert w.stop() == 0, w.log_text()[-3000:]
+        shutil.rmtree(w.dir, ignore_errors=True)
 
 
 def test_key_is_in_no_event_row_or_log_and_transcript_is_redacted(agent_stack, sbx, fake, pg, rds):

@@ -216,7 +216,10 @@ static call_rc ask(run *r, bool summarizing, sq_chat_reply *reply, sq_task_outco
         json_object_set_new(body, "tool_choice", json_string("none"));
     if (r->s->stream)
         json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1));
-    json_object_set_new(body, "usage", json_pack("{s:b}", "include", 1)); /* OpenRouter: cost in usage */
+    /* OpenRouter reports the cost in usage when asked; other endpoints may
+     * refuse a parameter they do not know, so only OpenRouter is asked. */
+    if (strstr(r->url, "://openrouter.ai/"))
+        json_object_set_new(body, "usage", json_pack("{s:b}", "include", 1));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text) {
@@ -524,7 +527,8 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
         }
     }
     bool ok = out->failure.code == SQ_OK;
-    store_transcript(&r, ok ? stop_reason : sq_code_name(out->failure.code));
+    if (!t->sb->fenced) /* taken over: nothing more of this task is ours to record (task.c) */
+        store_transcript(&r, ok ? stop_reason : sq_code_name(out->failure.code));
     json_t *changed = NULL;
     if (!t->sb->fenced && out->failure.code != SQ_CANCELED && sq_sandbox_alive(t->sb->runtime))
         changed = sq_agent_changed_files(&r.tc, since_ns);

@@ -215,6 +215,10 @@ void sq_model_call(const sq_model_req *req, sq_model_res *res)
     curl_easy_setopt(h, CURLOPT_PROXY, ""); /* a proxy from the environment would bypass the guard */
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+    /* A stream that stalls (no byte for 5 minutes) is a failed call, retried,
+     * rather than one that waits for the task's whole timeout. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 300L);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
