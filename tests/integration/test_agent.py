@@ -16,12 +16,16 @@ import os
 import shutil
 import time
 
+import secrets
+
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from fake_model import FakeModel
 from harness import Worker, private_prefix
 from sandbox_host import TASK_END, procs_of, wait_until
 from sandq_client import Sandq, new_id
+from webhook_receiver import Receiver
 
 KEY = "sk-or-v1-FAKEKEY-0123456789abcdef0123456789"
 MODEL = "fake/model-large"
@@ -37,12 +41,25 @@ def fake():
     f.close()
 
 
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+@pytest.fixture(scope="module")
+def hook():
+    rcv = Receiver().start()
+    yield rcv
+    rcv.stop()
+
+
 @pytest.fixture(scope="module")
 def agent_stack(stack_env):
     prefix = private_prefix(stack_env["brokers"], "agent")
+    # Webhooks on (the end-to-end test's completion is announced by one).
     w = Worker("w-agent", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": f"{prefix}-workers",
                            "SANDQ_AGENT_ALLOW_PRIVATE_ENDPOINTS": "1", "SANDQ_AGENT_RETRY_MAX_MS": "3000",
-                           "SANDQ_AGENT_TOOL_OUTPUT_BYTES": str(OUTPUT_BYTES)}).start()
+                           "SANDQ_AGENT_TOOL_OUTPUT_BYTES": str(OUTPUT_BYTES),
+                           "SANDQ_WEBHOOKS": "1", "SANDQ_WEBHOOK_ALLOW_PRIVATE": "1", "SANDQ_WEBHOOK_POLL_MS": "100",
+                           "SANDQ_WEBHOOK_SECRET_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}).start()
     yield Sandq(stack_env["brokers"], prefix), w
     code = w.stop()
     assert code == 0, w.log_text()[-3000:]
@@ -66,10 +83,12 @@ def agent_env(fake, **extra):
 
 
 @pytest.fixture(scope="module")
-def sbx(agent_stack, fake):
+def sbx(agent_stack, fake, hook):
     client, _ = agent_stack
     sid, s, ready = create(client, {"capabilities": {"agent": {"enabled": True, "defaultAgent": "build"}},
-                                    "env": agent_env(fake)})
+                                    "env": agent_env(fake),
+                                    "webhook": {"url": hook.url, "secret": WEBHOOK_SECRET,
+                                                "eventTypes": ["sandbox.task.completed"]}})
     yield sid, s, ready
     k = client.send(client.envelope("sandbox.kill", sid))
     s.for_request(k["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
@@ -109,7 +128,7 @@ def test_create_reports_the_agent_ready(sbx):
     assert ready["data"]["capabilities"]["agent"] is True
 
 
-def test_end_to_end_report_read_back_with_files_read(agent_stack, sbx, fake):
+def test_end_to_end_report_read_back_with_files_read(agent_stack, sbx, fake, hook):
     client, _ = agent_stack
     sid, s, _ = sbx
     report = "# Report\n\nprimes: 2 3 5 7\n"
@@ -151,6 +170,11 @@ def test_end_to_end_report_read_back_with_files_read(agent_stack, sbx, fake):
     fr, data = files_read(client, s, sid, "report.md")
     assert fr["type"] == "sandbox.task.completed" and data == report
     assert files_read(client, s, sid, "side.txt")[1] == "made-by-bash\n"
+    # A signed webhook announced the completion, with the answer.
+    got = hook.wait(lambda g: any(json.loads(x["body"])["eventId"] == end["eventId"] for x in g))
+    d = next(x for x in got if json.loads(x["body"])["eventId"] == end["eventId"])
+    payload = Webhook(WEBHOOK_SECRET).verify(d["body"], d["headers"])
+    assert payload["type"] == "sandbox.task.completed" and payload["data"]["result"]["answer"] == r["answer"]
 
 
 def test_parallel_calls_content_null_in_order(agent_stack, sbx, fake):
@@ -441,7 +465,7 @@ def test_key_is_in_no_event_row_or_log_and_transcript_is_redacted(agent_stack, s
     # Nowhere else either: events, rows, log.
     for e in s.seen:
         assert KEY not in json.dumps(e)
-    for table in ("events", "tasks", "sandboxes", "agent_transcripts", "requests"):
+    for table in ("events", "tasks", "sandboxes", "agent_transcripts", "requests", "webhook_deliveries"):
         n = pg.execute(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s", (f"%{KEY}%",)).fetchone()[0]
         assert n == 0, table
     assert KEY not in w.log_text()
