@@ -652,7 +652,7 @@ SANDQ_API sandq_code sandq_prompt_async(sandq_client_t *client, const char *sand
  * progress meanwhile. On SANDQ_OK, *result_json (may be NULL; free with sandq_free)
  * is the completed task's result: {"answer", "agent", "model", "stopReason",
  * "steps", "usage" {promptTokens, completionTokens, totalTokens, cost?},
- * "filesChanged" […]}. SANDQ_E_WAIT_TIMEOUT: still running, call again. A failed
+ * "filesChanged" […], "title"?}. SANDQ_E_WAIT_TIMEOUT: still running, call again. A failed
  * task returns its code with err->reason: SANDQ_E_CAPABILITY_DISABLED
  * (agent_not_configured: the env lacks the key or model), SANDQ_E_CAPABILITY_UNAVAILABLE
  * (model_rejected, model_unavailable, model_error, model_unreachable,

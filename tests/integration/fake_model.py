@@ -30,6 +30,8 @@ class FakeModel:
     def __init__(self, script: list[dict] | None = None):
         self.script = list(script or [])
         self.requests: list[dict] = []
+        self.title_requests: list[dict] = []
+        self.title: str | None = "A fake title"
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         fake = self
@@ -47,9 +49,19 @@ class FakeModel:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
+                rec = {"path": self.path, "headers": dict(self.headers.items()), "body": body,
+                       "at": time.monotonic()}
+                if isinstance(body, dict) and "tools" not in body:
+                    with fake.cond:
+                        fake.title_requests.append(rec)
+                        title = fake.title
+                    if title is None:
+                        return fake._raw(self, 500, {}, json.dumps({"error": {"message": "no title today"}}))
+                    return fake._raw(self, 200, {}, json.dumps({"choices": [{"message": {
+                        "role": "assistant", "content": title}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 20, "completion_tokens": 4}}))
                 with fake.cond:
-                    fake.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body,
-                                          "at": time.monotonic()})
+                    fake.requests.append(rec)
                     turn = fake.script.pop(0) if fake.script else None
                     fake.cond.notify_all()
                 fake._answer(self, turn, body or {})
@@ -61,10 +73,12 @@ class FakeModel:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def set_script(self, script: list[dict]):
+    def set_script(self, script: list[dict], title: str | None = "A fake title"):
         with self.lock:
             self.script = list(script)
             self.requests = []
+            self.title_requests = []
+            self.title = title
 
     def wait_requests(self, n: int, timeout: float = 30) -> list[dict]:
         deadline = time.monotonic() + timeout

@@ -94,9 +94,9 @@ def sbx(agent_stack, fake, hook):
     s.for_request(k["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
 
 
-def prompt(client, s, sid, fake, script, text="do the task", wait=60, **body):
+def prompt(client, s, sid, fake, script, text="do the task", wait=60, title="A fake title", **body):
     """Run one task.agent with this script; returns (final event, progress data, recorded requests)."""
-    fake.set_script(script)
+    fake.set_script(script, title)
     req = client.send(client.envelope("task.agent", sid, {"prompt": text, **body}))
     end = s.for_request(req["requestId"], TASK_END | {"request.rejected"}, timeout=wait)
     progress = [e["data"] for e in s.seen if e["type"] == "sandbox.task.progress" and e["requestId"] == req["requestId"]]
@@ -145,6 +145,12 @@ def test_end_to_end_report_read_back_with_files_read(agent_stack, sbx, fake, hoo
     assert r["usage"]["promptTokens"] == 100 + 100 + 300 and r["usage"]["completionTokens"] == 10 + 10 + 20
     assert r["usage"]["cost"] == pytest.approx(0.25)
     assert r["filesChanged"] == ["report.md", "side.txt"]
+    # The small model wrote the title: one request, no tools, not streamed.
+    assert r["title"] == "A fake title"
+    (tq,) = fake.title_requests
+    assert tq["body"]["model"] == "fake/model-small" and tq["body"]["stream"] is False
+    assert tq["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert "do the task" in tq["body"]["messages"][1]["content"]
     # Events in order: queued, started, one progress per step, completed.
     mine = [e["type"] for e in s.seen if e.get("requestId") == req["requestId"] and e["type"].startswith("sandbox.task")]
     assert mine == ["sandbox.task.queued", "sandbox.task.started"] + ["sandbox.task.progress"] * 3 + \
@@ -180,7 +186,7 @@ def test_end_to_end_report_read_back_with_files_read(agent_stack, sbx, fake, hoo
 def test_parallel_calls_content_null_in_order(agent_stack, sbx, fake):
     client, _ = agent_stack
     sid, s, _ = sbx
-    end, _, reqs, _ = prompt(client, s, sid, fake, [
+    end, _, reqs, _ = prompt(client, s, sid, fake, title=None, script=[
         {"sse": False, "content_null": True, "calls": [("write", {"path": "p/a.txt", "content": "A"}),
                                                        ("write", {"path": "p/b.txt", "content": "BB"}),
                                                        ("read", {"path": "p/a.txt"})]},
@@ -189,6 +195,7 @@ def test_parallel_calls_content_null_in_order(agent_stack, sbx, fake):
         {"text": "both written"},
     ])
     assert end["type"] == "sandbox.task.completed", end
+    assert "title" not in end["data"]["result"]  # the title call failed: no title, the task is fine
     calls = reqs[1]["body"]["messages"][2]
     assert calls["content"] is None and len(calls["tool_calls"]) == 3
     results = tool_messages(reqs[1])

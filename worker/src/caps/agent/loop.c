@@ -32,6 +32,7 @@ static void settings_load(void)
     sq_err err;
     settings.allow_private = sq_env_bool("SANDQ_AGENT_ALLOW_PRIVATE_ENDPOINTS", false);
     settings.stream = sq_env_bool("SANDQ_AGENT_STREAM", true);
+    settings.title = sq_env_bool("SANDQ_AGENT_TITLE", true);
     /* Out-of-range values fall back to the defaults (logged by sq_env_int's caller below). */
     if (sq_env_int("SANDQ_AGENT_TIMEOUT_MS", 1800000, 1000, 86400000, &settings.timeout_ms, &err) < 0)
         settings.timeout_ms = 1800000;
@@ -295,6 +296,71 @@ static call_rc ask(run *r, bool summarizing, sq_chat_reply *reply, sq_task_outco
     return rc;
 }
 
+/* The task's short title, by the small model (else the main one): one
+ * whole-answer call after the loop, no tools, no retries, at most 15 s and
+ * never past the task's deadline. A title is a nicety: any failure leaves it
+ * out (logged), never fails the task. Returns a malloc'd, redacted title. */
+#define TITLE_TIMEOUT_MS 15000
+static char *make_title(run *r, const char *answer)
+{
+    const char *prompt = json_string_value(json_object_get(r->t->req->body, "prompt"));
+    char user[3200];
+    snprintf(user, sizeof user, "Task:\n%.2000s\n\nOutcome:\n%.1000s", prompt ? prompt : "", answer ? answer : "");
+    /* Cut on a character boundary: snprintf's precision counts bytes. */
+    json_t *u = json_string(user);
+    for (size_t n = strlen(user); !u && n > 0; n--) {
+        user[n - 1] = '\0';
+        u = json_string(user);
+    }
+    json_t *body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:o}], s:b, s:i}", "model",
+                             r->env.small_model ? r->env.small_model : r->model, "messages", "role", "system",
+                             "content",
+                             "Write a title of at most eight words for this task, in the language of the task. "
+                             "Reply with the title only, without quotes.",
+                             "role", "user", "content", u ? u : json_string(""), "stream", 0, "max_tokens", 32);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return NULL;
+    int64_t deadline = sq_mono_ms() + TITLE_TIMEOUT_MS;
+    if (deadline > r->deadline)
+        deadline = r->deadline;
+    sq_model_req q = {.url = r->url, .api_key = r->env.api_key, .body = text, .body_len = strlen(text),
+                      .allow_private = r->s->allow_private, .deadline = deadline, .wake_fd = r->t->sb->wake_fd,
+                      .stop = stop_asked, .user = r};
+    sq_model_res res;
+    sq_model_call(&q, &res);
+    free(text);
+    char *title = NULL;
+    if (res.outcome == SQ_MODEL_DONE && res.status >= 200 && res.status < 300 && !res.reply.is_error &&
+        res.reply.content && res.reply.content_len) {
+        char clean[160];
+        const char *c = res.reply.content;
+        size_t n = res.reply.content_len < sizeof clean - 1 ? res.reply.content_len : sizeof clean - 1;
+        if (n < res.reply.content_len) /* cut: never inside a UTF-8 sequence */
+            while (n > 0 && ((unsigned char)c[n] & 0xC0) == 0x80)
+                n--;
+        size_t a = 0;
+        while (a < n && (c[a] == ' ' || c[a] == '\n' || c[a] == '"'))
+            a++;
+        while (n > a && (c[n - 1] == ' ' || c[n - 1] == '\n' || c[n - 1] == '"' || c[n - 1] == '.'))
+            n--;
+        for (size_t i = a; i < n; i++)
+            clean[i - a] = c[i] == '\n' || c[i] == '\r' || c[i] == '\t' ? ' ' : c[i];
+        clean[n - a] = '\0';
+        json_t *valid = json_string(clean);
+        if (valid)
+            title = redact(r, clean);
+        json_decref(valid);
+    } else {
+        sq_log_ctx lc = {.sandbox_id = r->t->sb->id, .task_id = r->t->req->task_id};
+        sq_warn(&lc, "agent: no title: %s", res.error[0] ? res.error : res.reply.error[0] ? res.reply.error
+                                                                                            : "no answer in time");
+    }
+    sq_chat_reply_free(&res.reply);
+    return title;
+}
+
 static void emit_progress(run *r, const char *tools, const char *summary, const sq_chat_reply *reply)
 {
     json_t *d = json_pack("{s:s, s:i, s:s, s:s, s:{s:I, s:I}, s:I}", "kind", "agent", "step", r->steps, "tool",
@@ -538,16 +604,20 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
         json_t *v;
         json_object_foreach(r.tc.written, k, v) json_array_append_new(changed, json_string(k));
     }
+    char *title = ok && r.s->title && !stop_asked(&r) ? make_title(&r, answer) : NULL;
     if (ok) {
         out->result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o}", "answer", answer ? answer : "", "agent",
                                 sq_agent_kind_name(r.kind), "model", r.model, "stopReason", stop_reason, "steps",
                                 r.steps, "usage", usage_json(&r), "filesChanged", changed);
+        if (title && *title)
+            json_object_set_new(out->result, "title", json_string(title));
     } else {
         out->extra = json_pack("{s:i, s:o}", "steps", r.steps, "usage", usage_json(&r));
         if (r.http_status >= 400 && out->reason && strncmp(out->reason, "model_", 6) == 0)
             json_object_set_new(out->extra, "httpStatus", json_integer(r.http_status));
         json_decref(changed);
     }
+    free(title);
     free(answer);
     run_free(&r);
 }

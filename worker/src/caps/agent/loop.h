@@ -17,6 +17,7 @@
 typedef struct sq_agent_settings {
     bool allow_private;     /* SANDQ_AGENT_ALLOW_PRIVATE_ENDPOINTS */
     bool stream;            /* SANDQ_AGENT_STREAM (default on) */
+    bool title;             /* SANDQ_AGENT_TITLE (default on): a short title by the small model */
     int64_t timeout_ms;     /* SANDQ_AGENT_TIMEOUT_MS: a task's default timeoutMs */
     int64_t max_tokens;     /* SANDQ_AGENT_MAX_TOKENS: prompt + completion tokens of one task */
     int64_t output_bytes;   /* SANDQ_AGENT_TOOL_OUTPUT_BYTES: one tool result, head + tail */
