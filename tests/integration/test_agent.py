@@ -522,3 +522,54 @@ def test_cli_prompt_wait_and_transcript(agent_stack, sbx, fake):
     fake.set_script([{"status": 403, "raw": json.dumps({"error": {"message": "moderation: flagged"}})}])
     p = cli(client, "prompt", sid, "bad", "--wait")
     assert p.returncode == 1 and "capability_unavailable" in p.stderr and "flagged" in p.stderr
+
+
+def test_output_that_is_not_utf8_or_cut_mid_character(agent_stack, sbx, fake):
+    client, _ = agent_stack
+    sid, s, _ = sbx
+    end, _, reqs, _ = prompt(client, s, sid, fake, [
+        {"calls": [("bash", {"command": "printf 'é%.0s' $(seq 1 3001); printf '\\377\\000z'"})]},
+        {"text": "ok"},
+    ])
+    assert end["type"] == "sandbox.task.completed", end
+    out = tool_messages(reqs[1])[0]["content"]
+    assert out.startswith("éé") and out.endswith("??z") and "bytes of output omitted" in out
+
+
+def test_cancel_while_the_model_is_answering(agent_stack, sbx, fake):
+    client, _ = agent_stack
+    sid, s, _ = sbx
+    fake.set_script([{"hang": 20}])
+    req = client.send(client.envelope("task.agent", sid, {"prompt": "slow model"}))
+    assert fake.wait_requests(1, 30)
+    t0 = time.monotonic()
+    client.send(client.envelope("task.cancel", sid, {"targetTaskId": req["taskId"]}))
+    end = s.for_request(req["requestId"], TASK_END, timeout=30)
+    assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "canceled", end
+    assert time.monotonic() - t0 < 15  # liveness: not after the 20 s answer
+
+
+def test_token_ceiling(agent_stack, sbx, fake):
+    client, _ = agent_stack
+    sid, s, _ = sbx
+    end, _, reqs, _ = prompt(client, s, sid, fake, [
+        {"calls": [("bash", {"command": "true"})], "usage": {"prompt_tokens": 1_999_000, "completion_tokens": 500}},
+        {"calls": [("bash", {"command": "true # 2"})], "usage": {"prompt_tokens": 1000, "completion_tokens": 10}},
+        {"text": "never"},
+    ])
+    assert end["type"] == "sandbox.task.failed", end
+    d = end["data"]
+    assert d["code"] == "limit_exceeded" and d["reason"] == "token_limit" and "SANDQ_AGENT_MAX_TOKENS" in d["message"]
+    assert d["steps"] == 2 and d["usage"]["totalTokens"] == 2_000_510
+    assert len(reqs) == 2
+
+
+def test_retries_run_out(agent_stack, sbx, fake):
+    client, _ = agent_stack
+    sid, s, _ = sbx
+    busy = {"status": 503, "headers": {"Retry-After": "0"}, "raw": json.dumps({"error": {"message": "overloaded"}})}
+    end, _, reqs, _ = prompt(client, s, sid, fake, [busy] * 6)
+    assert end["type"] == "sandbox.task.failed", end
+    d = end["data"]
+    assert d["reason"] == "model_unavailable" and d["httpStatus"] == 503 and "after 4 retries" in d["message"]
+    assert len(reqs) == 5  # the first try and SANDQ_AGENT_RETRIES=4 more

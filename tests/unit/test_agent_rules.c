@@ -214,13 +214,42 @@ static void test_redact_and_summary(void **state)
     json_decref(a);
 }
 
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    char ok[] = "héllo ✓ 😀";
+    assert_int_equal(sq_agent_utf8_sanitize(ok, strlen(ok)), 0);
+    assert_string_equal(ok, "héllo ✓ 😀");
+    /* A character cut in half at either end (head + tail truncation), a lone
+     * continuation byte, an overlong, a surrogate, a NUL. */
+    char bad[] = "\xa9" "ab" "\xc3";
+    assert_int_equal(sq_agent_utf8_sanitize(bad, 4), 2);
+    assert_string_equal(bad, "?ab?");
+    char over[] = "\xc0\xafx\xed\xa0\x80y";
+    assert_int_equal(sq_agent_utf8_sanitize(over, 7), 5);
+    assert_string_equal(over, "??x???y");
+    char nul[4] = {'a', 0, 'b', 0};
+    assert_int_equal(sq_agent_utf8_sanitize(nul, 3), 1);
+    assert_string_equal(nul, "a?b");
+    /* Cutting every possible way keeps the text valid. */
+    const char *t = "aé✓😀b";
+    for (size_t cut = 0; cut <= strlen(t); cut++) {
+        char buf[32];
+        memcpy(buf, t + cut, strlen(t) - cut + 1);
+        sq_agent_utf8_sanitize(buf, strlen(buf));
+        json_t *j = json_string(buf);
+        assert_non_null(j);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agents_and_tools_json), cmocka_unit_test(test_check_call),
         cmocka_unit_test(test_repeats),              cmocka_unit_test(test_retry_verdicts),
         cmocka_unit_test(test_headtail),             cmocka_unit_test(test_edit),
-        cmocka_unit_test(test_redact_and_summary),
+        cmocka_unit_test(test_redact_and_summary),   cmocka_unit_test(test_utf8_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

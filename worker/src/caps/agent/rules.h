@@ -78,6 +78,12 @@ char *sq_agent_redact(const char *s, const char *const *secrets);
  * …PASSWORD, …CREDENTIALS): its value is redacted too. */
 bool sq_agent_secret_name(const char *name);
 
+/* Make text valid UTF-8 in place: every byte that does not start a complete,
+ * well-formed sequence (a character cut by head + tail truncation, binary
+ * output) becomes '?', and NUL bytes too, so the text always fits in a JSON
+ * string for the model. Returns how many bytes were replaced. */
+size_t sq_agent_utf8_sanitize(char *s, size_t n);
+
 /* One line for sandbox.task.progress: the tool and its main argument, cut
  * to max bytes on a UTF-8 boundary. */
 void sq_agent_step_summary(const char *tool, const json_t *args, char *out, size_t max);

@@ -94,7 +94,12 @@ static char *finish_text(sq_agent_tools_ctx *c, const char *s)
 
 static char *out_text(sq_agent_tools_ctx *c, const sq_headtail *h)
 {
-    char *raw = sq_headtail_text(h, NULL);
+    size_t n = 0;
+    char *raw = sq_headtail_text(h, &n);
+    /* Binary output, or a character the cut split: '?' instead, so the text
+     * is one C string (no NUL) and valid JSON for the model. */
+    if (raw)
+        sq_agent_utf8_sanitize(raw, n);
     char *r = finish_text(c, raw ? raw : "");
     free(raw);
     return r;
@@ -263,7 +268,10 @@ static sq_tool_status tool_read(sq_agent_tools_ctx *c, const json_t *args, char 
         line++;
         p = nl ? nl + 1 : end;
     }
-    char *body = sq_headtail_text(&h, NULL);
+    size_t blen = 0;
+    char *body = sq_headtail_text(&h, &blen);
+    if (body) /* a file that is not UTF-8 text (Latin-1, a NUL past the first 8 KiB) */
+        sq_agent_utf8_sanitize(body, blen);
     char *red = finish_text(c, body ? body : "");
     bool more = p < end || !whole;
     if (shown == 0)
