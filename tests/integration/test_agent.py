@@ -573,3 +573,20 @@ def test_retries_run_out(agent_stack, sbx, fake):
     d = end["data"]
     assert d["reason"] == "model_unavailable" and d["httpStatus"] == 503 and "after 4 retries" in d["message"]
     assert len(reqs) == 5  # the first try and SANDQ_AGENT_RETRIES=4 more
+
+
+def test_a_huge_answer_is_cut_for_the_event_and_whole_in_the_transcript(agent_stack, sbx, fake, pg):
+    client, _ = agent_stack
+    sid, s, _ = sbx
+    text = "ü" * 200_000  # 400 KB
+    end, _, _, req = prompt(client, s, sid, fake, [{"sse": False, "text": text}])
+    assert end["type"] == "sandbox.task.completed", end
+    a = end["data"]["result"]["answer"]
+    assert a.startswith("üü") and a.endswith("the transcript has all of it]") and len(a.encode()) <= 256 * 1024
+    deadline = time.monotonic() + 15
+    row = None
+    while row is None and time.monotonic() < deadline:
+        row = pg.execute("SELECT transcript->'messages'->-1->>'content' FROM agent_transcripts WHERE task_id = %s",
+                         (req["taskId"],)).fetchone()
+        time.sleep(0.1)
+    assert row[0] == text

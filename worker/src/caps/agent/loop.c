@@ -361,6 +361,22 @@ static char *make_title(run *r, const char *answer)
     return title;
 }
 
+/* The answer travels in one event (SANDQ_MAX_EVENT_BYTES, 1 MiB by default):
+ * past ANSWER_MAX it is cut, on a character boundary, with a note; the
+ * transcript keeps it whole. */
+#define ANSWER_MAX (256u << 10)
+static void cut_answer(char *a)
+{
+    static const char note[] = "\n[the answer was cut at 256 KiB; the transcript has all of it]";
+    size_t n = a ? strlen(a) : 0;
+    if (n <= ANSWER_MAX)
+        return;
+    size_t k = ANSWER_MAX - sizeof note;
+    while (k > 0 && ((unsigned char)a[k] & 0xC0) == 0x80)
+        k--;
+    memcpy(a + k, note, sizeof note);
+}
+
 static void emit_progress(run *r, const char *tools, const char *summary, const sq_chat_reply *reply)
 {
     json_t *d = json_pack("{s:s, s:i, s:s, s:s, s:{s:I, s:I}, s:I}", "kind", "agent", "step", r->steps, "tool",
@@ -567,6 +583,7 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
                                                         reply.content ? reply.content : "",
                                                         reply.content ? reply.content_len : 0));
             answer = redact(&r, reply.content ? reply.content : "");
+            cut_answer(answer);
             if (summarizing)
                 stop_reason = "max_steps";
             char sum[200];

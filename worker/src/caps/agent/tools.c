@@ -509,9 +509,11 @@ json_t *sq_agent_changed_files(sq_agent_tools_ctx *c, int64_t since_ns)
     sq_err fail;
     run_ctx r = {.t = c->t, .out = &o};
     sq_exec_opts opts = {.argv = argv, .envp = c->envp, .cwd = "/workspace", .timeout_ms = 10000,
-                         .on_output = on_out, .user = &r};
+                         .on_output = on_out, .user = &r, .on_control = on_control, .wake_fd = c->t->sb->wake_fd,
+                         .control_at = sq_control_first_at(c->t->sb)};
     json_t *list = NULL;
-    if (sq_sandbox_exec(c->t->sb->runtime, &opts, &res, &fail) == 0 && !res.timed_out && res.exit_code == 0) {
+    if (sq_sandbox_exec(c->t->sb->runtime, &opts, &res, &fail) == 0 && !res.timed_out && !res.canceled &&
+        res.exit_code == 0) {
         char *s = sq_headtail_text(&o.ht, NULL);
         list = json_array();
         for (char *line = s ? strtok(s, "\n") : NULL; line; line = strtok(NULL, "\n")) {
