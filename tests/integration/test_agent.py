@@ -590,3 +590,20 @@ def test_a_huge_answer_is_cut_for_the_event_and_whole_in_the_transcript(agent_st
                          (req["taskId"],)).fetchone()
         time.sleep(0.1)
     assert row[0] == text
+
+
+def test_kill_stops_a_running_agent(agent_stack, fake):
+    client, _ = agent_stack
+    sid, s, _ = create(client, {"capabilities": {"agent": {"enabled": True}}, "env": agent_env(fake)})
+    fake.set_script([{"calls": [("bash", {"command": "sleep 60"})]}, {"text": "never"}])
+    req = client.send(client.envelope("task.agent", sid, {"prompt": "slow"}))
+    assert wait_until(lambda: any("sleep" in open(f"/proc/{p}/cmdline").read() for p in procs_of(sid)
+                                  if os.path.exists(f"/proc/{p}/cmdline")), 30)
+    k = client.send(client.envelope("sandbox.kill", sid))
+    end = s.for_request(req["requestId"], TASK_END, timeout=30)
+    assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "canceled", end
+    assert "killed" in end["data"]["message"]
+    s.for_request(k["requestId"], {"sandbox.ended"}, timeout=30)
+    types = [e["type"] for e in s.seen]
+    assert "sandbox.ready" not in types[types.index("sandbox.task.failed"):]
+    assert len(fake.requests) == 1
