@@ -410,8 +410,8 @@ static bool run_calls(run *r, sq_chat_reply *reply, char *tools, size_t tools_si
         json_t *args = NULL;
         char why[700];
         char *text = NULL;
-        tl += (size_t)snprintf(tools + tl, tl < tools_size ? tools_size - tl : 0, "%s%s", i ? "," : "",
-                               *name ? name : "?");
+        if (tl < tools_size) /* a long list is cut; the step's tool messages have every call */
+            tl += (size_t)snprintf(tools + tl, tools_size - tl, "%s%s", i ? "," : "", *name ? name : "?");
         if (sq_agent_check_call(r->kind, name, c->args, &args, why, sizeof why) < 0) {
             text = strdup(why);
         } else if (sq_agent_repeat_note(&r->repeat, name, args)) {

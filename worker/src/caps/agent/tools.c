@@ -37,7 +37,9 @@ static void on_output(void *user, int stream, const char *data, size_t len)
         sq_headtail_add(&o->ht, data, len);
 }
 
-/* The sandbox control lane sees the task; our output goes to the collector. */
+/* One command's callbacks: the control lane is asked about the task (kill,
+ * cancel, a pause timeout: lifecycle/control.h), the output goes to the
+ * collector. */
 typedef struct run_ctx {
     sq_task *t;
     cmd_out *out;
@@ -75,8 +77,6 @@ static sq_tool_status run_cmd(sq_agent_tools_ctx *c, const char *const *argv, in
         .wake_fd = c->t->sb->wake_fd,
         .control_at = sq_control_first_at(c->t->sb),
     };
-    /* on_control gets &r, and sq_control_on_exec needs the task: run_ctx
-     * starts with it. */
     if (sq_sandbox_exec(c->t->sb->runtime, &opts, res, fail) < 0)
         return SQ_TOOL_BROKEN;
     if (res->canceled)
