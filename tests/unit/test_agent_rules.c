@@ -1,7 +1,9 @@
 /* test_agent_rules.c — the agent's pure rules (worker/src/caps/agent/rules.c):
  * tools per agent, tool-call checks (unknown, mis-cased, read-only agent,
  * malformed and non-object arguments, a missing or mistyped argument),
- * repeated calls broken at the third, the retry verdicts and Retry-After,
+ * repeated calls broken at the third, the loop's turns (answer, step cap and
+ * its summarising turn, token ceiling), the retry verdicts, Retry-After and
+ * the wait schedule,
  * head + tail truncation, edit's exact replacement, redaction. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +122,60 @@ static void test_retry_verdicts(void **state)
     /* Sun, 06 Nov 1994 08:49:37 GMT is 784111777. */
     assert_int_equal(sq_agent_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111770), 7000);
     assert_int_equal(sq_agent_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800), 0);
+}
+
+/* The loop's turns: answer on a reply without calls; after max_steps turns
+ * with calls, one summarising turn whose calls are not run; the token
+ * ceiling from usage. */
+static void test_loop_turns(void **state)
+{
+    (void)state;
+    sq_agent_budget b = {.max_steps = SQ_AGENT_DEFAULT_MAX_STEPS, .max_tokens = 1000};
+    assert_int_equal(b.max_steps, 50);
+    assert_int_equal(sq_agent_before_call(&b), SQ_AGENT_ASK);
+    assert_int_equal(sq_agent_after_reply(&b, SQ_AGENT_ASK, 2, 100, 10), SQ_AGENT_RUN_CALLS);
+    assert_int_equal(sq_agent_after_calls(&b), SQ_AGENT_GO_ON);
+    assert_int_equal(sq_agent_after_reply(&b, SQ_AGENT_ASK, 0, 100, 10), SQ_AGENT_ANSWER);
+    assert_int_equal(b.steps, 2);
+    assert_int_equal(b.tokens, 220);
+
+    b = (sq_agent_budget){.max_steps = 2, .max_tokens = 1000000};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sq_agent_before_call(&b), SQ_AGENT_ASK);
+        assert_int_equal(sq_agent_after_reply(&b, SQ_AGENT_ASK, 1, 10, 1), SQ_AGENT_RUN_CALLS);
+    }
+    assert_int_equal(sq_agent_before_call(&b), SQ_AGENT_SUMMARIZE);
+    /* The summarising turn's tool calls are not run: its text is the answer. */
+    assert_int_equal(sq_agent_after_reply(&b, SQ_AGENT_SUMMARIZE, 3, 10, 1), SQ_AGENT_ANSWER);
+    assert_int_equal(b.steps, 3);
+
+    b = (sq_agent_budget){.max_steps = 50, .max_tokens = 1000};
+    sq_agent_after_reply(&b, SQ_AGENT_ASK, 1, 900, 100);
+    assert_int_equal(sq_agent_after_calls(&b), SQ_AGENT_GO_ON); /* at the ceiling is not over it */
+    sq_agent_after_reply(&b, SQ_AGENT_ASK, 1, 1, 0);
+    assert_int_equal(sq_agent_after_calls(&b), SQ_AGENT_OVER_TOKENS);
+    /* An endpoint that reports no usage (or nonsense) counts nothing. */
+    b = (sq_agent_budget){.max_steps = 50, .max_tokens = 10};
+    sq_agent_after_reply(&b, SQ_AGENT_ASK, 1, -5, 0);
+    assert_int_equal(b.tokens, 0);
+}
+
+static void test_retry_schedule(void **state)
+{
+    (void)state;
+    assert_true(sq_agent_retry_allowed(SQ_MODEL_RETRY, 0, 4));
+    assert_true(sq_agent_retry_allowed(SQ_MODEL_RETRY, 3, 4));
+    assert_false(sq_agent_retry_allowed(SQ_MODEL_RETRY, 4, 4));
+    assert_false(sq_agent_retry_allowed(SQ_MODEL_FAIL, 0, 4));
+    assert_false(sq_agent_retry_allowed(SQ_MODEL_RETRY, 0, 0));
+    sq_backoff bo = sq_backoff_make(1000, 30000);
+    /* Retry-After wins (even 0), capped; without it the schedule doubles. */
+    assert_int_equal(sq_agent_retry_delay(2000, &bo, 30000), 2000);
+    assert_int_equal(sq_agent_retry_delay(0, &bo, 30000), 0);
+    assert_int_equal(sq_agent_retry_delay(120000, &bo, 30000), 30000);
+    assert_int_equal(sq_agent_retry_delay(-1, &bo, 30000), 1000);
+    assert_int_equal(sq_agent_retry_delay(-1, &bo, 30000), 2000);
+    assert_int_equal(sq_agent_retry_delay(-1, &bo, 3000), 3000);
 }
 
 static void test_headtail(void **state)
@@ -250,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_repeats),              cmocka_unit_test(test_retry_verdicts),
         cmocka_unit_test(test_headtail),             cmocka_unit_test(test_edit),
         cmocka_unit_test(test_redact_and_summary),   cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_loop_turns),           cmocka_unit_test(test_retry_schedule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

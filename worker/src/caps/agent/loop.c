@@ -21,7 +21,6 @@
 #include "util/backoff.h"
 
 #define DEFAULT_BASE_URL "https://openrouter.ai/api/v1"
-#define DEFAULT_MAX_STEPS 50
 #define TRANSCRIPT_MAX (4u << 20)
 
 static sq_agent_settings settings;
@@ -98,7 +97,7 @@ typedef struct run {
     const char *model;
     char url[2100];
     int64_t deadline;
-    int max_steps;
+    sq_agent_budget budget;
     json_t *messages;
     json_t *tools;
     const char **secrets;
@@ -274,15 +273,13 @@ static call_rc ask(run *r, bool summarizing, sq_chat_reply *reply, sq_task_outco
         }
         sq_chat_reply_free(&res.reply);
         sq_log_ctx lc = {.sandbox_id = r->t->sb->id, .task_id = r->t->req->task_id};
-        if (!retry || attempt >= r->s->retries) {
+        if (!sq_agent_retry_allowed(retry ? SQ_MODEL_RETRY : SQ_MODEL_FAIL, attempt, r->s->retries)) {
             if (retry)
                 snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (after %lld retries)", (long long)attempt);
             fail_with(out, SQ_CAPABILITY_UNAVAILABLE, reason, msg);
             break;
         }
-        int64_t delay = res.retry_after_ms >= 0 ? res.retry_after_ms : sq_backoff_next(&b);
-        if (delay > r->s->retry_cap_ms)
-            delay = r->s->retry_cap_ms;
+        int64_t delay = sq_agent_retry_delay(res.retry_after_ms, &b, r->s->retry_cap_ms);
         sq_warn(&lc, "agent: %s; retrying in %lld ms", msg, (long long)delay);
         if (!wait_retry(r, delay)) {
             if (stop_asked(r))
@@ -538,7 +535,8 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
         timeout = lifetime - sq_now_ms() > 1 ? lifetime - sq_now_ms() : 1;
     r.deadline = t->started_mono + timeout;
     const json_t *ms = json_object_get(body, "maxSteps");
-    r.max_steps = ms ? (int)json_integer_value(ms) : DEFAULT_MAX_STEPS;
+    r.budget = (sq_agent_budget){.max_steps = ms ? (int)json_integer_value(ms) : SQ_AGENT_DEFAULT_MAX_STEPS,
+                                 .max_tokens = r.s->max_tokens};
     r.messages = json_pack("[{s:s, s:s}, {s:s, s:O}]", "role", "system", "content", system_prompt(r.kind), "role",
                            "user", "content", json_object_get(body, "prompt"));
     r.tools = sq_agent_tools_json(r.kind);
@@ -560,7 +558,7 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
             fail_with(out, SQ_CANCELED, NULL, sq_control_why_stopped(t->sb, t->req->task_id));
             break;
         }
-        bool summarizing = r.steps >= r.max_steps;
+        bool summarizing = sq_agent_before_call(&r.budget) == SQ_AGENT_SUMMARIZE;
         if (summarizing)
             json_array_append_new(r.messages,
                                   json_pack("{s:s, s:s}", "role", "user", "content",
@@ -570,14 +568,16 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
         sq_chat_reply reply = {0};
         if (ask(&r, summarizing, &reply, out) != CALL_OK)
             break;
-        r.steps++;
+        sq_agent_after after = sq_agent_after_reply(&r.budget, summarizing ? SQ_AGENT_SUMMARIZE : SQ_AGENT_ASK,
+                                                    reply.ncalls, reply.prompt_tokens, reply.completion_tokens);
+        r.steps = r.budget.steps;
         r.prompt_tokens += reply.prompt_tokens;
         r.completion_tokens += reply.completion_tokens;
         if (reply.has_cost) {
             r.has_cost = true;
             r.cost += reply.cost;
         }
-        if (summarizing || reply.ncalls == 0) {
+        if (after == SQ_AGENT_ANSWER) {
             /* The answer; tool calls made against tool_choice "none" are not run. */
             json_array_append_new(r.messages, json_pack("{s:s, s:s%}", "role", "assistant", "content",
                                                         reply.content ? reply.content : "",
@@ -600,7 +600,7 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
         sq_chat_reply_free(&reply);
         if (!go_on)
             break;
-        if (r.prompt_tokens + r.completion_tokens > r.s->max_tokens) {
+        if (sq_agent_after_calls(&r.budget) == SQ_AGENT_OVER_TOKENS) {
             snprintf(why, sizeof why,
                      "the agent used %lld tokens, more than this worker allows one task "
                      "(SANDQ_AGENT_MAX_TOKENS=%lld)",

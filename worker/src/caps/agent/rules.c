@@ -253,6 +253,35 @@ sq_model_verdict sq_agent_http_verdict(long status)
     }
 }
 
+bool sq_agent_retry_allowed(sq_model_verdict v, int64_t attempt, int64_t retries)
+{
+    return v == SQ_MODEL_RETRY && attempt < retries;
+}
+
+int64_t sq_agent_retry_delay(int64_t retry_after_ms, sq_backoff *b, int64_t cap_ms)
+{
+    int64_t d = retry_after_ms >= 0 ? retry_after_ms : sq_backoff_next(b);
+    return d > cap_ms ? cap_ms : d;
+}
+
+sq_agent_before sq_agent_before_call(const sq_agent_budget *b)
+{
+    return b->steps >= b->max_steps ? SQ_AGENT_SUMMARIZE : SQ_AGENT_ASK;
+}
+
+sq_agent_after sq_agent_after_reply(sq_agent_budget *b, sq_agent_before turn, int ncalls, int64_t prompt_tokens,
+                                    int64_t completion_tokens)
+{
+    b->steps++;
+    b->tokens += (prompt_tokens > 0 ? prompt_tokens : 0) + (completion_tokens > 0 ? completion_tokens : 0);
+    return turn == SQ_AGENT_SUMMARIZE || ncalls == 0 ? SQ_AGENT_ANSWER : SQ_AGENT_RUN_CALLS;
+}
+
+sq_agent_next sq_agent_after_calls(const sq_agent_budget *b)
+{
+    return b->tokens > b->max_tokens ? SQ_AGENT_OVER_TOKENS : SQ_AGENT_GO_ON;
+}
+
 int64_t sq_agent_retry_after_ms(const char *v, int64_t now_s)
 {
     if (!v)

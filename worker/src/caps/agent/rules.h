@@ -6,6 +6,8 @@
  *   the agent does not have, arguments that are not a JSON object or miss a
  *   required field become a message for the model, never a crash;
  * - three identical consecutive calls are broken (the third is not run);
+ * - the loop's turns: stop on a reply without tool calls, maxSteps (default
+ *   50) then one text-only summarising turn, the token ceiling from usage;
  * - which HTTP answers are retried (408, 429, 500, 502, 503; Retry-After
  *   honoured) and which fail at once (400, 401, 402, 403, anything else);
  * - a tool's output cut to head + tail with a marker (sq_headtail);
@@ -18,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/backoff.h"
 
 typedef enum { SQ_AGENT_BUILD = 0, SQ_AGENT_PLAN = 1 } sq_agent_kind;
 
@@ -45,12 +49,40 @@ typedef struct sq_agent_repeat {
 bool sq_agent_repeat_note(sq_agent_repeat *r, const char *name, const json_t *args);
 void sq_agent_repeat_free(sq_agent_repeat *r);
 
+/* The loop's turns. Before each model call: ask (tools allowed), or — once
+ * max_steps turns with tool calls are done — one summarising turn
+ * (tool_choice "none"). After a reply: its text is the answer (no tool
+ * calls, or the summarising turn: calls made against "none" are not run), or
+ * its calls run. After the calls: go on, or stop because the tokens used
+ * (from usage) passed the ceiling. */
+typedef struct sq_agent_budget {
+    int max_steps;       /* default SQ_AGENT_DEFAULT_MAX_STEPS */
+    int64_t max_tokens;
+    int steps;           /* model turns done */
+    int64_t tokens;      /* prompt + completion tokens so far */
+} sq_agent_budget;
+#define SQ_AGENT_DEFAULT_MAX_STEPS 50
+typedef enum { SQ_AGENT_ASK = 0, SQ_AGENT_SUMMARIZE } sq_agent_before;
+typedef enum { SQ_AGENT_ANSWER = 0, SQ_AGENT_RUN_CALLS } sq_agent_after;
+typedef enum { SQ_AGENT_GO_ON = 0, SQ_AGENT_OVER_TOKENS } sq_agent_next;
+sq_agent_before sq_agent_before_call(const sq_agent_budget *b);
+/* Counts the turn and its tokens into b. */
+sq_agent_after sq_agent_after_reply(sq_agent_budget *b, sq_agent_before turn, int ncalls, int64_t prompt_tokens,
+                                    int64_t completion_tokens);
+sq_agent_next sq_agent_after_calls(const sq_agent_budget *b);
+
 /* What to do with an HTTP answer of the model endpoint. */
 typedef enum { SQ_MODEL_OK = 0, SQ_MODEL_RETRY, SQ_MODEL_FAIL } sq_model_verdict;
 sq_model_verdict sq_agent_http_verdict(long status);
 /* Retry-After: delta-seconds or an HTTP-date; -1 when absent or unreadable.
  * now_s is the current Unix time (for the date form). */
 int64_t sq_agent_retry_after_ms(const char *value, int64_t now_s);
+/* Retry a call that failed with verdict v? attempt counts from 0 (the first
+ * try); retries is how many retries are allowed. */
+bool sq_agent_retry_allowed(sq_model_verdict v, int64_t attempt, int64_t retries);
+/* The wait before a retry: Retry-After when given (retry_after_ms ≥ 0), else
+ * the schedule's next delay (util/backoff.h), never more than cap_ms. */
+int64_t sq_agent_retry_delay(int64_t retry_after_ms, sq_backoff *b, int64_t cap_ms);
 
 /* Keeps the first `head` and the last `tail` bytes of a stream of output and
  * counts what fell between. */
