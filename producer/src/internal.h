@@ -211,6 +211,13 @@ void sqp_taskstate_init(sqp_taskstate *ts, const char *task_id, const char *requ
 bool sqp_taskstate_feed(sqp_taskstate *ts, const sq_event *ev);
 void sqp_taskstate_free(sqp_taskstate *ts);
 
+/* ---- PostgreSQL (pg.c): one short-lived connection per call ---- */
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+sandq_code sqp_pg_connect(sandq_client_t *c, PGconn **db, sandq_error *err);
+/* SANDQ_E_DATABASE with "what: <libpq's message>" (res's, else db's). */
+sandq_code sqp_pg_fail(sandq_error *err, PGconn *db, PGresult *res, const char *what);
+
 /* ---- task handles (exec.c), for the other task kinds' calls (prompt.c) ---- */
 /* Publish a task request (body and metadata stolen) with a waiter open on the
  * sandbox's partition; *task follows it (sandq_task_wait / sandq_task_free). */

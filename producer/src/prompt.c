@@ -106,15 +106,6 @@ sandq_code sandq_prompt(sandq_client_t *c, const char *sandbox_id, const char *p
     return rc;
 }
 
-static sandq_code pg_fail(sandq_error *err, PGconn *db, PGresult *res, const char *what)
-{
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db);
-    char line[400];
-    snprintf(line, sizeof line, "%s", msg ? msg : "unknown error");
-    line[strcspn(line, "\n")] = '\0';
-    return sqp_fail(err, SANDQ_E_DATABASE, "%s: %s", what, line);
-}
-
 sandq_code sandq_agent_transcript(sandq_client_t *c, const char *task_id, char **json, sandq_error *err)
 {
     sqp_err_clear(err);
@@ -123,14 +114,10 @@ sandq_code sandq_agent_transcript(sandq_client_t *c, const char *task_id, char *
     *json = NULL;
     if (!task_id || !sq_id_valid(task_id, "tsk"))
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a task id", task_id ? task_id : "(null)");
-    const char *keys[] = {"dbname", "connect_timeout", NULL};
-    const char *vals[] = {c->database_url, "5", NULL};
-    PGconn *db = PQconnectdbParams(keys, vals, 1);
-    if (!db || PQstatus(db) != CONNECTION_OK) {
-        sandq_code rc = pg_fail(err, db, NULL, "cannot connect to PostgreSQL");
-        PQfinish(db);
-        return rc;
-    }
+    PGconn *db;
+    sandq_code crc = sqp_pg_connect(c, &db, err);
+    if (crc)
+        return crc;
     const char *p[] = {task_id};
     PGresult *res = PQexecParams(
         db,
@@ -141,7 +128,7 @@ sandq_code sandq_agent_transcript(sandq_client_t *c, const char *task_id, char *
         1, NULL, p, NULL, NULL, 0);
     sandq_code rc = SANDQ_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        rc = pg_fail(err, db, res, "reading agent_transcripts");
+        rc = sqp_pg_fail(err, db, res, "reading agent_transcripts");
     else if (PQntuples(res) == 0)
         rc = sqp_fail(err, SANDQ_E_NOT_FOUND, "no transcript for task %s (an agent task's is written when it ends)",
                       task_id);

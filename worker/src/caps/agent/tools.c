@@ -57,10 +57,19 @@ static void on_out(void *user, int stream, const char *data, size_t len)
     on_output(r->out, stream, data, len);
 }
 
-/* Run argv in the sandbox with a timeout bounded by the task's deadline. */
-static sq_tool_status run_cmd(sq_agent_tools_ctx *c, const char *const *argv, int64_t timeout_ms, cmd_out *o,
-                              sq_exec_result *res, bool *by_task, sq_err *fail)
+static int out_init(sq_agent_tools_ctx *c, cmd_out *o, bool split);
+
+/* Run argv in the sandbox with a timeout bounded by the task's deadline,
+ * collecting its output in o (freed with out_free, whatever happens). When
+ * the collector cannot be made, *text says so and SQ_TOOL_OK is returned
+ * with nothing run. */
+static sq_tool_status run_cmd(sq_agent_tools_ctx *c, const char *const *argv, int64_t timeout_ms, bool split,
+                              cmd_out *o, sq_exec_result *res, bool *by_task, char **text, sq_err *fail)
 {
+    if (out_init(c, o, split) < 0) {
+        *text = strdup("Error: out of memory");
+        return SQ_TOOL_OK;
+    }
     int64_t left = c->deadline - sq_mono_ms();
     if (left < 1)
         return SQ_TOOL_TIMED_OUT;
@@ -144,14 +153,10 @@ static sq_tool_status tool_bash(sq_agent_tools_ctx *c, const json_t *args, char 
         timeout = BASH_MAX_MS;
     const char *argv[] = {"bash", "-c", cmd, NULL};
     cmd_out o;
-    if (out_init(c, &o, false) < 0) {
-        *text = strdup("Error: out of memory");
-        return SQ_TOOL_OK;
-    }
     sq_exec_result res;
     bool by_task;
-    sq_tool_status st = run_cmd(c, argv, timeout, &o, &res, &by_task, fail);
-    if (st == SQ_TOOL_OK) {
+    sq_tool_status st = run_cmd(c, argv, timeout, false, &o, &res, &by_task, text, fail);
+    if (st == SQ_TOOL_OK && !*text) {
         char *body = out_text(c, &o.ht);
         if (res.timed_out)
             *text = fmt("%s\n[the command timed out after %lld ms; its process group was killed]", body,
@@ -381,14 +386,10 @@ static sq_tool_status search(sq_agent_tools_ctx *c, const char *const *argv, con
                              sq_err *fail)
 {
     cmd_out o;
-    if (out_init(c, &o, true) < 0) {
-        *text = strdup("Error: out of memory");
-        return SQ_TOOL_OK;
-    }
     sq_exec_result res;
     bool by_task;
-    sq_tool_status st = run_cmd(c, argv, SEARCH_MS, &o, &res, &by_task, fail);
-    if (st == SQ_TOOL_OK) {
+    sq_tool_status st = run_cmd(c, argv, SEARCH_MS, true, &o, &res, &by_task, text, fail);
+    if (st == SQ_TOOL_OK && !*text) {
         if (res.timed_out) {
             char *b = out_text(c, &o.ht);
             *text = fmt("%s\n[the search was stopped after %d s]", b, SEARCH_MS / 1000);
