@@ -66,6 +66,12 @@ def agent_stack(stack_env):
     shutil.rmtree(w.dir, ignore_errors=True)
 
 
+@pytest.fixture
+def agent_worker_dir(agent_stack):
+    """A directory of the host, outside every workspace (the worker's own)."""
+    return agent_stack[1].dir
+
+
 def create(client, body, timeout=60):
     sbx = new_id("sbx")
     s = client.stream(sbx)
@@ -607,3 +613,52 @@ def test_kill_stops_a_running_agent(agent_stack, fake):
     types = [e["type"] for e in s.seen]
     assert "sandbox.ready" not in types[types.index("sandbox.task.failed"):]
     assert len(fake.requests) == 1
+
+
+def test_default_step_cap_is_50(agent_stack, sbx, fake):
+    client, _ = agent_stack
+    sid, s, _ = sbx
+    script = [{"calls": [("bash", {"command": f"true {i}"})]} for i in range(60)]
+    script.insert(50, {"text": "summary after 50", "calls": [("bash", {"command": "never"})]})
+    end, progress, reqs, _ = prompt(client, s, sid, fake, script)
+    assert end["type"] == "sandbox.task.completed", end
+    r = end["data"]["result"]
+    assert r["stopReason"] == "max_steps" and r["steps"] == 51 and r["answer"] == "summary after 50"
+    assert len(reqs) == 51 and reqs[50]["body"]["tool_choice"] == "none"
+    assert [p["step"] for p in progress] == list(range(1, 52))
+
+
+def test_tools_stay_in_the_workspace_and_never_block(agent_stack, sbx, fake, agent_worker_dir):
+    """A symlink the sandbox planted cannot lead write, edit or read out of
+    /workspace on the host; a FIFO is refused, not waited on; the plan agent's
+    search arguments are never a command."""
+    client, w = agent_stack
+    sid, s, _ = sbx
+    host_secret = agent_worker_dir / "host-only.txt"
+    host_secret.write_text("host data\n")
+    end, _, reqs, _ = prompt(client, s, sid, fake, [
+        {"calls": [("bash", {"command": f"ln -sfn {agent_worker_dir} out && mkfifo pipe && echo ok"})]},
+        {"calls": [("write", {"path": "out/host-only.txt", "content": "overwritten"}),
+                   ("edit", {"path": "out/host-only.txt", "oldString": "host", "newString": "x"}),
+                   ("read", {"path": "out/host-only.txt"}),
+                   ("read", {"path": "pipe"}),
+                   ("write", {"path": "/etc/passwd", "content": "x"}),
+                   ("read", {"path": "../../etc/passwd"})]},
+        {"text": "done"},
+    ])
+    assert end["type"] == "sandbox.task.completed", end
+    got = [m["content"] for m in tool_messages(reqs[2])[1:]]
+    assert all(g.startswith("Error:") for g in got), got
+    assert "outside" in got[0] and "outside" in got[1] and "outside" in got[2]
+    assert "FIFO" in got[3] or "fifo" in got[3].lower()
+    assert "inside /workspace" in got[4] and "inside /workspace" in got[5]
+    assert host_secret.read_text() == "host data\n"
+    # The plan agent's glob and grep take their pattern as data, never as shell.
+    end, _, reqs, _ = prompt(client, s, sid, fake, [
+        {"calls": [("glob", {"pattern": "$(touch pwned1)*"}), ("grep", {"pattern": "`touch pwned2`"}),
+                   ("list", {"path": "$(touch pwned3)"})]},
+        {"text": "searched"},
+    ], agent="plan")
+    assert end["type"] == "sandbox.task.completed", end
+    for n in ("pwned1", "pwned2", "pwned3"):
+        assert files_read(client, s, sid, n)[0]["data"]["code"] == "not_found"
