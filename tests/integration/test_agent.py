@@ -109,12 +109,12 @@ def prompt(client, s, sid, fake, script, text="do the task", wait=60, title="A f
     return end, progress, list(fake.requests), req
 
 
-def files_read(client, s, sid, path):
+def files_read(client, s, sid, path, raw=False):
     req = client.send(client.envelope("files.read", sid, {"path": path}))
     end = s.for_request(req["requestId"], TASK_END | {"request.rejected"}, timeout=30)
     data = b"".join(base64.b64decode(e["data"]["dataB64"]) if "dataB64" in e["data"] else e["data"]["data"].encode()
                     for e in s.seen if e["type"] == "sandbox.task.output" and e["requestId"] == req["requestId"])
-    return end, data.decode()
+    return end, data if raw else data.decode()
 
 
 def tool_messages(request):
@@ -662,3 +662,47 @@ def test_tools_stay_in_the_workspace_and_never_block(agent_stack, sbx, fake, age
     assert end["type"] == "sandbox.task.completed", end
     for n in ("pwned1", "pwned2", "pwned3"):
         assert files_read(client, s, sid, n)[0]["data"]["code"] == "not_found"
+
+
+PAGE = """<!doctype html><html><head><title>agent page</title></head><body>
+<button id="btn" onclick="document.getElementById('out').textContent = 'clicked ' + (++window.n)">Go</button>
+<input id="name" oninput="document.getElementById('typed').textContent = this.value">
+<div id="out">not yet</div><div id="typed"></div><script>window.n = 0;</script></body></html>"""
+
+
+def test_browser_tool_with_a_browser_sandbox(agent_stack, fake):
+    """With capabilities.browser the build agent also has `browser`: goto,
+    click, type, content and screenshot over task.browser's actions."""
+    client, _ = agent_stack
+    sid, s, ready = create(client, {"capabilities": {"agent": {"enabled": True}, "browser": {}},
+                                    "limits": {"memoryMb": 1024}, "env": agent_env(fake)}, timeout=120)
+    if not ready["data"]["capabilities"]["browser"]:
+        pytest.fail("this worker has no browser: " + json.dumps([e["data"] for e in s.seen
+                                                                  if e["type"] == "sandbox.browser.failed"]))
+    end, progress, reqs, req = prompt(client, s, sid, fake, [
+        {"calls": [("write", {"path": "page.html", "content": PAGE})]},
+        {"calls": [("browser", {"action": "goto", "url": "file:///workspace/page.html"}),
+                   ("browser", {"action": "click", "selector": "#btn"}),
+                   ("browser", {"action": "type", "selector": "#name", "text": "hello"}),
+                   ("browser", {"action": "content"}),
+                   ("browser", {"action": "screenshot"}),
+                   ("browser", {"action": "click", "selector": "#missing"}),
+                   ("browser", {"action": "fly"})]},
+        {"text": "browsed"},
+    ], wait=120)
+    assert end["type"] == "sandbox.task.completed", end
+    assert "browser" in tool_names(reqs[0])
+    got = [m["content"] for m in tool_messages(reqs[2])[1:]]
+    assert got[0] == "Opened file:///workspace/page.html"
+    assert got[1] == "Clicked #btn" and got[2] == "Typed into #name"
+    assert "Title: agent page" in got[3] and "clicked 1" in got[3] and "hello" in got[3]
+    shot = f"screenshots/{req['taskId']}-1.png"
+    assert got[4] == f"Saved a screenshot to /workspace/{shot}"
+    assert got[5].startswith("Error: browser click failed (selector_not_found)")
+    assert "not one of goto" in got[6]
+    assert progress[1]["summary"].startswith("browser goto file:///workspace/page.html (+6 more)")
+    assert shot in end["data"]["result"]["filesChanged"]
+    fr, data = files_read(client, s, sid, shot, raw=True)
+    assert fr["type"] == "sandbox.task.completed" and data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000
+    k = client.send(client.envelope("sandbox.kill", sid))
+    s.for_request(k["requestId"], {"sandbox.ended"}, timeout=60)

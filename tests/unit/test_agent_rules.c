@@ -22,7 +22,7 @@ static void test_agents_and_tools_json(void **state)
     assert_int_equal(sq_agent_kind_from("build"), SQ_AGENT_BUILD);
     assert_int_equal(sq_agent_kind_from("plan"), SQ_AGENT_PLAN);
     assert_int_equal(sq_agent_kind_from("Plan"), -1);
-    json_t *b = sq_agent_tools_json(SQ_AGENT_BUILD), *p = sq_agent_tools_json(SQ_AGENT_PLAN);
+    json_t *b = sq_agent_tools_json(SQ_AGENT_BUILD, false), *p = sq_agent_tools_json(SQ_AGENT_PLAN, true);
     assert_int_equal(json_array_size(b), 7);
     assert_int_equal(json_array_size(p), 4);
     size_t i;
@@ -40,6 +40,13 @@ static void test_agents_and_tools_json(void **state)
                         "command");
     json_decref(b);
     json_decref(p);
+    /* With a browser, build has it too (8 tools); plan never does. */
+    b = sq_agent_tools_json(SQ_AGENT_BUILD, true);
+    assert_int_equal(json_array_size(b), 8);
+    json_t *br = json_object_get(json_array_get(b, 7), "function");
+    assert_string_equal(json_string_value(json_object_get(br, "name")), "browser");
+    assert_int_equal(json_object_size(json_object_get(json_object_get(br, "parameters"), "properties")), 6);
+    json_decref(b);
 }
 
 static void test_check_call(void **state)
@@ -47,36 +54,51 @@ static void test_check_call(void **state)
     (void)state;
     json_t *a;
     char why[512];
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "{\"command\":\"ls\"}", &a, why, sizeof why), 0);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "bash", "{\"command\":\"ls\"}", &a, why, sizeof why), 0);
     assert_string_equal(json_string_value(json_object_get(a, "command")), "ls");
     json_decref(a);
     /* Empty arguments: an empty object (list needs nothing). */
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, "list", "", &a, why, sizeof why), 0);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, false, "list", "", &a, why, sizeof why), 0);
     json_decref(a);
 
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "Bash", "{}", &a, why, sizeof why), -1);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "Bash", "{}", &a, why, sizeof why), -1);
     assert_null(a);
     assert_non_null(strstr(why, "did you mean \"bash\""));
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "python", "{}", &a, why, sizeof why), -1);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "python", "{}", &a, why, sizeof why), -1);
     assert_non_null(strstr(why, "no tool named \"python\""));
     assert_non_null(strstr(why, "bash, read, write, edit, list, glob, grep"));
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "", "{}", &a, why, sizeof why), -1);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "", "{}", &a, why, sizeof why), -1);
     assert_non_null(strstr(why, "no tool name"));
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, "write", "{\"path\":\"a\",\"content\":\"b\"}", &a, why,
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, false, "write", "{\"path\":\"a\",\"content\":\"b\"}", &a, why,
                                          sizeof why),
                      -1);
     assert_non_null(strstr(why, "read-only"));
     /* Plan does not have bash either, and is not offered it by case. */
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, "BASH", "{}", &a, why, sizeof why), -1);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, false, "BASH", "{}", &a, why, sizeof why), -1);
     assert_null(strstr(why, "did you mean"));
 
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "{\"command\": \"ls\"", &a, why, sizeof why), -1);
+    /* browser: only with a browser, only for build. */
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "browser", "{\"action\":\"content\"}", &a, why,
+                                         sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "no tool named \"browser\""));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, true, "browser", "{\"action\":\"content\"}", &a, why,
+                                         sizeof why),
+                     0);
+    json_decref(a);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, true, "Browser", "{}", &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "did you mean \"browser\""));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, true, "browser", "{\"action\":\"goto\"}", &a, why,
+                                         sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "read-only"));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "bash", "{\"command\": \"ls\"", &a, why, sizeof why), -1);
     assert_non_null(strstr(why, "not valid JSON"));
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "[\"ls\"]", &a, why, sizeof why), -1);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "bash", "[\"ls\"]", &a, why, sizeof why), -1);
     assert_non_null(strstr(why, "must be a JSON object"));
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "bash", "{\"cmd\":\"ls\"}", &a, why, sizeof why), -1);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "bash", "{\"cmd\":\"ls\"}", &a, why, sizeof why), -1);
     assert_non_null(strstr(why, "needs the argument \"command\""));
-    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, "read", "{\"path\":\"a\",\"offset\":\"3\"}", &a, why,
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "read", "{\"path\":\"a\",\"offset\":\"3\"}", &a, why,
                                          sizeof why),
                      -1);
     assert_non_null(strstr(why, "\"offset\" of read must be a integer") ?: strstr(why, "must be a"));
@@ -267,6 +289,11 @@ static void test_redact_and_summary(void **state)
     a = json_pack("{s:s}", "path", "a.txt");
     sq_agent_step_summary("read", a, out, sizeof out);
     assert_string_equal(out, "read a.txt");
+    json_decref(a);
+    char wide[64];
+    a = json_pack("{s:s, s:s}", "action", "click", "selector", "#buy");
+    sq_agent_step_summary("browser", a, wide, sizeof wide);
+    assert_string_equal(wide, "browser click #buy");
     json_decref(a);
 }
 

@@ -409,7 +409,7 @@ static bool run_calls(run *r, sq_chat_reply *reply, char *tools, size_t tools_si
         char *text = NULL;
         if (tl < tools_size) /* a long list is cut; the step's tool messages have every call */
             tl += (size_t)snprintf(tools + tl, tools_size - tl, "%s%s", i ? "," : "", *name ? name : "?");
-        if (sq_agent_check_call(r->kind, name, c->args, &args, why, sizeof why) < 0) {
+        if (sq_agent_check_call(r->kind, r->t->sb->browser != NULL, name, c->args, &args, why, sizeof why) < 0) {
             text = strdup(why);
         } else if (sq_agent_repeat_note(&r->repeat, name, args)) {
             text = strdup("Error: this is the third identical call in a row (same tool, same arguments); it was not "
@@ -539,7 +539,7 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
                                  .max_tokens = r.s->max_tokens};
     r.messages = json_pack("[{s:s, s:s}, {s:s, s:O}]", "role", "system", "content", system_prompt(r.kind), "role",
                            "user", "content", json_object_get(body, "prompt"));
-    r.tools = sq_agent_tools_json(r.kind);
+    r.tools = sq_agent_tools_json(r.kind, t->sb->browser != NULL);
     if (build_env(&r) < 0 || !r.messages || !r.tools) {
         fail_with(out, SQ_INTERNAL, NULL, "out of memory");
         run_free(&r);

@@ -17,7 +17,7 @@ typedef struct param {
 typedef struct tool_def {
     const char *name;
     const char *doc;
-    param params[5];
+    param params[6];
 } tool_def;
 
 static const tool_def tools[] = {
@@ -57,10 +57,22 @@ static const tool_def tools[] = {
      {{"pattern", "string", true, "The regular expression (grep -E)."},
       {"path", "string", false, "File or directory to search (default /workspace)."},
       {"include", "string", false, "Only files whose name matches this glob, e.g. \"*.c\"."}}},
+    {"browser",
+     "Drive the sandbox's web browser (a headless Chromium; its page, cookies and logins persist between calls). "
+     "action goto opens url; click clicks the first element matching selector; type types text into it; content "
+     "returns the page's URL, title and text; screenshot saves a PNG of the page in the workspace at path.",
+     {{"action", "string", true, "goto, click, type, content or screenshot."},
+      {"url", "string", false, "goto: the URL (file:///workspace/… for a file of the workspace)."},
+      {"selector", "string", false, "click, type: a CSS selector."},
+      {"text", "string", false, "type: the text to type."},
+      {"path", "string", false, "screenshot: where to save it in the workspace (default screenshots/…)."},
+      {"fullPage", "boolean", false, "screenshot: the whole page, not just the viewport."}}},
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])
 
 static const char *const build_tools[] = {"bash", "read", "write", "edit", "list", "glob", "grep", NULL};
+static const char *const build_browser_tools[] = {"bash", "read", "write", "edit", "list",
+                                                  "glob", "grep", "browser", NULL};
 static const char *const plan_tools[] = {"read", "list", "glob", "grep", NULL};
 
 int sq_agent_kind_from(const char *name)
@@ -77,9 +89,10 @@ const char *sq_agent_kind_name(sq_agent_kind k)
     return k == SQ_AGENT_PLAN ? "plan" : "build";
 }
 
-const char *const *sq_agent_tools(sq_agent_kind k)
+const char *const *sq_agent_tools(sq_agent_kind k, bool browser)
 {
-    return k == SQ_AGENT_PLAN ? plan_tools : build_tools;
+    /* plan is read-only: a browser can submit forms, so it has none */
+    return k == SQ_AGENT_PLAN ? plan_tools : browser ? build_browser_tools : build_tools;
 }
 
 static const tool_def *find_tool(const char *name)
@@ -90,21 +103,21 @@ static const tool_def *find_tool(const char *name)
     return NULL;
 }
 
-static bool has_tool(sq_agent_kind k, const char *name)
+static bool has_tool(sq_agent_kind k, bool browser, const char *name)
 {
-    for (const char *const *t = sq_agent_tools(k); *t; t++)
+    for (const char *const *t = sq_agent_tools(k, browser); *t; t++)
         if (strcmp(*t, name) == 0)
             return true;
     return false;
 }
 
-json_t *sq_agent_tools_json(sq_agent_kind k)
+json_t *sq_agent_tools_json(sq_agent_kind k, bool browser)
 {
     json_t *arr = json_array();
-    for (const char *const *t = sq_agent_tools(k); *t; t++) {
+    for (const char *const *t = sq_agent_tools(k, browser); *t; t++) {
         const tool_def *d = find_tool(*t);
         json_t *props = json_object(), *req = json_array();
-        for (const param *p = d->params; p < d->params + 5 && p->name; p++) {
+        for (const param *p = d->params; p < d->params + 6 && p->name; p++) {
             json_object_set_new(props, p->name, json_pack("{s:s, s:s}", "type", p->type, "description", p->doc));
             if (p->required)
                 json_array_append_new(req, json_string(p->name));
@@ -117,11 +130,11 @@ json_t *sq_agent_tools_json(sq_agent_kind k)
     return arr;
 }
 
-static void tool_list(sq_agent_kind k, char *out, size_t n)
+static void tool_list(sq_agent_kind k, bool browser, char *out, size_t n)
 {
     size_t used = 0;
     out[0] = '\0';
-    for (const char *const *t = sq_agent_tools(k); *t; t++)
+    for (const char *const *t = sq_agent_tools(k, browser); *t; t++)
         used += (size_t)snprintf(out + used, used < n ? n - used : 0, "%s%s", used ? ", " : "", *t);
 }
 
@@ -136,20 +149,22 @@ static bool type_ok(const json_t *v, const char *type)
     return true;
 }
 
-int sq_agent_check_call(sq_agent_kind k, const char *name, const char *args_text, json_t **args, char *why,
-                        size_t why_size)
+int sq_agent_check_call(sq_agent_kind k, bool browser, const char *name, const char *args_text, json_t **args,
+                        char *why, size_t why_size)
 {
     *args = NULL;
     char names[128];
-    tool_list(k, names, sizeof names);
+    tool_list(k, browser, names, sizeof names);
     if (!name || !*name) {
         snprintf(why, why_size, "Error: the tool call has no tool name. Available tools: %s.", names);
         return -1;
     }
     const tool_def *d = find_tool(name);
-    if (!d) {
+    if (!d || (!has_tool(k, browser, name) && strcmp(name, "browser") == 0 && k == SQ_AGENT_BUILD)) {
+        /* (a build agent without a browser: "browser" is as unknown as any other name) */
         for (size_t i = 0; i < NTOOLS; i++) {
-            if (strcasecmp(tools[i].name, name) == 0 && has_tool(k, tools[i].name)) {
+            if (strcasecmp(tools[i].name, name) == 0 && strcmp(tools[i].name, name) != 0 &&
+                has_tool(k, browser, tools[i].name)) {
                 snprintf(why, why_size,
                          "Error: there is no tool named \"%.64s\"; tool names are case-sensitive: did you mean "
                          "\"%s\"? Available tools: %s.",
@@ -160,7 +175,7 @@ int sq_agent_check_call(sq_agent_kind k, const char *name, const char *args_text
         snprintf(why, why_size, "Error: there is no tool named \"%.64s\". Available tools: %s.", name, names);
         return -1;
     }
-    if (!has_tool(k, name)) {
+    if (!has_tool(k, browser, name)) {
         snprintf(why, why_size,
                  "Error: the %s agent is read-only and cannot use \"%s\". Available tools: %s. Describe the change "
                  "instead of making it.",
@@ -184,7 +199,7 @@ int sq_agent_check_call(sq_agent_kind k, const char *name, const char *args_text
         snprintf(why, why_size, "Error: the arguments of %s must be a JSON object.", name);
         return -1;
     }
-    for (const param *p = d->params; p < d->params + 5 && p->name; p++) {
+    for (const param *p = d->params; p < d->params + 6 && p->name; p++) {
         const json_t *v = json_object_get(a, p->name);
         if (!v && p->required) {
             snprintf(why, why_size, "Error: %s needs the argument \"%s\" (%s).", name, p->name, p->type);
@@ -481,10 +496,16 @@ bool sq_agent_secret_name(const char *name)
 
 void sq_agent_step_summary(const char *tool, const json_t *args, char *out, size_t max)
 {
-    static const char *const keys[] = {"command", "path", "pattern", NULL};
+    static const char *const keys[] = {"command", "path", "pattern", "url", "selector", NULL};
     const char *arg = NULL;
+    char browser[4200];
     for (const char *const *k = keys; *k && !arg; k++)
         arg = json_string_value(json_object_get(args, *k));
+    const char *action = json_string_value(json_object_get(args, "action"));
+    if (strcmp(tool, "browser") == 0 && action) { /* "browser goto https://…" */
+        snprintf(browser, sizeof browser, "%s%s%.4000s", action, arg ? " " : "", arg ? arg : "");
+        arg = browser;
+    }
     size_t tl = strlen(tool), al = arg ? strlen(arg) : 0;
     char *full = malloc(tl + al + 2);
     if (!full || max == 0) {

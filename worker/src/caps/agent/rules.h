@@ -1,6 +1,7 @@
 /* rules.h — the agent's rules that need no I/O (pure), unit-tested in
  * tests/unit/test_agent_rules.c:
- * - the agents and their tools (build: all; plan: read, list, glob, grep),
+ * - the agents and their tools (build: all, browser with a browser; plan:
+ *   read, list, glob, grep),
  *   and the JSON-Schema `tools` array sent on every request;
  * - checking a tool call before it runs: an unknown or mis-cased name, a tool
  *   the agent does not have, arguments that are not a JSON object or miss a
@@ -28,16 +29,17 @@ typedef enum { SQ_AGENT_BUILD = 0, SQ_AGENT_PLAN = 1 } sq_agent_kind;
 /* "build" → BUILD, "plan" → PLAN; -1 for anything else. */
 int sq_agent_kind_from(const char *name);
 const char *sq_agent_kind_name(sq_agent_kind k);
-/* The tools of an agent, NULL-terminated. */
-const char *const *sq_agent_tools(sq_agent_kind k);
+/* The tools of an agent, NULL-terminated; `browser` (build only) when the
+ * sandbox has one. */
+const char *const *sq_agent_tools(sq_agent_kind k, bool browser);
 /* The `tools` array of a request (OpenAI function-calling form). New reference. */
-json_t *sq_agent_tools_json(sq_agent_kind k);
+json_t *sq_agent_tools_json(sq_agent_kind k, bool browser);
 
 /* Check one call. On success *args is the parsed object (new reference) and
  * 0 is returned; otherwise -1 and why says, for the model, what was wrong
  * and what to do instead. */
-int sq_agent_check_call(sq_agent_kind k, const char *name, const char *args_text, json_t **args, char *why,
-                        size_t why_size);
+int sq_agent_check_call(sq_agent_kind k, bool browser, const char *name, const char *args_text, json_t **args,
+                        char *why, size_t why_size);
 
 /* Identical consecutive calls: same tool, same arguments (canonical JSON). */
 typedef struct sq_agent_repeat {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "caps/agent/rules.h"
+#include "caps/browser/actions.h"
 #include "handlers/ws_fs.h"
 #include "lifecycle/control.h"
 #include "sq/clock.h"
@@ -466,6 +467,95 @@ static sq_tool_status tool_grep(sq_agent_tools_ctx *c, const json_t *args, char 
     return search(c, argv, "No matches found.", text, fail);
 }
 
+#define BROWSER_ACTION_MS 60000
+
+/* browser: one of task.browser's actions on the sandbox's page, through the
+ * browser capability's own code (caps/browser/actions.h): the same CDP calls,
+ * bounds and confined screenshot writes as task.browser. */
+static sq_tool_status tool_browser(sq_agent_tools_ctx *c, const json_t *args, char **text)
+{
+    sq_live_sandbox *sb = c->t->sb;
+    const char *action = json_string_value(json_object_get(args, "action"));
+    static const char *const ops[] = {"goto", "click", "type", "content", "screenshot", NULL};
+    static const char *const needs[] = {"url", "selector", "selector", NULL, NULL};
+    int op = -1;
+    for (int i = 0; ops[i] && op < 0; i++)
+        if (strcmp(action, ops[i]) == 0)
+            op = i;
+    if (op < 0) {
+        *text = fmt("Error: browser action \"%.64s\" is not one of goto, click, type, content, screenshot", action);
+        return SQ_TOOL_OK;
+    }
+    if (needs[op] && !json_string_value(json_object_get(args, needs[op]))) {
+        *text = fmt("Error: browser %s needs \"%s\"", action, needs[op]);
+        return SQ_TOOL_OK;
+    }
+    if (op == 2 && !json_string_value(json_object_get(args, "text"))) {
+        *text = strdup("Error: browser type needs \"text\"");
+        return SQ_TOOL_OK;
+    }
+    if (!sb->browser || !sb->browser->running) {
+        *text = strdup("Error: the sandbox's browser is not running (a task.browser starts it again)");
+        return SQ_TOOL_OK;
+    }
+    char rel[4200] = "";
+    const char *path = json_string_value(json_object_get(args, "path"));
+    if (op == 4 && path && tool_path(args, "path", rel, sizeof rel, text) < 0)
+        return SQ_TOOL_OK;
+    json_t *a = json_pack("{s:s}", "op", action);
+    static const char *const copy[] = {"url", "selector", "text", NULL};
+    for (const char *const *k = copy; *k; k++)
+        if (json_object_get(args, *k))
+            json_object_set(a, *k, json_object_get(args, *k));
+    if (op == 4) {
+        if (!rel[0]) /* one file per screenshot of the task */
+            snprintf(rel, sizeof rel, "screenshots/%s-%d.png", c->t->req->task_id, ++c->screenshots);
+        json_object_set_new(a, "path", json_string(rel));
+        if (json_is_true(json_object_get(args, "fullPage")))
+            json_object_set_new(a, "fullPage", json_true());
+    }
+    int64_t deadline = sq_mono_ms() + BROWSER_ACTION_MS;
+    if (deadline > c->deadline)
+        deadline = c->deadline;
+    sq_browser_run run = {.b = sb->browser, .workspace_fd = sb->workspace_fd, .uid = sb->host_uid,
+                          .gid = sb->host_gid, .task_id = c->t->req->task_id, .deadline = deadline};
+    json_t *r = NULL;
+    const char *reason = NULL;
+    sq_err why;
+    if (sq_browser_action(&run, 0, a, &r, &reason, &why) < 0) {
+        *text = fmt("Error: browser %s failed (%s): %s", action, reason ? reason : "action_failed", why.msg);
+    } else if (op == 0) {
+        *text = fmt("Opened %s", json_string_value(json_object_get(r, "url")) ?: json_string_value(json_object_get(a, "url")));
+    } else if (op == 1 || op == 2) {
+        *text = fmt("%s %s", op == 1 ? "Clicked" : "Typed into", json_string_value(json_object_get(a, "selector")));
+    } else if (op == 3) {
+        sq_headtail h;
+        if (sq_headtail_init(&h, c->output_max, 0) == 0) {
+            const char *t = json_string_value(json_object_get(r, "text"));
+            char *head = fmt("URL: %s\nTitle: %s\n\n", json_string_value(json_object_get(r, "url")) ?: "",
+                             json_string_value(json_object_get(r, "title")) ?: "");
+            sq_headtail_add(&h, head, strlen(head));
+            sq_headtail_add(&h, t ? t : "", t ? strlen(t) : 0);
+            free(head);
+            *text = out_text(c, &h);
+            sq_headtail_free(&h);
+        }
+    } else {
+        const char *p = json_string_value(json_object_get(r, "path"));
+        *text = fmt("Saved a screenshot to %s", p ? p : "the workspace");
+        if (p && strncmp(p, SQ_WORKSPACE_ROOT "/", sizeof SQ_WORKSPACE_ROOT) == 0)
+            json_object_set_new(c->written, p + sizeof SQ_WORKSPACE_ROOT, json_true());
+    }
+    json_decref(r);
+    json_decref(a);
+    if (*text) { /* what a page says is redacted like any output */
+        char *red = finish_text(c, *text);
+        free(*text);
+        *text = red;
+    }
+    return SQ_TOOL_OK;
+}
+
 sq_tool_status sq_agent_tool_run(sq_agent_tools_ctx *c, const char *name, const json_t *args, char **text,
                                  sq_err *fail)
 {
@@ -485,6 +575,8 @@ sq_tool_status sq_agent_tool_run(sq_agent_tools_ctx *c, const char *name, const 
         st = tool_glob(c, args, text, fail);
     else if (strcmp(name, "grep") == 0)
         st = tool_grep(c, args, text, fail);
+    else if (strcmp(name, "browser") == 0)
+        st = tool_browser(c, args, text);
     else
         st = (*text = fmt("Error: there is no tool named \"%s\"", name), SQ_TOOL_OK);
     if (st == SQ_TOOL_OK && !*text)

@@ -9,7 +9,8 @@
  * workspace through ws_fs.h (openat2 beneath /workspace: a symlink the
  * sandbox planted cannot lead out; a FIFO cannot hold the worker). Every
  * output is cut to head + tail (rules.h) and has the sandbox's secrets
- * replaced before the model sees it. */
+ * replaced before the model sees it. `browser` (with capabilities.browser)
+ * runs one of task.browser's actions through caps/browser/actions.h. */
 #ifndef SQ_AGENT_TOOLS_H
 #define SQ_AGENT_TOOLS_H
 
@@ -25,7 +26,8 @@ typedef struct sq_agent_tools_ctx {
     const char *const *secrets;  /* replaced in every output */
     int64_t deadline;            /* the task's, monotonic ms */
     size_t output_max;           /* bytes of a tool result (head + tail) */
-    json_t *written;             /* object: relative paths written by write/edit */
+    json_t *written;             /* object: relative paths written by write/edit/browser screenshot */
+    int screenshots;             /* browser screenshots taken without a path */
 } sq_agent_tools_ctx;
 
 typedef enum {
