@@ -79,6 +79,7 @@ int cmd_events(int argc, char **argv);
 int cmd_state(int argc, char **argv);     /* get, list, history */
 int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
+int cmd_agent(int argc, char **argv);      /* prompt SBX TEXT, agent transcript TASK */
 int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
 int cmd_artifacts(int argc, char **argv);  /* artifacts ls|get|url */
 

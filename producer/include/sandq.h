@@ -622,6 +622,66 @@ SANDQ_API sandq_code sandq_browser_run(sandq_client_t *client, const char *sandb
                                        const sandq_browser_opts *opts, char **result_json, sandq_error *err);
 
 /* ------------------------------------------------------------------------- */
+/* Agent (a sandbox created with capabilities.agent; docs/agent.md)           */
+/* ------------------------------------------------------------------------- */
+
+/* Called with each sandbox.task.progress of an agent task as JSON text:
+ * {"kind":"agent","step":N,"tool":"write","summary":"write report.md",
+ *  "tokens":{"prompt":…,"completion":…},"totalTokens":…}. Runs in the thread
+ * that called sandq_prompt / sandq_prompt_wait. */
+typedef void (*sandq_progress_fn)(void *user, const char *progress_json);
+
+typedef struct sandq_prompt_opts {
+    size_t struct_size;   /* SANDQ_PROMPT_OPTS_INIT sets it: see "Option structs" above */
+    /* "build" (all tools) or "plan" (read-only). NULL → the sandbox's defaultAgent. */
+    const char *agent;
+    /* A model id for this task. NULL → the sandbox env's OPENROUTER_MODEL. */
+    const char *model;
+    /* Model turns with tool calls before one last text-only turn. 0 → worker default (50). */
+    int max_steps;
+    /* The task's timeoutMs. 0 → not sent (the worker's SANDQ_AGENT_TIMEOUT_MS, 30 min). */
+    int64_t timeout_ms;
+    /* How long sandq_prompt waits; 0 → timeout_ms + 30 s if timeout_ms is set, else
+     * 31 minutes. (sandq_prompt_wait takes its own.) */
+    int64_t wait_ms;
+    /* Progress callback and its argument. NULL → progress is not reported. */
+    sandq_progress_fn on_progress;
+    void *user;
+    /* Request metadata: NULL-terminated "KEY=VALUE" list. May be NULL. */
+    const char *const *metadata;
+} sandq_prompt_opts;
+#define SANDQ_PROMPT_OPTS_INIT {.struct_size = sizeof(sandq_prompt_opts)}
+
+/* Queue a task.agent with this prompt and return once Kafka acknowledged it; wait
+ * with sandq_prompt_wait (or sandq_task_wait), cancel with sandq_task_cancel, free
+ * with sandq_task_free. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_prompt_async(sandq_client_t *client, const char *sandbox_id, const char *prompt,
+                                        const sandq_prompt_opts *opts, sandq_task_t **task, sandq_error *err);
+/* Wait up to timeout_ms (0 → client timeout) for the agent task to end, reporting
+ * progress meanwhile. On SANDQ_OK, *result_json (may be NULL; free with sandq_free)
+ * is the completed task's result: {"answer", "agent", "model", "stopReason",
+ * "steps", "usage" {promptTokens, completionTokens, totalTokens, cost?},
+ * "filesChanged" […], "title"?}. SANDQ_E_WAIT_TIMEOUT: still running, call again. A failed
+ * task returns its code with err->reason: SANDQ_E_CAPABILITY_DISABLED
+ * (agent_not_configured: the env lacks the key or model), SANDQ_E_CAPABILITY_UNAVAILABLE
+ * (model_rejected, model_unavailable, model_error, model_unreachable,
+ * model_endpoint_refused), SANDQ_E_LIMIT_EXCEEDED (token_limit), SANDQ_E_TIMED_OUT,
+ * SANDQ_E_CANCELED. Thread safety: one thread at a time per task. */
+SANDQ_API sandq_code sandq_prompt_wait(sandq_task_t *task, int64_t timeout_ms, char **result_json,
+                                       sandq_error *err);
+/* sandq_prompt_async + sandq_prompt_wait (opts->wait_ms) + sandq_task_free. */
+SANDQ_API sandq_code sandq_prompt(sandq_client_t *client, const char *sandbox_id, const char *prompt,
+                                  const sandq_prompt_opts *opts, char **result_json, sandq_error *err);
+/* An agent task's transcript from PostgreSQL (table agent_transcripts, secrets
+ * redacted): *json (free with sandq_free) is {"taskId", "sandboxId", "agent",
+ * "model", "steps", "createdAt", "transcript": {"agent", "model", "outcome",
+ * "messages": […], "truncated"?}}. SANDQ_E_NOT_FOUND when there is none (yet: it is
+ * written when the task ends), SANDQ_E_FORBIDDEN for another tenant's sandbox,
+ * SANDQ_E_DATABASE. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_agent_transcript(sandq_client_t *client, const char *task_id, char **json,
+                                            sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */
 /* ------------------------------------------------------------------------- */
 

@@ -136,6 +136,17 @@ static int parse_task(json_t *t, size_t idx, sqp_batch_task *out, char *errbuf, 
         if (lang)
             json_object_set(body, "language", lang);
         snprintf(out->type, sizeof out->type, "task.code");
+    } else if ((v = json_object_get(t, "prompt"))) {
+        /* issue 12: an agent job, {"prompt": "…", "agent"?: "build"|"plan"} */
+        json_t *agent = json_object_get(t, "agent");
+        if (!json_is_string(v) || !json_string_length(v) || (agent && !json_is_string(agent))) {
+            fail(errbuf, errlen, "%s.prompt must be a non-empty string (and .agent a string)", where);
+            return -1;
+        }
+        body = json_pack("{s:O}", "prompt", v);
+        if (agent)
+            json_object_set(body, "agent", agent);
+        snprintf(out->type, sizeof out->type, "task.agent");
     } else if ((v = json_object_get(t, "type"))) {
         json_t *b = json_object_get(t, "body");
         if (!json_is_string(v) || !needs_task_id(json_string_value(v)) ||
@@ -150,7 +161,7 @@ static int parse_task(json_t *t, size_t idx, sqp_batch_task *out, char *errbuf, 
         body = b ? json_deep_copy(b) : json_object();
         snprintf(out->type, sizeof out->type, "%s", json_string_value(v));
     } else {
-        fail(errbuf, errlen, "%s needs one of exec, sh, code or type", where);
+        fail(errbuf, errlen, "%s needs one of exec, sh, code, prompt or type", where);
         return -1;
     }
     if (timeout && !json_object_get(body, "timeoutMs"))

@@ -247,6 +247,14 @@ sandq_code sandq_task_cancel(sandq_task_t *t, sandq_error *err)
                     err);
 }
 
+sandq_code sqp_task_start(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                          json_t *metadata, sandq_task_t **task, sandq_error *err)
+{
+    return task_start(c, sandbox_id, type, body, metadata, NULL, NULL, task, err);
+}
+
+sqp_taskstate *sqp_task_state(sandq_task_t *t) { return &t->ts; }
+
 /* ---- sandq_cancel: a task.cancel by id, answered by the target's end ---- */
 
 typedef struct cancel_call {

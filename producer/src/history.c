@@ -1,6 +1,6 @@
 /* history.c — sandq_history: a sandbox's durable record in PostgreSQL (the
- * `sandboxes` row, its `tasks` and its `events`, sql/). The only libpq code in
- * libsandq: one short-lived connection per call from the client's database_url. */
+ * `sandboxes` row, its `tasks` and its `events`, sql/), read over one
+ * short-lived connection per call (pg.c). */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +9,6 @@
 #include "internal.h"
 
 /* One allocation holding the entries and every string they point to. */
-
-static sandq_code pg_fail(sandq_error *err, PGconn *db, PGresult *res, const char *what)
-{
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db);
-    char line[400];
-    snprintf(line, sizeof line, "%s", msg ? msg : "unknown error");
-    line[strcspn(line, "\n")] = '\0';
-    return sqp_fail(err, SANDQ_E_DATABASE, "%s: %s", what, line);
-}
 
 static char *dup_text(const char *s)
 {
@@ -49,15 +40,10 @@ sandq_code sandq_history(sandq_client_t *c, const char *sandbox_id, sandq_sandbo
     *out = NULL;
     if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
-    /* connect_timeout bounds the call when PostgreSQL is unreachable */
-    const char *keys[] = {"dbname", "connect_timeout", NULL};
-    const char *vals[] = {c->database_url, "5", NULL};
-    PGconn *db = PQconnectdbParams(keys, vals, 1);
-    if (!db || PQstatus(db) != CONNECTION_OK) {
-        sandq_code rc = pg_fail(err, db, NULL, "cannot connect to PostgreSQL");
-        PQfinish(db);
-        return rc;
-    }
+    PGconn *db;
+    sandq_code crc = sqp_pg_connect(c, &db, err);
+    if (crc)
+        return crc;
     PGresult *res = NULL;
     sandq_sandbox_history *h = calloc(1, sizeof *h);
     sandq_code rc = SANDQ_OK;
@@ -69,7 +55,7 @@ sandq_code sandq_history(sandq_client_t *c, const char *sandbox_id, sandq_sandbo
     res = PQexecParams(db, "SELECT row_to_json(s)::text, tenant FROM sandboxes s WHERE id = $1", 1, NULL, p, NULL,
                        NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = pg_fail(err, db, res, "reading sandboxes");
+        rc = sqp_pg_fail(err, db, res, "reading sandboxes");
         goto done;
     }
     if (PQntuples(res) == 0) {
@@ -87,7 +73,7 @@ sandq_code sandq_history(sandq_client_t *c, const char *sandbox_id, sandq_sandbo
                        "FROM tasks t WHERE sandbox_id = $1",
                        1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = pg_fail(err, db, res, "reading tasks");
+        rc = sqp_pg_fail(err, db, res, "reading tasks");
         goto done;
     }
     h->tasks_json = dup_text(PQgetvalue(res, 0, 0));
@@ -97,7 +83,7 @@ sandq_code sandq_history(sandq_client_t *c, const char *sandbox_id, sandq_sandbo
                        "coalesce(request_id, ''), envelope::text FROM events WHERE sandbox_id = $1 ORDER BY seq",
                        1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = pg_fail(err, db, res, "reading events");
+        rc = sqp_pg_fail(err, db, res, "reading events");
         goto done;
     }
     int n = PQntuples(res);

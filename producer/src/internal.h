@@ -197,6 +197,10 @@ typedef struct sqp_taskstate {
     int exit_code;      /* task.completed exitCode (-1 if absent) */
     int64_t duration_ms;
     json_t *result;     /* task.completed result (a reference), or NULL */
+    /* issue 12: called with each sandbox.task.progress's data (agent steps); may be NULL */
+    void (*on_progress)(void *user, const json_t *data);
+    void *progress_user;
+    bool progress_owned;  /* progress_user is malloc'd: freed with the state */
 } sqp_taskstate;
 
 void sqp_taskstate_init(sqp_taskstate *ts, const char *task_id, const char *request_id, sqp_chunk_fn on_chunk,
@@ -206,6 +210,21 @@ void sqp_taskstate_init(sqp_taskstate *ts, const char *task_id, const char *requ
  * are ignored. */
 bool sqp_taskstate_feed(sqp_taskstate *ts, const sq_event *ev);
 void sqp_taskstate_free(sqp_taskstate *ts);
+
+/* ---- PostgreSQL (pg.c): one short-lived connection per call ---- */
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+sandq_code sqp_pg_connect(sandq_client_t *c, PGconn **db, sandq_error *err);
+/* SANDQ_E_DATABASE with "what: <libpq's message>" (res's, else db's). */
+sandq_code sqp_pg_fail(sandq_error *err, PGconn *db, PGresult *res, const char *what);
+
+/* ---- task handles (exec.c), for the other task kinds' calls (prompt.c) ---- */
+/* Publish a task request (body and metadata stolen) with a waiter open on the
+ * sandbox's partition; *task follows it (sandq_task_wait / sandq_task_free). */
+sandq_code sqp_task_start(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                          json_t *metadata, sandq_task_t **task, sandq_error *err);
+/* The task's state: its result once completed, its progress callback. */
+sqp_taskstate *sqp_task_state(sandq_task_t *task);
 
 /* ---- one-shot task helper (task.c) ---- */
 /* Send a task request of `type` with `body` (stolen) and follow it to its end through

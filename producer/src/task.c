@@ -27,6 +27,10 @@ void sqp_taskstate_init(sqp_taskstate *ts, const char *task_id, const char *requ
 
 void sqp_taskstate_free(sqp_taskstate *ts)
 {
+    if (ts->progress_owned)
+        free(ts->progress_user);
+    ts->progress_user = NULL;
+    ts->progress_owned = false;
     if (ts->result)
         json_decref(ts->result);
     ts->result = NULL;
@@ -105,8 +109,10 @@ bool sqp_taskstate_feed(sqp_taskstate *ts, const sq_event *ev)
         } else if (strcmp(ev->type, "sandbox.task.failed") == 0) {
             finish_error(ts, ev);
             ts->duration_ms = json_integer_value(json_object_get(ev->data, "durationMs"));
+        } else if (strcmp(ev->type, "sandbox.task.progress") == 0 && ts->on_progress) {
+            ts->on_progress(ts->progress_user, ev->data);
         }
-        return true; /* queued, started, progress: about the task, nothing to do */
+        return true; /* queued, started: about the task, nothing to do */
     }
     /* The worker fails a task whose sandbox ends under it; should that event be
      * missing, the sandbox's own end still ends the wait. */

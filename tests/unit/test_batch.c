@@ -88,10 +88,11 @@ static void test_parse_job_shorthands(void **state)
                        "{\"exec\":[\"ls\",\"-la\"],\"timeoutMs\":5000},"
                        "{\"sh\":\"echo a | wc -c\"},"
                        "{\"code\":\"print(1)\",\"language\":\"python\"},"
-                       "{\"type\":\"files.write\",\"body\":{\"path\":\"a.txt\",\"content\":\"x\"}}]}";
+                       "{\"type\":\"files.write\",\"body\":{\"path\":\"a.txt\",\"content\":\"x\"}},"
+                       "{\"prompt\":\"write report.md\",\"agent\":\"plan\",\"timeoutMs\":60000}]}";
     assert_int_equal(parse(line, 1, "", &j, err), SQP_LINE_JOB);
     assert_false(j.raw);
-    assert_int_equal(j.ntasks, 4);
+    assert_int_equal(j.ntasks, 5);
     assert_string_equal(json_string_value(json_object_get(j.create_body, "runtime")), "python");
     assert_string_equal(json_string_value(json_object_get(j.metadata, "k")), "v");
     assert_string_equal(j.tasks[0].type, "task.exec");
@@ -104,6 +105,11 @@ static void test_parse_job_shorthands(void **state)
     assert_string_equal(j.tasks[2].type, "task.code");
     assert_string_equal(json_string_value(json_object_get(j.tasks[2].body, "language")), "python");
     assert_string_equal(j.tasks[3].type, "files.write");
+    /* issue 12: an agent job */
+    assert_string_equal(j.tasks[4].type, "task.agent");
+    assert_string_equal(json_string_value(json_object_get(j.tasks[4].body, "prompt")), "write report.md");
+    assert_string_equal(json_string_value(json_object_get(j.tasks[4].body, "agent")), "plan");
+    assert_int_equal(json_integer_value(json_object_get(j.tasks[4].body, "timeoutMs")), 60000);
     assert_false(j.keep);
     sqp_batch_job_free(&j);
 }

@@ -49,6 +49,8 @@ typedef struct sq_live_sandbox {
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
     char artifact_prefix[260]; /* issue 13: capabilities.storage.artifactPrefix ("" none) */
+    bool agent_enabled;        /* issue 12: capabilities.agent.enabled at create (caps/agent/) */
+    char agent_default[8];     /* its defaultAgent: "build" or "plan" */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */

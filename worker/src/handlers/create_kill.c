@@ -20,6 +20,7 @@
 #include "lifecycle/slots.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
+#include "handlers/agent.h"
 #include "handlers/browser.h"
 #include "handlers/handlers.h"
 #include "sq/artifact_url.h"
@@ -42,9 +43,9 @@ static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body,
 }
 
 /* What is actually ready, reported in sandbox.ready's data.capabilities. */
-static json_t *ready_capabilities(bool browser)
+static json_t *ready_capabilities(bool browser, bool agent)
 {
-    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", 0, "browser",
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", agent, "browser",
                      browser, "documents", 0);
 }
 
@@ -180,7 +181,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     bool browser_ready = false; /* issue 11: sandbox.ready waits for the browser */
     if (browser.wanted && sq_browser_bring_up(w, sb, req, &browser, &browser_ready, err) < 0)
         return -1;
-    sb->capabilities = ready_capabilities(browser_ready);
+    bool agent_ready = false; /* issue 12: sandbox.agent.ready or .failed; the sandbox becomes ready either way */
+    if (sq_agent_bring_up(w, sb, req, &agent_ready, err) < 0)
+        return -1;
+    sb->capabilities = ready_capabilities(browser_ready, agent_ready);
     int64_t now = sq_now_ms();
     sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
     json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",

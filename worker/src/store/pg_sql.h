@@ -56,6 +56,13 @@
     "result = $6::jsonb, duration_ms = $7::bigint, finished_at = now() WHERE id = $1"
 #define SQ_SQL_TASK_FINISHED_PARAMS 7
 
+/* issue 12: a task.agent's redacted transcript (sql/012). A retried
+ * request's second write of the same task keeps the first. */
+#define SQ_SQL_AGENT_TRANSCRIPT                                                                                 \
+    "INSERT INTO agent_transcripts (task_id, sandbox_id, agent, model, steps, transcript) "                    \
+    "VALUES ($1,$2,$3,$4,$5::int,$6::jsonb) ON CONFLICT (task_id) DO NOTHING"
+#define SQ_SQL_AGENT_TRANSCRIPT_PARAMS 6
+
 /* A row refused on its merits, kept (store/writer.c, sql/011). Not queued:
  * the writer runs it itself, at once, in place of the refused row. */
 #define SQ_SQL_QUARANTINE_INSERT                                                                                \

@@ -92,6 +92,14 @@ int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_cod
     return rc;
 }
 
+int sq_pg_agent_transcript(sq_worker *w, const char *task_id, const char *sandbox_id, const char *agent,
+                           const char *model, const char *steps, const char *transcript, sq_err *err)
+{
+    const char *p[] = {task_id, sandbox_id, agent, model, steps, transcript};
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_AGENT_TRANSCRIPT_PARAMS, "parameters of SQ_SQL_AGENT_TRANSCRIPT");
+    return exec(w, err, SQ_SQL_AGENT_TRANSCRIPT, SQ_SQL_AGENT_TRANSCRIPT_PARAMS, p);
+}
+
 int sq_pg_event_append(sq_worker *w, const json_t *ev, const char *env, sq_err *err)
 {
     char seq[32], at[32];

@@ -24,6 +24,9 @@ int sq_pg_task_started(sq_worker *w, const char *task_id, sq_err *err);
 int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_code, const char *error_message,
                         int exit_code, const json_t *result, int64_t duration_ms, sq_err *err);
 /* envelope_text: the envelope as JSON text (as published), dumped once by the caller. */
+/* issue 12: a task.agent's transcript, already redacted (caps/agent/loop.c). */
+int sq_pg_agent_transcript(sq_worker *w, const char *task_id, const char *sandbox_id, const char *agent,
+                           const char *model, const char *steps, const char *transcript, sq_err *err);
 int sq_pg_event_append(sq_worker *w, const json_t *envelope, const char *envelope_text, sq_err *err);
 int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
                          const char *outcome, sq_err *err);
