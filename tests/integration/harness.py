@@ -295,6 +295,14 @@ def pg_eventually(pg, sql: str, params: tuple, expected, timeout: float = 15.0, 
         time.sleep(0.1)
 
 
+def worker_groups(group: str, prefix: str, region: str = "iad") -> dict[str, str]:
+    """{requests topic: the consumer group its workers share}. Each requests
+    topic has a group of its own, <SANDQ_GROUP_ID>.<topic>, so that each topic
+    is spread over the workers (worker/src/pipeline/consumer.h)."""
+    topics = (f"{prefix}.requests", f"{prefix}.requests.{region}")
+    return {t: f"{group}.{t}" for t in topics}
+
+
 def private_prefix(brokers: str, name: str, partitions: int = 3) -> str:
     """Fresh topics under a prefix of their own, for a test that runs its own
     workers and must own every message on its topics."""

@@ -160,6 +160,12 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
     put(&b, "# HELP sandq_partitions_paused 1 while fetching is paused for back-pressure.\n"
             "# TYPE sandq_partitions_paused gauge\nsandq_partitions_paused %d\n",
         g->partitions_paused);
+    put(&b, "# HELP sandq_assigned_partitions Partitions of each requests topic assigned to this worker in "
+            "that topic's consumer group.\n"
+            "# TYPE sandq_assigned_partitions gauge\n");
+    for (size_t i = 0; i < g->assigned_count; i++)
+        put(&b, "sandq_assigned_partitions{topic=\"%s\",group=\"%s\"} %d\n", g->assigned[i].topic,
+            g->assigned[i].group, g->assigned[i].partitions);
     put(&b, "# HELP sandq_consumer_lag Messages behind the partition's end, per assigned partition.\n"
             "# TYPE sandq_consumer_lag gauge\n");
     for (size_t i = 0; i < g->lag_count; i++)

@@ -27,6 +27,12 @@ typedef struct sq_metrics_gauges {
     size_t sandboxes_by_state[SQ_STATE__COUNT];
     size_t inflight_requests;
     int partitions_paused;
+    size_t assigned_count;       /* one per requests topic (its own consumer group) */
+    struct {
+        char topic[250];
+        char group[400];
+        int partitions;
+    } assigned[4];
     size_t history_queue_depth;
     long long webhook_backlog;   /* pending deliveries in the outbox (all workers), -1 if unknown */
     size_t lag_count;
