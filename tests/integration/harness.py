@@ -303,12 +303,14 @@ def worker_groups(group: str, prefix: str, region: str = "iad") -> dict[str, str
     return {t: f"{group}.{t}" for t in topics}
 
 
-def private_prefix(brokers: str, name: str, partitions: int = 3) -> str:
+def private_prefix(brokers: str, name: str, partitions: int = 3, configs: dict[str, dict] | None = None) -> str:
     """Fresh topics under a prefix of their own, for a test that runs its own
-    workers and must own every message on its topics."""
+    workers and must own every message on its topics. configs: topic configs
+    by suffix, e.g. {"events": {"max.message.bytes": "8192"}}."""
     prefix = f"it{name}{new_id('req')[-6:].lower()}"
     admin = AdminClient({"bootstrap.servers": brokers})
-    futs = admin.create_topics([NewTopic(f"{prefix}.{t}", num_partitions=partitions, replication_factor=1)
+    futs = admin.create_topics([NewTopic(f"{prefix}.{t}", num_partitions=partitions, replication_factor=1,
+                                         config=(configs or {}).get(t, {}))
                                 for t in ("requests", "requests.iad", "events", "dlq")])
     for f in futs.values():
         f.result(30)

@@ -20,6 +20,8 @@ void sq_metrics_duplicate(void);
 void sq_metrics_reply_failed(void);       /* a replyTo copy of an event was not delivered */
 void sq_metrics_history_quarantined(void); /* a history row PostgreSQL refused, set aside */
 void sq_metrics_event_too_large(void);     /* an event over SANDQ_MAX_EVENT_BYTES, replaced by a failure */
+void sq_metrics_event_delivery_failed(void); /* an event the events topic refused for good, set aside in the DLQ */
+void sq_metrics_dlq_delivery_failed(void);   /* a message the DLQ refused for good: dropped, logged */
 void sq_metrics_task(const char *kind, sq_task_outcome_kind outcome);
 
 /* Values the renderer asks for at scrape time (gauges owned elsewhere). */

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "pipeline/consumer.h"
+#include "pipeline/delivery_rules.h"
 #include "pipeline/job.h"
+#include "pipeline/set_aside.h"
 #include "metrics.h"
 #include "sq/log.h"
 
@@ -26,20 +28,28 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 /* Settles the job that produced the message (its per-message opaque, job.h):
  * a job is durable only once every event it produced to the events topic is
  * acknowledged. A replyTo copy that fails is counted and logged, and its job
- * goes on as if it had been delivered: the event is on the events topic. */
+ * goes on as if it had been delivered: the event is on the events topic. An
+ * event the events topic refuses for good is set aside in the DLQ, and the job
+ * waits for that copy instead (set_aside.h); one that failed because this
+ * worker is stopping, or because the producer is broken, still holds its job
+ * (delivery_rules.h): the request is redone by the partition's next owner. */
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    (void)opaque;
+    sq_worker *w = opaque;
     const sq_job_tally *t = m->_private;
+    sq_delivery_outcome o = sq_delivery_outcome_of(m->err);
     if (m->err && t && t->kind == SQ_DELIVERY_BEST_EFFORT) {
         sq_metrics_reply_failed();
         sq_warn(NULL, "reply delivery to %s failed (%s); the event is on the events topic only",
                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    } else if (o == SQ_DELIVERY_REFUSED) {
+        sq_set_aside(w, m, t);
+        o = SQ_DELIVERY_OK; /* settled by the DLQ copy, counted against the job by sq_set_aside */
     } else if (m->err) {
         sq_error(NULL, "event delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
     }
-    sq_job_tally_done(t, m->err == RD_KAFKA_RESP_ERR_NO_ERROR);
+    sq_job_tally_done(t, o == SQ_DELIVERY_OK);
 }
 
 int sq_kafka_producer_new(sq_worker *w, sq_err *err)
@@ -69,6 +79,7 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err)
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_opaque(conf, w);
     w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
     if (!w->producer)
         return sq_err_set(err, SQ_INTERNAL, "kafka producer: %s", e);
