@@ -63,6 +63,16 @@ def history_settled(timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
+def metric(w: "Worker", name: str) -> int:
+    """An unlabelled counter or gauge from the worker's /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{w.http_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(rf"^{name} (\d+)$", text, re.M)
+    assert m, f"{name} not on /metrics"
+    return int(m.group(1))
+
+
 def worker_cgroup_dirs(worker_id: str) -> list[str]:
     """The worker's cgroup trees: <own cgroup>/sandq/<worker-id> in each hierarchy."""
     found = []

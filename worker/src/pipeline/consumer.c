@@ -9,24 +9,11 @@
 #include "pipeline/completer.h"
 #include "pipeline/dispatch.h"
 #include "pipeline/group_carry.h"
+#include "pipeline/kafka_conf.h"
 #include "pipeline/ownership.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "util/backoff.h"
-
-static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
-{
-    char e[256];
-    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK)
-        return sq_err_set(err, SQ_INTERNAL, "kafka config %s=%s: %s", k, v, e);
-    return 0;
-}
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    sq_log(level <= 3 ? SQ_LOG_ERROR : level <= 4 ? SQ_LOG_WARN : SQ_LOG_DEBUG, NULL, "kafka %s: %s", fac, buf);
-}
 
 /* "0,1,2" for the log: which partitions an operator should look for. */
 static void partition_names(const rd_kafka_topic_partition_list_t *parts, char *out, size_t n)
@@ -102,27 +89,27 @@ static int consumer_new(sq_consumer *c, bool carry, sq_err *err)
      * requestId makes the replay harmless. Static membership: the same
      * group.instance.id (the worker id) in each topic's group — a member id
      * is unique per group, not across groups. */
-    if (set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
-        set(conf, "client.id", w->cfg.worker_id, err) < 0 || set(conf, "group.id", c->group, err) < 0 ||
-        set(conf, "enable.auto.offset.store", "false", err) < 0 || set(conf, "enable.auto.commit", "true", err) < 0 ||
-        set(conf, "auto.commit.interval.ms", "1000", err) < 0 ||
-        set(conf, "auto.offset.reset", "earliest", err) < 0 || set(conf, "session.timeout.ms", session_timeout, err) < 0 ||
-        set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
-        set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0 ||
-        set(conf, "partition.assignment.strategy", "cooperative-sticky", err) < 0 ||
+    if (sq_kafka_set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
+        sq_kafka_set(conf, "client.id", w->cfg.worker_id, err) < 0 || sq_kafka_set(conf, "group.id", c->group, err) < 0 ||
+        sq_kafka_set(conf, "enable.auto.offset.store", "false", err) < 0 || sq_kafka_set(conf, "enable.auto.commit", "true", err) < 0 ||
+        sq_kafka_set(conf, "auto.commit.interval.ms", "1000", err) < 0 ||
+        sq_kafka_set(conf, "auto.offset.reset", "earliest", err) < 0 || sq_kafka_set(conf, "session.timeout.ms", session_timeout, err) < 0 ||
+        sq_kafka_set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
+        sq_kafka_set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0 ||
+        sq_kafka_set(conf, "partition.assignment.strategy", "cooperative-sticky", err) < 0 ||
         /* Prefetch at most 8 MiB per topic (16 MiB in all; librdkafka's
          * default is 64 MiB each): work waits in Kafka, not in this process,
          * and memory stays bounded under a backlog. */
-        set(conf, "queued.max.messages.kbytes", "8192", err) < 0 ||
-        (w->cfg.static_membership && set(conf, "group.instance.id", w->cfg.worker_id, err) < 0) ||
+        sq_kafka_set(conf, "queued.max.messages.kbytes", "8192", err) < 0 ||
+        (w->cfg.static_membership && sq_kafka_set(conf, "group.instance.id", w->cfg.worker_id, err) < 0) ||
         /* A partition resumed after SANDQ_PARTITION_INFLIGHT held it is only
          * fetched again by the next fetch request, which waits behind the
          * broker's long poll (fetch.wait.max.ms, 500 by default). */
-        (w->cfg.partition_inflight > 0 && set(conf, "fetch.wait.max.ms", "5", err) < 0)) {
+        (w->cfg.partition_inflight > 0 && sq_kafka_set(conf, "fetch.wait.max.ms", "5", err) < 0)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, sq_kafka_log_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);

@@ -11,7 +11,7 @@
 #include "metrics.h"
 #include "sq/log.h"
 
-static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
+int sq_kafka_set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
 {
     char e[256];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK)
@@ -19,7 +19,7 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err)
     return 0;
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+void sq_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
     sq_log(level <= 3 ? SQ_LOG_ERROR : level <= 4 ? SQ_LOG_WARN : SQ_LOG_DEBUG, NULL, "kafka %s: %s", fac, buf);
@@ -69,15 +69,15 @@ int sq_kafka_producer_new(sq_worker *w, sq_err *err)
      * would leave its request's offset, and its in-flight slot, held until a
      * restart. librdkafka retries until the broker is back; shutdown purges
      * what is left (sq_kafka_producer_drain). */
-    if (set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
-        set(conf, "client.id", w->cfg.worker_id, err) < 0 ||
-        set(conf, "partitioner", "murmur2_random", err) < 0 || set(conf, "acks", "all", err) < 0 ||
-        set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "linger.ms", linger, err) < 0 ||
-        set(conf, "message.max.bytes", "4000000", err) < 0 || set(conf, "message.timeout.ms", "0", err) < 0) {
+    if (sq_kafka_set(conf, "bootstrap.servers", w->cfg.conn.kafka_brokers, err) < 0 ||
+        sq_kafka_set(conf, "client.id", w->cfg.worker_id, err) < 0 ||
+        sq_kafka_set(conf, "partitioner", "murmur2_random", err) < 0 || sq_kafka_set(conf, "acks", "all", err) < 0 ||
+        sq_kafka_set(conf, "enable.idempotence", "true", err) < 0 || sq_kafka_set(conf, "linger.ms", linger, err) < 0 ||
+        sq_kafka_set(conf, "message.max.bytes", "4000000", err) < 0 || sq_kafka_set(conf, "message.timeout.ms", "0", err) < 0) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, sq_kafka_log_cb);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_opaque(conf, w);
     w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);

@@ -5,6 +5,11 @@
 
 #include "worker.h"
 
+/* Shared by every librdkafka client of the worker: a config setting (err
+ * says which one failed), and librdkafka's log lines into ours. */
+int sq_kafka_set(rd_kafka_conf_t *conf, const char *k, const char *v, sq_err *err);
+void sq_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
 int sq_kafka_producer_new(sq_worker *w, sq_err *err);
 /* Shutdown: wait up to timeout_ms for what the producer holds, then purge
  * the rest (no message has a timeout), so every delivery report is served
