@@ -116,8 +116,12 @@ static int consumer_new(sq_consumer *c, bool carry, sq_err *err)
     if (!rk)
         return sq_err_set(err, SQ_INTERNAL, "kafka consumer: %s", e);
     rd_kafka_poll_set_consumer(rk);
-    if (carry)
-        (void)sq_group_carry_offsets(rk, w->cfg.conn.kafka_brokers, c->topic, w->cfg.group_id);
+    /* Kafka not answering now must not make a new group start at the
+     * earliest offset: try for a minute (four tries of up to 15 s) before
+     * going on without. */
+    for (int attempt = 0; carry && attempt < 4 && !atomic_load(&w->stopping); attempt++)
+        if (sq_group_carry_offsets(rk, w->cfg.conn.kafka_brokers, c->topic, w->cfg.group_id) >= 0)
+            break;
 
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);

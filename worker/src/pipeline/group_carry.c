@@ -7,24 +7,29 @@
 
 #define CARRY_TIMEOUT_MS 15000
 
-/* Every partition of the topic, offsets unset; NULL when it has none (yet). */
-static rd_kafka_topic_partition_list_t *partitions_of(rd_kafka_t *rk, const char *topic)
+/* Every partition of the topic, offsets unset, into *out: 0 (*out NULL when
+ * the topic does not exist yet), -1 when Kafka did not say. */
+static int partitions_of(rd_kafka_t *rk, const char *topic, rd_kafka_topic_partition_list_t **out)
 {
+    *out = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt)
-        return NULL;
+        return -1;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, CARRY_TIMEOUT_MS);
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (!e && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
-        l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    int rc = 0;
+    if (e) {
+        sq_warn(NULL, "partitions of %s: %s", topic, rd_kafka_err2str(e));
+        rc = -1;
+    } else if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
+        *out = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
         for (int i = 0; i < md->topics[0].partition_cnt; i++)
-            rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id);
+            rd_kafka_topic_partition_list_add(*out, topic, md->topics[0].partitions[i].id);
     }
     if (md)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
-    return l;
+    return rc;
 }
 
 static int committed_count(const rd_kafka_topic_partition_list_t *l)
@@ -65,7 +70,9 @@ static int old_offsets(const char *brokers, const char *old_group, rd_kafka_topi
 
 int sq_group_carry_offsets(rd_kafka_t *rk, const char *brokers, const char *topic, const char *old_group)
 {
-    rd_kafka_topic_partition_list_t *l = partitions_of(rk, topic);
+    rd_kafka_topic_partition_list_t *l;
+    if (partitions_of(rk, topic, &l) < 0)
+        return -1;
     if (!l)
         return 0; /* no such topic (yet): nothing was ever committed on it */
     int carried = -1;

@@ -17,7 +17,7 @@
 /* rk: a consumer handle of the new group, not yet subscribed. brokers and
  * old_group: where to read the old group's offsets. Returns how many
  * partitions' offsets were carried (0: nothing to carry, or the group had
- * some already), -1 when it could not tell (logged; the consumer goes on). */
+ * some already), -1 when it could not tell (logged; the caller may try again). */
 int sq_group_carry_offsets(rd_kafka_t *rk, const char *brokers, const char *topic, const char *old_group);
 
 #endif
