@@ -159,3 +159,34 @@ def test_offsets_committed_by_the_old_single_group_carry_over(stack_env):
     finally:
         every.close()
         assert w.stop() == 0, w.log_text()[-3000:]
+
+
+def test_a_worker_says_so_when_old_workers_still_consume_the_old_group(stack_env):
+    """An upgrade must stop every worker of the version before per-topic
+    groups first: one still in the old group consumes the same partitions. A
+    new worker that finds members in the old group logs it as an error."""
+    prefix = private_prefix(stack_env["brokers"], "oldgrp", partitions=3)
+    topics = list(worker_groups(prefix, prefix))
+    # An old worker, as Kafka sees it: a member of the group SANDQ_GROUP_ID
+    # itself, subscribed to both requests topics.
+    old = Consumer({"bootstrap.servers": stack_env["brokers"], "group.id": prefix,
+                    "partition.assignment.strategy": "cooperative-sticky"})
+    old.subscribe(topics)
+    deadline = time.monotonic() + 60
+    while not old.assignment() and time.monotonic() < deadline:
+        old.poll(0.2)
+    assert old.assignment()
+    w = Worker("w-oldgrp", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix}).start()
+    try:
+        for topic in topics:
+            assert (f"group {prefix} (workers before one group per requests topic) still has 1 members: they consume "
+                    f"{topic} as well") in w.log_text(), w.log_text()[-3000:]
+    finally:
+        old.close()
+        assert w.stop() == 0, w.log_text()[-3000:]
+    # Without them, a worker says nothing of the kind.
+    w = Worker("w-oldgrp", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix}).start()
+    try:
+        assert "still has" not in w.log_text()
+    finally:
+        assert w.stop() == 0, w.log_text()[-3000:]

@@ -116,6 +116,14 @@ static int consumer_new(sq_consumer *c, bool carry, sq_err *err)
     if (!rk)
         return sq_err_set(err, SQ_INTERNAL, "kafka consumer: %s", e);
     rd_kafka_poll_set_consumer(rk);
+    /* Workers of the version before per-topic groups, still in the old
+     * group, consume the same partitions as this one (docs/operations.md,
+     * "Upgrading to per-topic consumer groups"): say so, loudly. */
+    int old_members = carry ? sq_group_members(rk, w->cfg.group_id) : 0;
+    if (old_members > 0)
+        sq_error(NULL, "group %s (workers before one group per requests topic) still has %d members: they consume "
+                       "%s as well as this worker's group %s; stop every worker of the older version",
+                 w->cfg.group_id, old_members, c->topic, c->group);
     /* Kafka not answering now must not make a new group start at the
      * earliest offset: try for a minute (four tries of up to 15 s) before
      * going on without. */

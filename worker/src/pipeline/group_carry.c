@@ -116,3 +116,27 @@ out:
     rd_kafka_topic_partition_list_destroy(l);
     return carried;
 }
+
+int sq_group_members(rd_kafka_t *rk, const char *group)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    char e[256];
+    rd_kafka_AdminOptions_set_request_timeout(o, CARRY_TIMEOUT_MS, e, sizeof e);
+    const char *groups[1] = {group};
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, CARRY_TIMEOUT_MS + 1000);
+    int n = -1;
+    const rd_kafka_DescribeConsumerGroups_result_t *res = ev ? rd_kafka_event_DescribeConsumerGroups_result(ev) : NULL;
+    if (res && !rd_kafka_event_error(ev)) {
+        size_t cnt = 0;
+        const rd_kafka_ConsumerGroupDescription_t **d = rd_kafka_DescribeConsumerGroups_result_groups(res, &cnt);
+        if (cnt == 1 && !rd_kafka_ConsumerGroupDescription_error(d[0]))
+            n = (int)rd_kafka_ConsumerGroupDescription_member_count(d[0]);
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    return n;
+}

@@ -20,4 +20,9 @@
  * some already), -1 when it could not tell (logged; the caller may try again). */
 int sq_group_carry_offsets(rd_kafka_t *rk, const char *brokers, const char *topic, const char *old_group);
 
+/* Members the group has now (Kafka's DescribeConsumerGroups); -1 unknown.
+ * Members in the old group are workers of an older version, consuming the
+ * same partitions as this one: an upgrade must stop them first. */
+int sq_group_members(rd_kafka_t *rk, const char *group);
+
 #endif
