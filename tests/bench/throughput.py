@@ -64,22 +64,22 @@ def start_workers(n: int, group: str, extra: dict, max_sandboxes: int) -> list[s
 
 
 def start_group_at_end(client: Sandq, group: str) -> None:
-    """Commit the group's offsets at the requests topics' ends, so its workers
+    """Commit the groups' offsets at the requests topics' ends, so its workers
     start there: a fresh group otherwise reads from the earliest offset and
     replays every earlier run's requests (deduped, but each one a Redis round
-    trip on the polling thread) inside the measurement."""
-    c = Consumer({"bootstrap.servers": client.brokers, "group.id": group, "enable.auto.commit": False})
+    trip on the polling thread) inside the measurement. Each requests topic has
+    its own group, <group>.<topic> (worker/src/pipeline/consumer.h)."""
     region = os.environ.get("SANDQ_REGION", "iad")
-    tps = []
     for topic in (client.requests_topic, f"{client.requests_topic}.{region}"):
+        c = Consumer({"bootstrap.servers": client.brokers, "group.id": f"{group}.{topic}", "enable.auto.commit": False})
         md = c.list_topics(topic, timeout=10).topics[topic]
-        if md.error:
-            continue
-        for p in md.partitions:
-            _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            tps.append(TopicPartition(topic, p, high))
-    c.commit(offsets=tps, asynchronous=False)
-    c.close()
+        if not md.error:
+            tps = []
+            for p in md.partitions:
+                _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                tps.append(TopicPartition(topic, p, high))
+            c.commit(offsets=tps, asynchronous=False)
+        c.close()
 
 
 def stop(procs):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+from harness import worker_groups
 from sandq_client import new_id, partition_for
 
 FAST = {"SANDQ_HEARTBEAT_TTL_S": "3", "SANDQ_REAPER_INTERVAL_MS": "500", "SANDQ_SESSION_TIMEOUT_MS": "6000"}
@@ -51,41 +52,54 @@ def send_mixed_load(client, topic_of: dict[str, str], n: int) -> list[dict]:
 TASK_OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
 
 
-def partitions_of(brokers: str, group: str) -> dict[str, set[tuple[str, int]]]:
-    """The group's current assignment: {group.instance.id or client.id: {(topic, partition)}}.
-    Asked again while the coordinator is still loading (a fresh broker)."""
+def describe_group(brokers: str, group: str):
+    """The group as Kafka's admin API describes it (what `kafka-consumer-groups
+    --describe` shows). Asked again while the coordinator is still loading (a
+    fresh broker)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
     admin = AdminClient({"bootstrap.servers": brokers})
     deadline = time.monotonic() + 30
     while True:
         try:
-            desc = admin.describe_consumer_groups([group])[group].result(15)
-            break
+            return admin.describe_consumer_groups([group])[group].result(15)
         except KafkaException:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    return {(m.group_instance_id or m.client_id): {(tp.topic, tp.partition) for tp in m.assignment.topic_partitions}
-            for m in desc.members}
 
 
-def both_hold_partitions(brokers: str, group: str, a: str, b: str) -> dict[str, set[tuple[str, int]]]:
-    """Wait until members a and b both hold partitions; the assignment then."""
+def partitions_of(brokers: str, group: str, prefix: str) -> dict[str, set[tuple[str, int]]]:
+    """The workers' current assignment over both requests topics, each in its
+    own consumer group (<group>.<topic>): {group.instance.id or client.id:
+    {(topic, partition)}}."""
+    owned: dict[str, set[tuple[str, int]]] = {}
+    for g in worker_groups(group, prefix).values():
+        for m in describe_group(brokers, g).members:
+            owned.setdefault(m.group_instance_id or m.client_id, set()).update(
+                (tp.topic, tp.partition) for tp in m.assignment.topic_partitions)
+    return owned
+
+
+def both_hold_partitions(brokers: str, group: str, prefix: str, a: str, b: str) -> dict[str, set[tuple[str, int]]]:
+    """Wait until members a and b both hold partitions of each requests topic; the assignment then."""
+    topics = set(worker_groups(group, prefix))
+
+    def holds_each(owned, who):
+        return {t for t, _ in owned.get(who, ())} == topics
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        owned = partitions_of(brokers, group)
-        if owned.get(a) and owned.get(b):
+        owned = partitions_of(brokers, group, prefix)
+        if holds_each(owned, a) and holds_each(owned, b):
             break
         time.sleep(0.5)
-    assert owned.get(a) and owned.get(b), owned
+    assert holds_each(owned, a) and holds_each(owned, b), owned
     return owned
 
 
 def place(owned: dict[str, set[tuple[str, int]]], worker_id: str, n: int) -> list[tuple[str, str]]:
-    """n fresh (sandbox id, requests topic) pairs whose partition `worker_id` owns.
-    Cooperative-sticky balances partition counts over both request topics, so a
-    worker may own, say, the whole regional topic and none of the global one."""
+    """n fresh (sandbox id, requests topic) pairs whose partition `worker_id` owns."""
     out = []
     while len(out) < n:
         sbx = new_id("sbx")

@@ -5,19 +5,9 @@ holds no offset and no in-flight slot: with SANDQ_MAX_INFLIGHT 3 the worker
 keeps serving far more than 3 requests instead of pausing every partition."""
 from __future__ import annotations
 
-import re
-import urllib.request
 
-from harness import Worker, private_prefix
+from harness import Worker, metric, private_prefix
 from sandq_client import Sandq, new_id
-
-
-def metric(w: Worker, name: str) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{w.http_port}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    m = re.search(rf"^{name} (\d+)$", text, re.M)
-    assert m, f"{name} not on /metrics"
-    return int(m.group(1))
 
 
 def test_unwritable_reply_topic_does_not_stall_the_worker(stack_env):

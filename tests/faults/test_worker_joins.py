@@ -50,7 +50,7 @@ def test_worker_joins_mid_load(stack_env):
         b = Worker("w-join-b", env).start()  # mid-load
 
         settle(every, by_request)
-        owned = both_hold_partitions(client.brokers, prefix, a.worker_id, b.worker_id)
+        owned = both_hold_partitions(client.brokers, prefix, prefix, a.worker_id, b.worker_id)
         assert len(owned[a.worker_id] | owned[b.worker_id]) == 12 and not owned[a.worker_id] & owned[b.worker_id]
         moved = {s for s, t in topic_of.items() if (t, partition_for(s, 6)) in owned[b.worker_id]}
         stayed = set(topic_of) - moved

@@ -22,8 +22,8 @@ def test_worker_killed_with_sigkill(client, worker, rds, pg):
     try:
         # Place sandboxes only once the group has settled with both newcomers
         # holding partitions (a sandbox placed before would move with its partition).
-        both_hold_partitions(client.brokers, os.environ.get("SANDQ_GROUP_ID", "sandq-workers"), a.worker_id,
-                             b.worker_id)
+        both_hold_partitions(client.brokers, os.environ.get("SANDQ_GROUP_ID", "sandq-workers"), client.prefix,
+                             a.worker_id, b.worker_id)
         streams = {}
         for _ in range(16):
             sbx = new_id("sbx")
@@ -95,7 +95,7 @@ def test_worker_killed_mid_task_under_mixed_load(stack_env):
     every = client.stream(None)
     try:
         # Both members hold partitions before any sandbox is placed.
-        owned = both_hold_partitions(client.brokers, prefix, a.worker_id, b.worker_id)
+        owned = both_hold_partitions(client.brokers, prefix, prefix, a.worker_id, b.worker_id)
         all_partitions = owned[a.worker_id] | owned[b.worker_id]
         assert len(all_partitions) == 12, owned  # requests and requests.iad, six each
 
@@ -162,7 +162,7 @@ def test_worker_killed_mid_task_under_mixed_load(stack_env):
         # static member (after its session timeout).
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            owned = partitions_of(client.brokers, prefix)
+            owned = partitions_of(client.brokers, prefix, prefix)
             if owned == {b.worker_id: all_partitions}:
                 break
             time.sleep(0.5)

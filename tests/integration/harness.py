@@ -63,6 +63,16 @@ def history_settled(timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
+def metric(w: "Worker", name: str) -> int:
+    """An unlabelled counter or gauge from the worker's /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{w.http_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(rf"^{name} (\d+)$", text, re.M)
+    assert m, f"{name} not on /metrics"
+    return int(m.group(1))
+
+
 def worker_cgroup_dirs(worker_id: str) -> list[str]:
     """The worker's cgroup trees: <own cgroup>/sandq/<worker-id> in each hierarchy."""
     found = []
@@ -295,12 +305,22 @@ def pg_eventually(pg, sql: str, params: tuple, expected, timeout: float = 15.0, 
         time.sleep(0.1)
 
 
-def private_prefix(brokers: str, name: str, partitions: int = 3) -> str:
+def worker_groups(group: str, prefix: str, region: str = "iad") -> dict[str, str]:
+    """{requests topic: the consumer group its workers share}. Each requests
+    topic has a group of its own, <SANDQ_GROUP_ID>.<topic>, so that each topic
+    is spread over the workers (worker/src/pipeline/consumer.h)."""
+    topics = (f"{prefix}.requests", f"{prefix}.requests.{region}")
+    return {t: f"{group}.{t}" for t in topics}
+
+
+def private_prefix(brokers: str, name: str, partitions: int = 3, configs: dict[str, dict] | None = None) -> str:
     """Fresh topics under a prefix of their own, for a test that runs its own
-    workers and must own every message on its topics."""
+    workers and must own every message on its topics. configs: topic configs
+    by suffix, e.g. {"events": {"max.message.bytes": "8192"}}."""
     prefix = f"it{name}{new_id('req')[-6:].lower()}"
     admin = AdminClient({"bootstrap.servers": brokers})
-    futs = admin.create_topics([NewTopic(f"{prefix}.{t}", num_partitions=partitions, replication_factor=1)
+    futs = admin.create_topics([NewTopic(f"{prefix}.{t}", num_partitions=partitions, replication_factor=1,
+                                         config=(configs or {}).get(t, {}))
                                 for t in ("requests", "requests.iad", "events", "dlq")])
     for f in futs.values():
         f.result(30)

@@ -6,7 +6,7 @@ import time
 
 from confluent_kafka import Consumer, TopicPartition
 
-from harness import pg_eventually
+from harness import pg_eventually, worker_groups
 from sandq_client import new_id, partition_for
 
 
@@ -26,7 +26,8 @@ def ids_in_one_partition(client, n: int) -> list[str]:
 
 
 def committed(client, partition: int) -> int:
-    c = Consumer({"bootstrap.servers": client.brokers, "group.id": "sandq-workers", "enable.auto.commit": False})
+    group = worker_groups("sandq-workers", client.prefix)[client.requests_topic]
+    c = Consumer({"bootstrap.servers": client.brokers, "group.id": group, "enable.auto.commit": False})
     (tp,) = c.committed([TopicPartition(client.requests_topic, partition)], timeout=10)
     c.close()
     return tp.offset

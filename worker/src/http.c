@@ -45,29 +45,43 @@ static void collect_gauges(sq_worker *w, sq_metrics_gauges *g)
     pthread_mutex_unlock(&w->registry_mu);
     pthread_mutex_lock(&w->offsets_mu);
     g->inflight_requests = sq_offsets_inflight(w->offsets);
-    g->partitions_paused = w->partitions_paused;
+    for (size_t i = 0; i < w->n_consumers; i++)
+        g->partitions_paused |= w->consumers[i].paused;
     pthread_mutex_unlock(&w->offsets_mu);
     g->history_queue_depth = sq_writer_depth(w->writer);
     g->webhook_backlog = webhook_backlog(w);
 
-    /* Lag from librdkafka's cached watermarks and our position: no broker
-     * round trip on a scrape. */
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(w->consumer, &parts) || !parts)
-        return;
-    rd_kafka_position(w->consumer, parts);
-    for (int i = 0; i < parts->cnt && g->lag_count < sizeof g->lag / sizeof g->lag[0]; i++) {
-        int64_t lo = 0, hi = 0;
-        rd_kafka_topic_partition_t *p = &parts->elems[i];
-        if (rd_kafka_get_watermark_offsets(w->consumer, p->topic, p->partition, &lo, &hi) || hi < 0)
+    /* Per requests topic (each in its own group): how many partitions, and
+     * the lag from librdkafka's cached watermarks and our position — no broker
+     * round trip on a scrape. The handle is read under its lock: the
+     * consumer's thread replaces it after a fatal error. */
+    for (size_t k = 0; k < w->n_consumers && k < sizeof g->assigned / sizeof g->assigned[0]; k++) {
+        sq_consumer *c = &w->consumers[k];
+        snprintf(g->assigned[k].topic, sizeof g->assigned[k].topic, "%s", c->topic);
+        snprintf(g->assigned[k].group, sizeof g->assigned[k].group, "%s", c->group);
+        g->assigned_count = k + 1;
+        pthread_mutex_lock(&c->handle_mu);
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (!c->rk || rd_kafka_assignment(c->rk, &parts) || !parts) {
+            pthread_mutex_unlock(&c->handle_mu);
             continue;
-        int64_t pos = p->offset >= 0 ? p->offset : lo;
-        snprintf(g->lag[g->lag_count].topic, sizeof g->lag[0].topic, "%s", p->topic);
-        g->lag[g->lag_count].partition = p->partition;
-        g->lag[g->lag_count].lag = hi > pos ? hi - pos : 0;
-        g->lag_count++;
+        }
+        g->assigned[k].partitions = parts->cnt;
+        rd_kafka_position(c->rk, parts);
+        for (int i = 0; i < parts->cnt && g->lag_count < sizeof g->lag / sizeof g->lag[0]; i++) {
+            int64_t lo = 0, hi = 0;
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
+                continue;
+            int64_t pos = p->offset >= 0 ? p->offset : lo;
+            snprintf(g->lag[g->lag_count].topic, sizeof g->lag[0].topic, "%s", p->topic);
+            g->lag[g->lag_count].partition = p->partition;
+            g->lag[g->lag_count].lag = hi > pos ? hi - pos : 0;
+            g->lag_count++;
+        }
+        pthread_mutex_unlock(&c->handle_mu);
+        rd_kafka_topic_partition_list_destroy(parts);
     }
-    rd_kafka_topic_partition_list_destroy(parts);
 }
 
 static bool kafka_reachable(sq_worker *w, char *why, size_t n)
@@ -79,12 +93,20 @@ static bool kafka_reachable(sq_worker *w, char *why, size_t n)
         return false;
     }
     rd_kafka_metadata_destroy(md);
-    char *member = rd_kafka_memberid(w->consumer);
-    bool joined = member && *member;
-    free(member);
-    if (!joined)
-        snprintf(why, n, "kafka: consumer group not joined yet");
-    return joined;
+    /* Every requests topic's group joined (pipeline/consumer.h). */
+    for (size_t i = 0; i < w->n_consumers; i++) {
+        sq_consumer *c = &w->consumers[i];
+        pthread_mutex_lock(&c->handle_mu);
+        char *member = c->rk ? rd_kafka_memberid(c->rk) : NULL;
+        pthread_mutex_unlock(&c->handle_mu);
+        bool joined = member && *member;
+        free(member);
+        if (!joined) {
+            snprintf(why, n, "kafka: consumer group %s not joined yet", c->group);
+            return false;
+        }
+    }
+    return true;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, bool owned)

@@ -12,7 +12,7 @@
 #include "caps/browser/browser.h"
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
-#include "pipeline/dispatch.h"
+#include "pipeline/consumer.h"
 #include "http.h"
 #include "store/writer.h"
 #include "pipeline/ownership.h"
@@ -27,7 +27,6 @@
 #include "sq/clock.h"
 #include "sq/fsutil.h"
 #include "sq/log.h"
-#include "util/backoff.h"
 
 static sq_worker *the_worker;
 
@@ -176,7 +175,8 @@ static int start(sq_worker *w, sq_err *err)
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
-    if (sq_ownership_start(w, err) < 0 || sq_kafka_consumer_new(w, err) < 0 || sq_webhooks_start(w, err) < 0)
+    if (sq_ownership_start(w, err) < 0 || sq_consumers_new(w, err) < 0 || sq_consumers_start(w, err) < 0 ||
+        sq_webhooks_start(w, err) < 0)
         return -1;
     int port = sq_http_start(w, err);
     if (port < 0)
@@ -188,177 +188,21 @@ static int start(sq_worker *w, sq_err *err)
     return 0;
 }
 
-/* Offer every partition's lowest unfinished offset for the next auto-commit. */
-static void store_offsets(sq_worker *w)
+/* Until SIGTERM: the consumers' threads (pipeline/consumer.h) do the work. */
+static void wait_for_stop(sq_worker *w)
 {
-    sq_offset_commit c[64];
-    size_t n;
-    do {
-        pthread_mutex_lock(&w->offsets_mu);
-        n = sq_offsets_take_committable(w->offsets, c, 64);
-        pthread_mutex_unlock(&w->offsets_mu);
-        if (!n)
-            break;
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-        for (size_t i = 0; i < n; i++)
-            rd_kafka_topic_partition_list_add(l, c[i].topic, c[i].partition)->offset = c[i].offset;
-        rd_kafka_resp_err_t e = rd_kafka_offsets_store(w->consumer, l);
-        if (e)
-            sq_debug(NULL, "offsets_store: %s", rd_kafka_err2str(e)); /* a partition revoked meanwhile */
-        rd_kafka_topic_partition_list_destroy(l);
-    } while (n == 64);
-}
-
-/* Bounded concurrency: past SANDQ_MAX_INFLIGHT unfinished messages, stop
- * fetching (pause every assigned partition) and resume below half. The
- * consumer keeps polling meanwhile, so it stays in the group. */
-static void apply_backpressure(sq_worker *w)
-{
-    pthread_mutex_lock(&w->offsets_mu);
-    size_t inflight = sq_offsets_inflight(w->offsets);
-    bool paused = w->partitions_paused;
-    bool want = paused ? inflight > (size_t)w->cfg.max_inflight / 2 : inflight >= (size_t)w->cfg.max_inflight;
-    pthread_mutex_unlock(&w->offsets_mu);
-    if (want == paused)
-        return;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(w->consumer, &parts) || !parts)
-        return;
-    if (want)
-        rd_kafka_pause_partitions(w->consumer, parts);
-    else
-        rd_kafka_resume_partitions(w->consumer, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    pthread_mutex_lock(&w->offsets_mu);
-    w->partitions_paused = want;
-    pthread_mutex_unlock(&w->offsets_mu);
-    sq_info(NULL, "%s fetching: %zu requests in flight", want ? "paused" : "resumed", inflight);
-}
-
-/* SANDQ_PARTITION_INFLIGHT: a partition with that many unfinished messages
- * stops fetching until one finishes — with 1, the classic one-in-flight-per-
- * partition consumer (strict partition order), the baseline the key-ordered
- * default is measured against (tests/bench/throughput.py). */
-static void apply_partition_bound(sq_worker *w)
-{
-    if (w->cfg.partition_inflight <= 0)
-        return;
-    sq_offset_commit hold[64], release[64];
-    size_t nh, nr;
-    pthread_mutex_lock(&w->offsets_mu);
-    sq_offsets_holds(w->offsets, (size_t)w->cfg.partition_inflight, hold, &nh, release, &nr, 64);
-    pthread_mutex_unlock(&w->offsets_mu);
-    for (int pass = 0; pass < 2; pass++) {
-        sq_offset_commit *v = pass ? release : hold;
-        size_t n = pass ? nr : nh;
-        if (!n)
-            continue;
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-        for (size_t i = 0; i < n; i++)
-            rd_kafka_topic_partition_list_add(l, v[i].topic, v[i].partition);
-        if (pass)
-            rd_kafka_resume_partitions(w->consumer, l);
-        else
-            rd_kafka_pause_partitions(w->consumer, l);
-        rd_kafka_topic_partition_list_destroy(l);
-    }
-}
-
-/* Sleep up to ms, waking early on a stop. */
-static void nap(sq_worker *w, int64_t ms)
-{
-    for (int64_t slept = 0; slept < ms && !atomic_load(&w->stopping); slept += 100) {
+    while (!atomic_load(&w->stopping))
         sq_sleep_ms(100);
-    }
 }
 
-static void run_loop(sq_worker *w)
-{
-    sq_backoff refence = sq_backoff_make(1000, 30000);
-    int64_t last_fence = 0;
-    while (!atomic_load(&w->stopping)) {
-        /* While fetching is paused nothing wakes the poll but its timeout, and
-         * the resume waits for it: keep it short then. */
-        bool paused = w->partitions_paused || w->cfg.partition_inflight > 0;
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, paused ? 5 : 100);
-        if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
-            /* e.g. librdkafka fences its own static member after a broker
-             * restart. The handle is unusable: make a new one and rejoin.
-             * Sandboxes stay up; their partitions come back to us (static
-             * membership) within the hand-over grace. */
-            char why[512];
-            rd_kafka_fatal_error(w->consumer, why, sizeof why);
-            sq_error(NULL, "kafka consumer hit a fatal error (%s); re-creating it", why);
-            rd_kafka_message_destroy(m);
-            sq_kafka_drop_fatal_consumer(w);
-            /* Fenced again soon after rejoining: another live process holds
-             * this worker id (SANDQ_WORKER_ID must be unique). Rejoining at
-             * once would only fence it back, in a loop: back off, 1 s doubling
-             * to 30 s, until the fences stop. */
-            int64_t now = sq_mono_ms(), refence_backoff_ms = 0;
-            if (now - last_fence < 60000)
-                refence_backoff_ms = sq_backoff_next(&refence);
-            else
-                sq_backoff_reset(&refence); /* the fences had stopped: the next one in a minute waits 1 s */
-            last_fence = now;
-            if (refence_backoff_ms) {
-                sq_error(NULL, "fenced again within a minute: is another worker running as %s? rejoining in %lld ms",
-                         w->cfg.worker_id, (long long)refence_backoff_ms);
-                nap(w, refence_backoff_ms);
-            }
-            sq_err err;
-            while (!atomic_load(&w->stopping) && sq_kafka_consumer_new(w, &err) < 0) {
-                sq_error(NULL, "%s; retrying", err.msg);
-                sleep(1);
-            }
-            continue;
-        }
-        if (m && m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                sq_warn(NULL, "kafka: %s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-        } else if (m) {
-            sq_dispatch(w, m);
-        }
-        store_offsets(w);
-        apply_backpressure(w);
-        apply_partition_bound(w);
-    }
-}
-
-/* SIGTERM: stop fetching, let the actors finish what they hold (bounded by
- * SANDQ_SHUTDOWN_GRACE_MS), store and commit what is complete, leave the
- * group. Sandboxes cannot outlive the worker: each is recorded as failed
- * (reason worker_shutdown) by its actor. */
+/* SIGTERM: each consumer stops fetching and stays in its group while the
+ * actors finish what they hold (bounded by SANDQ_SHUTDOWN_GRACE_MS), storing
+ * what completes; then the groups are left. Sandboxes cannot outlive the
+ * worker: each is recorded as failed (reason worker_shutdown) by its actor. */
 static void shutdown_worker(sq_worker *w)
 {
-    if (!w->consumer)
-        return;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (!rd_kafka_assignment(w->consumer, &parts) && parts) {
-        rd_kafka_pause_partitions(w->consumer, parts);
-        rd_kafka_topic_partition_list_destroy(parts);
-    }
     sq_actor_wake_all(w);
-    int64_t deadline = sq_mono_ms() + w->cfg.shutdown_grace_ms;
-    pthread_mutex_lock(&w->registry_mu);
-    while (w->actors > 0 && sq_mono_ms() < deadline) {
-        pthread_mutex_unlock(&w->registry_mu);
-        rd_kafka_consumer_poll(w->consumer, 50); /* stay in the group while we drain */
-        store_offsets(w);
-        pthread_mutex_lock(&w->registry_mu);
-    }
-    size_t left = w->actors;
-    pthread_mutex_unlock(&w->registry_mu);
-    if (left)
-        sq_warn(NULL, "%zu sandboxes still busy at the shutdown deadline; their requests will be redelivered", left);
-    /* Finished requests whose acknowledgements are on their way: their
-     * offsets are worth committing before the group is left. */
-    while (sq_completer_outstanding(w->completer) > 0 && sq_mono_ms() < deadline) {
-        rd_kafka_consumer_poll(w->consumer, 20);
-        store_offsets(w);
-    }
-    store_offsets(w);
+    sq_consumers_join(w);
 }
 
 int main(int argc, char **argv)
@@ -399,12 +243,12 @@ int main(int argc, char **argv)
         return 1;
     }
     sq_info(NULL, "worker %s ready (region %s)", w.cfg.worker_id, w.cfg.region);
-    run_loop(&w);
+    wait_for_stop(&w);
     sq_info(NULL, "shutting down");
     shutdown_worker(&w);
     sq_http_stop();
     sq_webhooks_stop(&w);
-    sq_kafka_close_consumer(&w);
+    sq_consumers_close(&w);
     sq_ownership_stop(&w);
     sq_completer_close_history(w.completer);
     sq_writer_stop(w.writer, w.cfg.shutdown_grace_ms);

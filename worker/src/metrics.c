@@ -24,6 +24,8 @@ static struct {
     atomic_ullong reply_failed;
     atomic_ullong quarantined;
     atomic_ullong too_large;
+    atomic_ullong event_refused;
+    atomic_ullong dlq_refused;
 } m;
 
 void sq_metrics_reset(void) { memset(&m, 0, sizeof m); }
@@ -51,6 +53,8 @@ void sq_metrics_duplicate(void) { atomic_fetch_add(&m.duplicates, 1); }
 void sq_metrics_reply_failed(void) { atomic_fetch_add(&m.reply_failed, 1); }
 void sq_metrics_history_quarantined(void) { atomic_fetch_add(&m.quarantined, 1); }
 void sq_metrics_event_too_large(void) { atomic_fetch_add(&m.too_large, 1); }
+void sq_metrics_event_delivery_failed(void) { atomic_fetch_add(&m.event_refused, 1); }
+void sq_metrics_dlq_delivery_failed(void) { atomic_fetch_add(&m.dlq_refused, 1); }
 
 void sq_metrics_task(const char *kind, sq_task_outcome_kind outcome)
 {
@@ -147,6 +151,13 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
             "payload_too_large failure instead.\n"
             "# TYPE sandq_events_too_large_total counter\nsandq_events_too_large_total %llu\n",
         atomic_load(&m.too_large));
+    put(&b, "# HELP sandq_event_delivery_failures_total Events the events topic refused for good (unknown topic, "
+            "denied, too large), set aside in the DLQ.\n"
+            "# TYPE sandq_event_delivery_failures_total counter\nsandq_event_delivery_failures_total %llu\n",
+        atomic_load(&m.event_refused));
+    put(&b, "# HELP sandq_dlq_delivery_failures_total Messages the DLQ itself refused for good (dropped, logged).\n"
+            "# TYPE sandq_dlq_delivery_failures_total counter\nsandq_dlq_delivery_failures_total %llu\n",
+        atomic_load(&m.dlq_refused));
     put(&b, "# HELP sandq_inflight_requests Consumed requests without a durable outcome yet.\n"
             "# TYPE sandq_inflight_requests gauge\nsandq_inflight_requests %zu\n",
         g->inflight_requests);
@@ -160,6 +171,12 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
     put(&b, "# HELP sandq_partitions_paused 1 while fetching is paused for back-pressure.\n"
             "# TYPE sandq_partitions_paused gauge\nsandq_partitions_paused %d\n",
         g->partitions_paused);
+    put(&b, "# HELP sandq_assigned_partitions Partitions of each requests topic assigned to this worker in "
+            "that topic's consumer group.\n"
+            "# TYPE sandq_assigned_partitions gauge\n");
+    for (size_t i = 0; i < g->assigned_count; i++)
+        put(&b, "sandq_assigned_partitions{topic=\"%s\",group=\"%s\"} %d\n", g->assigned[i].topic,
+            g->assigned[i].group, g->assigned[i].partitions);
     put(&b, "# HELP sandq_consumer_lag Messages behind the partition's end, per assigned partition.\n"
             "# TYPE sandq_consumer_lag gauge\n");
     for (size_t i = 0; i < g->lag_count; i++)

@@ -20,6 +20,8 @@ void sq_metrics_duplicate(void);
 void sq_metrics_reply_failed(void);       /* a replyTo copy of an event was not delivered */
 void sq_metrics_history_quarantined(void); /* a history row PostgreSQL refused, set aside */
 void sq_metrics_event_too_large(void);     /* an event over SANDQ_MAX_EVENT_BYTES, replaced by a failure */
+void sq_metrics_event_delivery_failed(void); /* an event the events topic refused for good, set aside in the DLQ */
+void sq_metrics_dlq_delivery_failed(void);   /* a message the DLQ refused for good: dropped, logged */
 void sq_metrics_task(const char *kind, sq_task_outcome_kind outcome);
 
 /* Values the renderer asks for at scrape time (gauges owned elsewhere). */
@@ -27,6 +29,12 @@ typedef struct sq_metrics_gauges {
     size_t sandboxes_by_state[SQ_STATE__COUNT];
     size_t inflight_requests;
     int partitions_paused;
+    size_t assigned_count;       /* one per requests topic (its own consumer group) */
+    struct {
+        char topic[250];
+        char group[400];
+        int partitions;
+    } assigned[4];
     size_t history_queue_depth;
     long long webhook_backlog;   /* pending deliveries in the outbox (all workers), -1 if unknown */
     size_t lag_count;

@@ -83,12 +83,33 @@ typedef struct sq_live_sandbox {
 struct sq_webhooks; /* notify/webhook_delivery.h */
 struct sq_art_store; /* artifacts/store.h */
 
+/* One requests topic's consumer (pipeline/consumer.h): its own handle in its
+ * own consumer group, and its own polling thread. One group per topic is what
+ * spreads every topic over the workers: an assignor balances partition counts
+ * per group member, not per topic. */
+typedef struct sq_consumer {
+    struct sq_worker *w;
+    char topic[SQ_TOPIC_MAX];      /* <prefix>.requests or <prefix>.requests.<region> */
+    char group[SQ_TOPIC_MAX + 130]; /* <SANDQ_GROUP_ID>.<topic> */
+    /* Guards `rk` for threads other than the consumer's own (the HTTP server):
+     * the consumer's thread replaces the handle under it after a fatal error. */
+    pthread_mutex_t handle_mu;
+    rd_kafka_t *rk;
+    atomic_bool assigned;          /* this handle has had an assignment */
+    rd_kafka_t *parked[8];         /* fenced before any assignment: never destroyed (consumer.c) */
+    bool paused;                   /* back-pressure paused its partitions (guarded by w->offsets_mu) */
+    int assigned_count;            /* partitions assigned now (guarded by w->offsets_mu) */
+    pthread_t thread;
+    bool thread_started;
+} sq_consumer;
+
+#define SQ_CONSUMERS_MAX 2
+
 typedef struct sq_worker {
     sq_worker_config cfg;
     char incarnation[SQ_ID_MAX]; /* this process's run: marks in-flight dedupe keys */
-    rd_kafka_t *consumer;
-    atomic_bool consumer_assigned; /* this consumer handle has had an assignment */
-    rd_kafka_t *parked_consumers[8]; /* fenced before any assignment: never destroyed (kafka_conf.c) */
+    sq_consumer consumers[SQ_CONSUMERS_MAX]; /* one per requests topic: global, regional */
+    size_t n_consumers;
     rd_kafka_t *producer;
     sq_store_pool pool;
     char topic_events[SQ_TOPIC_MAX];
@@ -99,9 +120,8 @@ typedef struct sq_worker {
     size_t actors;               /* actor threads alive */
     pthread_cond_t actors_cv;    /* signalled when an actor exits */
 
-    pthread_mutex_t offsets_mu;  /* guards offsets */
+    pthread_mutex_t offsets_mu;  /* guards offsets and each consumer's paused / assigned_count */
     sq_offsets *offsets;
-    bool partitions_paused;
 
     atomic_int stopping;
     pthread_t producer_poller;

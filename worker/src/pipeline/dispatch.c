@@ -22,8 +22,9 @@
  * the reason in headers, so nothing is silently dropped. */
 static int to_dlq(sq_worker *w, const rd_kafka_message_t *m, const sq_err *why, sq_err *err)
 {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(3);
     const char *code = sq_code_name(why->code);
+    rd_kafka_header_add(h, "sandq-dlq-reason", -1, "not_envelope", -1);
     rd_kafka_header_add(h, "sandq-error-code", -1, code, (ssize_t)strlen(code));
     rd_kafka_header_add(h, "sandq-error", -1, why->msg, (ssize_t)strlen(why->msg));
     if (sq_produce(w, w->topic_dlq, m->key, m->key_len, m->payload, m->len, h, err) < 0)

@@ -141,11 +141,13 @@ void sq_offsets_revoke(sq_offsets *t, const char *topic, int32_t partition)
     free(p);
 }
 
-size_t sq_offsets_take_committable(sq_offsets *t, sq_offset_commit *out, size_t max)
+static bool of_topic(const part *p, const char *topic) { return !topic || strcmp(p->topic, topic) == 0; }
+
+size_t sq_offsets_take_committable(sq_offsets *t, const char *topic, sq_offset_commit *out, size_t max)
 {
     size_t n = 0;
     for (part *p = t->parts; p && n < max; p = p->next) {
-        if (p->committable < 0 || p->committable == p->reported)
+        if (p->committable < 0 || p->committable == p->reported || !of_topic(p, topic))
             continue;
         snprintf(out[n].topic, sizeof out[n].topic, "%s", p->topic);
         out[n].partition = p->partition;
@@ -165,11 +167,13 @@ static void name(sq_offset_commit *out, const part *p)
     out->offset = -1;
 }
 
-void sq_offsets_holds(sq_offsets *t, size_t cap, sq_offset_commit *hold, size_t *nhold, sq_offset_commit *release,
-                      size_t *nrelease, size_t max)
+void sq_offsets_holds(sq_offsets *t, const char *topic, size_t cap, sq_offset_commit *hold, size_t *nhold,
+                      sq_offset_commit *release, size_t *nrelease, size_t max)
 {
     *nhold = *nrelease = 0;
     for (part *p = t->parts; p; p = p->next) {
+        if (!of_topic(p, topic))
+            continue;
         if (!p->held && p->open >= cap && *nhold < max) {
             p->held = true;
             name(&hold[(*nhold)++], p);

@@ -30,15 +30,17 @@ int sq_offsets_arrive(sq_offsets *t, const char *topic, int32_t partition, int64
 void sq_offsets_complete(sq_offsets *t, const char *topic, int32_t partition, int64_t offset);
 /* The partition was revoked: forget it (in-flight completions are then ignored). */
 void sq_offsets_revoke(sq_offsets *t, const char *topic, int32_t partition);
-/* Partitions whose committable offset advanced since the last call, at most max. */
-size_t sq_offsets_take_committable(sq_offsets *t, sq_offset_commit *out, size_t max);
+/* Partitions whose committable offset advanced since the last call, at most
+ * max; only those of `topic` (NULL: every topic) — each requests topic has a
+ * consumer of its own (pipeline/consumer.h), which stores only its offsets. */
+size_t sq_offsets_take_committable(sq_offsets *t, const char *topic, sq_offset_commit *out, size_t max);
 /* Messages consumed but not yet complete, over all partitions. */
 size_t sq_offsets_inflight(const sq_offsets *t);
-/* The per-partition bound (SANDQ_PARTITION_INFLIGHT): partitions that reached
- * `cap` unfinished messages and are not held yet go to hold[] (to pause),
- * held ones back below it go to release[] (to resume); each list at most max.
- * A revoked partition is forgotten, held or not. */
-void sq_offsets_holds(sq_offsets *t, size_t cap, sq_offset_commit *hold, size_t *nhold, sq_offset_commit *release,
+/* The per-partition bound (SANDQ_PARTITION_INFLIGHT): partitions (of `topic`,
+ * NULL: every topic) that reached `cap` unfinished messages and are not held
+ * yet go to hold[] (to pause), held ones back below it go to release[] (to
+ * resume); each list at most max. A revoked partition is forgotten, held or not. */
+void sq_offsets_holds(sq_offsets *t, const char *topic, size_t cap, sq_offset_commit *hold, size_t *nhold, sq_offset_commit *release,
                       size_t *nrelease, size_t max);
 
 #endif

@@ -163,16 +163,17 @@ void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *p
     pthread_mutex_unlock(&w->registry_mu);
 }
 
-void sq_ownership_assigned(sq_worker *w, const rd_kafka_topic_partition_list_t *parts)
+void sq_ownership_assigned(sq_worker *w, const char *topic, const rd_kafka_topic_partition_list_t *parts)
 {
-    /* The group settled: what came back is ours again; for what did not, the
-     * hand-over grace starts now. */
+    /* The topic's group settled: what came back is ours again; for what did
+     * not, the hand-over grace starts now. The other topic's group may still
+     * be rebalancing: its sandboxes wait for their own assignment. */
     int64_t now = sq_mono_ms();
     pthread_mutex_lock(&w->registry_mu);
     mark_partitions(w, parts, 0);
     for (size_t i = 0; i < sizeof w->buckets / sizeof w->buckets[0]; i++)
         for (sq_live_sandbox *s = w->buckets[i]; s; s = s->next)
-            if (atomic_load(&s->revoked_at) && !atomic_load(&s->settled_at))
+            if (atomic_load(&s->revoked_at) && !atomic_load(&s->settled_at) && !strcmp(s->req_topic, topic))
                 atomic_store(&s->settled_at, now);
     pthread_mutex_unlock(&w->registry_mu);
 }

@@ -28,8 +28,11 @@ int sq_fail_lost(sq_worker *w, const sq_request *req, const char *sandbox_id, co
                  sq_err *err);
 
 /* Rebalance: the live sandboxes of revoked partitions are handed over unless
- * the partition comes back within the grace period (assigned clears it). */
+ * the partition comes back within the grace period (assigned clears it).
+ * `topic`: the requests topic whose group just settled (each topic has its
+ * own group, pipeline/consumer.h); only its revoked sandboxes start their
+ * hand-over grace. */
 void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *parts);
-void sq_ownership_assigned(sq_worker *w, const rd_kafka_topic_partition_list_t *parts);
+void sq_ownership_assigned(sq_worker *w, const char *topic, const rd_kafka_topic_partition_list_t *parts);
 
 #endif
