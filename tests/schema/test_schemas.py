@@ -67,7 +67,8 @@ ADDED_ERROR_CODES = ["capability_unavailable"]
 TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoint"]
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",
-                        "results/files.read.json", "results/files.list.json", "results/files.remove.json"}
+                        "results/files.read.json", "results/files.list.json", "results/files.remove.json",
+                        "results/document.json"}
 
 ULID = "01JD8X3Q4R5S6T7V8W9XAYBZC0"
 

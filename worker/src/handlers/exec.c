@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/exec_run.h"
 #include "lifecycle/control.h"
 #include "lifecycle/task.h"
 #include "handlers/handlers.h"
@@ -104,19 +105,19 @@ static int64_t bounded_timeout(const sq_live_sandbox *sb, int64_t task_timeout, 
     return left;
 }
 
-static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
+void sq_task_exec_command(sq_task *t, const sq_task_command *c, sq_task_outcome *out)
 {
     bool by_sandbox;
-    int64_t timeout = bounded_timeout(t->sb, p->timeout_ms, &by_sandbox);
+    int64_t timeout = bounded_timeout(t->sb, c->timeout_ms, &by_sandbox);
     sq_exec_opts opts = {
-        .argv = p->argv,
-        .envp = p->envp,
-        .cwd = p->cwd,
-        .stdin_data = p->stdin_data,
-        .stdin_len = p->stdin_len,
+        .argv = c->argv,
+        .envp = c->envp,
+        .cwd = c->cwd,
+        .stdin_data = c->stdin_data,
+        .stdin_len = c->stdin_len,
         .timeout_ms = timeout,
-        .on_output = on_output,
-        .user = t,
+        .on_output = c->on_output ? c->on_output : on_output,
+        .user = c->on_output ? c->user : t,
         /* The control lane: a kill or cancel stops the command at once; a
          * "pause" timeout freezes the sandbox under it (control.h). */
         .on_control = sq_control_on_exec,
@@ -139,7 +140,7 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
         out->reason = "sandbox_timeout";
     } else if (res.timed_out) {
         sq_err_set(&out->failure, SQ_TIMED_OUT, "the command ran longer than its timeoutMs (%lld ms) and was killed",
-                   (long long)p->timeout_ms);
+                   (long long)c->timeout_ms);
     } else if (res.oom_killed) {
         sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED,
                    "out of memory: the command was killed by the kernel's OOM killer at the sandbox's memory limit "
@@ -147,6 +148,13 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
                    (long long)t->sb->limits.memory_mb);
         out->reason = "oom_killed";
     }
+}
+
+static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
+{
+    sq_task_command c = {.argv = p->argv, .envp = p->envp, .cwd = p->cwd, .stdin_data = p->stdin_data,
+                         .stdin_len = p->stdin_len, .timeout_ms = p->timeout_ms};
+    sq_task_exec_command(t, &c, out);
 }
 
 static int decode_stdin(const json_t *body, exec_plan *p, sq_err *err)
