@@ -101,7 +101,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     /* issue 15: LibreOffice installed, and room for it under the memory limit */
     bool documents = sq_doc_wanted(body);
-    if (sq_doc_create_check(documents, sq_doc_available(), limits.memory_mb, &why) < 0)
+    if (sq_doc_create_check(documents, sq_doc_soffice() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);

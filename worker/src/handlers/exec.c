@@ -105,8 +105,30 @@ static int64_t bounded_timeout(const sq_live_sandbox *sb, int64_t task_timeout, 
     return left;
 }
 
+/* The runtime gives on_output and on_control one `user`; the control lane
+ * wants the task, a caller's on_output its own pointer. */
+typedef struct run_ctx {
+    sq_task *t;
+    const sq_task_command *c;
+} run_ctx;
+
+static void ctx_output(void *user, int stream, const char *data, size_t len)
+{
+    run_ctx *r = user;
+    if (r->c->on_output)
+        r->c->on_output(r->c->user, stream, data, len);
+    else
+        on_output(r->t, stream, data, len);
+}
+
+static bool ctx_control(void *user, int64_t *control_at)
+{
+    return sq_control_on_exec(((run_ctx *)user)->t, control_at);
+}
+
 void sq_task_exec_command(sq_task *t, const sq_task_command *c, sq_task_outcome *out)
 {
+    run_ctx ctx = {.t = t, .c = c};
     bool by_sandbox;
     int64_t timeout = bounded_timeout(t->sb, c->timeout_ms, &by_sandbox);
     sq_exec_opts opts = {
@@ -116,11 +138,11 @@ void sq_task_exec_command(sq_task *t, const sq_task_command *c, sq_task_outcome 
         .stdin_data = c->stdin_data,
         .stdin_len = c->stdin_len,
         .timeout_ms = timeout,
-        .on_output = c->on_output ? c->on_output : on_output,
-        .user = c->on_output ? c->user : t,
+        .on_output = ctx_output,
+        .user = &ctx,
         /* The control lane: a kill or cancel stops the command at once; a
          * "pause" timeout freezes the sandbox under it (control.h). */
-        .on_control = sq_control_on_exec,
+        .on_control = ctx_control,
         .wake_fd = t->sb->wake_fd,
         .control_at = sq_control_first_at(t->sb),
     };

@@ -3,7 +3,8 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <pthread.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,24 +12,40 @@
 #include "handlers/ws_fs.h"
 #include "sq/cleanup.h"
 
-static bool available;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static char found_bin[512];
 
-static void look_up(void)
+const char *sq_doc_detect(char *why, size_t why_size)
 {
-    /* The sandbox sees the host's /usr read-only, and /etc/libreoffice
-     * (sandbox/rootfs.c): what the worker finds here is what runs there. */
-    available = access("/usr/bin/soffice", X_OK) == 0 && access("/usr/lib/libreoffice/program/soffice.bin", X_OK) == 0 &&
-                access("/usr/bin/pdftotext", X_OK) == 0;
+    const char *bin = getenv("SANDQ_SOFFICE_BIN");
+    if (!bin || !bin[0])
+        bin = "/usr/bin/soffice";
+    found_bin[0] = '\0';
+    /* The sandbox sees the host's /usr read-only (and /etc/libreoffice,
+     * sandbox/rootfs.c), nothing else of it: what the worker finds there is
+     * what runs inside. */
+    if (strncmp(bin, "/usr/", 5) != 0) {
+        snprintf(why, why_size, "%s is not under /usr, which is all of the host a sandbox sees", bin);
+        return NULL;
+    }
+    if (access(bin, X_OK) < 0) {
+        snprintf(why, why_size, "%s: %s (install libreoffice-writer-nogui and the other -nogui packages)", bin,
+                 strerror(errno));
+        return NULL;
+    }
+    if (access("/usr/bin/pdftotext", X_OK) < 0) {
+        snprintf(why, why_size, "/usr/bin/pdftotext: %s (install poppler-utils)", strerror(errno));
+        return NULL;
+    }
+    snprintf(found_bin, sizeof found_bin, "%s", bin);
+    return found_bin;
 }
 
-bool sq_doc_available(void)
+const char *sq_doc_soffice(void)
 {
-    pthread_once(&once, look_up);
-    return available;
+    return found_bin[0] ? found_bin : NULL;
 }
 
-/* $1 input, $2 outdir, $3 output, $4 import filter, $5 --convert-to.
+/* $1 input, $2 outdir, $3 output, $4 import filter, $5 --convert-to, $6 soffice.
  * The steps: the output directory (soffice makes it too, pdftotext does not);
  * no stale output, so a conversion that writes nothing is seen as such
  * (soffice exits 0 when it cannot load its input); a profile lock left by a
@@ -39,7 +56,7 @@ bool sq_doc_available(void)
 static const char soffice_script[] =
     "mkdir -p -- \"$2\" && rm -f -- \"$3\" || exit 125\n"
     "mkdir -p " SQ_DOC_DIR "/home && rm -f " SQ_DOC_DIR "/profile/.lock || exit 125\n"
-    "exec soffice -env:UserInstallation=file://" SQ_DOC_DIR "/profile --headless --invisible --nologo "
+    "exec \"$6\" -env:UserInstallation=file://" SQ_DOC_DIR "/profile --headless --invisible --nologo "
     "--norestore --nolockcheck --nodefault \"--infilter=$4\" --convert-to \"$5\" --outdir \"$2\" \"$1\"\n";
 static const char pdftotext_script[] = "mkdir -p -- \"$2\" && rm -f -- \"$3\" || exit 125\n"
                                        "exec pdftotext -enc UTF-8 \"$1\" \"$3\"\n";
@@ -58,6 +75,7 @@ void sq_doc_command_build(sq_doc_command *c, const sq_doc_plan *plan, const char
     if (plan->tool == SQ_DOC_SOFFICE) {
         c->argv[n++] = plan->infilter;
         c->argv[n++] = plan->convert_to;
+        c->argv[n++] = sq_doc_soffice();
     }
     c->argv[n] = NULL;
     /* Not the sandbox's env: a conversion needs none of it (no network), and

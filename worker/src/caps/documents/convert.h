@@ -21,8 +21,13 @@
  * "cold" start of docs/documents.md). */
 #define SQ_DOC_DIR "/tmp/.sandq-documents"
 
-/* soffice and pdftotext are installed (looked up once). */
-bool sq_doc_available(void);
+/* Find soffice (SANDQ_SOFFICE_BIN, default /usr/bin/soffice; it must be
+ * under /usr) and pdftotext, once at start-up. Returns soffice's path, or NULL
+ * with why filled: creates with capabilities.documents are then rejected
+ * capability_unavailable. */
+const char *sq_doc_detect(char *why, size_t why_size);
+/* What sq_doc_detect found; NULL when unavailable. */
+const char *sq_doc_soffice(void);
 
 /* The argv (NULL-terminated, pointing into the plan, the paths and a static
  * script) and envp that convert in_abs into outdir_abs, writing out_abs.
