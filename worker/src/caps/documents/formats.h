@@ -13,9 +13,10 @@
 
 #include "sq/err.h"
 
-/* soffice --convert-to peaks at ≈210 MiB (RSS, measured on LibreOffice 7.4
- * for every pair of the matrix); below 256 MiB a conversion is OOM-killed
- * (docs/documents.md, "Limits"). */
+/* soffice --convert-to peaks at ≈210 MiB RSS (LibreOffice 7.4). Measured in
+ * a sandbox: a one-paragraph docx → pdf is OOM-killed at memoryMb 144 and
+ * converts from 160 on, no slower than at 512; 256 leaves room for real
+ * documents (docs/documents.md, "Limits"). */
 #define SQ_DOC_MIN_MEMORY_MB 256
 /* task.document's timeoutMs when the request names none. */
 #define SQ_DOC_DEFAULT_TIMEOUT_MS 120000
