@@ -378,3 +378,44 @@ def test_worker_without_libreoffice_rejects_the_capability(stack_env):
         assert w.alive()
     finally:
         assert w.stop() == 0
+
+
+def cli(*args, check_rc=None, timeout=240):
+    build = pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
+    p = subprocess.run([str(build / "producer" / "sandq"), *args], capture_output=True, timeout=timeout)
+    if check_rc is not None:
+        assert p.returncode == check_rc, (args, p.returncode, p.stdout[-2000:], p.stderr[-2000:])
+    return p
+
+
+def test_cli_doc_convert_and_fetch(worker, tmp_path):
+    """`sandq launch --documents`, `sandq cp` in, `sandq doc convert … --out` (libsandq's
+    sandq_document_convert and sandq_files_read)."""
+    sbx = json.loads(cli("launch", "--documents", "--json", check_rc=0).stdout)["id"]
+    try:
+        local_in = tmp_path / "memo.docx"
+        local_in.write_bytes(docx_bytes("Memo converted through the command line"))
+        cli("cp", str(local_in), f"{sbx}:docs/memo.docx", check_rc=0)
+        out = tmp_path / "memo.pdf"
+        p = cli("doc", "convert", sbx, "docs/memo.docx", "--to", "pdf", "--outdir", "pdf", "--out", str(out),
+                "--json", check_rc=0)
+        r = json.loads(p.stdout)
+        assert r["output"] == "/workspace/pdf/memo.pdf" and r["from"] == "docx" and r["format"] == "pdf"
+        blob = out.read_bytes()
+        assert r["sizeBytes"] == len(blob) and r["sha256"] == hashlib.sha256(blob).hexdigest()
+        assert "Memo converted through the command line" in pdf_text(out)
+        # Without --json: the output's path; the file stays in the sandbox.
+        p = cli("doc", "convert", sbx, "docs/memo.docx", "--to", "odt", check_rc=0)
+        assert p.stdout.decode().strip() == "/workspace/docs/memo.odt"
+        assert workspace_file(worker, sbx, "docs/memo.odt").stat().st_size > 0
+        # Failures: an unsupported pair, a damaged input, a bad command line.
+        p = cli("doc", "convert", sbx, "docs/memo.docx", "--to", "xlsx", check_rc=1)
+        assert b"invalid_request" in p.stderr and b"converts to pdf, odt" in p.stderr
+        (tmp_path / "junk.docx").write_bytes(os.urandom(4096))
+        cli("cp", str(tmp_path / "junk.docx"), f"{sbx}:junk.docx", check_rc=0)
+        p = cli("doc", "convert", sbx, "junk.docx", "--to", "pdf", check_rc=1)
+        assert b"invalid_request" in p.stderr and b"damaged" in p.stderr
+        cli("doc", "convert", sbx, "docs/memo.docx", check_rc=2)  # no --to
+        cli("doc", "frobnicate", sbx, check_rc=2)
+    finally:
+        cli("kill", sbx)
