@@ -271,6 +271,17 @@ def test_missing_input_and_a_directory(dsbx, client, worker):
     assert end["type"] == "sandbox.task.failed" and end["data"]["code"] == "path_outside_workspace", end
 
 
+def test_outdir_that_cannot_be_made(dsbx, client, worker):
+    sbx, s, _ = dsbx
+    put(worker, sbx, "o.html", HTML)
+    put(worker, sbx, "blocker", "a file where the directory should go")
+    end, events, _ = convert(client, s, sbx, {"input": "o.html", "to": "pdf", "outdir": "blocker/sub"})
+    assert end["type"] == "sandbox.task.failed", end
+    d = end["data"]
+    assert d["code"] == "invalid_request" and d["reason"] == "conversion_failed", d
+    assert "output directory" in d["message"], d
+
+
 def test_timeout_stops_the_conversion(dsbx, client, worker):
     sbx, s, _ = dsbx
     put(worker, sbx, "slow.html", HTML)
