@@ -280,6 +280,17 @@ def test_outdir_that_cannot_be_made(dsbx, client, worker):
     d = end["data"]
     assert d["code"] == "invalid_request" and d["reason"] == "conversion_failed", d
     assert "output directory" in d["message"], d
+    # A directory the sandbox cannot write (made by the host's root here): the
+    # input is read, the output cannot be written, and the message says so
+    # rather than blame the input.
+    ro = workspace_file(worker, sbx, "readonly")
+    ro.mkdir()
+    (ro / "r.html").write_text(HTML)
+    end, events, _ = convert(client, s, sbx, {"input": "readonly/r.html", "to": "pdf"})
+    assert end["type"] == "sandbox.task.failed", end
+    d = end["data"]
+    assert d["code"] == "invalid_request" and d["reason"] == "conversion_failed", d
+    assert "wrote no output /workspace/readonly/r.pdf" in d["message"] and "damaged" not in d["message"], d
 
 
 def test_timeout_stops_the_conversion(dsbx, client, worker):

@@ -5,6 +5,7 @@
  * it. The formats and the plan are caps/documents/formats.h (pure), the
  * command and the output's checks caps/documents/convert.h. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +91,21 @@ static int output_produced(sq_task *t, const doc_req *d, const char *in_abs, con
     return sq_emit(t->w, &target, t->req, t->req->task_id, "sandbox.document.converted", data, err);
 }
 
+/* Whether the converter said it could not read its input: soffice exits 0
+ * then ("Error: source file could not be loaded") and writes nothing;
+ * pdftotext exits 1 (cannot open or parse the PDF) or 3 (its permissions
+ * forbid copying the text). */
+static bool unreadable_input(const doc_req *d, int exit_code, const sq_doc_log *log)
+{
+    if (d->plan.tool == SQ_DOC_PDFTOTEXT)
+        return exit_code == 1 || exit_code == 3;
+    return strstr(log->buf, "source file could not be loaded") != NULL;
+}
+
 /* The converter ran to its end (exit code in out) without producing what it
  * should have: say why in terms of the request. */
-static void explain_failure(const doc_req *d, const char *in_abs, const sq_doc_log *log, const sq_err *missing,
-                            sq_task_outcome *out)
+static void explain_failure(const doc_req *d, const char *in_abs, const char *out_abs, const sq_doc_log *log,
+                            const sq_err *missing, sq_task_outcome *out)
 {
     char last[512];
     sq_doc_log_last(log, last, sizeof last);
@@ -109,12 +121,15 @@ static void explain_failure(const doc_req *d, const char *in_abs, const sq_doc_l
     } else if (out->exit_code > 128) {
         sq_err_set(&out->failure, SQ_INTERNAL, "%s was killed by signal %d while converting %s%s%s", tool,
                    out->exit_code - 128, in_abs, last[0] ? ": " : "", last);
-    } else if (out->exit_code != 0 || missing->code == SQ_NOT_FOUND) {
-        /* soffice exits 0 when it cannot load its input ("Error: source file
-         * could not be loaded") and writes nothing. */
+    } else if (unreadable_input(d, out->exit_code, log)) {
         sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.input",
                      "%s could not convert %s from %s to %s (%s): the file is damaged or is not a %s document", tool,
                      in_abs, d->plan.from, d->plan.to, last[0] ? last : "no output was written", d->plan.from);
+    } else if (out->exit_code != 0 || missing->code == SQ_NOT_FOUND) {
+        /* It read the input but could not write (a directory the sandbox made
+         * read-only, a full disk): its own words say which. */
+        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.outdir", "%s wrote no output %s (%s)", tool, out_abs,
+                     last[0] ? last : out->exit_code ? "it failed" : "it exited 0");
     } else {
         out->failure = *missing; /* an output that is not a regular file, or escapes the workspace */
         out->reason = NULL;
@@ -160,7 +175,7 @@ static void document_body(sq_task *t, sq_task_outcome *out)
     char sha[65] = "";
     sq_err missing = {0};
     if (out->exit_code != 0 || sq_doc_output_stat(t->sb->workspace_fd, d->out_rel, &size, sha, &missing) < 0) {
-        explain_failure(d, in_abs, log, &missing, out);
+        explain_failure(d, in_abs, out_abs, log, &missing, out);
         goto done;
     }
     sq_log_ctx lc = {.sandbox_id = t->sb->id, .request_id = t->req->request_id};
