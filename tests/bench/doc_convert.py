@@ -13,7 +13,7 @@ Measures, in the same run, a generated .docx (a few pages of paragraphs) → PDF
 Prints p50/p99 and the ratios against the host. Not a test: nothing here
 asserts a number.
 
-usage: doc_convert.py [-n N] [--warm W]   (env: SANDQ_KAFKA_BROKERS, SANDQ_TOPIC_PREFIX;
+usage: doc_convert.py [-n N] [--warm W] [--cpus C]   (env: SANDQ_KAFKA_BROKERS, SANDQ_TOPIC_PREFIX;
                                             a worker must be consuming the stack)
 """
 from __future__ import annotations
@@ -79,7 +79,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=5, help="sandboxes (cold conversions)")
     ap.add_argument("--warm", type=int, default=2, help="warm conversions per sandbox")
+    ap.add_argument("--cpus", type=float, default=0,
+                    help="the sandboxes' limits.cpus (default: the worker's, 1; the host run is not limited)")
     args = ap.parse_args()
+    body = {**DOCS, "limits": {**DOCS["limits"], **({"cpus": args.cpus} if args.cpus else {})}}
     client = Sandq(os.environ["SANDQ_KAFKA_BROKERS"], os.environ.get("SANDQ_TOPIC_PREFIX", "sandq"))
     data = docx_bytes(TEXT)
     work = pathlib.Path(tempfile.mkdtemp(prefix="sandq-bench-doc-"))
@@ -89,16 +92,14 @@ def main() -> None:
         host_cold, host_warm = [], []
         warm_profile = str(work / "warm-profile")
         host_convert(src, warm_profile, str(work / "out"))  # makes the warm profile
+        cold_wall, cold_dur, warm_wall, warm_dur = [], [], [], []
+        # Rounds interleave the host and the sandbox, so that the load of a
+        # shared machine weighs on both alike.
         for i in range(args.n):
             host_cold.append(host_convert(src, str(work / f"cold-{i}"), str(work / "out")))
-            for _ in range(args.warm):
-                host_warm.append(host_convert(src, warm_profile, str(work / "out")))
-
-        cold_wall, cold_dur, warm_wall, warm_dur = [], [], [], []
-        for _ in range(args.n):
             sbx = new_id("sbx")
             s = client.stream(sbx)
-            client.send(client.envelope("sandbox.create", sbx, DOCS))
+            client.send(client.envelope("sandbox.create", sbx, body))
             ev = s.wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed", "request.rejected"}, 120)
             if ev["type"] != "sandbox.ready":
                 sys.exit(f"no sandbox: {ev}")
@@ -107,6 +108,7 @@ def main() -> None:
             cold_wall.append(w)
             cold_dur.append(d)
             for _ in range(args.warm):
+                host_warm.append(host_convert(src, warm_profile, str(work / "out")))
                 w, d = convert(client, s, sbx)
                 warm_wall.append(w)
                 warm_dur.append(d)
@@ -119,7 +121,7 @@ def main() -> None:
         ratio = f"   x{pct(xs, 50) / pct(base, 50):.2f} p50 vs {base_name}" if base else ""
         print(f"{name:<46} p50 {pct(xs, 50):7.0f} ms   p99 {pct(xs, 99):7.0f} ms  (n={len(xs)}){ratio}")
 
-    print(f"docx ({len(data)} bytes, {len(TEXT)} characters) -> pdf; {SOFFICE}")
+    print(f"docx ({len(data)} bytes, {len(TEXT)} characters) -> pdf; {SOFFICE}; sandbox limits {body['limits']}")
     row("host soffice, fresh profile (baseline cold)", host_cold)
     row("host soffice, reused profile (baseline warm)", host_warm)
     row("sandbox cold: worker durationMs", cold_dur, host_cold, "host cold")
