@@ -115,7 +115,8 @@ static void explain_failure(const doc_req *d, const char *in_abs, const char *ou
         sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.outdir", "the output directory could not be made: %s",
                      last[0] ? last : "mkdir failed");
     } else if (out->exit_code == 126 || out->exit_code == 127) {
-        sq_err_set(&out->failure, SQ_CAPABILITY_UNAVAILABLE, "%s could not be started in the sandbox: %s", tool,
+        /* Found at start-up, gone now (uninstalled under a running worker). */
+        sq_err_set(&out->failure, SQ_INTERNAL, "%s could not be started in the sandbox: %s", tool,
                    last[0] ? last : "not found");
         out->reason = NULL;
     } else if (out->exit_code > 128) {
