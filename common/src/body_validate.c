@@ -93,7 +93,8 @@ static const field_spec browser_action_fields[] = {
 static const field_spec browser_fields[] = {OBJS("actions", true, 256, browser_action_fields),
                                             INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), END};
 static const field_spec document_fields[] = {NESTR("input", true, PATH_MAXLEN), NESTR("to", true, 16),
-                                             NESTR("outdir", false, PATH_MAXLEN), END};
+                                             NESTR("outdir", false, PATH_MAXLEN),
+                                             INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), END};
 static const field_spec kill_fields[] = {BOOL("inOrder"), END};
 static const field_spec cancel_fields[] = {ID("targetTaskId", true, "tsk"), END};
 /* files.*: `path`, or `pathB64` (the same path as base64 bytes, for names that

@@ -82,5 +82,6 @@ int cmd_webhooks(int argc, char **argv);
 int cmd_agent(int argc, char **argv);      /* prompt SBX TEXT, agent transcript TASK */
 int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
 int cmd_artifacts(int argc, char **argv);  /* artifacts ls|get|url */
+int cmd_doc(int argc, char **argv);        /* doc convert SBX IN --to FMT … */
 
 #endif

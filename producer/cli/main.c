@@ -33,6 +33,8 @@ static const char usage[] =
     "                       wait, eval, content, screenshot OUT.png, pdf OUT.pdf\n"
     "  prompt SBX \"TEXT\"     give the sandbox's AI agent a task (--wait: its answer)\n"
     "  agent transcript TASK  an agent task's conversation (PostgreSQL)\n"
+    "  doc convert SBX IN --to FMT  convert a document (docx, odt, html, md, xlsx,\n"
+    "                       ods, csv, pptx, pdf) with LibreOffice in the sandbox\n"
     "  events               print sandbox events as they happen\n"
     "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
     "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
@@ -63,7 +65,8 @@ static command_fn find(const char *name)
                     {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
                     {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
                     {"webhooks", cmd_webhooks}, {"browser", cmd_browser}, {"artifacts", cmd_artifacts},
-                    {"cancel", cmd_cancel},     {"prompt", cmd_agent},     {"agent", cmd_agent}};
+                    {"cancel", cmd_cancel},     {"prompt", cmd_agent},     {"agent", cmd_agent},
+                    {"doc", cmd_doc}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

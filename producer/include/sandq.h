@@ -682,6 +682,46 @@ SANDQ_API sandq_code sandq_agent_transcript(sandq_client_t *client, const char *
                                             sandq_error *err);
 
 /* ------------------------------------------------------------------------- */
+/* Documents (a sandbox created with capabilities.documents; docs/documents.md) */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_document_opts {
+    size_t struct_size;   /* SANDQ_DOCUMENT_OPTS_INIT sets it: see "Option structs" above */
+    /* Directory for the output inside /workspace (made if missing). NULL → the
+     * input's directory. */
+    const char *outdir;
+    /* The conversion's timeoutMs. 0 → not sent (worker default, 120 s). */
+    int64_t timeout_ms;
+    /* How long sandq_document_convert waits; 0 → timeout_ms + 30 s if timeout_ms is
+     * set, else 150 s. */
+    int64_t wait_ms;
+} sandq_document_opts;
+#define SANDQ_DOCUMENT_OPTS_INIT {.struct_size = sizeof(sandq_document_opts)}
+
+/* What a task.document produced (its sandbox.document.converted). */
+typedef struct sandq_document_result {
+    char output[4400];    /* the file written, absolute in the sandbox: "/workspace/out/report.pdf" */
+    char from[17];        /* the input's format: "docx" */
+    char format[17];      /* the output's: "pdf" */
+    int64_t size_bytes;
+    char sha256[65];      /* hex, of the output as the worker read it */
+    int64_t duration_ms;  /* the converter's running time in the sandbox */
+} sandq_document_result;
+
+/* Convert a workspace file (task.document): `input` names its format by its extension
+ * (docx, odt, html, md, xlsx, ods, csv, pptx, pdf), `to` the target (pdf, odt, docx,
+ * ods, xlsx, csv, txt; which depend on the input). The output stays in the sandbox;
+ * fetch it with sandq_files_read(result->output). Errors: SANDQ_E_CAPABILITY_DISABLED
+ * (a sandbox without documents), SANDQ_E_INVALID_REQUEST (an unsupported pair, field
+ * body.to; a damaged input, err->reason "conversion_failed"), SANDQ_E_NOT_FOUND,
+ * SANDQ_E_PATH_OUTSIDE_WORKSPACE, SANDQ_E_TIMED_OUT, SANDQ_E_LIMIT_EXCEEDED
+ * (out of memory), SANDQ_E_CANCELED, SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA. opts and
+ * result may be NULL. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_document_convert(sandq_client_t *client, const char *sandbox_id, const char *input,
+                                            const char *to, const sandq_document_opts *opts,
+                                            sandq_document_result *result, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */
 /* ------------------------------------------------------------------------- */
 

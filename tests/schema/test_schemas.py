@@ -68,7 +68,7 @@ TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoi
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",
                         "results/files.read.json", "results/files.list.json", "results/files.remove.json",
-                        "results/agent.json"}
+                        "results/agent.json", "results/document.json"}
 
 ULID = "01JD8X3Q4R5S6T7V8W9XAYBZC0"
 
@@ -125,6 +125,7 @@ INVALID_EXPECT = {
     "requests/browser-click-extra-field": ("body.actions[6]", "'url' was unexpected"),
     "requests/browser-no-actions": ("body.actions", "should be non-empty"),
     "requests/document-missing-to": ("body", "'to' is a required property"),
+    "requests/document-timeout-zero": ("body.timeoutMs", "less than the minimum of 1"),
     "requests/cancel-target-wrong-prefix": ("body.targetTaskId", "^tsk_"),
     "requests/kill-in-order-not-boolean": ("body.inOrder", "is not of type 'boolean'"),
     "requests/checkpoint-id-wrong-prefix": ("body.checkpointId", "^chk_"),
@@ -132,6 +133,7 @@ INVALID_EXPECT = {
     "requests/handoff-accept-no-controller": ("body", "'controller' is a required property"),
     "events/v2": ("v", "1 was expected"),
     "events/unknown-type": ("type", "'sandbox.exploded' is not one of"),
+    "events/document-converted-missing-sha256": ("data", "'sha256' is a required property"),
     "events/event-id-wrong-prefix": ("eventId", "^evt_"),
     "events/bad-state-name": ("data.state", "'running' is not one of"),
     "events/state-does-not-match-type": ("data.state", "'ready' was expected"),

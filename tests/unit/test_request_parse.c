@@ -559,6 +559,12 @@ static void test_body_empty_strings(void **state)
     json_object_set_new(body_of(r), "outdir", json_string(""));
     expect_rejected(r, SQ_INVALID_REQUEST, "body.outdir");
 
+    r = envelope("task.document");
+    json_object_set_new(body_of(r), "input", json_string("a.docx"));
+    json_object_set_new(body_of(r), "to", json_string("pdf"));
+    json_object_set_new(body_of(r), "timeoutMs", json_integer(0));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.timeoutMs");
+
     r = envelope("task.agent");
     json_object_set_new(body_of(r), "prompt", json_string("p"));
     json_object_set_new(body_of(r), "model", json_string(""));
@@ -1104,6 +1110,12 @@ static void test_valid_requests(void **state)
     r = envelope("task.document");
     json_object_set_new(body_of(r), "input", json_string("report.docx"));
     json_object_set_new(body_of(r), "to", json_string("pdf"));
+    expect_ok(r);
+
+    r = envelope("task.document");
+    json_object_set_new(body_of(r), "input", json_string("report.docx"));
+    json_object_set_new(body_of(r), "to", json_string("pdf"));
+    json_object_set_new(body_of(r), "timeoutMs", json_integer(60000));
     expect_ok(r);
 
     r = envelope("task.agent");

@@ -62,7 +62,11 @@ static const char *const etc_entries[] = {
     "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/ssl", "/etc/ca-certificates",
     "/etc/ca-certificates.conf", "/etc/alternatives", "/etc/localtime", "/etc/timezone",
     "/etc/os-release", "/etc/debian_version", "/etc/mime.types", "/etc/fonts", "/etc/profile",
-    "/etc/profile.d", "/etc/bash.bashrc", "/etc/inputrc", "/etc/perl", NULL};
+    "/etc/profile.d", "/etc/bash.bashrc", "/etc/inputrc", "/etc/perl",
+    /* LibreOffice's configuration registry (Debian links
+     * /usr/lib/libreoffice/share/registry here): soffice cannot start
+     * without it (the documents capability, docs/documents.md). */
+    "/etc/libreoffice", NULL};
 /* Entries of /etc starting with these (python3, python3.11 …). */
 static const char *const etc_prefixes[] = {"python3", NULL};
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "caps/browser/browser.h"
+#include "caps/documents/convert.h"
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
 #include "pipeline/consumer.h"
@@ -153,6 +154,14 @@ static int start(sq_worker *w, sq_err *err)
     }
     if (w->cfg.allow_internet)
         log_sandbox_dns(&w->cfg);
+    { /* issue 15: capabilities.documents likewise, when LibreOffice is there */
+        char why[600];
+        const char *bin = sq_doc_detect(why, sizeof why);
+        if (bin)
+            sq_info(NULL, "documents: available (%s)", bin);
+        else
+            sq_warn(NULL, "documents: unavailable, creates with capabilities.documents are rejected: %s", why);
+    }
     sq_id_new("run", w->incarnation);
     pthread_mutex_init(&w->registry_mu, NULL);
     pthread_cond_init(&w->actors_cv, NULL);

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caps/documents/convert.h"
+#include "caps/documents/formats.h"
 #include "lifecycle/create_opts.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
@@ -43,10 +45,10 @@ static int make_workspace(sq_worker *w, sq_live_sandbox *sb, const json_t *body,
 }
 
 /* What is actually ready, reported in sandbox.ready's data.capabilities. */
-static json_t *ready_capabilities(bool browser, bool agent)
+static json_t *ready_capabilities(bool browser, bool agent, bool documents)
 {
     return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "exec", 1, "code", 1, "files", 1, "agent", agent, "browser",
-                     browser, "documents", 0);
+                     browser, "documents", documents);
 }
 
 typedef enum { SLOT_TAKEN, SLOT_KILLED, SLOT_STOPPING, SLOT_ERROR } slot_wait;
@@ -105,6 +107,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
     sq_browser_opts_from(body, &browser);
     if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    /* issue 15: LibreOffice installed, and room for it under the memory limit */
+    bool documents = sq_doc_wanted(body);
+    if (sq_doc_create_check(documents, sq_doc_soffice() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
@@ -184,7 +190,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     bool agent_ready = false; /* issue 12: sandbox.agent.ready or .failed; the sandbox becomes ready either way */
     if (sq_agent_bring_up(w, sb, req, &agent_ready, err) < 0)
         return -1;
-    sb->capabilities = ready_capabilities(browser_ready, agent_ready);
+    sb->capabilities = ready_capabilities(browser_ready, agent_ready, documents);
     int64_t now = sq_now_ms();
     sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
     json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/exec_run.h"
 #include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/task.h"
@@ -87,22 +88,44 @@ static void on_output(void *user, int stream, const char *data, size_t len)
     (void)sq_task_output(t, stream == 2 ? 2 : 1, data, len, &err);
 }
 
-static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
+/* The runtime gives on_output and on_control one `user`; the control lane
+ * wants the task, a caller's on_output its own pointer. */
+typedef struct run_ctx {
+    sq_task *t;
+    const sq_task_command *c;
+} run_ctx;
+
+static void ctx_output(void *user, int stream, const char *data, size_t len)
 {
+    run_ctx *r = user;
+    if (r->c->on_output)
+        r->c->on_output(r->c->user, stream, data, len);
+    else
+        on_output(r->t, stream, data, len);
+}
+
+static bool ctx_control(void *user, int64_t *control_at)
+{
+    return sq_control_on_exec(((run_ctx *)user)->t, control_at);
+}
+
+void sq_task_exec_command(sq_task *t, const sq_task_command *c, sq_task_outcome *out)
+{
+    run_ctx ctx = {.t = t, .c = c};
     bool by_sandbox;
-    int64_t timeout = sq_lifetime_task_timeout(t->sb, p->timeout_ms, &by_sandbox);
+    int64_t timeout = sq_lifetime_task_timeout(t->sb, c->timeout_ms, &by_sandbox);
     sq_exec_opts opts = {
-        .argv = p->argv,
-        .envp = p->envp,
-        .cwd = p->cwd,
-        .stdin_data = p->stdin_data,
-        .stdin_len = p->stdin_len,
+        .argv = c->argv,
+        .envp = c->envp,
+        .cwd = c->cwd,
+        .stdin_data = c->stdin_data,
+        .stdin_len = c->stdin_len,
         .timeout_ms = timeout,
-        .on_output = on_output,
-        .user = t,
+        .on_output = ctx_output,
+        .user = &ctx,
         /* The control lane: a kill or cancel stops the command at once; a
          * "pause" timeout freezes the sandbox under it (control.h). */
-        .on_control = sq_control_on_exec,
+        .on_control = ctx_control,
         .wake_fd = t->sb->wake_fd,
         .control_at = sq_control_first_at(t->sb),
     };
@@ -122,7 +145,7 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
         out->reason = "sandbox_timeout";
     } else if (res.timed_out) {
         sq_err_set(&out->failure, SQ_TIMED_OUT, "the command ran longer than its timeoutMs (%lld ms) and was killed",
-                   (long long)p->timeout_ms);
+                   (long long)c->timeout_ms);
     } else if (res.oom_killed) {
         sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED,
                    "out of memory: the command was killed by the kernel's OOM killer at the sandbox's memory limit "
@@ -130,6 +153,13 @@ static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
                    (long long)t->sb->limits.memory_mb);
         out->reason = "oom_killed";
     }
+}
+
+static void run_plan(sq_task *t, exec_plan *p, sq_task_outcome *out)
+{
+    sq_task_command c = {.argv = p->argv, .envp = p->envp, .cwd = p->cwd, .stdin_data = p->stdin_data,
+                         .stdin_len = p->stdin_len, .timeout_ms = p->timeout_ms};
+    sq_task_exec_command(t, &c, out);
 }
 
 static int decode_stdin(const json_t *body, exec_plan *p, sq_err *err)

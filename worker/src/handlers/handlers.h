@@ -21,6 +21,7 @@ int sq_handle_files(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq
 int sq_files_request_path(const json_t *body, char *rel, size_t rel_size, sq_err *err);
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
 int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */
+int sq_handle_document(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);     /* document.c */
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* browser.c */
 int sq_handle_agent(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* agent.c */
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */

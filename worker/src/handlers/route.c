@@ -100,6 +100,8 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
         return sq_handle_browser(w, sb, req, err);
     case SQ_REQ_TASK_AGENT: /* issue 12 */
         return sq_handle_agent(w, sb, req, err);
+    case SQ_REQ_TASK_DOCUMENT: /* issue 15 */
+        return sq_handle_document(w, sb, req, err);
     case SQ_REQ_TASK_CANCEL:
         return sq_handle_cancel(w, sb, req, err);
     case SQ_REQ_FILES_WRITE:
