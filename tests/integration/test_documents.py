@@ -109,12 +109,14 @@ def pdf_text(path: pathlib.Path) -> str:
 
 
 def converted_ok(worker, sbx, end, events, output: str) -> dict:
-    """The task completed with a sandbox.document.converted just before, both
-    describing the file now in the workspace."""
+    """The task completed with a sandbox.document.converted and then the
+    output's sandbox.artifacts.updated just before, all describing the file
+    now in the workspace."""
     assert end["type"] == "sandbox.task.completed", end["data"]
     types = [e["type"] for e in events]
-    assert types[-2:] == ["sandbox.document.converted", "sandbox.task.completed"], types
-    conv = events[-2]["data"]
+    assert types[-3:] == ["sandbox.document.converted", "sandbox.artifacts.updated", "sandbox.task.completed"], types
+    conv = events[-3]["data"]
+    assert [(a["path"], a["sha256"]) for a in events[-2]["data"]["artifacts"]] == [(output, conv["sha256"])]
     assert conv["output"] == "/workspace/" + output
     host = workspace_file(worker, sbx, output)
     blob = host.read_bytes()
@@ -143,8 +145,13 @@ def test_html_to_pdf_events_in_order_and_text(dsbx, client, worker, pg):
     end, events, req = convert(client, s, sbx, {"input": "report.html", "to": "pdf"})
     conv = converted_ok(worker, sbx, end, events, "report.pdf")
     assert [e["type"] for e in events] == ["sandbox.task.queued", "sandbox.active", "sandbox.task.started",
-                                           "sandbox.document.converted", "sandbox.task.completed"]
+                                           "sandbox.document.converted", "sandbox.artifacts.updated",
+                                           "sandbox.task.completed"]
     assert conv["input"] == "/workspace/report.html" and conv["from"] == "html" and conv["format"] == "pdf"
+    # The output is an artifact too (issue 13): the same bytes, listed once.
+    (art,) = end["data"]["artifacts"]
+    assert art["path"] == "report.pdf" and art["sha256"] == conv["sha256"] and art["sizeBytes"] == conv["sizeBytes"]
+    assert art["contentType"] == "application/pdf"
     assert conv["durationMs"] > 0
     text = pdf_text(workspace_file(worker, sbx, "report.pdf"))
     assert "Quarterly report" in text and "forty two percent" in text

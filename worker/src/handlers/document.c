@@ -78,8 +78,9 @@ static void collect(void *user, int stream, const char *data, size_t len)
 }
 
 /* The one place where the task has produced its output file: it is announced
- * (sandbox.document.converted, before the task's completed event) and becomes
- * the task's result. Exporting it as an artifact hooks in here. */
+ * (sandbox.document.converted, before the task's completed event), becomes
+ * the task's result, and is exported as an artifact when the task ends
+ * (`produced`: lifecycle/task.c, docs/artifacts.md). */
 static int output_produced(sq_task *t, const doc_req *d, const char *in_abs, const char *out_abs, int64_t size,
                            const char *sha256, int64_t duration_ms, sq_task_outcome *out, sq_err *err)
 {
@@ -87,6 +88,8 @@ static int output_produced(sq_task *t, const doc_req *d, const char *in_abs, con
                              d->plan.from, "format", d->plan.to, "sizeBytes", (json_int_t)size, "sha256", sha256,
                              "durationMs", (json_int_t)duration_ms);
     out->result = json_deep_copy(data);
+    if (strncmp(out_abs, "/workspace/", 11) == 0)
+        out->produced = json_pack("[s]", out_abs + 11);
     sq_emit_target target = sq_target_of(t->sb);
     return sq_emit(t->w, &target, t->req, t->req->task_id, "sandbox.document.converted", data, err);
 }
