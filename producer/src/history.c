@@ -132,3 +132,63 @@ done:
     *out = h;
     return SANDQ_OK;
 }
+
+/* sandq_audit: the `audit` rows of a recording sandbox (sql/015_audit.sql,
+ * docs/recording.md), oldest first, as one JSON array. Same connection and
+ * tenant rules as sandq_history. */
+sandq_code sandq_audit(sandq_client_t *c, const char *sandbox_id, char **rows_json, int *recording,
+                       sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c || !rows_json)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and rows_json must not be NULL");
+    *rows_json = NULL;
+    if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
+    const char *keys[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {c->database_url, "5", NULL};
+    PGconn *db = PQconnectdbParams(keys, vals, 1);
+    if (!db || PQstatus(db) != CONNECTION_OK) {
+        sandq_code rc = pg_fail(err, db, NULL, "cannot connect to PostgreSQL");
+        PQfinish(db);
+        return rc;
+    }
+    sandq_code rc = SANDQ_OK;
+    const char *p[1] = {sandbox_id};
+    PGresult *res = PQexecParams(db,
+                                 "SELECT tenant, coalesce((capabilities->'recording'->>'enabled')::boolean, false) "
+                                 "FROM sandboxes WHERE id = $1",
+                                 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(err, db, res, "reading sandboxes");
+        goto done;
+    }
+    if (PQntuples(res) == 0) {
+        rc = sqp_fail(err, SANDQ_E_SANDBOX_NOT_FOUND, "no history for sandbox %s in PostgreSQL", sandbox_id);
+        goto done;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), c->tenant) != 0) {
+        rc = sqp_fail(err, SANDQ_E_FORBIDDEN, "sandbox %s belongs to another tenant", sandbox_id);
+        goto done;
+    }
+    if (recording)
+        *recording = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    res = PQexecParams(db,
+                       "SELECT coalesce(json_agg(json_build_object('seq', seq, 'at', "
+                       "(extract(epoch FROM at) * 1000)::bigint, 'category', category, 'eventType', event_type, "
+                       "'requestType', request_type, 'taskId', task_id, 'requestId', request_id, 'detail', detail) "
+                       "ORDER BY seq), '[]')::text FROM audit WHERE sandbox_id = $1",
+                       1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(err, db, res, "reading audit");
+        goto done;
+    }
+    *rows_json = strdup(PQgetvalue(res, 0, 0));
+    if (!*rows_json)
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+done:
+    PQclear(res);
+    PQfinish(db);
+    return rc;
+}

@@ -48,6 +48,7 @@ typedef struct sq_live_sandbox {
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
+    bool recording;            /* capabilities.recording.enabled: audit rows, asciicasts (caps/recording/) */
     char artifact_prefix[260]; /* issue 13: capabilities.storage.artifactPrefix ("" none) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
