@@ -127,7 +127,28 @@ int sq_cast_init(sq_cast *c, const sq_redactor *r, size_t max_bytes, int width, 
     return 0;
 }
 
-/* One event line with data already redacted. */
+/* Appends one event line; false when it did not fit the bound (nothing appended). */
+static bool try_line(sq_cast *c, double t, const char *data, size_t n)
+{
+    size_t before = c->len;
+    char ts[48];
+    int tn = snprintf(ts, sizeof ts, "[%.6f, \"o\", ", t < 0 ? 0.0 : t);
+    bool ok = append(&c->text, &c->len, &c->cap, ts, (size_t)tn) &&
+              sq_cast_json_string(&c->text, &c->len, &c->cap, data, n) && append(&c->text, &c->len, &c->cap, "]\n", 2);
+    if (!ok)
+        c->failed = true;
+    if (!ok || c->len + NOTE_ROOM > c->max) {
+        c->len = before;
+        if (c->text)
+            c->text[c->len] = '\0';
+        return false;
+    }
+    return true;
+}
+
+/* One event line with data already redacted. A chunk that does not fit is
+ * cut to the part that does (on a character boundary), and the recording
+ * ends there. */
 static void line(sq_cast *c, double t, const char *data, size_t n)
 {
     if (c->failed || n == 0)
@@ -136,23 +157,25 @@ static void line(sq_cast *c, double t, const char *data, size_t n)
         c->dropped += (int64_t)n;
         return;
     }
-    size_t before = c->len;
-    char ts[48];
-    int tn = snprintf(ts, sizeof ts, "[%.6f, \"o\", ", t < 0 ? 0.0 : t);
-    bool ok = append(&c->text, &c->len, &c->cap, ts, (size_t)tn) &&
-              sq_cast_json_string(&c->text, &c->len, &c->cap, data, n) && append(&c->text, &c->len, &c->cap, "]\n", 2);
-    if (!ok) {
-        c->failed = true;
+    if (try_line(c, t, data, n)) {
+        c->last_t = t;
         return;
     }
-    if (c->len + NOTE_ROOM > c->max) { /* over the bound: this line goes, and everything after it */
-        c->len = before;
-        c->text[c->len] = '\0';
-        c->truncated = true;
-        c->dropped += (int64_t)n;
-        return;
+    c->truncated = true;
+    size_t cut = n;
+    while (!c->failed && cut > 0) {
+        /* escaping grows the text by up to 6x: shrink in proportion, then by halves */
+        size_t room = c->max > c->len + NOTE_ROOM + 64 ? c->max - c->len - NOTE_ROOM - 64 : 0;
+        size_t next = room / 6 < cut ? room / 6 : cut / 2;
+        cut = next < cut ? next : cut / 2;
+        while (cut > 0 && ((unsigned char)data[cut] & 0xC0) == 0x80)
+            cut--;
+        if (cut > 0 && try_line(c, t, data, cut)) {
+            c->last_t = t;
+            break;
+        }
     }
-    c->last_t = t;
+    c->dropped += (int64_t)(n - cut);
 }
 
 static void feed(sq_cast *c, int stream, double t, const char *bytes, size_t len, bool final)
