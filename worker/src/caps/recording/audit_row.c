@@ -83,7 +83,8 @@ static void request_summary(json_t *d, const char *category, const char *req_typ
             const json_t *a;
             json_array_foreach(json_object_get(body, "args"), i, a) json_array_append_new(argv, trimmed(a));
             json_object_set_new(d, "argv", argv);
-            json_object_set_new(d, "cwd", trimmed(json_object_get(body, "cwd") ?: json_string("/workspace")));
+            const json_t *cwd = json_object_get(body, "cwd");
+            json_object_set_new(d, "cwd", cwd ? trimmed(cwd) : json_string("/workspace"));
         } else {
             static const char *const k[] = {"language", NULL};
             copy_keys(d, body, k);
