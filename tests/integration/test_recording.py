@@ -189,6 +189,7 @@ def test_asciicast_plays_with_the_output_redacted(rec, pg):
     arts = pg.execute("SELECT detail::text FROM audit WHERE sandbox_id = %s AND category = 'artifacts'",
                       (sbx,)).fetchall()
     assert len(arts) == 1 and f"{req['taskId']}.cast" in arts[0][0]
+    assert '"url"' not in arts[0][0]  # download URLs are credentials until they expire
     # task.code is recorded the same way.
     _, code = run(client, stream, sbx, "task.code", {"language": "python", "code": "print('from python')"})
     assert code["type"] == "sandbox.task.completed", code
@@ -235,3 +236,34 @@ def test_browser_video_is_refused_until_built(rec):
     assert first["data"]["code"] == "capability_unavailable"
     assert first["data"]["field"] == "body.capabilities.recording.browser"
     assert schema_errors(first) == []
+
+
+PAGE = """<!doctype html><html><head><title>form</title></head><body>
+<input id="name"><button id="btn" onclick="document.title = 'clicked'">go</button></body></html>"""
+
+
+@pytest.mark.skipif(not pathlib.Path("/usr/lib/chromium/chromium-headless-shell").exists(),
+                    reason="the browser is not installed (scripts/setup installs it)")
+def test_browser_actions_are_in_the_trail(rec, pg):
+    client, _, env = rec
+    sbx, stream, ready = launch(client, {"env": {"SITE_PASSWORD": SECRET},
+                                         "capabilities": {"recording": {"enabled": True},
+                                                          "browser": {"viewport": {"width": 800, "height": 600}}},
+                                         "limits": {"memoryMb": 1024}})
+    assert ready["type"] == "sandbox.ready" and ready["data"]["capabilities"]["browser"], ready
+    _, wr = run(client, stream, sbx, "files.write", {"path": "form.html", "content": PAGE})
+    assert wr["type"] == "sandbox.task.completed", wr
+    actions = [{"op": "goto", "url": "file:///workspace/form.html"},
+               {"op": "type", "selector": "#name", "text": f"user {SECRET}"},
+               {"op": "click", "selector": "#btn"}]
+    req, done = run(client, stream, sbx, "task.browser", {"actions": actions})
+    assert done["type"] == "sandbox.task.completed", done
+    kill(client, stream, sbx)
+    rows = pg.execute("SELECT event_type, detail::text FROM audit WHERE sandbox_id = %s AND category = 'browser' "
+                      "AND task_id = %s ORDER BY seq", (sbx, req["taskId"])).fetchall()
+    steps = [json.loads(d) for t, d in rows if t == "sandbox.task.progress"]
+    assert [s["action"] for s in steps] == [actions[0], {**actions[1], "text": "user [redacted]"}, actions[2]]
+    assert rows[-1][0] == "sandbox.task.completed" and json.loads(rows[-1][1])["actions"] == 3
+    assert all(SECRET not in d for _, d in rows)
+    # A browser task has no terminal recording.
+    assert not [a for a in done["data"]["artifacts"] if a["path"].endswith(".cast")]

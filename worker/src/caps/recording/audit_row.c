@@ -28,7 +28,7 @@ static json_t *trimmed(const json_t *v)
     }
     if (json_is_object(v)) {
         static const char *const drop[] = {"env", "stdin", "stdinB64", "content", "contentB64", "data",
-                                           "dataB64", "url", "signedUrl"};
+                                           "dataB64"};
         json_t *o = json_object();
         const char *k;
         const json_t *e;
@@ -138,6 +138,10 @@ json_t *sq_audit_row(const sq_redactor *r, const char *event_type, const json_t 
         json_t *t = trimmed(data);
         json_object_update(d, t);
         json_decref(t);
+        /* a download URL is a credential until it expires: the id finds the artifact */
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(d, "artifacts"), i, a) json_object_del(a, "url");
     } else if (strncmp(event_type, "sandbox.agent.", 14) == 0) {
         *category = "agent";
         json_t *t = trimmed(data);

@@ -13,8 +13,8 @@
  *   artifacts sandbox.artifacts.updated (ids, paths, sizes; never URLs)
  *   rejected  request.rejected
  *   state     every other sandbox.* event (created, ready, active, paused, ended, …)
- * The request's parameters are copied without env, stdin, file content and
- * code longer than SQ_AUDIT_STRING_MAX, strings cut at SQ_AUDIT_STRING_MAX,
+ * The request's parameters are copied without env, stdin and file content,
+ * strings cut at SQ_AUDIT_STRING_MAX,
  * and everything is redacted (redact.h). */
 #ifndef SQ_AUDIT_ROW_H
 #define SQ_AUDIT_ROW_H
