@@ -59,7 +59,7 @@ static const field_spec cap_browser[] = {OBJ("viewport", false, viewport_fields)
                                          BOOL("recording"), BOOL("streamPreview"), BOOL("humanInLoop"),
                                          STR("byoProxyUrl", false, 2048), END};
 static const field_spec cap_documents[] = {REQBOOL("libreofficeHeadless"), END};
-static const field_spec cap_recording[] = {REQBOOL("enabled"), END};
+static const field_spec cap_recording[] = {REQBOOL("enabled"), BOOL("browser"), END};
 static const field_spec cap_storage[] = {NESTR("artifactPrefix", false, 256), END};
 static const field_spec capabilities_fields[] = {OBJ("agent", false, cap_agent),       OBJ("browser", false, cap_browser),
                                                  OBJ("documents", false, cap_documents), OBJ("recording", false, cap_recording),

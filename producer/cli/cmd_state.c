@@ -60,6 +60,22 @@ static const char history_help[] =
     "  sandq history $SBX\n"
     "  sandq history $SBX --json | jq '.events[].type'\n";
 
+static const char audit_help[] =
+    "usage: sandq audit SBX [--json]\n"
+    "\n"
+    "Print the audit trail of a sandbox created with capabilities.recording.enabled:\n"
+    "every request, state change, command (argv, cwd, exit code, duration), file\n"
+    "operation, browser action and agent step, in order, secrets redacted. Read from\n"
+    "PostgreSQL (SANDQ_DATABASE_URL), like `sandq history`. docs/recording.md\n"
+    "\n"
+    "Options:\n"
+    "  --json               print the rows as a JSON array\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  sandq audit $SBX\n"
+    "  sandq audit $SBX --json | jq '.[] | select(.category == \"command\") | .detail.argv'\n";
+
 static const char *const states[] = {"queued", "assigning", "ready", "active", "pausing",
                                      "paused", "ending",    "ended", "failed"};
 
@@ -220,10 +236,89 @@ static int cmd_history(int argc, char **argv, const char *cmd, bool json)
     return CLI_EXIT_OK;
 }
 
+/* One line of the trail: what happened, as a reader of an audit log wants it. */
+static void audit_line(const json_t *row)
+{
+    int64_t at_ms = json_integer_value(json_object_get(row, "at"));
+    char at[32];
+    time_t t = (time_t)(at_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
+    const char *cat = json_string_value(json_object_get(row, "category"));
+    const char *ev = json_string_value(json_object_get(row, "eventType"));
+    const char *rt = json_string_value(json_object_get(row, "requestType"));
+    const json_t *d = json_object_get(row, "detail");
+    printf("%s.%03dZ #%-4lld %-9s %-26s", at, (int)(at_ms % 1000), (long long)json_integer_value(json_object_get(row, "seq")),
+           cat ? cat : "", ev ? ev : "");
+    const json_t *argv = json_object_get(d, "argv");
+    if (argv) {
+        size_t i;
+        const json_t *a;
+        printf(" $");
+        json_array_foreach(argv, i, a) printf(" %s", json_string_value(a));
+        printf("  (cwd %s", json_string_value(json_object_get(d, "cwd")));
+        if (json_object_get(d, "exitCode"))
+            printf(", exit %lld", (long long)json_integer_value(json_object_get(d, "exitCode")));
+        printf(", %lld ms)", (long long)json_integer_value(json_object_get(d, "durationMs")));
+    } else if (json_object_get(d, "path") && json_object_get(d, "op")) {
+        printf(" %s %s", json_string_value(json_object_get(d, "op")), json_string_value(json_object_get(d, "path")));
+    } else if (json_object_get(d, "action")) {
+        char *a = json_dumps(json_object_get(d, "action"), JSON_COMPACT);
+        printf(" %s", a ? a : "");
+        free(a);
+    } else if (rt && strcmp(cat ? cat : "", "request") == 0) {
+        printf(" %s", rt);
+    }
+    const char *code = json_string_value(json_object_get(d, "code"));
+    if (code)
+        printf(" [%s]", code);
+    putchar('\n');
+}
+
+static int cmd_audit(int argc, char **argv, const char *cmd, bool json)
+{
+    if (argc - optind != 1)
+        return cli_usage(cmd, argc - optind < 1 ? "missing sandbox id" : "too many arguments");
+    const char *sbx = argv[optind];
+    if (cli_sandbox_id(cmd, sbx) < 0)
+        return CLI_EXIT_USAGE;
+    int rc;
+    sandq_client_t *c = cli_client(cmd, NULL, json, &rc);
+    if (!c)
+        return rc;
+    char *text = NULL;
+    int recording = 0;
+    sandq_error err;
+    sandq_code code = sandq_audit(c, sbx, &text, &recording, &err);
+    sandq_client_free(c);
+    if (code)
+        return cli_fail(cmd, &err, json, CLI_EXIT_FAIL);
+    json_t *rows = json_loads(text, 0, NULL);
+    sandq_free(text);
+    if (!rows)
+        rows = json_array();
+    if (json) {
+        cli_print_json(rows);
+        return CLI_EXIT_OK;
+    }
+    if (!recording)
+        fprintf(stderr, "sandq audit: %s was not created with capabilities.recording.enabled: nothing was recorded\n",
+                sbx);
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row) audit_line(row);
+    json_decref(rows);
+    return CLI_EXIT_OK;
+}
+
 int cmd_state(int argc, char **argv)
 {
     const char *cmd = argv[0];
-    const char *help = strcmp(cmd, "get") == 0 ? get_help : strcmp(cmd, "list") == 0 ? list_help : history_help;
+    const char *help = strcmp(cmd, "get") == 0    ? get_help
+                       : strcmp(cmd, "list") == 0 ? list_help
+                       : strcmp(cmd, "audit") == 0 ? audit_help
+                                                   : history_help;
     bool json = false, all = false;
     const char *state = NULL;
     size_t limit = 0;
@@ -258,5 +353,7 @@ int cmd_state(int argc, char **argv)
         return cmd_get(argc, argv, cmd, json);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(argc, argv, cmd, json, state, limit, all);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(argc, argv, cmd, json);
     return cmd_history(argc, argv, cmd, json);
 }

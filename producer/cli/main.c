@@ -18,6 +18,7 @@ static const char usage[] =
     "  get SBX              live state of a sandbox (Redis)\n"
     "  list [--state S]     sandboxes, newest first (Redis)\n"
     "  history SBX          every recorded event and task of a sandbox (PostgreSQL)\n"
+    "  audit SBX            the audit trail of a recording sandbox (PostgreSQL)\n"
     "  pause|resume|kill SBX  pause, resume or end a sandbox\n"
     "  set-timeout SBX D    change a sandbox's lifetime\n"
     "  cancel SBX TASK_ID   cancel a running or queued task\n"
@@ -63,7 +64,7 @@ static command_fn find(const char *name)
                     {"cp", cmd_files},         {"ls", cmd_files},          {"rm", cmd_files},
                     {"kill", cmd_lifecycle},   {"pause", cmd_lifecycle},   {"resume", cmd_lifecycle},
                     {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
-                    {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
+                    {"list", cmd_state},       {"history", cmd_state},     {"audit", cmd_state},     {"batch", cmd_batch},
                     {"webhooks", cmd_webhooks}, {"browser", cmd_browser}, {"artifacts", cmd_artifacts},
                     {"cancel", cmd_cancel},     {"prompt", cmd_agent},     {"agent", cmd_agent},
                     {"doc", cmd_doc}};

@@ -789,6 +789,16 @@ SANDQ_API sandq_code sandq_history(sandq_client_t *client, const char *sandbox_i
                                    sandq_error *err);
 SANDQ_API void sandq_history_free(sandq_sandbox_history *history);
 
+/* Read a sandbox's audit trail from PostgreSQL (client opts.database_url; the
+ * `audit` table, docs/recording.md): *rows_json gets a JSON array, oldest first,
+ * of {seq, at (epoch ms), category, eventType, requestType, taskId, requestId,
+ * detail}, secrets redacted; free it with sandq_free. *recording (may be NULL)
+ * says whether the sandbox was created with capabilities.recording.enabled (if
+ * not, the array is empty: nothing was recorded). Errors as sandq_history.
+ * Thread safety: any thread. */
+SANDQ_API sandq_code sandq_audit(sandq_client_t *client, const char *sandbox_id, char **rows_json, int *recording,
+                                 sandq_error *err);
+
 /* ------------------------------------------------------------------------- */
 /* Bulk publishing                                                            */
 /* ------------------------------------------------------------------------- */

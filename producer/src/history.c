@@ -16,6 +16,35 @@ static char *dup_text(const char *s)
     return d;
 }
 
+/* Connect (pg.c) and read `SELECT <col>, tenant FROM sandboxes s WHERE id = $1`, checking
+ * the sandbox exists and is the client's tenant's. On SANDQ_OK, *db and *row
+ * (one row, col first) are the caller's to close; on failure both are closed. */
+static sandq_code open_sandbox(sandq_client_t *c, const char *sandbox_id, const char *col, PGconn **db,
+                               PGresult **row, sandq_error *err)
+{
+    *row = NULL;
+    sandq_code rc = sqp_pg_connect(c, db, err);
+    if (rc)
+        return rc;
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT %s, tenant FROM sandboxes s WHERE id = $1", col);
+    const char *p[1] = {sandbox_id};
+    *row = PQexecParams(*db, sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(*row) != PGRES_TUPLES_OK)
+        rc = sqp_pg_fail(err, *db, *row, "reading sandboxes");
+    else if (PQntuples(*row) == 0)
+        rc = sqp_fail(err, SANDQ_E_SANDBOX_NOT_FOUND, "no history for sandbox %s in PostgreSQL", sandbox_id);
+    else if (strcmp(PQgetvalue(*row, 0, 1), c->tenant) != 0)
+        rc = sqp_fail(err, SANDQ_E_FORBIDDEN, "sandbox %s belongs to another tenant", sandbox_id);
+    if (rc == SANDQ_OK)
+        return SANDQ_OK;
+    PQclear(*row);
+    PQfinish(*db);
+    *row = NULL;
+    *db = NULL;
+    return rc;
+}
+
 void sandq_history_free(sandq_sandbox_history *h)
 {
     if (!h)
@@ -40,30 +69,15 @@ sandq_code sandq_history(sandq_client_t *c, const char *sandbox_id, sandq_sandbo
     *out = NULL;
     if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
-    PGconn *db;
-    sandq_code crc = sqp_pg_connect(c, &db, err);
-    if (crc)
-        return crc;
+    PGconn *db = NULL;
     PGresult *res = NULL;
-    sandq_sandbox_history *h = calloc(1, sizeof *h);
-    sandq_code rc = SANDQ_OK;
     const char *p[2] = {sandbox_id, c->tenant};
+    sandq_code rc = open_sandbox(c, sandbox_id, "row_to_json(s)::text", &db, &res, err);
+    if (rc)
+        return rc;
+    sandq_sandbox_history *h = calloc(1, sizeof *h);
     if (!h) {
         rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
-        goto done;
-    }
-    res = PQexecParams(db, "SELECT row_to_json(s)::text, tenant FROM sandboxes s WHERE id = $1", 1, NULL, p, NULL,
-                       NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sqp_pg_fail(err, db, res, "reading sandboxes");
-        goto done;
-    }
-    if (PQntuples(res) == 0) {
-        rc = sqp_fail(err, SANDQ_E_SANDBOX_NOT_FOUND, "no history for sandbox %s in PostgreSQL", sandbox_id);
-        goto done;
-    }
-    if (strcmp(PQgetvalue(res, 0, 1), c->tenant) != 0) {
-        rc = sqp_fail(err, SANDQ_E_FORBIDDEN, "sandbox %s belongs to another tenant", sandbox_id);
         goto done;
     }
     h->sandbox_json = dup_text(PQgetvalue(res, 0, 0));
@@ -117,4 +131,45 @@ done:
     }
     *out = h;
     return SANDQ_OK;
+}
+
+/* sandq_audit: the `audit` rows of a recording sandbox (sql/015_audit.sql,
+ * docs/recording.md), oldest first, as one JSON array. Same connection and
+ * tenant rules as sandq_history. */
+sandq_code sandq_audit(sandq_client_t *c, const char *sandbox_id, char **rows_json, int *recording,
+                       sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (!c || !rows_json)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and rows_json must not be NULL");
+    *rows_json = NULL;
+    if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
+    PGconn *db;
+    PGresult *res;
+    const char *p[1] = {sandbox_id};
+    sandq_code rc = open_sandbox(c, sandbox_id, "coalesce((capabilities->'recording'->>'enabled')::boolean, false)",
+                                 &db, &res, err);
+    if (rc)
+        return rc;
+    if (recording)
+        *recording = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    res = PQexecParams(db,
+                       "SELECT coalesce(json_agg(json_build_object('seq', seq, 'at', "
+                       "(extract(epoch FROM at) * 1000)::bigint, 'category', category, 'eventType', event_type, "
+                       "'requestType', request_type, 'taskId', task_id, 'requestId', request_id, 'detail', detail) "
+                       "ORDER BY seq), '[]')::text FROM audit WHERE sandbox_id = $1",
+                       1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = sqp_pg_fail(err, db, res, "reading audit");
+        goto done;
+    }
+    *rows_json = strdup(PQgetvalue(res, 0, 0));
+    if (!*rows_json)
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+done:
+    PQclear(res);
+    PQfinish(db);
+    return rc;
 }

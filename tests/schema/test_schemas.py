@@ -111,6 +111,7 @@ INVALID_EXPECT = {
     "requests/create-env-bad-name": ("body.env", "'1BAD' does not match"),
     "requests/create-agent-unknown-default": ("body.capabilities.agent.defaultAgent", "'deploy' is not one of"),
     "requests/create-unknown-capability": ("body.capabilities", "'gpu' was unexpected"),
+    "requests/create-recording-browser-not-boolean": ("body.capabilities.recording.browser", "is not of type 'boolean'"),
     "requests/kill-unknown-body-field": ("body", "'force' was unexpected"),
     "requests/set-timeout-zero": ("body.timeoutMs", "less than the minimum of 1"),
     "requests/set-timeout-missing": ("body", "'timeoutMs' is a required property"),

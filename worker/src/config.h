@@ -19,6 +19,7 @@ typedef struct sq_worker_config {
     const char *run_dir;          /* SANDQ_RUN_DIR, default /run/sandq (uid slot locks) */
     const char *init_bin;         /* SANDQ_INIT_BIN, default: sandq-init beside the worker */
     size_t max_request_bytes;     /* SANDQ_MAX_REQUEST_BYTES, default 1 MiB */
+    int64_t recording_max_bytes;  /* SANDQ_RECORDING_MAX_BYTES: one exec's asciicast file, default 16 MiB */
     size_t max_event_bytes;       /* SANDQ_MAX_EVENT_BYTES: the largest event published, default 1 MiB */
     int64_t uid_base;             /* SANDQ_UID_BASE, default 1000000000 */
     int64_t max_sandboxes;        /* SANDQ_MAX_SANDBOXES, default 64 (uid slots) */

@@ -11,7 +11,7 @@ static const struct {
     {"txt", "text/plain; charset=utf-8"}, {"log", "text/plain; charset=utf-8"},
     {"md", "text/markdown; charset=utf-8"}, {"csv", "text/csv; charset=utf-8"},
     {"tsv", "text/tab-separated-values"}, {"json", "application/json"},
-    {"jsonl", "application/x-ndjson"}, {"xml", "application/xml"},
+    {"jsonl", "application/x-ndjson"}, {"cast", "application/x-asciicast"}, {"xml", "application/xml"},
     {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
     {"css", "text/css"}, {"js", "text/javascript"}, {"py", "text/x-python"},
     {"pdf", "application/pdf"}, {"png", "image/png"}, {"jpg", "image/jpeg"},

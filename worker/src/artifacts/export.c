@@ -67,6 +67,8 @@ static bool already(const sq_art_batch *b, const char *rel)
     return false;
 }
 
+static int put_fd(sq_art_batch *b, const char *rel, int fd, const struct stat *st_in, sq_err *err);
+
 int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
 {
     const sq_art_store *st = b->w->artifacts;
@@ -109,6 +111,16 @@ int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
         skip(b, rel, why.code, why.msg);
         return 0;
     }
+    return put_fd(b, rel, fd, &sbuf, err);
+}
+
+/* Upload an open regular file as the artifact `rel`; closes fd. */
+static int put_fd(sq_art_batch *b, const char *rel, int fd, const struct stat *st_in, sq_err *err)
+{
+    const sq_art_store *st = b->w->artifacts;
+    sq_log_ctx lc = {.sandbox_id = b->sb->id, .request_id = b->req ? b->req->request_id : NULL};
+    sq_err why;
+    struct stat sbuf = *st_in;
     if (sbuf.st_size > st->max_file_bytes) {
         char m[200];
         snprintf(m, sizeof m, "/workspace/%s is %lld bytes, over SANDQ_ARTIFACT_MAX_BYTES (%lld)", rel,
@@ -151,6 +163,24 @@ int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err)
     json_array_append_new(b->rows, row);
     json_decref(a);
     return 0;
+}
+
+int sq_art_batch_add_fd(sq_art_batch *b, const char *name, int fd, sq_err *err)
+{
+    struct stat sbuf;
+    if (already(b, name)) {
+        close(fd);
+        return 0;
+    }
+    if (b->store_failed || sq_control_kill_pending(b->sb) || fstat(fd, &sbuf) < 0 ||
+        b->files >= b->w->artifacts->max_files) {
+        skip(b, name, b->store_failed ? SQ_INTERNAL : sq_control_kill_pending(b->sb) ? SQ_CANCELED : SQ_LIMIT_EXCEEDED,
+             "not exported: the store failed, the sandbox is being killed, or the task's file limit was reached");
+        close(fd);
+        return 0;
+    }
+    b->files++;
+    return put_fd(b, name, fd, &sbuf, err);
 }
 
 int sq_art_outputs_check(const json_t *patterns, sq_err *why)

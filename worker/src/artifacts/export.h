@@ -39,6 +39,12 @@ void sq_art_batch_free(sq_art_batch *b);
  * store itself failed (then err says why, and the file is skipped `internal`). */
 int sq_art_batch_add_file(sq_art_batch *b, const char *rel, sq_err *err);
 
+/* A file the worker itself produced (an asciicast recording: caps/recording/),
+ * not in the workspace: fd (a memfd, read from offset 0; closed here) is
+ * exported under `name`, a relative path that only names the artifact. Same
+ * limits and failure rules as sq_art_batch_add_file. */
+int sq_art_batch_add_fd(sq_art_batch *b, const char *name, int fd, sq_err *err);
+
 /* Every regular file matching one of the patterns (artifacts/outputs_glob.h),
  * found by a walk that never follows a symlinked directory. */
 void sq_art_batch_add_globs(sq_art_batch *b, const json_t *patterns);

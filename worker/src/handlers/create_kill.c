@@ -104,6 +104,15 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
                      "artifactPrefix must be '/'-separated segments of [A-Za-z0-9._-], none of them '.' or '..'");
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
+    const json_t *rec = json_object_get(json_object_get(body, "capabilities"), "recording");
+    if (json_is_true(json_object_get(rec, "browser"))) {
+        /* The browser's MP4 (docs/recording.md) is not built: refused, so
+         * nobody believes a video is being kept. */
+        sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.recording.browser",
+                     "recording.browser (a video of the browser) is not available on this worker yet; the audit "
+                     "trail and the asciicast recordings are");
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
     sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
     sq_browser_opts_from(body, &browser);
     if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
@@ -121,6 +130,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     snprintf(sb->artifact_prefix, sizeof sb->artifact_prefix, "%s", art_prefix ? art_prefix : "");
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
+    sb->recording = json_is_true(json_object_get(rec, "enabled")); /* before the first event: the trail starts at created */
     sb->limits = limits;
     if (sq_create_proxy_env(body, sb, err) < 0)
         return -1;

@@ -11,6 +11,7 @@
 #include "handlers/handlers.h"
 #include "handlers/route.h"
 #include "artifacts/export.h"
+#include "caps/recording/redact.h"
 #include "sq/clock.h"
 #include "sq/codec.h"
 
@@ -249,9 +250,19 @@ int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
     sq_err why;
     if (sq_art_outputs_check(json_object_get(req->body, "outputs"), &why) < 0) /* issue 13 */
         return sq_route_reject(w, sb, req, &why, err);
-    /* The summary keeps the command line, never the env values (secrets). */
-    json_t *summary = json_pack("{s:O?, s:O?, s:O?}", "command", json_object_get(req->body, "command"), "args",
-                                json_object_get(req->body, "args"), "cwd", json_object_get(req->body, "cwd"));
+    /* The summary keeps the command line, never the env values (secrets):
+     * a value passed verbatim in argv is redacted too (caps/recording/redact.h). */
+    json_t *line = json_pack("{s:O?, s:O?, s:O?}", "command", json_object_get(req->body, "command"), "args",
+                             json_object_get(req->body, "args"), "cwd", json_object_get(req->body, "cwd"));
+    sq_redactor r;
+    json_t *summary = NULL;
+    if (sq_redactor_init(&r, sb->env, json_object_get(req->body, "env")) == 0) {
+        summary = sq_redact_json(&r, line);
+        sq_redactor_free(&r);
+    }
+    json_decref(line);
+    if (!summary)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
     return sq_task_run(w, sb, req, summary, exec_body, err);
 }
 

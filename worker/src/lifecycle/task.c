@@ -2,10 +2,16 @@
 #include "lifecycle/task.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "metrics.h"
 #include "artifacts/export.h"
+#include "caps/recording/asciicast.h"
+#include "caps/recording/redact.h"
 #include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/transition.h"
@@ -69,6 +75,8 @@ int sq_task_output(sq_task *t, int stream, const char *bytes, size_t len, sq_err
         json_object_set_new(d, "dataB64", json_string(b64));
         free(b64);
     }
+    if (t->cast) /* in memory, bounded (asciicast.h): never waits on anything */
+        sq_cast_output(t->cast, stream, (double)(sq_mono_ms() - t->started_mono) / 1000.0, bytes, len);
     json_object_set_new(d, "offset", json_integer(t->offsets[stream]));
     t->offsets[stream] += (int64_t)len;
     sq_emit_target target = sq_target_of(t->sb);
@@ -98,6 +106,94 @@ static int never_started(sq_worker *w, sq_live_sandbox *sb, const sq_request *re
     return sq_emit(w, &target, req, tid, "sandbox.task.failed", d, err);
 }
 
+/* capabilities.recording (docs/recording.md): an exec's or code's output as
+ * an asciicast, built in memory from the chunks the task streams anyway and
+ * exported with the task's artifacts as `.sandq/recording/<taskId>.cast`. */
+typedef struct recorder {
+    bool on;
+    sq_redactor r;
+    sq_cast cast;
+} recorder;
+
+static void recorder_start(recorder *rec, sq_task *t)
+{
+    memset(rec, 0, sizeof *rec);
+    if (!t->sb->recording || (strcmp(t->kind, "exec") != 0 && strcmp(t->kind, "code") != 0))
+        return;
+    const json_t *body = t->req->body;
+    if (sq_redactor_init(&rec->r, t->sb->env, json_object_get(body, "env")) < 0)
+        return;
+    /* the header's command: argv joined by spaces (redacted by sq_cast_init) */
+    char *cmd = NULL;
+    size_t cl = 0;
+    FILE *f = open_memstream(&cmd, &cl);
+    if (f) {
+        const char *c = json_string_value(json_object_get(body, "command"));
+        if (c) {
+            fputs(c, f);
+            size_t i;
+            const json_t *a;
+            json_array_foreach(json_object_get(body, "args"), i, a) fprintf(f, " %s", json_string_value(a));
+        } else {
+            const char *lang = json_string_value(json_object_get(body, "language"));
+            fprintf(f, "task.code (%s)", lang ? lang : "python");
+        }
+        fclose(f);
+    }
+    if (sq_cast_init(&rec->cast, &rec->r, (size_t)t->w->cfg.recording_max_bytes, 80, 24, sq_now_ms() / 1000,
+                     t->req->task_id, cmd) == 0) {
+        rec->on = true;
+        t->cast = &rec->cast;
+    }
+    free(cmd);
+}
+
+static void recorder_finish(recorder *rec, sq_task *t, int64_t duration_ms)
+{
+    t->cast = NULL;
+    if (rec->on)
+        sq_cast_finish(&rec->cast, (double)duration_ms / 1000.0);
+}
+
+/* The cast goes to the store from a memfd: it is the worker's file, never in
+ * the workspace the sandbox could change under it. */
+static void recorder_export(recorder *rec, sq_art_batch *b, const char *tid, sq_err *err)
+{
+    if (!rec->on || rec->cast.failed)
+        return;
+    sq_log_ctx lc = {.sandbox_id = b->sb->id, .task_id = tid};
+    int fd = memfd_create("sandq-asciicast", MFD_CLOEXEC);
+    size_t off = 0;
+    while (fd >= 0 && off < rec->cast.len) {
+        ssize_t n = write(fd, rec->cast.text + off, rec->cast.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            fd = -1;
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+        sq_warn(&lc, "asciicast not exported: memfd: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    char name[96];
+    snprintf(name, sizeof name, ".sandq/recording/%s.cast", tid);
+    (void)sq_art_batch_add_fd(b, name, fd, err); /* a store failure lists it as skipped */
+}
+
+static void recorder_free(recorder *rec)
+{
+    if (rec->on)
+        sq_cast_free(&rec->cast);
+    sq_redactor_free(&rec->r);
+    rec->on = false;
+}
+
 int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t *summary, sq_task_body body,
                 sq_err *err)
 {
@@ -121,9 +217,12 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     sq_lifetime_touch(w, sb, true); /* a task stops the idle clock */
     sq_task t = {.w = w, .sb = sb, .req = req, .kind = kind, .started_mono = sq_mono_ms()};
     sq_task_outcome out = {.exit_code = -1};
+    recorder rec;
+    recorder_start(&rec, &t);
     sq_job_effect_begins(); /* a retry of this request never runs the body again (pipeline/job.h) */
     body(&t, &out);
     int64_t duration = sq_mono_ms() - t.started_mono;
+    recorder_finish(&rec, &t, duration);
     if (sb->fenced) {
         /* Another owner took the sandbox while the task ran: its outcome is
          * not this worker's to publish (the request is answered from the
@@ -131,6 +230,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         json_decref(out.result);
         json_decref(out.extra);
         json_decref(out.produced);
+        recorder_free(&rec);
         sq_err_set(err, SQ_INTERNAL, "the sandbox was taken over while the task ran");
         err->sys_errno = ESTALE;
         return -1;
@@ -147,19 +247,24 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
      * or cancel must not wait for uploads). One sandbox.artifacts.updated. */
     json_t *artifacts = NULL;
     const json_t *outputs = json_object_get(req->body, "outputs");
-    if ((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0) && out.failure.code != SQ_CANCELED) {
+    if ((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) &&
+        out.failure.code != SQ_CANCELED) {
         sq_art_batch b;
         sq_art_batch_init(&b, w, sb, req);
         size_t i;
         const json_t *rel;
+        int stored = 0;
         json_array_foreach(out.produced, i, rel)
         {
-            if (sq_art_batch_add_file(&b, json_string_value(rel), err) < 0)
+            if ((stored = sq_art_batch_add_file(&b, json_string_value(rel), err)) < 0)
                 break; /* the store failed: the file is listed as skipped, the rest not attempted */
         }
+        if (stored == 0)
+            recorder_export(&rec, &b, tid, err);
         sq_art_batch_add_globs(&b, outputs);
         if (sq_art_batch_publish(&b, err) < 0) {
             sq_art_batch_free(&b);
+            recorder_free(&rec);
             json_decref(out.result);
             json_decref(out.extra);
             json_decref(out.produced);
@@ -169,6 +274,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         sq_art_batch_free(&b);
     }
     json_decref(out.produced);
+    recorder_free(&rec);
 
     json_t *d = kind_data(kind);
     const char *type;

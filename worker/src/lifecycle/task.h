@@ -16,6 +16,7 @@ typedef struct sq_task {
     const char *kind;
     int64_t started_mono;
     int64_t offsets[3];        /* bytes emitted so far per stream: [0]=data, [1]=stdout, [2]=stderr */
+    struct sq_cast *cast;      /* capabilities.recording: the output's asciicast (caps/recording/), else NULL */
 } sq_task;
 
 /* What a task body reports back to sq_task_run. */

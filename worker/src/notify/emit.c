@@ -9,6 +9,7 @@
 #include "pipeline/job.h"
 #include "metrics.h"
 #include "pipeline/answer_rules.h"
+#include "caps/recording/audit.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "sq/clock.h"
@@ -19,7 +20,7 @@ sq_emit_target sq_target_of(const sq_live_sandbox *sb)
 {
     return (sq_emit_target){
         .sandbox_id = sb->id, .has_stream = true, .tenant = sb->tenant, .region = sb->region,
-        .reply_to = sb->reply_to};
+        .reply_to = sb->reply_to, .sb = sb};
 }
 
 /* Produce one message; the calling thread's current job (if any) counts it
@@ -162,6 +163,11 @@ int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *re
     }
     if (rc == 0)
         rc = sq_pg_event_append(w, ev, payload, err);
+    /* 015: a recording sandbox's audit row, in the same writer FIFO right
+     * after its event's, so both are durable before the request is done. */
+    if (rc == 0 && t->sb && t->sb->recording && seq > 0)
+        rc = sq_audit_event(w, t->sb, req, task_id, type, json_object_get(ev, "data"), seq,
+                            json_integer_value(json_object_get(ev, "at")), err);
     if (rc == 0)
         rc = sq_publish_event(w, t->sandbox_id, t->sandbox_id ? strlen(t->sandbox_id) : 0, payload, t->reply_to, err);
     free(payload);

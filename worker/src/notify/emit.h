@@ -16,6 +16,7 @@ typedef struct sq_emit_target {
     const char *tenant;
     const char *region;
     const char *reply_to;      /* extra topic, may be NULL/"" */
+    const sq_live_sandbox *sb; /* the live sandbox (sq_target_of), NULL otherwise: its audit trail */
 } sq_emit_target;
 
 sq_emit_target sq_target_of(const sq_live_sandbox *sb);

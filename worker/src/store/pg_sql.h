@@ -25,6 +25,14 @@
     "ON CONFLICT (event_id) DO NOTHING"
 #define SQ_SQL_EVENT_INSERT_PARAMS 10
 
+/* 015: a recording sandbox's audit row (caps/recording/audit.c); a retry of the
+ * same event writes nothing twice. */
+#define SQ_SQL_AUDIT_INSERT                                                                                     \
+    "INSERT INTO audit (sandbox_id, seq, at, category, event_type, request_type, task_id, request_id, detail) " \
+    "VALUES ($1,$2::bigint,to_timestamp($3::bigint / 1000.0),$4,$5,$6,$7,$8,$9::jsonb) "                      \
+    "ON CONFLICT (sandbox_id, seq) DO NOTHING"
+#define SQ_SQL_AUDIT_INSERT_PARAMS 9
+
 #define SQ_SQL_REQUEST_INSERT                                                                                   \
     "INSERT INTO requests (request_id, sandbox_id, type, outcome) VALUES ($1,$2,$3,$4) "                       \
     "ON CONFLICT (request_id) DO NOTHING"

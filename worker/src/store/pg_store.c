@@ -120,6 +120,18 @@ int sq_pg_event_append(sq_worker *w, const json_t *ev, const char *env, sq_err *
     return rc;
 }
 
+int sq_pg_audit_append(sq_worker *w, const char *sandbox_id, int64_t seq, int64_t at_ms, const char *category,
+                       const char *event_type, const char *request_type, const char *task_id,
+                       const char *request_id, const char *detail_text, sq_err *err)
+{
+    char sq[32], at[32];
+    snprintf(sq, sizeof sq, "%lld", (long long)seq);
+    snprintf(at, sizeof at, "%lld", (long long)at_ms);
+    const char *p[] = {sandbox_id, sq, at, category, event_type, request_type, task_id, request_id, detail_text};
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_AUDIT_INSERT_PARAMS, "parameters of SQ_SQL_AUDIT_INSERT");
+    return exec(w, err, SQ_SQL_AUDIT_INSERT, SQ_SQL_AUDIT_INSERT_PARAMS, p);
+}
+
 int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
                          const char *outcome, sq_err *err)
 {

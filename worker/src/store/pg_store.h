@@ -28,6 +28,10 @@ int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_cod
 int sq_pg_agent_transcript(sq_worker *w, const char *task_id, const char *sandbox_id, const char *agent,
                            const char *model, const char *steps, const char *transcript, sq_err *err);
 int sq_pg_event_append(sq_worker *w, const json_t *envelope, const char *envelope_text, sq_err *err);
+/* 015: one audit row (caps/recording/audit.h); detail_text is JSON, already redacted. */
+int sq_pg_audit_append(sq_worker *w, const char *sandbox_id, int64_t seq, int64_t at_ms, const char *category,
+                       const char *event_type, const char *request_type, const char *task_id,
+                       const char *request_id, const char *detail_text, sq_err *err);
 int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
                          const char *outcome, sq_err *err);
 
