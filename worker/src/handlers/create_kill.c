@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lifecycle/create_opts.h"
+#include "lifecycle/egress.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
 #include "lifecycle/transition.h"
@@ -75,6 +76,11 @@ static slot_wait wait_for_slot(sq_worker *w, sq_live_sandbox *sb, sq_job **kill,
     }
 }
 
+static void egress_cleanup(sq_egress *e)
+{
+    sq_egress_free(e);
+}
+
 int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     const json_t *body = req->body;
@@ -105,6 +111,20 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sq_browser_opts_from(body, &browser);
     if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
+    /* issue 15: the proxy and allowOut/denyOut, resolved and pinned now */
+    __attribute__((cleanup(egress_cleanup))) sq_egress egress = {0};
+    if (sq_egress_resolve(&w->cfg, body, &egress, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    if (browser.wanted && egress.has_proxy) {
+        /* Chromium takes no credentials in --proxy-server and would meet a
+         * 407 on every page: refused rather than half-working (docs/egress.md). */
+        if (egress.proxy.has_user) {
+            sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.proxy.url",
+                         "the browser cannot use a proxy with credentials yet; commands can (docs/egress.md)");
+            return sq_emit_rejected(w, &bare, req, &why, err);
+        }
+        sq_proxy_url_bare(&egress.proxy, browser.proxy_server, sizeof browser.proxy_server);
+    }
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
@@ -115,7 +135,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
     sb->limits = limits;
-    if (sq_create_proxy_env(body, sb, err) < 0)
+    if (sq_create_proxy_env(egress.has_proxy ? egress.proxy_text : NULL, sb, err) < 0)
         return -1;
 
     if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
@@ -127,7 +147,12 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
     sb->epoch = 1;
-    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
+    json_t *stored_caps = sq_egress_caps_for_store(json_object_get(body, "capabilities"), &egress, sb->id, err);
+    if (egress.has_proxy && !stored_caps)
+        return -1;
+    int inserted = sq_pg_sandbox_insert(w, sb, req, stored_caps, err);
+    json_decref(stored_caps);
+    if (inserted < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0)
         return -1;
     sq_job *kill = NULL;
@@ -168,6 +193,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
                                        .pids = (uint32_t)limits.pids},
     };
     sq_create_runtime_opts(&w->cfg, body, &opts);
+    sq_egress_apply(&egress, &opts);
     int64_t t0 = sq_mono_ms();
     sq_sandbox *rt = NULL;
     if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
