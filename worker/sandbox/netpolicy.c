@@ -307,16 +307,16 @@ int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *e
                 break;
         }
     }
+    /* An allow-list: what it does not name is refused here, before the
+     * operator's SANDQ_NET_ALLOW; what it names still meets the blocks below. */
+    if (nout_allow > 0)
+        put_reject(&o, "ip daddr != @out_allow4 ");
     if (nallow > 0)
         put(&o, "    ip daddr @allowed4 accept\n");
     put_reject(&o, "ip daddr @blocked4 ");
     /* slirp4netns runs without IPv6; nothing of it may leave either. */
     put(&o, "    meta nfproto ipv6 reject with icmpx type admin-prohibited\n");
-    if (nout_allow > 0) {
-        /* An allow-list: what it names (and is not blocked above), else nothing. */
-        put(&o, "    ip daddr @out_allow4 accept\n");
-        put_reject(&o, "");
-    }
+
     put(&o, "  }\n}\n");
     if (o.overflow)
         return sq_err_set(err, SQ_INTERNAL, "netpolicy: ruleset longer than %zu bytes", size);

@@ -215,8 +215,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     json_decref(effective);
     if (rc < 0 || sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
         return -1;
-    return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
-                         json_pack("{s:O}", "capabilities", sb->capabilities), err);
+    json_t *ready = json_pack("{s:O}", "capabilities", sb->capabilities);
+    if (egress.has_proxy) /* the password is never in an event */
+        json_object_set_new(ready, "proxy", json_string(egress.proxy_redacted));
+    return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL, ready, err);
 }
 
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
