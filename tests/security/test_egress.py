@@ -269,7 +269,8 @@ def test_with_a_proxy_only_the_proxy_is_reachable(egress, pg):
 def test_the_browser_goes_through_the_proxy(egress):
     net, d = egress["net"], egress["dir"]
     sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
-                                "capabilities": {"browser": {}, "proxy": {"url": f"http://{net}.2:8888"}}})
+                                # the seed's name for the same proxy
+                                "capabilities": {"browser": {"byoProxyUrl": f"http://{net}.2:8888"}}})
     try:
         before = (d / "target4.log").read_text()
         req = egress["client"].send(egress["client"].envelope("task.browser", sb.id, {"actions": [
