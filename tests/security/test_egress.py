@@ -14,8 +14,10 @@ host, DNS, IPv6, curl --noproxy, and the proxy's password in events, logs and
 PostgreSQL."""
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import pathlib
 import shlex
 import shutil
@@ -30,7 +32,8 @@ from harness import Worker, private_prefix
 from sandq_client import Sandq, new_id
 
 TERMINAL = {"sandbox.task.completed", "sandbox.task.failed"}
-PASSWORD = "s3cr3t-pr0xy-pw"
+PASSWORD = "pw-" + secrets.token_hex(8)  # fresh per run: any trace of it in PostgreSQL is this run's
+SECRET_KEY = base64.b64encode(secrets.token_bytes(32)).decode()  # the worker key that seals credentials
 
 HTTP_TARGET = r"""
 import http.server, sys
@@ -163,7 +166,7 @@ def egress(stack_env, outside):
     try:
         w = Worker("w-egress", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix,
                                 "SANDQ_NET_ALLOW": f"{outside['net']}.0/29",
-                                "SANDQ_PROXY_ALLOW_PRIVATE": "1"}).start()
+                                "SANDQ_PROXY_ALLOW_PRIVATE": "1", "SANDQ_WEBHOOK_SECRET_KEY": SECRET_KEY}).start()
     finally:
         os.environ["SANDQ_WORKER_LAUNCHER"] = old
     yield {"client": client, "worker": w, **outside}
@@ -215,7 +218,7 @@ def test_without_a_proxy_the_targets_are_reachable_directly(egress):
                    "udp": "open:echo:ping", "other": "open:other-service"}, res
 
 
-def test_with_a_proxy_only_the_proxy_is_reachable(egress, pg):
+def test_with_a_proxy_only_the_proxy_is_reachable(egress, pg, rds):
     net, d = egress["net"], egress["dir"]
     url = f"http://user:{PASSWORD}@{net}.2:8889"
     sb = Sbx(egress["client"], {"network": "internet", "capabilities": {"proxy": {"url": url}}})
@@ -257,12 +260,23 @@ def test_with_a_proxy_only_the_proxy_is_reachable(egress, pg):
     # The password is in no event, no PostgreSQL row and no log line.
     events = json.dumps(sb.s.seen)
     assert PASSWORD not in events and "user:***@" in events
-    row = pg.execute("SELECT capabilities::text FROM sandboxes WHERE id = %s", (sb.id,)).fetchone()
-    assert row and PASSWORD not in row[0] and "user:***@" in row[0], row
-    for table, col in (("events", "envelope::text"),):
-        n = pg.execute(f"SELECT count(*) FROM {table} WHERE sandbox_id = %s AND {col} LIKE %s",
-                       (sb.id, f"%{PASSWORD}%")).fetchone()[0]
-        assert n == 0
+    row = pg.execute("SELECT capabilities FROM sandboxes WHERE id = %s", (sb.id,)).fetchone()
+    assert row and row[0]["proxy"]["url"] == f"http://user:***@{net}.2:8889", row
+    # sealed with the worker key (AES-256-GCM, sq_wh_box_seal), not in clear
+    assert row[0]["proxy"]["credentialsSealed"].startswith("v1:"), row
+    tables = [t for (t,) in pg.execute("SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'").fetchall()]
+    assert "sandboxes" in tables and "events" in tables
+    for table in tables:
+        (n,) = pg.execute(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s', (f"%{PASSWORD}%",)).fetchone()
+        assert n == 0, f"the proxy password is in {table}"
+    for key in rds.scan_iter(f"*{sb.id}*"):
+        kind = rds.type(key)
+        value = {"string": lambda: rds.get(key), "hash": lambda: rds.hgetall(key),
+                 "list": lambda: rds.lrange(key, 0, -1), "set": lambda: rds.smembers(key),
+                 "zset": lambda: rds.zrange(key, 0, -1),
+                 "stream": lambda: rds.xrange(key)}.get(kind, lambda: "")()
+        assert PASSWORD not in json.dumps(value, default=str), key
     assert PASSWORD not in egress["worker"].log_text()
 
 
