@@ -143,7 +143,8 @@ def outside():
         assert all(p.poll() is None for p in procs), (d / "servers.err").read_text()
         hosts = d / "hosts"
         hosts.write_text(pathlib.Path("/etc/hosts").read_text() +
-                         f"\n{net}.3 t3.egress.test both.egress.test\n{net}.4 t4.egress.test both.egress.test\n")
+                         f"\n{net}.3 t3.egress.test both.egress.test\n{net}.4 t4.egress.test both.egress.test\n"
+                         f"{net}.2 proxy.egress.test\n")
         yield {"net": net, "dir": d, "hosts": hosts}
     finally:
         for p in procs:
@@ -278,6 +279,23 @@ def test_with_a_proxy_only_the_proxy_is_reachable(egress, pg, rds):
                  "stream": lambda: rds.xrange(key)}.get(kind, lambda: "")()
         assert PASSWORD not in json.dumps(value, default=str), key
     assert PASSWORD not in egress["worker"].log_text()
+
+
+def test_a_proxy_named_by_a_host_name_works_without_dns(egress):
+    """DNS is closed with a proxy: the sandbox finds the proxy's name in its
+    /etc/hosts, at the address the worker resolved and pinned."""
+    net, d = egress["net"], egress["dir"]
+    sb = Sbx(egress["client"], {"network": "internet",
+                                "capabilities": {"proxy": {"url": "http://proxy.egress.test:8888"}}})
+    try:
+        before = (d / "target3.log").read_text()
+        code, out = sb.exec("curl", ["-sS", "--max-time", "20", f"http://{net}.3:8080/named"])
+        assert code == 0 and "target-3" in out, out
+        assert f"{net}.2 /named" in (d / "target3.log").read_text()[len(before):]
+        code, out = sb.exec("sh", ["-c", "getent hosts proxy.egress.test; getent hosts t3.egress.test; echo rc=$?"])
+        assert out.split() == [f"{net}.2", "proxy.egress.test", "rc=2"], out
+    finally:
+        sb.kill()
 
 
 def test_the_browser_goes_through_the_proxy(egress):

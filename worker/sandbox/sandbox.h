@@ -78,6 +78,8 @@ typedef struct sq_sandbox_opts {
     const char *out_deny;       /* CIDRs rejected before anything else; may be NULL */
     uint32_t proxy_addr;        /* host byte order; with proxy_port != 0 only this address:port is reachable */
     uint16_t proxy_port;
+    const char *proxy_host;     /* the proxy url's host: a name gets an /etc/hosts line for proxy_addr
+                                 * (no DNS leaves a proxied sandbox); may be NULL */
 } sq_sandbox_opts;
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the

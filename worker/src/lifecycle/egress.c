@@ -189,6 +189,7 @@ void sq_egress_apply(const sq_egress *e, sq_sandbox_opts *opts)
     if (e->has_proxy) {
         opts->proxy_addr = e->proxy_addr;
         opts->proxy_port = e->proxy.port;
+        opts->proxy_host = e->proxy.host;
     }
 }
 
