@@ -379,3 +379,21 @@ def test_bad_egress_settings_are_rejected(egress, body, code, field):
     sb.kill()
     assert sb.first["type"] == "request.rejected", sb.first
     assert (sb.first["data"]["code"], sb.first["data"].get("field")) == (code, field), sb.first
+
+
+def test_a_private_proxy_needs_the_worker_setting(stack_env, outside):
+    """Without SANDQ_PROXY_ALLOW_PRIVATE a proxy on a private address is
+    forbidden, even where SANDQ_NET_ALLOW would let the sandbox reach it."""
+    prefix = private_prefix(stack_env["brokers"], "egress-priv")
+    client = Sandq(stack_env["brokers"], prefix)
+    w = Worker("w-egress-priv", {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix,
+                                 "SANDQ_NET_ALLOW": f"{outside['net']}.0/29"}).start()
+    try:
+        sb = Sbx(client, {"network": "internet", "capabilities": {"proxy": {"url": f"http://{outside['net']}.2:8888"}}},
+                 expect_ready=False)
+        sb.kill()
+    finally:
+        assert w.stop() == 0
+    assert sb.first["type"] == "request.rejected", sb.first
+    assert (sb.first["data"]["code"], sb.first["data"]["field"]) == ("forbidden", "body.capabilities.proxy.url")
+    assert "SANDQ_PROXY_ALLOW_PRIVATE" in sb.first["data"]["message"]
