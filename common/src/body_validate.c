@@ -61,16 +61,21 @@ static const field_spec cap_browser[] = {OBJ("viewport", false, viewport_fields)
 static const field_spec cap_documents[] = {REQBOOL("libreofficeHeadless"), END};
 static const field_spec cap_recording[] = {REQBOOL("enabled"), BOOL("browser"), END};
 static const field_spec cap_storage[] = {NESTR("artifactPrefix", false, 256), END};
+static const field_spec cap_proxy[] = {NESTR("url", true, 2048), END};
 static const field_spec capabilities_fields[] = {OBJ("agent", false, cap_agent),       OBJ("browser", false, cap_browser),
                                                  OBJ("documents", false, cap_documents), OBJ("recording", false, cap_recording),
-                                                 OBJ("storage", false, cap_storage),   END};
+                                                 OBJ("storage", false, cap_storage),   OBJ("proxy", false, cap_proxy), END};
+/* `network` is "none" | "internet" or {mode, allowOut?, denyOut?} (check_create);
+ * the entries (CIDR or domain name) are checked by the worker, which resolves them. */
+static const field_spec network_fields[] = {ENUM("mode", true, networks), STRS("allowOut", false, 64),
+                                            STRS("denyOut", false, 64), END};
 static const field_spec webhook_fields[] = {NESTR("url", true, 2048), NESTR("secret", true, 256),
                                             STRS("eventTypes", false, 64), END};
 
 static const field_spec create_fields[] = {
     STR("region", false, 3),          ENUM("runtime", false, runtimes),
     MAP("env", 256),                  OBJ("capabilities", false, capabilities_fields),
-    OBJ("limits", false, limits_fields), ENUM("network", false, networks),
+    OBJ("limits", false, limits_fields), {"network", K_ANY, false, 0, 0, NULL, NULL, NULL},
     INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), INT("idleTimeoutMs", false, 1, MAX_TIMEOUT_MS),
     ENUM("onTimeout", false, on_timeouts), OBJ("webhook", false, webhook_fields), END};
 static const field_spec pause_fields[] = {BOOL("persist"), END};
@@ -470,6 +475,20 @@ static int check_create(const json_t *body, sq_err *err)
     if (proxy_url && !url_valid(json_string_value(proxy_url), proxy))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.capabilities.browser.byoProxyUrl",
                             "a proxy url is http://, https://, socks5:// or socks5h://");
+    const json_t *cap_proxy_url =
+        json_object_get(json_object_get(json_object_get(body, "capabilities"), "proxy"), "url");
+    if (cap_proxy_url && !url_valid(json_string_value(cap_proxy_url), proxy))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.capabilities.proxy.url",
+                            "a proxy url is http://, https://, socks5:// or socks5h://");
+    const json_t *network = json_object_get(body, "network");
+    if (json_is_object(network))
+        return check_object(network_fields, network, "body.network", err);
+    if (network) {
+        const char *mode = json_string_value(network);
+        if (!mode || (strcmp(mode, "none") != 0 && strcmp(mode, "internet") != 0))
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.network",
+                                "network is \"none\", \"internet\" or {mode, allowOut?, denyOut?}");
+    }
     return 0;
 }
 

@@ -590,8 +590,11 @@ def test_internet_mode_reaches_outside_but_not_the_host(boxes, stack_env, host_s
 
 
 def test_proxy_url_reaches_processes(boxes):
-    url = "http://proxy.invalid:3128"
-    b = boxes({"capabilities": {"browser": {"byoProxyUrl": url}}, "env": {"no_proxy": "mine"}})
+    # The proxy is enforced now (tests/security/test_egress.py): it needs
+    # internet mode and an address that resolves (a public literal here; the
+    # chain then lets only it through, so nothing is reached in this test).
+    url = "http://198.51.99.1:3128"
+    b = boxes({"network": "internet", "capabilities": {"proxy": {"url": url}}, "env": {"no_proxy": "mine"}})
     _, out, _ = b.sh("echo $HTTP_PROXY $https_proxy $ALL_PROXY; echo $NO_PROXY; echo $no_proxy")
     lines = out.splitlines()
     assert lines[0] == f"{url} {url} {url}"

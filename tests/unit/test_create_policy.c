@@ -99,11 +99,38 @@ static void test_internet_switch(void **state)
     json_decref(none);
 }
 
+/* network {mode, allowOut?, denyOut?} and egress settings that need internet. */
+static void test_network_object_and_egress_needs_internet(void **state)
+{
+    (void)state;
+    sq_worker_config c = cfg();
+    json_t *inet = json_pack("{s:{s:s, s:[s]}}", "network", "mode", "internet", "allowOut", "pypi.org");
+    assert_true(sq_create_wants_internet(inet));
+    sq_err err = {0};
+    assert_int_equal(sq_create_check(&c, inet, &err), 0);
+    json_t *none_list = json_pack("{s:{s:s, s:[s]}}", "network", "mode", "none", "denyOut", "1.2.3.4");
+    assert_false(sq_create_wants_internet(none_list));
+    assert_int_equal(sq_create_check(&c, none_list, &err), -1);
+    assert_int_equal(err.code, SQ_INVALID_REQUEST);
+    assert_string_equal(err.field, "body.network.denyOut");
+    json_t *proxy_none = json_pack("{s:{s:{s:s}}}", "capabilities", "proxy", "url", "http://192.0.2.1:3128");
+    assert_int_equal(sq_create_check(&c, proxy_none, &err), -1);
+    assert_string_equal(err.field, "body.capabilities.proxy.url");
+    json_t *byo_none = json_pack("{s:{s:{s:s}}}", "capabilities", "browser", "byoProxyUrl", "http://192.0.2.1:3128");
+    assert_int_equal(sq_create_check(&c, byo_none, &err), -1);
+    assert_string_equal(err.field, "body.capabilities.browser.byoProxyUrl");
+    json_decref(inet);
+    json_decref(none_list);
+    json_decref(proxy_none);
+    json_decref(byo_none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_size),
         cmocka_unit_test(test_internet_switch),
+        cmocka_unit_test(test_network_object_and_egress_needs_internet),
         cmocka_unit_test(test_sets_all_names),
         cmocka_unit_test(test_explicit_env_wins),
         cmocka_unit_test(test_no_url_no_change),

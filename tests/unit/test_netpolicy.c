@@ -174,6 +174,65 @@ static void test_render_with_sandbox_dns(void **state)
     assert_true(strstr(buf, "tcp dport 53 accept") < strstr(buf, "@blocked4 meta"));
 }
 
+/* capabilities.proxy: its address and port only; no DNS, no UDP. */
+static void test_render_with_proxy(void **state)
+{
+    (void)state;
+    uint32_t host[] = {0xcb007105};
+    sq_netpolicy p = {.host_addrs = host, .nhost = 1, .proxy_addr = 0x0a090807, .proxy_port = 3128};
+    char buf[8192];
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), 0);
+    CHECK_IN(buf, "ip daddr 10.9.8.7 tcp dport 3128 accept\n    meta l4proto tcp reject with tcp reset\n"
+                  "    reject with icmpx type admin-prohibited\n  }\n}\n");
+    assert_null(strstr(buf, "dport 53"));
+    assert_null(strstr(buf, "udp"));
+    /* the proxy's rule comes before everything but lo */
+    assert_true(strstr(buf, "oifname \"lo\" accept") < strstr(buf, "10.9.8.7"));
+    /* a proxy on a host address, or in SANDQ_NET_DENY, is refused */
+    p.proxy_addr = 0xcb007105;
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), -1);
+    assert_int_equal(err.code, SQ_FORBIDDEN);
+    assert_string_equal(err.field, "body.capabilities.proxy.url");
+    p.proxy_addr = 0xc6336405; /* 198.51.100.5 */
+    p.deny = "198.51.100.0/24";
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), -1);
+    assert_int_equal(err.code, SQ_FORBIDDEN);
+}
+
+/* network.allowOut/denyOut: deny first (before DNS), allow-list before the
+ * operator's SANDQ_NET_ALLOW, the built-in blocks still after it. */
+static void test_render_out_lists(void **state)
+{
+    (void)state;
+    sq_netpolicy p = {.allow = "10.1.2.3/32", .out_allow = "93.184.216.34/32, 10.1.2.3/32",
+                      .out_deny = "93.184.216.0/24"};
+    char buf[8192];
+    sq_err err = {0};
+    assert_int_equal(sq_netpolicy_render(&p, buf, sizeof buf, &err), 0);
+    CHECK_IN(buf, "set out_allow4 {\n    type ipv4_addr; flags interval; auto-merge;\n"
+                  "    elements = { 93.184.216.34/32, 10.1.2.3/32 }");
+    CHECK_IN(buf, "set out_deny4 {\n    type ipv4_addr; flags interval; auto-merge;\n    elements = { 93.184.216.0/24 }");
+    const char *deny = strstr(buf, "ip daddr @out_deny4 meta l4proto tcp reject with tcp reset");
+    const char *dns = strstr(buf, "udp dport 53 accept");
+    const char *allow = strstr(buf, "ip daddr != @out_allow4 meta l4proto tcp reject with tcp reset");
+    const char *op_allow = strstr(buf, "ip daddr @allowed4 accept");
+    const char *blocked = strstr(buf, "ip daddr @blocked4 meta");
+    assert_non_null(deny);
+    assert_non_null(allow);
+    assert_true(deny < dns && dns < allow && allow < op_allow && op_allow < blocked);
+    CHECK_IN(buf, "ip daddr != @out_allow4 reject with icmpx type admin-prohibited");
+    /* without lists, none of it */
+    sq_netpolicy none = {0};
+    assert_int_equal(sq_netpolicy_render(&none, buf, sizeof buf, &err), 0);
+    assert_null(strstr(buf, "out_"));
+    /* a bad entry names the field */
+    sq_netpolicy bad = {.out_allow = "10.0.0.1/8"};
+    assert_int_equal(sq_netpolicy_render(&bad, buf, sizeof buf, &err), -1);
+    assert_int_equal(err.code, SQ_INVALID_REQUEST);
+    assert_string_equal(err.field, "body.network.allowOut");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +245,8 @@ int main(void)
         cmocka_unit_test(test_sandbox_dns_parse),
         cmocka_unit_test(test_sandbox_resolv_conf),
         cmocka_unit_test(test_render_with_sandbox_dns),
+        cmocka_unit_test(test_render_with_proxy),
+        cmocka_unit_test(test_render_out_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

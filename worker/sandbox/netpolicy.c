@@ -191,14 +191,58 @@ int sq_netpolicy_resolv_conf(const uint32_t *dns, size_t n, char *buf, size_t si
     return o.overflow ? -1 : 0;
 }
 
+typedef struct hit_ctx {
+    uint32_t addr;
+    bool hit;
+} hit_ctx;
+
+static void hit_one(void *user, const sq_cidr4 *c)
+{
+    hit_ctx *h = user;
+    h->hit = h->hit || sq_cidr4_contains(c, h->addr);
+}
+
+/* A named set of CIDRs (nothing when the list is empty). */
+static void put_set(out *o, const char *set, const char *list, const char *name, sq_err *err)
+{
+    put(o, "  set %s {\n    type ipv4_addr; flags interval; auto-merge;\n    elements = { ", set);
+    list_ctx l = {.o = o, .first = true};
+    each_cidr(list, name, err, emit_one, &l);
+    put(o, " }\n  }\n");
+}
+
+static void put_reject(out *o, const char *match)
+{
+    /* A TCP reset makes connect() fail at once with ECONNREFUSED; everything
+     * else gets "administratively prohibited" (EHOSTUNREACH). */
+    put(o, "    %smeta l4proto tcp reject with tcp reset\n", match);
+    put(o, "    %sreject with icmpx type admin-prohibited\n", match);
+}
+
 int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *err)
 {
     if (size == 0)
         return sq_err_set(err, SQ_INTERNAL, "netpolicy: no buffer");
-    size_t nallow = 0, ndeny = 0;
+    size_t nallow = 0, ndeny = 0, nout_allow = 0, nout_deny = 0;
     if (each_cidr(p->allow, "SANDQ_NET_ALLOW", err, count_one, &nallow) < 0 ||
-        each_cidr(p->deny, "SANDQ_NET_DENY", err, count_one, &ndeny) < 0)
+        each_cidr(p->deny, "SANDQ_NET_DENY", err, count_one, &ndeny) < 0 ||
+        each_cidr(p->out_allow, "body.network.allowOut", err, count_one, &nout_allow) < 0 ||
+        each_cidr(p->out_deny, "body.network.denyOut", err, count_one, &nout_deny) < 0)
         return -1;
+    if (p->proxy_port) {
+        /* The proxy's rule comes first, so it must not open what the
+         * operator closed: the host's own addresses, SANDQ_NET_DENY. */
+        hit_ctx h = {.addr = p->proxy_addr};
+        for (size_t i = 0; i < p->nhost; i++)
+            h.hit = h.hit || p->host_addrs[i] == p->proxy_addr;
+        each_cidr(p->deny, "SANDQ_NET_DENY", err, hit_one, &h);
+        if (h.hit)
+            return sq_err_field(err, SQ_FORBIDDEN, "body.capabilities.proxy.url",
+                                "the proxy's address %u.%u.%u.%u is one this worker's sandboxes may not reach "
+                                "(a host address or SANDQ_NET_DENY)",
+                                p->proxy_addr >> 24, p->proxy_addr >> 16 & 255, p->proxy_addr >> 8 & 255,
+                                p->proxy_addr & 255);
+    }
 
     out o = {.buf = buf, .size = size};
     buf[0] = '\0';
@@ -225,8 +269,26 @@ int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *e
         each_cidr(p->allow, "SANDQ_NET_ALLOW", err, emit_one, &allow);
         put(&o, " }\n  }\n");
     }
+    if (nout_allow > 0)
+        put_set(&o, "out_allow4", p->out_allow, "body.network.allowOut", err);
+    if (nout_deny > 0)
+        put_set(&o, "out_deny4", p->out_deny, "body.network.denyOut", err);
     put(&o, "  chain egress {\n    type filter hook output priority 0; policy accept;\n");
     put(&o, "    oifname \"lo\" accept\n");
+    if (p->proxy_port) {
+        /* Enforced proxy: its pinned address and port, TCP, and nothing else
+         * — no DNS either (a proxy client sends names to the proxy), so no
+         * UDP at all leaves the sandbox. */
+        put(&o, "    ip daddr %u.%u.%u.%u tcp dport %u accept\n", p->proxy_addr >> 24, p->proxy_addr >> 16 & 255,
+            p->proxy_addr >> 8 & 255, p->proxy_addr & 255, (unsigned)p->proxy_port);
+        put_reject(&o, "");
+        put(&o, "  }\n}\n");
+        if (o.overflow)
+            return sq_err_set(err, SQ_INTERNAL, "netpolicy: ruleset longer than %zu bytes", size);
+        return 0;
+    }
+    if (nout_deny > 0)
+        put_reject(&o, "ip daddr @out_deny4 "); /* deny wins over allow, and over DNS */
     if (p->ndns == 0) {
         /* slirp4netns relays 10.0.2.3:53 to the host's resolver. */
         put(&o, "    ip daddr " SQ_SLIRP_DNS " udp dport 53 accept\n");
@@ -245,14 +307,16 @@ int sq_netpolicy_render(const sq_netpolicy *p, char *buf, size_t size, sq_err *e
                 break;
         }
     }
+    /* An allow-list: what it does not name is refused here, before the
+     * operator's SANDQ_NET_ALLOW; what it names still meets the blocks below. */
+    if (nout_allow > 0)
+        put_reject(&o, "ip daddr != @out_allow4 ");
     if (nallow > 0)
         put(&o, "    ip daddr @allowed4 accept\n");
-    /* A TCP reset makes connect() fail at once with ECONNREFUSED; everything
-     * else gets "administratively prohibited" (EHOSTUNREACH). */
-    put(&o, "    ip daddr @blocked4 meta l4proto tcp reject with tcp reset\n");
-    put(&o, "    ip daddr @blocked4 reject with icmpx type admin-prohibited\n");
+    put_reject(&o, "ip daddr @blocked4 ");
     /* slirp4netns runs without IPv6; nothing of it may leave either. */
     put(&o, "    meta nfproto ipv6 reject with icmpx type admin-prohibited\n");
+
     put(&o, "  }\n}\n");
     if (o.overflow)
         return sq_err_set(err, SQ_INTERNAL, "netpolicy: ruleset longer than %zu bytes", size);

@@ -59,6 +59,20 @@ typedef struct sq_netpolicy {
      * UDP and TCP) may go to these and no longer to slirp's 10.0.2.3. */
     const uint32_t *dns;
     size_t ndns;
+    /* The sandbox's own lists (create's network.allowOut/denyOut, domain
+     * names already resolved to /32s by the worker), CIDR text as above.
+     * out_deny is rejected first (deny wins); with out_allow, what is not in
+     * it is rejected (DNS stays reachable); the built-in blocks still apply
+     * to what out_allow names. */
+    const char *out_allow;
+    const char *out_deny;
+    /* capabilities.proxy, pinned: with proxy_port != 0, TCP to
+     * proxy_addr:proxy_port is the only thing that leaves (no DNS, no UDP).
+     * The worker checked its class (public, or private with
+     * SANDQ_PROXY_ALLOW_PRIVATE); render refuses one that is a host address
+     * or in SANDQ_NET_DENY. */
+    uint32_t proxy_addr;
+    uint16_t proxy_port;
 } sq_netpolicy;
 
 /* Check a CIDR list as sq_netpolicy_render would (name is used in messages). */

@@ -82,7 +82,11 @@ int sq_plan_network(struct sq_setup *s, sq_err *err)
                       .allow = s->opts->net_allow,
                       .deny = s->opts->net_deny,
                       .dns = dns,
-                      .ndns = ndns};
+                      .ndns = ndns,
+                      .out_allow = s->opts->out_allow,
+                      .out_deny = s->opts->out_deny,
+                      .proxy_addr = s->opts->proxy_addr,
+                      .proxy_port = s->opts->proxy_port};
     if (!(s->nft_rules = malloc(SQ_RULES_MAX)))
         return sq_err_errno(err, "malloc");
     return sq_netpolicy_render(&p, s->nft_rules, SQ_RULES_MAX, err);

@@ -28,6 +28,7 @@
  *   the old root (and with it the host's /proc) is detached.
  * - pivot_root refuses a new root on a shared mount: make everything private
  *   first, which also keeps our mounts from propagating to the host. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -182,6 +183,25 @@ int sq_plan_rootfs(struct sq_setup *s, sq_err *err)
             if (plan_add(s, SQ_MNT_FILE, false, conf, *p, err) < 0)
                 return -1;
             continue;
+        }
+        /* Enforced proxy (docs/egress.md): DNS is closed, so a proxy named by
+         * a host name is found through /etc/hosts, at the address the worker
+         * pinned; nothing else of the host's hosts file would be reachable. */
+        if (o->proxy_port && o->proxy_host && strcmp(*p, "/etc/hosts") == 0) {
+            struct in_addr lit;
+            if (inet_pton(AF_INET, o->proxy_host, &lit) != 1) {
+                char hosts[512];
+                int len = snprintf(hosts, sizeof hosts,
+                                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                 "%u.%u.%u.%u\t%s\n",
+                                 o->proxy_addr >> 24, o->proxy_addr >> 16 & 255, o->proxy_addr >> 8 & 255,
+                                 o->proxy_addr & 255, o->proxy_host);
+                if (len < 0 || (size_t)len >= sizeof hosts)
+                    return sq_err_set(err, SQ_INTERNAL, "hosts too long");
+                if (plan_add(s, SQ_MNT_FILE, false, hosts, *p, err) < 0)
+                    return -1;
+                continue;
+            }
         }
         if (plan_host_path(s, *p, err) < 0)
             return -1;

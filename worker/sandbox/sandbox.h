@@ -72,6 +72,14 @@ typedef struct sq_sandbox_opts {
     const char *net_deny;       /* internet mode: more CIDRs to reject; may be NULL */
     const char *dns;            /* internet mode: DNS servers instead of slirp4netns's relay to the host's
                                  * resolver ("192.0.2.53, …", netpolicy.h); NULL: slirp's 10.0.2.3 */
+    /* The sandbox's own egress (create's capabilities.proxy and network
+     * allowOut/denyOut, resolved by the worker; netpolicy.h). */
+    const char *out_allow;      /* CIDRs: with it, nothing else is reachable (besides DNS); may be NULL */
+    const char *out_deny;       /* CIDRs rejected before anything else; may be NULL */
+    uint32_t proxy_addr;        /* host byte order; with proxy_port != 0 only this address:port is reachable */
+    uint16_t proxy_port;
+    const char *proxy_host;     /* the proxy url's host: a name gets an /etc/hosts line for proxy_addr
+                                 * (no DNS leaves a proxied sandbox); may be NULL */
 } sq_sandbox_opts;
 
 /* Start the sandbox: namespaces, filesystem, privileges, init. Returns once the

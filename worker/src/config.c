@@ -65,6 +65,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     cfg->net_allow = sq_env_str("SANDQ_NET_ALLOW", NULL);
     cfg->net_deny = sq_env_str("SANDQ_NET_DENY", NULL);
     cfg->sandbox_dns = sq_env_str("SANDQ_SANDBOX_DNS", NULL);
+    cfg->proxy_allow_private = sq_env_bool("SANDQ_PROXY_ALLOW_PRIVATE", false);
     uint32_t dns[SQ_DNS_MAX];
     size_t ndns;
     if (sq_netpolicy_check(cfg->net_allow, "SANDQ_NET_ALLOW", err) < 0 ||

@@ -55,6 +55,8 @@ typedef struct sq_worker_config {
     const char *net_deny;         /* SANDQ_NET_DENY: more CIDRs internet mode may not reach */
     const char *sandbox_dns;      /* SANDQ_SANDBOX_DNS: internet mode's DNS servers instead of slirp4netns's
                                    * relay to the host's resolver (NULL: that relay) */
+    bool proxy_allow_private;     /* SANDQ_PROXY_ALLOW_PRIVATE, default off: capabilities.proxy may be on a
+                                   * private address (lifecycle/egress.c) */
 } sq_worker_config;
 
 int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err);

@@ -12,6 +12,7 @@
 #include "caps/documents/convert.h"
 #include "caps/documents/formats.h"
 #include "lifecycle/create_opts.h"
+#include "lifecycle/egress.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
 #include "lifecycle/transition.h"
@@ -78,6 +79,11 @@ static slot_wait wait_for_slot(sq_worker *w, sq_live_sandbox *sb, sq_job **kill,
     }
 }
 
+static void egress_cleanup(sq_egress *e)
+{
+    sq_egress_free(e);
+}
+
 int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     const json_t *body = req->body;
@@ -121,6 +127,20 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     bool documents = sq_doc_wanted(body);
     if (sq_doc_create_check(documents, sq_doc_soffice() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
+    /* issue 15: the proxy and allowOut/denyOut, resolved and pinned now */
+    __attribute__((cleanup(egress_cleanup))) sq_egress egress = {0};
+    if (sq_egress_resolve(&w->cfg, body, &egress, &why) < 0)
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    if (browser.wanted && egress.has_proxy) {
+        /* Chromium takes no credentials in --proxy-server and would meet a
+         * 407 on every page: refused rather than half-working (docs/egress.md). */
+        if (egress.proxy.has_user) {
+            sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.proxy.url",
+                         "the browser cannot use a proxy with credentials yet; commands can (docs/egress.md)");
+            return sq_emit_rejected(w, &bare, req, &why, err);
+        }
+        sq_proxy_url_bare(&egress.proxy, browser.proxy_server, sizeof browser.proxy_server);
+    }
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);
     snprintf(sb->region, sizeof sb->region, "%s", w->cfg.region);
@@ -132,7 +152,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sb->env = env ? json_deep_copy(env) : json_object();
     sb->recording = json_is_true(json_object_get(rec, "enabled")); /* before the first event: the trail starts at created */
     sb->limits = limits;
-    if (sq_create_proxy_env(body, sb, err) < 0)
+    if (sq_create_proxy_env(egress.has_proxy ? egress.proxy_text : NULL, sb, err) < 0)
         return -1;
 
     if (sq_redis_sandbox_create(w, sb, json_string_value(json_object_get(body, "runtime")) ?: "base", &why) < 0) {
@@ -144,7 +164,12 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
     sb->epoch = 1;
-    if (sq_pg_sandbox_insert(w, sb, req, err) < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
+    json_t *stored_caps = sq_egress_caps_for_store(json_object_get(body, "capabilities"), &egress, sb->id, err);
+    if (egress.has_proxy && !stored_caps)
+        return -1;
+    int inserted = sq_pg_sandbox_insert(w, sb, req, stored_caps, err);
+    json_decref(stored_caps);
+    if (inserted < 0 || sq_webhook_subscribe_sandbox(w, req, err) < 0 ||
         sq_transition(w, sb, req, SQ_STATE_QUEUED, NULL, NULL, NULL, err) < 0)
         return -1;
     sq_job *kill = NULL;
@@ -185,6 +210,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
                                        .pids = (uint32_t)limits.pids},
     };
     sq_create_runtime_opts(&w->cfg, body, &opts);
+    sq_egress_apply(&egress, &opts);
     int64_t t0 = sq_mono_ms();
     sq_sandbox *rt = NULL;
     if (make_workspace(w, sb, body, &why) < 0 || sq_sandbox_start(&opts, &rt, &why) < 0) {
@@ -209,8 +235,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     json_decref(effective);
     if (rc < 0 || sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
         return -1;
-    return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL,
-                         json_pack("{s:O}", "capabilities", sb->capabilities), err);
+    json_t *ready = json_pack("{s:O}", "capabilities", sb->capabilities);
+    if (egress.has_proxy) /* the password is never in an event */
+        json_object_set_new(ready, "proxy", json_string(egress.proxy_redacted));
+    return sq_transition(w, sb, req, SQ_STATE_READY, NULL, NULL, ready, err);
 }
 
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)

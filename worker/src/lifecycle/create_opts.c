@@ -22,10 +22,8 @@ void sq_create_runtime_opts(const sq_worker_config *cfg, const json_t *body, sq_
     opts->tmp_size_mb = (size_t)cfg->tmp_mb;
 }
 
-int sq_create_proxy_env(const json_t *body, sq_live_sandbox *sb, sq_err *err)
+int sq_create_proxy_env(const char *url, sq_live_sandbox *sb, sq_err *err)
 {
-    const char *url = json_string_value(
-        json_object_get(json_object_get(json_object_get(body, "capabilities"), "browser"), "byoProxyUrl"));
     if (sq_proxy_env(url, sb->env) < 0)
         return sq_err_set(err, SQ_INTERNAL, "out of memory");
     return 0;

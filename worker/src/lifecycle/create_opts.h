@@ -13,8 +13,10 @@
 /* The network mode, /tmp size and egress lists for sq_sandbox_start. */
 void sq_create_runtime_opts(const sq_worker_config *cfg, const json_t *body, sq_sandbox_opts *opts);
 
-/* byoProxyUrl → proxy variables in sb->env (explicit env wins). */
-int sq_create_proxy_env(const json_t *body, sq_live_sandbox *sb, sq_err *err);
+/* The create's proxy url (capabilities.proxy.url or browser.byoProxyUrl,
+ * credentials included: commands authenticate themselves) → proxy variables
+ * in sb->env (explicit env wins). url NULL: nothing. */
+int sq_create_proxy_env(const char *url, sq_live_sandbox *sb, sq_err *err);
 
 /* Give the (just made, empty) workspace directory its own file system of
  * limits.diskMb (default SANDQ_DEFAULT_DISK_MB), unless SANDQ_DISK_LIMIT is off. */

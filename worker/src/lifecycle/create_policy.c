@@ -12,7 +12,8 @@ int64_t sq_create_disk_mb(const sq_worker_config *cfg, const json_t *body)
 
 bool sq_create_wants_internet(const json_t *body)
 {
-    const char *net = json_string_value(json_object_get(body, "network"));
+    const json_t *v = json_object_get(body, "network");
+    const char *net = json_string_value(json_is_object(v) ? json_object_get(v, "mode") : v);
     return net && strcmp(net, "internet") == 0;
 }
 
@@ -26,6 +27,22 @@ int sq_create_check(const sq_worker_config *cfg, const json_t *body, sq_err *err
     if (sq_create_wants_internet(body) && !cfg->allow_internet)
         return sq_err_field(err, SQ_FORBIDDEN, "body.network",
                             "network \"internet\" is turned off on this worker (SANDQ_ALLOW_INTERNET)");
+    if (!sq_create_wants_internet(body)) {
+        /* Egress settings without egress would silently mean nothing. */
+        const json_t *caps = json_object_get(body, "capabilities");
+        const json_t *net = json_object_get(body, "network");
+        if (json_object_get(json_object_get(caps, "proxy"), "url"))
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.capabilities.proxy.url",
+                                "a proxy needs network \"internet\" (or {mode: \"internet\"})");
+        if (json_object_get(json_object_get(caps, "browser"), "byoProxyUrl"))
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.capabilities.browser.byoProxyUrl",
+                                "a proxy needs network \"internet\" (or {mode: \"internet\"})");
+        if (json_object_get(net, "allowOut"))
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.network.allowOut",
+                                "allowOut needs mode \"internet\"");
+        if (json_object_get(net, "denyOut"))
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.network.denyOut", "denyOut needs mode \"internet\"");
+    }
     return 0;
 }
 

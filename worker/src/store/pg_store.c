@@ -24,12 +24,14 @@ static char *dump_or(const json_t *v, const char *fallback)
     return v ? json_dumps(v, JSON_COMPACT) : strdup(fallback);
 }
 
-int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, sq_err *err)
+int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, const json_t *stored_caps,
+                         sq_err *err)
 {
     const json_t *body = create->body;
     const char *runtime = json_string_value(json_object_get(body, "runtime"));
-    const char *network = json_string_value(json_object_get(body, "network"));
-    char *caps = dump_or(json_object_get(body, "capabilities"), "{}");
+    const json_t *net = json_object_get(body, "network"); /* "internet" or {mode, …} */
+    const char *network = json_string_value(json_is_object(net) ? json_object_get(net, "mode") : net);
+    char *caps = dump_or(stored_caps ? stored_caps : json_object_get(body, "capabilities"), "{}");
     char *limits = dump_or(json_object_get(body, "limits"), "{}");
     char *meta = dump_or(create->metadata, "{}");
     const char *p[] = {sb->id,  sb->tenant, sb->region, w->cfg.worker_id, runtime ? runtime : "base",

@@ -11,7 +11,9 @@
 #include "worker.h"
 
 
-int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, sq_err *err);
+/* caps: the capabilities as stored (secrets sealed, lifecycle/egress.h); NULL = the body's. */
+int sq_pg_sandbox_insert(sq_worker *w, const sq_live_sandbox *sb, const sq_request *create, const json_t *caps,
+                         sq_err *err);
 /* reason/message may be NULL. Sets ready_at / ended_at as the state implies. */
 int sq_pg_sandbox_state(sq_worker *w, const char *sandbox_id, sq_state state, const char *reason,
                         const char *message, sq_err *err);

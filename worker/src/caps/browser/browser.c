@@ -135,13 +135,15 @@ static int launch(sq_sandbox *rt, const sq_browser_opts *o, sq_err *err)
         "cd " SQ_BROWSER_DIR " || exit 1\n"
         "\"$1\" --no-sandbox --remote-debugging-pipe --user-data-dir=\"$2\" --window-size=\"$3,$4\" "
         "--no-first-run --no-default-browser-check --disable-gpu --disable-crash-reporter --disable-breakpad "
-        "--hide-scrollbars --mute-audio --noerrdialogs about:blank "
+        "--hide-scrollbars --mute-audio --noerrdialogs ${5:+--proxy-server=\"$5\"} about:blank "
         "3<.cdp-in 4>.cdp-out </dev/null >chromium.log 2>&1 &\n"
         "echo $! >.pid\n";
     char w[16], h[16];
     snprintf(w, sizeof w, "%d", o->width);
     snprintf(h, sizeof h, "%d", o->height);
-    const char *argv[] = {"/bin/sh", "-c", script, "sh", sq_browser_binary(), profile_dir(o), w, h, NULL};
+    /* $5: the enforced proxy (docs/egress.md), or "" */
+    const char *argv[] = {"/bin/sh", "-c", script, "sh", sq_browser_binary(), profile_dir(o), w, h,
+                          o->proxy_server, NULL};
     return run_in_sandbox(rt, "launching the browser", argv, err);
 }
 

@@ -20,6 +20,8 @@ typedef struct sq_browser_opts {
     bool wanted;        /* capabilities.browser is present */
     int width, height;  /* viewport */
     bool persistent;    /* profile in /workspace/.browser (default) or in the sandbox's /tmp */
+    char proxy_server[320]; /* --proxy-server (scheme://host:port, no credentials), "" = none; set by
+                             * the create handler from lifecycle/egress.h */
 } sq_browser_opts;
 
 /* Read capabilities.browser from a create body (already schema-checked). */
