@@ -97,6 +97,10 @@ typedef struct sq_exec_opts {
     const char *cwd;            /* inside the sandbox; NULL = /workspace */
     const void *stdin_data;     /* written to the command's stdin, then closed; may be NULL */
     size_t stdin_len;
+    bool stdin_from_fd;         /* stdin is stdin_len bytes of the regular file stdin_fd (read with
+                                 * pread from offset 0, as the pipe drains) instead of stdin_data:
+                                 * a checkpoint restore streams an archive without holding it in memory */
+    int stdin_fd;
     int64_t timeout_ms;         /* 0 = none; on expiry the command's whole process tree is
                                  * killed (its task cgroup; its process group without cgroups) */
     sq_output_fn on_output;

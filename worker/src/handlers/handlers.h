@@ -22,6 +22,8 @@ int sq_files_request_path(const json_t *body, char *rel, size_t rel_size, sq_err
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* pause.c */
 int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* pause.c */
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* browser.c */
+/* checkpoint.c (issue 13): checkpoint.create, checkpoint.restore, checkpoints.list */
+int sq_handle_checkpoint(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
 #endif
