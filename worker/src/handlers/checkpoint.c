@@ -335,11 +335,14 @@ static void restore_body(sq_task *t, sq_task_outcome *out)
     }
     bool browser = sq_browser_close_for_checkpoint(sb);
     /* The workspace's entries go (the mount point itself stays), then the
-     * archive is unpacked as the sandbox's root: owners as they were. */
+     * archive is unpacked as the sandbox's root. A sandbox has no CAP_CHOWN,
+     * so every file in it belongs to its root (uid 0 inside) and tar must not
+     * try to chown (--no-same-owner): the files come back owned by this
+     * sandbox's root, whichever host uid range its slot maps that to. */
     static const char *const argv[] = {
         "sh", "-c",
         "find /workspace -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + && "
-        "exec tar --zstd -xf - --numeric-owner --xattrs --same-permissions -C /workspace",
+        "exec tar --zstd -xf - --no-same-owner --xattrs --same-permissions -C /workspace",
         NULL};
     spool s = {.t = t, .fd = -1, .max = 1 << 20};
     run_tar(t, argv, fd, size, &s, out);
