@@ -79,6 +79,7 @@ int cmd_state(int argc, char **argv);     /* get, list, history */
 int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
+int cmd_checkpoint(int argc, char **argv); /* checkpoint create|ls|restore */
 int cmd_artifacts(int argc, char **argv);  /* artifacts ls|get|url */
 
 #endif

@@ -7,14 +7,16 @@ which checks every SigV4 signature. Each test runs its own worker on topics of
 its own, so the store settings are its own."""
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
+import subprocess
 import tempfile
 import time
 
 import pytest
 
-from harness import Worker, private_prefix
+from harness import BUILD, Worker, private_prefix
 from s3_server import S3Server
 from sandq_client import Sandq, new_id
 
@@ -252,6 +254,34 @@ def test_browser_cookies_survive_a_restore(stack_env):
         assert done["type"] == "sandbox.task.completed", done
         assert "sandbox.browser.ready" in types_of(mine)
         assert browse(read) == ["k=v1", "v2"]
+    finally:
+        box.stop()
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def test_cli_checkpoint_create_ls_restore(stack_env):
+    """sandq checkpoint create|ls|restore, through libsandq, as an operator runs them."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-ckpt-"))
+    box = Box(stack_env, "ckcli", {"SANDQ_ARTIFACT_STORE": f"file://{store}"}, "3450000000")
+    env = {**os.environ, "SANDQ_TOPIC_PREFIX": box.prefix, "SANDQ_TENANT": "acme"}
+
+    def cli(*args):
+        return subprocess.run([str(BUILD / "producer" / "sandq"), "checkpoint", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+    try:
+        box.sh("echo one > /workspace/a.txt")
+        r = cli("create", box.sbx, "--label", "v1")
+        assert r.returncode == 0, r.stderr
+        cid = r.stdout.strip()
+        assert cid.startswith("chk_") and len(cid) == 30, r.stdout
+        r = cli("ls", box.sbx)
+        assert r.returncode == 0 and r.stdout.startswith(cid + "\t") and r.stdout.rstrip().endswith("\tv1"), r
+        box.sh("echo two > /workspace/a.txt")
+        r = cli("restore", box.sbx, cid)
+        assert r.returncode == 0, r.stderr
+        assert box.sh("cat /workspace/a.txt") == "one\n"
+        r = cli("restore", box.sbx, "chk_01JD0000000000000000000000", "--json")
+        assert r.returncode == 1 and "checkpoint_not_found" in r.stdout + r.stderr, r
     finally:
         box.stop()
         shutil.rmtree(store, ignore_errors=True)
