@@ -256,6 +256,7 @@ static void create_body(sq_task *t, sq_task_outcome *out)
                                        "/workspace", ".", NULL};
     spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes};
     run_tar(t, argv, -1, 0, &s, out);
+    int64_t tar_done = sq_mono_ms();
     if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
         sq_warn(NULL, "%s: browser event after a checkpoint: %s", sb->id, err.msg);
     char sha[65] = "";
@@ -268,7 +269,8 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     close(fd);
     if (out->failure.code != SQ_OK)
         return;
-    int64_t duration = sq_mono_ms() - start;
+    int64_t stored = sq_mono_ms();
+    int64_t duration = stored - start;
     char size_s[24], dur_s[24];
     snprintf(size_s, sizeof size_s, "%llu", (unsigned long long)s.bytes);
     snprintf(dur_s, sizeof dur_s, "%lld", (long long)duration);
@@ -287,7 +289,9 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     json_decref(expired);
     out->result = d;
     sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = t->req->request_id};
-    sq_info(&lc, "checkpoint %s: %llu bytes in %lld ms", id, (unsigned long long)s.bytes, (long long)duration);
+    sq_info(&lc, "checkpoint %s: %llu bytes in %lld ms (tar %lld ms, store %lld ms)", id,
+            (unsigned long long)s.bytes, (long long)duration, (long long)(tar_done - start),
+            (long long)(stored - tar_done));
 }
 
 /* ---- checkpoint.restore ------------------------------------------------- */
@@ -333,6 +337,7 @@ static void restore_body(sq_task *t, sq_task_outcome *out)
         close(fd);
         return;
     }
+    int64_t fetched = sq_mono_ms();
     bool browser = sq_browser_close_for_checkpoint(sb);
     /* The workspace's entries go (the mount point itself stays), then the
      * archive is unpacked as the sandbox's root. A sandbox has no CAP_CHOWN,
@@ -354,6 +359,9 @@ static void restore_body(sq_task *t, sq_task_outcome *out)
         return;
     }
     int64_t duration = sq_mono_ms() - start;
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = t->req->request_id};
+    sq_info(&lc, "restore %s: %llu bytes in %lld ms (fetch %lld ms, tar %lld ms)", id, (unsigned long long)size,
+            (long long)duration, (long long)(fetched - start), (long long)(sq_mono_ms() - fetched));
     json_t *d = json_pack("{s:s, s:s?, s:I, s:I, s:s}", "checkpointId", id, "label", has_label ? label : NULL,
                           "sizeBytes", (json_int_t)size, "durationMs", (json_int_t)duration, "storeUrl",
                           w->artifacts->url);
