@@ -223,6 +223,56 @@ def test_kill_during_a_checkpoint_ends_cleanly(stack_env, pg):
         shutil.rmtree(store, ignore_errors=True)
 
 
+@pytest.mark.parametrize("cgroup_mode", ["auto", "v1"])
+def test_background_processes_are_frozen_while_tar_reads(stack_env, cgroup_mode):
+    """A process the sandbox left running (a counter rewriting a workspace file
+    as fast as it can) does not run while the checkpoint's tar does, and runs
+    again after it — with the cgroup v2 freezer and with the v1 freezer
+    (SANDQ_CGROUP_MODE=v1)."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-ckpt-"))
+    box = Box(stack_env, "ckfrz", {"SANDQ_ARTIFACT_STORE": f"file://{store}", "SANDQ_CGROUP_MODE": cgroup_mode},
+              "3480000000" if cgroup_mode == "auto" else "3490000000", {"limits": {"memoryMb": 1024}})
+    count = box.worker.dir / "workspaces" / box.sbx / "count"
+    try:
+        box.sh("head -c 400000000 /dev/urandom > /workspace/big.bin && "
+               "(i=0; while :; do i=$((i+1)); echo $i > /workspace/count.tmp; mv /workspace/count.tmp /workspace/count;"
+               " done) >/dev/null 2>&1 &")
+
+        def read() -> int:
+            for _ in range(1000):  # the loop may take a moment to start on a loaded machine
+                try:
+                    return int(count.read_text())
+                except (FileNotFoundError, ValueError):
+                    time.sleep(0.01)
+            raise AssertionError("no counter")
+        a = read()
+        wait_until = time.monotonic() + 30
+        while read() == a and time.monotonic() < wait_until:
+            time.sleep(0.05)
+        assert read() > a  # it runs
+        req = box.client.send(box.client.envelope("checkpoint.create", box.sbx, {"checkpointId": new_id("chk")},
+                                                  tenant="acme"))
+        box.stream.wait_for(lambda e: e.get("requestId") == req["requestId"] and e["type"] == "sandbox.task.started",
+                            timeout=60)
+        time.sleep(0.5)
+        during = [read()]
+        time.sleep(0.5)
+        during.append(read())
+        done_early = any(e.get("requestId") == req["requestId"] and e["type"] in TERMINAL for e in box.stream.seen)
+        done = box.stream.for_request(req["requestId"], TERMINAL, timeout=300)
+        assert done["type"] == "sandbox.task.completed", done
+        assert not done_early, "the checkpoint ended before the counter was read twice: make big.bin bigger"
+        assert during[0] == during[1], during  # frozen while tar read
+        b = read()
+        wait_until = time.monotonic() + 30
+        while read() == b and time.monotonic() < wait_until:
+            time.sleep(0.05)
+        assert read() > b  # thawed after
+    finally:
+        box.stop()
+        shutil.rmtree(store, ignore_errors=True)
+
+
 SERVER = ("mkdir -p /tmp/site && cd /tmp/site && echo '<html><body>served</body></html>' > p.html && "
           "(python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &) && "
           "for i in $(seq 50); do python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8765/p.html\")' "

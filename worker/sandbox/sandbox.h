@@ -140,6 +140,13 @@ bool sq_sandbox_alive(sq_sandbox *sb);
 int sq_sandbox_pause(sq_sandbox *sb, sq_err *err);
 int sq_sandbox_resume(sq_sandbox *sb, sq_err *err);
 
+/* Freeze (or thaw) the sandbox's background processes — everything its
+ * earlier commands left running — but not the next command run with
+ * sq_sandbox_exec: a checkpoint's tar reads the workspace while nothing else
+ * of the sandbox runs. Needs cgroups (SQ_CAPABILITY_DISABLED without). A
+ * failed freeze is undone before returning. */
+int sq_sandbox_freeze_background(sq_sandbox *sb, bool frozen, sq_err *err);
+
 /* Kill the whole process tree (cgroup kill, and SIGKILL to the init, which
  * kills its pid namespace), reap the init, remove the cgroups, free sb. Safe on
  * NULL. Works on a paused sandbox. Does not remove the workspace. */

@@ -14,6 +14,8 @@
  * temporary file on the host and puts that into the artifact store. The
  * command runs under the control lane, so a kill or a cancel stops tar (and
  * the upload, between chunks) at once; the task then fails `canceled`.
+ * Meanwhile the sandbox's other processes are frozen (cgroup freezer on their
+ * task cgroups — not on the sandbox's, which would freeze tar too).
  *
  * A restore downloads the archive to the same kind of temporary file and
  * streams it into `tar -x` in the sandbox (sq_exec_opts.stdin_from_fd), after
@@ -108,7 +110,7 @@ static void on_tar_output(void *user, int stream, const char *data, size_t len)
         s->err_text[s->err_len] = '\0';
         return;
     }
-    if (s->over || s->write_failed)
+    if (s->fd < 0 || s->over || s->write_failed) /* a restore: tar -x says nothing worth keeping on stdout */
         return;
     if (s->bytes + len > s->max) {
         s->over = true; /* stopped at the next control check (on_control) */
@@ -188,6 +190,23 @@ static void run_tar(sq_task *t, const char *const *argv, int in_fd, uint64_t in_
         sq_err_set(&out->failure, SQ_INTERNAL, "tar exited %d: %.400s", res.exit_code, s->err_text);
 }
 
+/* run_tar with the sandbox's background processes frozen (the cgroup
+ * freezer on their task cgroups; sq_sandbox_freeze_background): nothing of
+ * the sandbox but tar touches the workspace meanwhile. Thawed whatever tar
+ * did, before a kill that stopped it runs. */
+static void run_tar_frozen(sq_task *t, const char *const *argv, int in_fd, uint64_t in_len, spool *s,
+                           sq_task_outcome *out)
+{
+    sq_err why;
+    if (sq_sandbox_freeze_background(t->sb->runtime, true, &why) < 0) {
+        sq_err_set(&out->failure, SQ_INTERNAL, "freezing the sandbox's processes failed: %s", why.msg);
+        return;
+    }
+    run_tar(t, argv, in_fd, in_len, s, out);
+    if (sq_sandbox_freeze_background(t->sb->runtime, false, &why) < 0)
+        sq_warn(NULL, "%s: thawing after a checkpoint: %s", t->sb->id, why.msg);
+}
+
 static int spool_file(sq_worker *w, sq_err *err)
 {
     int fd = open(w->artifacts->ckpt_tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -255,7 +274,7 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     static const char *const argv[] = {"tar", "--zstd", "--sparse", "--numeric-owner", "--xattrs", "-cf", "-", "-C",
                                        "/workspace", ".", NULL};
     spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes};
-    run_tar(t, argv, -1, 0, &s, out);
+    run_tar_frozen(t, argv, -1, 0, &s, out);
     int64_t tar_done = sq_mono_ms();
     if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
         sq_warn(NULL, "%s: browser event after a checkpoint: %s", sb->id, err.msg);
@@ -350,7 +369,7 @@ static void restore_body(sq_task *t, sq_task_outcome *out)
         "exec tar --zstd -xf - --no-same-owner --xattrs --same-permissions -C /workspace",
         NULL};
     spool s = {.t = t, .fd = -1, .max = 1 << 20};
-    run_tar(t, argv, fd, size, &s, out);
+    run_tar_frozen(t, argv, fd, size, &s, out);
     close(fd);
     if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
         sq_warn(NULL, "%s: browser event after a restore: %s", sb->id, err.msg);
