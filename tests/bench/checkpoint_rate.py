@@ -135,6 +135,7 @@ def main() -> None:
     finally:
         for w in workers:
             w.stop()
+            shutil.rmtree(w.dir, ignore_errors=True)
         shutil.rmtree(store, ignore_errors=True)
 
 

@@ -87,7 +87,12 @@ class Box:
     def stop(self) -> None:
         k = self.client.send(self.client.envelope("sandbox.kill", self.sbx, tenant="acme"))
         self.stream.for_request(k["requestId"], {"sandbox.ended", "request.rejected"}, timeout=60)
+        self.close()
+
+    def close(self) -> None:
         assert self.worker.stop() == 0, self.worker.log_text()[-3000:]
+        if not os.environ.get("SANDQ_KEEP_LOGS"):
+            shutil.rmtree(self.worker.dir, ignore_errors=True)
 
 
 def types_of(mine: list[dict]) -> list[str]:
@@ -219,7 +224,7 @@ def test_kill_during_a_checkpoint_ends_cleanly(stack_env, pg):
         k2 = box.client.send(box.client.envelope("sandbox.kill", sbx2, tenant="acme"))
         s2.for_request(k2["requestId"], {"sandbox.ended"}, timeout=60)
     finally:
-        assert box.worker.stop() == 0, box.worker.log_text()[-3000:]
+        box.close()
         shutil.rmtree(store, ignore_errors=True)
 
 
