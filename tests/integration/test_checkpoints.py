@@ -133,6 +133,11 @@ def round_trip(box: Box, pg, stored_at) -> None:
     assert mine[3]["data"]["checkpointId"] == cid and mine[3]["data"]["sizeBytes"] == created["sizeBytes"]
     assert box.sh(MANIFEST) == before  # byte for byte, owners, modes, links, the sparse file's contents
 
+    # An id is used once.
+    _, done, _ = box.request("checkpoint.create", {"checkpointId": cid})
+    assert done["type"] == "sandbox.task.failed" and done["data"]["code"] == "invalid_request", done
+    assert pg.execute("SELECT size_bytes FROM checkpoints WHERE id = %s", (cid,)).fetchone()[0] == created["sizeBytes"]
+
     # Unknown id: a clear code, and the sandbox carries on.
     _, done, _ = box.request("checkpoint.restore", {"checkpointId": new_id("chk")})
     assert done["type"] == "sandbox.task.failed" and done["data"]["code"] == "checkpoint_not_found", done

@@ -53,6 +53,7 @@
     "ORDER BY created_at DESC, id DESC OFFSET $2::int) RETURNING id, storage_key, store_url"
 #define SQL_CKPT_GET                                                                                            \
     "SELECT storage_key, store_url, size_bytes, label FROM checkpoints WHERE id = $1 AND sandbox_id = $2"
+#define SQL_CKPT_EXISTS "SELECT 1 FROM checkpoints WHERE id = $1"
 #define SQL_CKPT_LIST                                                                                           \
     "SELECT id, label, size_bytes, sha256, duration_ms, (extract(epoch FROM created_at) * 1000)::bigint "      \
     "FROM checkpoints WHERE sandbox_id = $1 ORDER BY created_at DESC, id DESC"
@@ -265,6 +266,20 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     char key[SQ_ART_KEY_MAX];
     if (ckpt_key(sb, id, key, &out->failure) < 0)
         return;
+    /* An id is one checkpoint for good: reusing one (this sandbox's or
+     * another's, even one retention removed is not told apart) would
+     * overwrite or orphan an archive its row does not describe. */
+    const char *pe[] = {id};
+    PGresult *r = NULL;
+    if (pg_run(w, SQL_CKPT_EXISTS, 1, pe, &r, &out->failure) < 0)
+        return;
+    bool used = PQntuples(r) > 0;
+    PQclear(r);
+    if (used) {
+        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.checkpointId",
+                     "checkpoint %s already exists: each checkpoint.create needs a new checkpointId", id);
+        return;
+    }
     int fd = spool_file(w, &out->failure);
     if (fd < 0)
         return;
@@ -294,7 +309,6 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     snprintf(size_s, sizeof size_s, "%llu", (unsigned long long)s.bytes);
     snprintf(dur_s, sizeof dur_s, "%lld", (long long)duration);
     const char *p[] = {id, sb->id, label, size_s, key, sb->tenant, w->artifacts->url, t->req->task_id, sha, dur_s};
-    PGresult *r = NULL;
     if (pg_run(w, SQL_CKPT_INSERT, 10, p, &r, &out->failure) < 0)
         return;
     PQclear(r);
