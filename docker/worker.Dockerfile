@@ -48,6 +48,7 @@ RUN apt-get update \
       libmicrohttpd12 libssl3 ca-certificates \
       bubblewrap iproute2 procps \
       e2fsprogs slirp4netns nftables \
+      tar zstd \
       python3 nodejs \
       chromium-headless-shell \
  && rm -rf /var/lib/apt/lists/*

@@ -149,6 +149,7 @@ static const field_spec *const tables[SQ_REQ__COUNT] = {
     [SQ_REQ_FILES_REMOVE] = remove_fields,
     [SQ_REQ_CHECKPOINT_CREATE] = ckpt_create_fields,
     [SQ_REQ_CHECKPOINT_RESTORE] = ckpt_restore_fields,
+    [SQ_REQ_CHECKPOINTS_LIST] = empty_fields,
     [SQ_REQ_HANDOFF_REQUEST] = handoff_request_fields,
     [SQ_REQ_HANDOFF_ACCEPT] = handoff_accept_fields,
     [SQ_REQ_HANDOFF_COMPLETE] = handoff_complete_fields,

@@ -26,6 +26,7 @@ static const struct {
     [SQ_REQ_FILES_REMOVE] = {"files.remove", "files"},
     [SQ_REQ_CHECKPOINT_CREATE] = {"checkpoint.create", "checkpoint"},
     [SQ_REQ_CHECKPOINT_RESTORE] = {"checkpoint.restore", "checkpoint"},
+    [SQ_REQ_CHECKPOINTS_LIST] = {"checkpoints.list", "checkpoint"},
     [SQ_REQ_HANDOFF_REQUEST] = {"handoff.request", NULL},
     [SQ_REQ_HANDOFF_ACCEPT] = {"handoff.accept", NULL},
     [SQ_REQ_HANDOFF_COMPLETE] = {"handoff.complete", NULL},
@@ -50,9 +51,11 @@ sq_req_type sq_req_type_from_name(const char *name)
 
 bool sq_req_type_needs_task(sq_req_type t)
 {
-    /* PROTOCOL.md: taskId is required for task.*, files.* and checkpoint.*. */
+    /* PROTOCOL.md: taskId is required for task.*, files.* and checkpoint.*;
+     * checkpoints.list is a task too (answered by sandbox.task.completed). */
     const char *n = sq_req_type_name(t);
-    return n && (strncmp(n, "task.", 5) == 0 || strncmp(n, "files.", 6) == 0 || strncmp(n, "checkpoint.", 11) == 0);
+    return n && (strncmp(n, "task.", 5) == 0 || strncmp(n, "files.", 6) == 0 || strncmp(n, "checkpoint.", 11) == 0 ||
+                 strcmp(n, "checkpoints.list") == 0);
 }
 
 const char *sq_req_task_kind(sq_req_type t)

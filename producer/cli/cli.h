@@ -81,6 +81,7 @@ int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 int cmd_agent(int argc, char **argv);      /* prompt SBX TEXT, agent transcript TASK */
 int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
+int cmd_checkpoint(int argc, char **argv); /* checkpoint create|ls|restore */
 int cmd_artifacts(int argc, char **argv);  /* artifacts ls|get|url */
 int cmd_doc(int argc, char **argv);        /* doc convert SBX IN --to FMT … */
 

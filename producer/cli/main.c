@@ -40,6 +40,7 @@ static const char usage[] =
     "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
     "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
     "  artifacts ls SBX     files tasks exported; artifacts get ART OUT downloads one\n"
+    "  checkpoint create SBX  archive the workspace; checkpoint ls SBX, checkpoint restore SBX CHK\n"
     "\n"
     "Every command takes --help and --json. Configuration: SANDQ_KAFKA_BROKERS,\n"
     "SANDQ_TOPIC_PREFIX, SANDQ_TENANT, SANDQ_REDIS_URL (get, list),\n"
@@ -67,7 +68,7 @@ static command_fn find(const char *name)
                     {"list", cmd_state},       {"history", cmd_state},     {"audit", cmd_state},     {"batch", cmd_batch},
                     {"webhooks", cmd_webhooks}, {"browser", cmd_browser}, {"artifacts", cmd_artifacts},
                     {"cancel", cmd_cancel},     {"prompt", cmd_agent},     {"agent", cmd_agent},
-                    {"doc", cmd_doc}};
+                    {"doc", cmd_doc},            {"checkpoint", cmd_checkpoint}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

@@ -78,6 +78,7 @@ typedef enum sandq_code {
     SANDQ_E_CANCELED = 14,           /* canceled: the task was canceled (sandq_task_cancel) */
     SANDQ_E_INTERNAL = 15,           /* internal: worker-side error (also: an unknown wire code) */
     SANDQ_E_CAPABILITY_UNAVAILABLE = 16, /* capability_unavailable: the worker lacks what the capability needs */
+    SANDQ_E_CHECKPOINT_NOT_FOUND = 17,   /* checkpoint_not_found: checkpoint.restore of an unknown id */
 
     /* Client-side codes: never on the wire. */
     SANDQ_E_WAIT_TIMEOUT = 100,   /* wait_timeout: no answer before the call's deadline (the request
@@ -720,6 +721,44 @@ typedef struct sandq_document_result {
 SANDQ_API sandq_code sandq_document_convert(sandq_client_t *client, const char *sandbox_id, const char *input,
                                             const char *to, const sandq_document_opts *opts,
                                             sandq_document_result *result, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Checkpoints (docs/checkpoints.md)                                          */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_checkpoint_opts {
+    size_t struct_size;   /* SANDQ_CHECKPOINT_OPTS_INIT sets it: see "Option structs" above */
+    /* create: the checkpoint's label (NULL: none) and its id ("" or NULL: a new
+     * chk_ ULID, written to checkpoint_id_out). */
+    const char *label;
+    const char *checkpoint_id;
+    /* How long the call waits for the task's outcome; 0 → 600 s (an archive of a
+     * large workspace takes a while). */
+    int64_t wait_ms;
+} sandq_checkpoint_opts;
+#define SANDQ_CHECKPOINT_OPTS_INIT {.struct_size = sizeof(sandq_checkpoint_opts)}
+
+/* checkpoint.create: archive the sandbox's workspace (its browser profile included)
+ * into the workers' artifact store. checkpoint_id_out (may be NULL) gets the id;
+ * *result_json (may be NULL; free with sandq_free) the completed task's result:
+ * {"checkpointId", "label"?, "sizeBytes", "durationMs", "sha256", "storeUrl",
+ * "expired": [ids removed by retention]}. Errors: the task's code (SANDQ_E_CANCELED
+ * on a kill, SANDQ_E_LIMIT_EXCEEDED over SANDQ_CHECKPOINT_MAX_BYTES), a rejection's
+ * (SANDQ_E_INVALID_STATE while paused), SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA.
+ * `opts` may be NULL. Thread safety: any thread. */
+SANDQ_API sandq_code sandq_checkpoint_create(sandq_client_t *client, const char *sandbox_id,
+                                             const sandq_checkpoint_opts *opts, char checkpoint_id_out[SANDQ_ID_MAX],
+                                             char **result_json, sandq_error *err);
+/* checkpoint.restore: replace the workspace with a checkpoint's and restart the
+ * sandbox's browser. An id this sandbox does not have (never made, removed by
+ * retention) is SANDQ_E_CHECKPOINT_NOT_FOUND. */
+SANDQ_API sandq_code sandq_checkpoint_restore(sandq_client_t *client, const char *sandbox_id,
+                                              const char *checkpoint_id, const sandq_checkpoint_opts *opts,
+                                              char **result_json, sandq_error *err);
+/* checkpoints.list: *result_json gets {"checkpoints": [{"checkpointId", "label"?,
+ * "sizeBytes", "sha256", "durationMs", "createdAt"}, …] newest first, "keep": N}. */
+SANDQ_API sandq_code sandq_checkpoints_list(sandq_client_t *client, const char *sandbox_id,
+                                            const sandq_checkpoint_opts *opts, char **result_json, sandq_error *err);
 
 /* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */

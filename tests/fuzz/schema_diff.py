@@ -77,6 +77,7 @@ BASES = [
     env("files.remove", {"path": "a", "recursive": True}, True),
     env("checkpoint.create", {"checkpointId": CHK, "label": "l"}, True),
     env("checkpoint.restore", {"checkpointId": CHK}, True),
+    env("checkpoints.list", {}, True),
     env("handoff.request", {"handoffId": HND, "reason": "mfa", "message": "m", "resumePrompt": "r",
                             "expiresInMs": 5}),
     env("handoff.accept", {"handoffId": HND, "controller": "c"}),

@@ -178,7 +178,7 @@ class Sandq:
         env: dict[str, Any] = {"v": 1, "requestId": new_id("req"), "type": type_}
         if sandbox_id is not None:
             env["sandboxId"] = sandbox_id
-        if task_id is None and (type_.startswith(("task.", "files.", "checkpoint."))):
+        if task_id is None and (type_.startswith(("task.", "files.", "checkpoint.")) or type_ == "checkpoints.list"):
             task_id = new_id("tsk")
         if task_id is not None:
             env["taskId"] = task_id

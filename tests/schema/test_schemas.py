@@ -41,7 +41,12 @@ REQUEST_TYPES = [
     "checkpoint.create", "checkpoint.restore",
     "handoff.request", "handoff.accept", "handoff.complete", "handoff.cancel",
 ]
-TASK_ID_REQUIRED = [t for t in REQUEST_TYPES if t.split(".")[0] in ("task", "files", "checkpoint")]
+# PROTOCOL.md's "Additions for the capability round" that are request types,
+# and every type the schema knows (common.json's order).
+ADDED_REQUEST_TYPES = ["checkpoints.list"]
+ALL_REQUEST_TYPES = REQUEST_TYPES[:17] + ADDED_REQUEST_TYPES + REQUEST_TYPES[17:]
+TASK_ID_REQUIRED = [t for t in ALL_REQUEST_TYPES if t.split(".")[0] in ("task", "files", "checkpoint")
+                    or t == "checkpoints.list"]
 LIFECYCLE = {
     "sandbox.created": "queued", "sandbox.assigned": "assigning", "sandbox.ready": "ready",
     "sandbox.resumed": "ready", "sandbox.active": "active", "sandbox.pausing": "pausing",
@@ -63,7 +68,7 @@ ERROR_CODES = [
     "payload_too_large", "limit_exceeded", "timed_out", "canceled", "internal",
 ]
 # PROTOCOL.md's "Additions for the capability round", taken so far (docs/protocol.md lists them).
-ADDED_ERROR_CODES = ["capability_unavailable"]
+ADDED_ERROR_CODES = ["capability_unavailable", "checkpoint_not_found"]
 TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoint"]
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",
@@ -174,6 +179,8 @@ INVALID_EXPECT = {
     "events/handoff-status-mismatch": ("data.status", "'pending' was expected"),
     "events/handoff-unknown-control-mode": ("data.controlMode", "'robot' is not one of"),
     "events/checkpoint-negative-size": ("data.sizeBytes", "less than the minimum of 0"),
+    "events/checkpoint-created-without-duration": ("data", "'durationMs' is a required property"),
+    "requests/checkpoints-list-with-a-body-field": ("body", "Additional properties are not allowed"),
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
     "events/artifacts-skipped-bad-code": ("data.skipped[0].code", "is not one of"),
     "events/metadata-non-string": ("metadata.jobId", "not of type 'string'"),
@@ -244,7 +251,7 @@ def test_every_ref_resolves(path):
 def test_schema_dir_has_the_expected_files():
     have = {_rel(p) for p in _schema_files()}
     want = {"common.json", "request.schema.json", "event.schema.json"}
-    want |= {f"requests/{t}.json" for t in REQUEST_TYPES}
+    want |= {f"requests/{t}.json" for t in ALL_REQUEST_TYPES}
     want |= {f"events/{t}.json" for t in EVENT_TYPES}
     want |= {f"events/{s}" for s in SHARED_EVENT_SCHEMAS}
     assert sorted(want - have) == [], "schema files missing"
@@ -254,7 +261,7 @@ def test_schema_dir_has_the_expected_files():
 # ------------------------------------------------------------------ cross-check with PROTOCOL.md
 
 def test_enums_match_the_protocol():
-    assert _common_enum("requestType") == REQUEST_TYPES
+    assert _common_enum("requestType") == ALL_REQUEST_TYPES
     assert _common_enum("eventType") == EVENT_TYPES
     assert _common_enum("state") == STATES
     assert _common_enum("errorCode") == ERROR_CODES + ADDED_ERROR_CODES
@@ -262,7 +269,7 @@ def test_enums_match_the_protocol():
     assert len(REQUEST_TYPES) == 21 and len(set(REQUEST_TYPES)) == 21
     assert len(EVENT_TYPES) == 30 and len(set(EVENT_TYPES)) == 30
     assert len(ERROR_CODES) == 15 and len(STATES) == 9
-    assert schemas.request_types() == REQUEST_TYPES and schemas.event_types() == EVENT_TYPES
+    assert schemas.request_types() == ALL_REQUEST_TYPES and schemas.event_types() == EVENT_TYPES
 
 
 def _conditional_refs(envelope: dict, key: str) -> dict[str, str]:
@@ -279,7 +286,7 @@ def _conditional_refs(envelope: dict, key: str) -> dict[str, str]:
 
 def test_request_envelope_routes_every_type_to_its_body_schema():
     refs = _conditional_refs(_load(SCHEMA_DIR / "request.schema.json"), "body")
-    assert refs == {t: f"requests/{t}.json" for t in REQUEST_TYPES}
+    assert refs == {t: f"requests/{t}.json" for t in ALL_REQUEST_TYPES}
 
 
 def test_event_envelope_routes_every_type_to_its_data_schema():
@@ -331,6 +338,8 @@ def test_error_codes_and_states_are_those_of_protocol_md(protocol_md):
     additions = _section(protocol_md, "Additions for the capability round")
     for code in ADDED_ERROR_CODES:
         assert f"`{code}`" in additions, f"{code} not in PROTOCOL.md's additions"
+    for type_ in ADDED_REQUEST_TYPES:
+        assert f"`{type_}`" in additions, f"{type_} not in PROTOCOL.md's additions"
     lifecycle = _section(protocol_md, "Event types")
     for state in STATES:
         assert re.search(rf"\b{state}\b", lifecycle), f"state {state} not in PROTOCOL.md's lifecycle table"
@@ -374,7 +383,7 @@ def test_invalid_examples_fail_for_their_one_reason(path):
 def test_example_sets_cover_every_type_and_expectation():
     req_types = {_load(p)["type"] for p in _examples("requests", "valid")}
     ev_types = {_load(p)["type"] for p in _examples("events", "valid")}
-    assert sorted(set(REQUEST_TYPES) - req_types) == [], "request types without a valid example"
+    assert sorted(set(ALL_REQUEST_TYPES) - req_types) == [], "request types without a valid example"
     assert sorted(set(EVENT_TYPES) - ev_types) == [], "event types without a valid example"
     invalid = {_example_id(p) for p in _examples("requests", "invalid") + _examples("events", "invalid")}
     assert sorted(set(INVALID_EXPECT) - invalid) == [], "INVALID_EXPECT names examples that do not exist"
@@ -415,7 +424,7 @@ def test_task_id_required_for_task_files_checkpoint(type_):
     assert schemas.request_errors(obj) == ["(top level): 'taskId' is a required property"]
 
 
-@pytest.mark.parametrize("type_", [t for t in REQUEST_TYPES if t not in TASK_ID_REQUIRED])
+@pytest.mark.parametrize("type_", [t for t in ALL_REQUEST_TYPES if t not in TASK_ID_REQUIRED])
 def test_task_id_optional_elsewhere(type_):
     example = next(p for p in _examples("requests", "valid") if _load(p)["type"] == type_)
     obj = _load(example)
@@ -539,7 +548,7 @@ def docs_md() -> str:
 
 
 def test_docs_mention_every_type_and_code(docs_md):
-    for name in REQUEST_TYPES + EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
+    for name in ALL_REQUEST_TYPES + EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
         assert f"`{name}`" in docs_md, f"docs/protocol.md does not mention `{name}`"
 
 
@@ -557,7 +566,7 @@ def test_docs_json_examples_are_valid(docs_md):
         elif isinstance(obj, dict) and "eventId" in obj:
             assert schemas.event_errors(obj) == [], block
             events.add(obj["type"])
-    assert sorted(set(REQUEST_TYPES) - requests) == [], "request types without a JSON example in docs/protocol.md"
+    assert sorted(set(ALL_REQUEST_TYPES) - requests) == [], "request types without a JSON example in docs/protocol.md"
     assert len(events) >= 10, f"docs/protocol.md should show real events; found {sorted(events)}"
 
 

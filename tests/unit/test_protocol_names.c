@@ -36,6 +36,7 @@ static const struct {
     {SQ_REQ_FILES_REMOVE, "files.remove", true, "files"},
     {SQ_REQ_CHECKPOINT_CREATE, "checkpoint.create", true, "checkpoint"},
     {SQ_REQ_CHECKPOINT_RESTORE, "checkpoint.restore", true, "checkpoint"},
+    {SQ_REQ_CHECKPOINTS_LIST, "checkpoints.list", true, "checkpoint"},
     {SQ_REQ_HANDOFF_REQUEST, "handoff.request", false, NULL},
     {SQ_REQ_HANDOFF_ACCEPT, "handoff.accept", false, NULL},
     {SQ_REQ_HANDOFF_COMPLETE, "handoff.complete", false, NULL},
@@ -150,7 +151,7 @@ static void test_error_code_names(void **state)
                                         "timed_out",
                                         "canceled",
                                         "internal",
-                                        "capability_unavailable"};
+                                        "capability_unavailable", "checkpoint_not_found"};
     assert_int_equal(sizeof names / sizeof names[0], SQ_CODE__COUNT - 1);
     for (int c = 1; c < SQ_CODE__COUNT; c++) {
         assert_string_equal(sq_code_name((sq_code)c), names[c - 1]);

@@ -33,8 +33,10 @@ static const row table[] = {
     {SQ_REQ_FILES_READ,          "niiooiiiii"},
     {SQ_REQ_FILES_LIST,          "niiooiiiii"},
     {SQ_REQ_FILES_REMOVE,        "niiooiiiii"},
-    {SQ_REQ_CHECKPOINT_CREATE,   "niiooioiii"},
-    {SQ_REQ_CHECKPOINT_RESTORE,  "niiooioiii"},
+    /* not while paused: tar runs inside the sandbox, which is frozen */
+    {SQ_REQ_CHECKPOINT_CREATE,   "niiooiiiii"},
+    {SQ_REQ_CHECKPOINT_RESTORE,  "niiooiiiii"},
+    {SQ_REQ_CHECKPOINTS_LIST,    "niiooiiiii"},
     {SQ_REQ_HANDOFF_REQUEST,     "niiooiiiii"},
     {SQ_REQ_HANDOFF_ACCEPT,      "niiooiiiii"},
     {SQ_REQ_HANDOFF_COMPLETE,    "niiooiiiii"},

@@ -539,3 +539,36 @@ void sq_cgroup_task_end(struct sq_cgroup *cg, uint32_t id)
     }
     rmdir(dir); /* EBUSY while its background processes live: removed with the sandbox */
 }
+
+/* Freeze or thaw the task cgroups that hold processes: what the sandbox's
+ * earlier commands left running. Used around a command that must see the
+ * sandbox still (a checkpoint's tar): freezing the sandbox itself would
+ * freeze that command too, since a freezer freezes a cgroup's descendants.
+ * Only non-empty t<n> are frozen, so the command about to start — born in a
+ * new t<n> or in the spare, which is empty — never is; thaw writes every t<n>
+ * (thawing one that is not frozen is a no-op). */
+int sq_cgroup_freeze_tasks(struct sq_cgroup *cg, bool frozen, sq_err *err)
+{
+    DIR *d = opendir(control_dir(cg));
+    if (!d)
+        return sq_err_errno(err, "opendir %s", control_dir(cg));
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] != 't' || e->d_name[1] < '0' || e->d_name[1] > '9' ||
+            e->d_name[strspn(e->d_name + 1, "0123456789") + 1] != '\0')
+            continue;
+        char dir[PATH_MAX], procs[64];
+        snprintf(dir, sizeof dir, "%s/%s", control_dir(cg), e->d_name);
+        if (frozen && sq_cg_read(dir, "cgroup.procs", procs, sizeof procs) <= 0)
+            continue; /* empty (or gone): nothing to freeze, and the spare must stay usable */
+        int r = cg->control_v2 ? sq_cg2_freeze(dir, frozen, frozen ? err : NULL)
+                               : sq_cg1_freeze(dir, frozen, frozen ? err : NULL);
+        if (r < 0 && frozen) {
+            rc = -1;
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}

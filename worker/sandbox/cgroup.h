@@ -61,6 +61,8 @@ int sq_cgroup_task_begin(struct sq_cgroup *cg, pid_t init, uint32_t id, sq_err *
 int sq_cgroup_task_placed(struct sq_cgroup *cg, pid_t init, sq_err *err);
 void sq_cgroup_task_kill(struct sq_cgroup *cg, uint32_t id);
 void sq_cgroup_task_end(struct sq_cgroup *cg, uint32_t id);
+/* Freeze (thaw) every task cgroup that has processes (cgroup.c says why). */
+int sq_cgroup_freeze_tasks(struct sq_cgroup *cg, bool frozen, sq_err *err);
 
 /* ---- shared by cgroup.c, cgroup_v1.c, cgroup_v2.c -------------------- */
 

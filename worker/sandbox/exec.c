@@ -108,9 +108,20 @@ static void pump_output(struct run *r, int *fd, int stream)
 
 static void pump_stdin(struct run *r)
 {
-    const char *data = r->o->stdin_data;
+    const char *data = r->o->stdin_data ? r->o->stdin_data + r->in_off : NULL;
     size_t left = r->o->stdin_len - r->in_off;
-    ssize_t n = write(r->in, data + r->in_off, left);
+    if (r->o->stdin_from_fd) {
+        /* One chunk of the file at a time, from where the pipe left off: what
+         * a partial write did not take is read again next time. */
+        ssize_t got = pread(r->o->stdin_fd, r->buf, left < SQ_CHUNK ? left : SQ_CHUNK, (off_t)r->in_off);
+        if (got <= 0) { /* the file shrank or failed: the command sees EOF early */
+            close_fd(&r->in);
+            return;
+        }
+        data = r->buf;
+        left = (size_t)got;
+    }
+    ssize_t n = write(r->in, data, left);
     if (n > 0)
         r->in_off += (size_t)n;
     else if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -307,7 +318,7 @@ int sq_sandbox_exec(sq_sandbox *sb, const sq_exec_opts *o, sq_exec_result *res, 
     memset(res, 0, sizeof *res);
     if (!o || !o->argv || !o->argv[0] || !o->argv[0][0])
         return sq_err_field(err, SQ_INVALID_REQUEST, "argv", "the command must not be empty");
-    if (o->stdin_len > 0 && !o->stdin_data)
+    if (o->stdin_len > 0 && !o->stdin_data && !o->stdin_from_fd)
         return sq_err_field(err, SQ_INVALID_REQUEST, "stdin", "stdin_len without stdin_data");
     if (sb->dead || sb->ctl < 0)
         return sq_err_set(err, SQ_INTERNAL, "sandbox init is gone");

@@ -302,6 +302,18 @@ int sq_sandbox_pause(sq_sandbox *sb, sq_err *err)
     return 0;
 }
 
+int sq_sandbox_freeze_background(sq_sandbox *sb, bool frozen, sq_err *err)
+{
+    if (!sb->cg)
+        return sq_err_set(err, SQ_CAPABILITY_DISABLED, "this sandbox runs without cgroups: it cannot be frozen");
+    if (sq_cgroup_freeze_tasks(sb->cg, frozen, err) < 0) {
+        if (frozen)
+            sq_cgroup_freeze_tasks(sb->cg, false, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 int sq_sandbox_resume(sq_sandbox *sb, sq_err *err)
 {
     if (!sb->cg)

@@ -107,6 +107,10 @@ typedef struct sq_exec_opts {
     const char *cwd;            /* inside the sandbox; NULL = /workspace */
     const void *stdin_data;     /* written to the command's stdin, then closed; may be NULL */
     size_t stdin_len;
+    bool stdin_from_fd;         /* stdin is stdin_len bytes of the regular file stdin_fd (read with
+                                 * pread from offset 0, as the pipe drains) instead of stdin_data:
+                                 * a checkpoint restore streams an archive without holding it in memory */
+    int stdin_fd;
     int64_t timeout_ms;         /* 0 = none; on expiry the command's whole process tree is
                                  * killed (its task cgroup; its process group without cgroups) */
     sq_output_fn on_output;
@@ -145,6 +149,13 @@ bool sq_sandbox_alive(sq_sandbox *sb);
  * (cgroups); SQ_CAPABILITY_DISABLED without. */
 int sq_sandbox_pause(sq_sandbox *sb, sq_err *err);
 int sq_sandbox_resume(sq_sandbox *sb, sq_err *err);
+
+/* Freeze (or thaw) the sandbox's background processes — everything its
+ * earlier commands left running — but not the next command run with
+ * sq_sandbox_exec: a checkpoint's tar reads the workspace while nothing else
+ * of the sandbox runs. Needs cgroups (SQ_CAPABILITY_DISABLED without). A
+ * failed freeze is undone before returning. */
+int sq_sandbox_freeze_background(sq_sandbox *sb, bool frozen, sq_err *err);
 
 /* Kill the whole process tree (cgroup kill, and SIGKILL to the init, which
  * kills its pid namespace), reap the init, remove the cgroups, free sb. Safe on

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -57,8 +58,27 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
         sq_env_int("SANDQ_ARTIFACT_MAX_FILES", 256, 1, 10000, &s->max_files, err) < 0 ||
         sq_env_int("SANDQ_S3_PART_BYTES", 8LL << 20, 5LL << 20, 5LL << 30, &s->s3_part_bytes, err) < 0 ||
         sq_env_int("SANDQ_S3_TIMEOUT_MS", 300000, 1000, 3600000, &s->s3_timeout_ms, err) < 0 ||
-        sq_env_int("SANDQ_S3_PARALLEL", 4, 1, 16, &s->s3_parallel, err) < 0)
+        sq_env_int("SANDQ_S3_PARALLEL", 4, 1, 16, &s->s3_parallel, err) < 0 ||
+        sq_env_int("SANDQ_CHECKPOINT_KEEP", 5, 1, 1000, &s->ckpt_keep, err) < 0 ||
+        sq_env_int("SANDQ_CHECKPOINT_MAX_BYTES", 8LL << 30, 1 << 20, 1LL << 40, &s->ckpt_max_bytes, err) < 0 ||
+        sq_env_int("SANDQ_CHECKPOINT_TIMEOUT_MS", 600000, 1000, 86400000, &s->ckpt_timeout_ms, err) < 0)
         return -1;
+    { /* Archives are spooled beside the workspaces (never inside: the sweep
+       * owns that, and the sandbox must not see them) as unnamed O_TMPFILEs. */
+        char root[1024];
+        snprintf(root, sizeof root, "%s", workspace_root);
+        size_t n = strlen(root);
+        while (n > 1 && root[n - 1] == '/')
+            root[--n] = '\0';
+        char *slash = strrchr(root, '/');
+        if (slash && slash != root)
+            *slash = '\0';
+        else
+            snprintf(root, sizeof root, "/var/lib/sandq");
+        snprintf(s->ckpt_tmp, sizeof s->ckpt_tmp, "%s/checkpoint-tmp", root);
+        if (sq_mkdir_p(s->ckpt_tmp, 0700) < 0)
+            return sq_err_errno(err, "checkpoints: mkdir %s", s->ckpt_tmp);
+    }
     char base[512];
     snprintf(base, sizeof base, "http://%s:%lld", http_addr, (long long)http_port);
     copy_env(s->url_base, sizeof s->url_base, "SANDQ_ARTIFACT_URL_BASE", NULL, base);
@@ -141,4 +161,87 @@ int sq_art_store_open_file(const sq_art_store *s, const char *key, sq_err *err)
         return sq_err_set(err, SQ_NOT_FOUND, "not a stored artifact");
     }
     return fd;
+}
+
+int sq_art_store_get(const sq_art_store *s, const char *key, int fd, uint64_t max, const sq_art_stop *stop,
+                     uint64_t *size, sq_err *err)
+{
+    if (s->loc.kind != SQ_STORE_FILE)
+        return sq_art_s3_get(s, key, fd, max, stop, size, err);
+    int in = sq_art_store_open_file(s, key, err);
+    if (in < 0)
+        return -1;
+    int rc = -1;
+    char *buf = malloc(1 << 20);
+    uint64_t total = 0;
+    if (!buf) {
+        sq_err_set(err, SQ_INTERNAL, "out of memory");
+        goto done;
+    }
+    for (;;) {
+        if (stop && stop->fn(stop->user)) {
+            sq_err_set(err, SQ_CANCELED, "download stopped: the sandbox is being killed");
+            goto done;
+        }
+        ssize_t n = read(in, buf, 1 << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            sq_err_errno(err, "reading the stored object");
+            goto done;
+        }
+        if (n == 0)
+            break;
+        if (total + (uint64_t)n > max) {
+            sq_err_set(err, SQ_LIMIT_EXCEEDED, "the stored object is larger than %llu bytes", (unsigned long long)max);
+            goto done;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                sq_err_errno(err, "writing the stored object");
+                goto done;
+            }
+            off += w;
+        }
+        total += (uint64_t)n;
+    }
+    *size = total;
+    rc = 0;
+done:
+    free(buf);
+    close(in);
+    return rc;
+}
+
+int sq_art_store_delete(const sq_art_store *s, const char *key, sq_err *err)
+{
+    if (s->loc.kind != SQ_STORE_FILE)
+        return sq_art_s3_delete(s, key, err);
+    int dfd = open(s->loc.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return sq_err_errno(err, "open %s", s->loc.dir);
+    /* The key's parent, beneath the store and without symlinks, then the leaf. */
+    const char *slash = strrchr(key, '/');
+    int parent = dfd;
+    if (slash) {
+        char dir[SQ_ART_KEY_MAX];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - key), key);
+        struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+        parent = (int)syscall(SYS_openat2, dfd, dir, &how, sizeof how);
+        close(dfd);
+        if (parent < 0)
+            return errno == ENOENT ? 0 : sq_err_errno(err, "artifact store: open %s", dir);
+    }
+    int rc = unlinkat(parent, slash ? slash + 1 : key, 0);
+    int e = errno;
+    close(parent);
+    if (rc < 0 && e != ENOENT) {
+        errno = e;
+        return sq_err_errno(err, "artifact store: remove");
+    }
+    return 0;
 }

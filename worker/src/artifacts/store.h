@@ -36,6 +36,11 @@ typedef struct sq_art_store {
     int64_t s3_part_bytes;        /* SANDQ_S3_PART_BYTES: multipart part size (and threshold) */
     int64_t s3_timeout_ms;        /* SANDQ_S3_TIMEOUT_MS: one S3 request at most */
     int64_t s3_parallel;          /* SANDQ_S3_PARALLEL: parts of one upload in flight at once */
+    /* checkpoints (docs/checkpoints.md) */
+    int64_t ckpt_keep;            /* SANDQ_CHECKPOINT_KEEP: checkpoints kept per sandbox (older ones removed) */
+    int64_t ckpt_max_bytes;       /* SANDQ_CHECKPOINT_MAX_BYTES: largest archive a checkpoint may make */
+    int64_t ckpt_timeout_ms;      /* SANDQ_CHECKPOINT_TIMEOUT_MS: tar's time inside the sandbox at most */
+    char ckpt_tmp[1100];          /* where archives are spooled on the host: the store root's sibling checkpoint-tmp */
 } sq_art_store;
 
 /* From the environment. http_addr/http_port make the default URL base. The
@@ -61,12 +66,23 @@ int sq_art_store_put(const sq_art_store *s, const char *key, int fd, uint64_t si
 int sq_art_store_url(const sq_art_store *s, const char *artifact_id, const char *key, int64_t now_s,
                      char out[SQ_ART_URL_MAX], sq_err *err);
 
+/* Download key's object into fd (written from its current position), at
+ * most max bytes (over: SQ_LIMIT_EXCEEDED); *size gets its length. A key
+ * that is not there: SQ_NOT_FOUND. stop may be NULL. */
+int sq_art_store_get(const sq_art_store *s, const char *key, int fd, uint64_t max, const sq_art_stop *stop,
+                     uint64_t *size, sq_err *err);
+/* Remove key's object; one already gone is not an error. */
+int sq_art_store_delete(const sq_art_store *s, const char *key, sq_err *err);
+
 /* file store: open key's file read-only (beneath DIR, no symlinks). */
 int sq_art_store_open_file(const sq_art_store *s, const char *key, sq_err *err);
 
 /* Back ends. */
 int sq_art_file_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const sq_art_stop *stop,
                     char sha256_out[65], sq_err *err);
+int sq_art_s3_get(const sq_art_store *s, const char *key, int fd, uint64_t max, const sq_art_stop *stop,
+                  uint64_t *size, sq_err *err);
+int sq_art_s3_delete(const sq_art_store *s, const char *key, sq_err *err);
 int sq_art_s3_put(const sq_art_store *s, const char *key, int fd, uint64_t size, const char *content_type,
                   const sq_art_stop *stop, char sha256_out[65], sq_err *err);
 

@@ -396,3 +396,94 @@ done:
     free(enc);
     return rc;
 }
+
+/* GET into a file: the body goes straight to fd, at most max bytes. */
+typedef struct get_sink {
+    int fd;
+    uint64_t written, max;
+    bool over, failed;
+} get_sink;
+
+static size_t on_get_body(char *p, size_t sz, size_t n, void *user)
+{
+    get_sink *g = user;
+    size_t k = sz * n;
+    if (g->written + k > g->max) {
+        g->over = true;
+        return 0; /* aborts the transfer (CURLE_WRITE_ERROR) */
+    }
+    for (size_t off = 0; off < k;) {
+        ssize_t w = write(g->fd, p + off, k - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            g->failed = true;
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    g->written += k;
+    return k;
+}
+
+static int object_enc(const sq_art_store *s, const char *key, char *enc, size_t n, sq_err *err)
+{
+    char okey[SQ_ART_KEY_MAX];
+    if (sq_art_object_key(&s->loc, key, okey) < 0 || !sq_s3_uri_encode(okey, true, enc, n))
+        return sq_err_set(err, SQ_INTERNAL, "artifact key too long");
+    return 0;
+}
+
+int sq_art_s3_get(const sq_art_store *s, const char *key, int fd, uint64_t max, const sq_art_stop *stop,
+                  uint64_t *size, sq_err *err)
+{
+    char *enc = malloc(SQ_ART_KEY_MAX * 3 + 8);
+    if (!enc)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    int rc = -1;
+    if (object_enc(s, key, enc, SQ_ART_KEY_MAX * 3 + 8, err) < 0)
+        goto done;
+    s3_req *q = s3_begin(s, stop, "GET", enc, "", NULL, 0, NULL, NULL, err);
+    if (!q)
+        goto done;
+    get_sink g = {.fd = fd, .max = max};
+    curl_easy_setopt(q->c, CURLOPT_WRITEFUNCTION, on_get_body);
+    curl_easy_setopt(q->c, CURLOPT_WRITEDATA, &g);
+    CURLcode cc = curl_easy_perform(q->c);
+    long status = 0;
+    curl_easy_getinfo(q->c, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 404)
+        sq_err_set(err, SQ_NOT_FOUND, "no such object in the artifact store");
+    else if (g.over)
+        sq_err_set(err, SQ_LIMIT_EXCEEDED, "the stored object is larger than %llu bytes", (unsigned long long)max);
+    else if (g.failed)
+        sq_err_errno(err, "writing the downloaded object");
+    else if (cc == CURLE_ABORTED_BY_CALLBACK)
+        sq_err_set(err, SQ_CANCELED, "download stopped: the sandbox is being killed");
+    else if (cc != CURLE_OK)
+        sq_err_set(err, SQ_INTERNAL, "artifact store: GET %s: %s", s->s3_endpoint, curl_easy_strerror(cc));
+    else if (status / 100 != 2)
+        sq_err_set(err, SQ_INTERNAL, "artifact store: GET refused by S3 (HTTP %ld)", status);
+    else {
+        *size = g.written;
+        rc = 0;
+    }
+    s3_free(q);
+done:
+    free(enc);
+    return rc;
+}
+
+int sq_art_s3_delete(const sq_art_store *s, const char *key, sq_err *err)
+{
+    char *enc = malloc(SQ_ART_KEY_MAX * 3 + 8);
+    resp *r = malloc(sizeof *r);
+    int rc = -1;
+    if (!enc || !r)
+        sq_err_set(err, SQ_INTERNAL, "out of memory");
+    else if (object_enc(s, key, enc, SQ_ART_KEY_MAX * 3 + 8, err) == 0)
+        rc = s3_call(s, NULL, "DELETE", enc, "", NULL, 0, NULL, NULL, r, err);
+    free(r);
+    free(enc);
+    return rc;
+}

@@ -76,6 +76,29 @@ void sq_browser_release(sq_live_sandbox *sb)
     sb->browser = NULL;
 }
 
+bool sq_browser_close_for_checkpoint(sq_live_sandbox *sb)
+{
+    if (!sb->browser || !sb->browser->running)
+        return false;
+    sq_log_ctx lc = {.sandbox_id = sb->id};
+    bool clean = sq_browser_stop(sb->browser, sb->runtime);
+    sq_info(&lc, "browser closed for a checkpoint (%s)", clean ? "cleanly" : "killed after the close timed out");
+    return true;
+}
+
+int sq_browser_reopen(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    sq_browser *b = sb->browser;
+    sq_browser_opts o = b->opts;
+    sq_err why;
+    if (sq_browser_start(b, &o, sb->runtime, sb->workspace_fd, &why) < 0) {
+        sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = req->request_id};
+        sq_error(&lc, "browser start after a checkpoint failed: %s", why.msg);
+        return emit_failed(w, sb, req, "start_failed", why.msg, err);
+    }
+    return emit_ready(w, sb, req, err);
+}
+
 /* Before a task: a browser that died since the last one is started again. */
 static int ensure_running(sq_task *t, sq_err *fail, sq_err *err)
 {

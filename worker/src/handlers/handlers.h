@@ -24,6 +24,8 @@ int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 int sq_handle_document(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);     /* document.c */
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* browser.c */
 int sq_handle_agent(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* agent.c */
+/* checkpoint.c (issue 13): checkpoint.create, checkpoint.restore, checkpoints.list */
+int sq_handle_checkpoint(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
 #endif

@@ -7,8 +7,10 @@
  * lifecycle's resume path through assigning.
  *
  * `persist: true` (checkpoint the workspace, end the processes, resume on any
- * worker) needs the snapshot store, which does not exist yet: it is refused
- * with capability_disabled rather than quietly treated as a plain pause. */
+ * worker) is not built yet: workspace checkpoints exist (checkpoint.c), but a
+ * resume of a sandbox no worker runs needs the pipeline to start an actor for
+ * it. It is refused with capability_disabled rather than quietly treated as a
+ * plain pause. */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,8 +27,9 @@ int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq
     if (json_is_true(json_object_get(req->body, "persist"))) {
         sq_err why;
         sq_err_field(&why, SQ_CAPABILITY_DISABLED, "body.persist",
-                     "persist: true needs workspace checkpoints, which this worker does not offer yet; "
-                     "without persist, pause freezes the sandbox in place on this worker");
+                     "persist: true (end the processes, resume on any worker) is not available yet; "
+                     "without persist, pause freezes the sandbox in place on this worker, and "
+                     "checkpoint.create keeps its workspace");
         sq_emit_target t = sq_target_of(sb);
         return sq_emit_rejected(w, &t, req, &why, err);
     }

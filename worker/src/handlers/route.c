@@ -104,6 +104,10 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
         return sq_handle_document(w, sb, req, err);
     case SQ_REQ_TASK_CANCEL:
         return sq_handle_cancel(w, sb, req, err);
+    case SQ_REQ_CHECKPOINT_CREATE: /* issue 13 */
+    case SQ_REQ_CHECKPOINT_RESTORE:
+    case SQ_REQ_CHECKPOINTS_LIST:
+        return sq_handle_checkpoint(w, sb, req, err);
     case SQ_REQ_FILES_WRITE:
     case SQ_REQ_FILES_READ:
     case SQ_REQ_FILES_LIST:

@@ -25,8 +25,11 @@ static const unsigned allowed[SQ_REQ__COUNT] = {
     [SQ_REQ_FILES_READ] = WORKING,
     [SQ_REQ_FILES_LIST] = WORKING,
     [SQ_REQ_FILES_REMOVE] = WORKING,
-    [SQ_REQ_CHECKPOINT_CREATE] = WORKING | S(SQ_STATE_PAUSED),
-    [SQ_REQ_CHECKPOINT_RESTORE] = WORKING | S(SQ_STATE_PAUSED),
+    /* Not while paused: the snapshot is taken by tar running inside the
+     * sandbox, which a frozen sandbox cannot run (docs/checkpoints.md). */
+    [SQ_REQ_CHECKPOINT_CREATE] = WORKING,
+    [SQ_REQ_CHECKPOINT_RESTORE] = WORKING,
+    [SQ_REQ_CHECKPOINTS_LIST] = WORKING,
     [SQ_REQ_HANDOFF_REQUEST] = WORKING,
     [SQ_REQ_HANDOFF_ACCEPT] = WORKING,
     [SQ_REQ_HANDOFF_COMPLETE] = WORKING,

@@ -1,0 +1,443 @@
+/* checkpoint.c — checkpoint.create, checkpoint.restore and checkpoints.list
+ * (issue 13, docs/checkpoints.md).
+ *
+ * A checkpoint is the workspace (the browser profile included): CRIU does not
+ * work on this kernel, so no process memory is kept, and a restore starts the
+ * sandbox's services (its browser) afresh.
+ *
+ * The archive is made by `tar --zstd` running *inside* the sandbox, through
+ * the runtime like any command: it reads the workspace with the sandbox's own
+ * rights and namespaces, so owners are stored as the sandbox sees them (uid 0
+ * …) and come back right on a worker whose uid slot is another range, and the
+ * worker never walks sandbox-controlled directories itself. The worker only
+ * spools tar's stdout (bounded: SANDQ_CHECKPOINT_MAX_BYTES) into an unnamed
+ * temporary file on the host and puts that into the artifact store. The
+ * command runs under the control lane, so a kill or a cancel stops tar (and
+ * the upload, between chunks) at once; the task then fails `canceled`.
+ * Meanwhile the sandbox's other processes are frozen (cgroup freezer on their
+ * task cgroups — not on the sandbox's, which would freeze tar too).
+ *
+ * A restore downloads the archive to the same kind of temporary file and
+ * streams it into `tar -x` in the sandbox (sq_exec_opts.stdin_from_fd), after
+ * the workspace's entries are removed. Rows live in PostgreSQL (sql/006, 014);
+ * they are written and read synchronously here, on the actor, so that
+ * retention and a restore right after a create see them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "artifacts/store.h"
+#include "handlers/browser.h"
+#include "handlers/handlers.h"
+#include "lifecycle/control.h"
+#include "lifecycle/task.h"
+#include "notify/emit.h"
+#include "sq/clock.h"
+#include "sq/log.h"
+#include "store/pool.h"
+
+#define STDERR_KEEP 2048
+#define PG_TRIES 50 /* a sandbox row the history writer has not committed yet: 50 × 100 ms */
+
+#define SQL_CKPT_INSERT                                                                                         \
+    "INSERT INTO checkpoints (id, sandbox_id, label, size_bytes, storage_key, tenant, store_url, task_id, "     \
+    "sha256, duration_ms) VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10::bigint) "                   \
+    "ON CONFLICT (id) DO NOTHING"
+/* Retention: the rows past the newest N go, and their objects after them. */
+#define SQL_CKPT_EXPIRE                                                                                         \
+    "DELETE FROM checkpoints WHERE id IN (SELECT id FROM checkpoints WHERE sandbox_id = $1 "                   \
+    "ORDER BY created_at DESC, id DESC OFFSET $2::int) RETURNING id, storage_key, store_url"
+#define SQL_CKPT_GET                                                                                            \
+    "SELECT storage_key, store_url, size_bytes, label FROM checkpoints WHERE id = $1 AND sandbox_id = $2"
+#define SQL_CKPT_EXISTS "SELECT 1 FROM checkpoints WHERE id = $1"
+#define SQL_CKPT_LIST                                                                                           \
+    "SELECT id, label, size_bytes, sha256, duration_ms, (extract(epoch FROM created_at) * 1000)::bigint "      \
+    "FROM checkpoints WHERE sandbox_id = $1 ORDER BY created_at DESC, id DESC"
+
+/* ---- PostgreSQL, synchronous on a pool connection ---------------------- */
+
+/* Run one statement; *out gets the result when it returned rows (or the
+ * command succeeded). A foreign-key miss (the sandbox row still in the
+ * history writer's queue) is retried for a few seconds. */
+static int pg_run(sq_worker *w, const char *sql, int n, const char *const *p, PGresult **out, sq_err *err)
+{
+    for (int attempt = 0;; attempt++) {
+        sq_store_conn *c = sq_pool_acquire(&w->pool);
+        if (sq_pool_pg(&w->pool, c, err) < 0) {
+            sq_pool_release(&w->pool, c);
+            return -1;
+        }
+        PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            sq_pool_release(&w->pool, c);
+            *out = r;
+            return 0;
+        }
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        bool fk = state && strcmp(state, "23503") == 0;
+        sq_err_set(err, SQ_INTERNAL, "checkpoints: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        sq_pool_release(&w->pool, c);
+        if (!fk || attempt + 1 >= PG_TRIES)
+            return -1;
+        usleep(100 * 1000);
+    }
+}
+
+/* ---- spooling tar's output ---------------------------------------------- */
+
+typedef struct spool {
+    sq_task *t;
+    int fd;
+    uint64_t bytes, max;
+    bool over, write_failed;
+    char err_text[STDERR_KEEP];
+    size_t err_len;
+} spool;
+
+static void on_tar_output(void *user, int stream, const char *data, size_t len)
+{
+    spool *s = user;
+    if (stream == 2) {
+        size_t room = sizeof s->err_text - 1 - s->err_len;
+        size_t c = len < room ? len : room;
+        memcpy(s->err_text + s->err_len, data, c);
+        s->err_len += c;
+        s->err_text[s->err_len] = '\0';
+        return;
+    }
+    if (s->fd < 0 || s->over || s->write_failed) /* a restore: tar -x says nothing worth keeping on stdout */
+        return;
+    if (s->bytes + len > s->max) {
+        s->over = true; /* stopped at the next control check (on_control) */
+        return;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(s->fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            s->write_failed = true;
+            return;
+        }
+        off += (size_t)n;
+    }
+    s->bytes += len;
+}
+
+/* The control lane, and our own stop: an archive over its cap or a spool
+ * that cannot be written ends tar. Asked every 200 ms besides wake-ups. */
+static bool on_control(void *user, int64_t *control_at)
+{
+    spool *s = user;
+    int64_t next = sq_mono_ms() + 200;
+    bool stop = sq_control_on_exec(s->t, control_at);
+    if (!*control_at || *control_at > next)
+        *control_at = next;
+    return stop || s->over || s->write_failed;
+}
+
+static bool kill_requested(void *user)
+{
+    return sq_control_kill_pending(user);
+}
+
+/* Run argv in the sandbox with the control lane; stdin from in_fd (size
+ * in_len) when in_fd >= 0; stdout spooled into s->fd. */
+static void run_tar(sq_task *t, const char *const *argv, int in_fd, uint64_t in_len, spool *s, sq_task_outcome *out)
+{
+    static const char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                       "LANG=C.UTF-8", "HOME=/workspace", NULL};
+    sq_exec_opts o = {
+        .argv = argv,
+        .envp = envp,
+        .cwd = "/workspace",
+        .stdin_from_fd = in_fd >= 0,
+        .stdin_fd = in_fd,
+        .stdin_len = in_fd >= 0 ? in_len : 0,
+        .timeout_ms = t->w->artifacts->ckpt_timeout_ms,
+        .on_output = on_tar_output,
+        .user = s,
+        .on_control = on_control,
+        .wake_fd = t->sb->wake_fd,
+        .control_at = sq_mono_ms() + 200,
+    };
+    sq_exec_result res;
+    if (sq_sandbox_exec(t->sb->runtime, &o, &res, &out->failure) < 0) {
+        out->failure.code = SQ_INTERNAL;
+        return;
+    }
+    if (s->over)
+        sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED,
+                   "the workspace archive is larger than SANDQ_CHECKPOINT_MAX_BYTES (%llu bytes)",
+                   (unsigned long long)s->max);
+    else if (s->write_failed)
+        sq_err_set(&out->failure, SQ_INTERNAL, "spooling the archive on the worker failed");
+    else if (res.canceled)
+        sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+    else if (res.timed_out)
+        sq_err_set(&out->failure, SQ_TIMED_OUT, "tar ran longer than SANDQ_CHECKPOINT_TIMEOUT_MS (%lld ms)",
+                   (long long)t->w->artifacts->ckpt_timeout_ms);
+    else if (res.oom_killed)
+        sq_err_set(&out->failure, SQ_LIMIT_EXCEEDED, "tar was OOM-killed at the sandbox's memory limit");
+    /* GNU tar: 1 = a file changed while it was read (the archive is still
+     * valid; a process of the sandbox wrote meanwhile); 2 = fatal. */
+    else if (res.exit_code != 0 && res.exit_code != 1)
+        sq_err_set(&out->failure, SQ_INTERNAL, "tar exited %d: %.400s", res.exit_code, s->err_text);
+}
+
+/* run_tar with the sandbox's background processes frozen (the cgroup
+ * freezer on their task cgroups; sq_sandbox_freeze_background): nothing of
+ * the sandbox but tar touches the workspace meanwhile. Thawed whatever tar
+ * did, before a kill that stopped it runs. */
+static void run_tar_frozen(sq_task *t, const char *const *argv, int in_fd, uint64_t in_len, spool *s,
+                           sq_task_outcome *out)
+{
+    sq_err why;
+    if (sq_sandbox_freeze_background(t->sb->runtime, true, &why) < 0) {
+        sq_err_set(&out->failure, SQ_INTERNAL, "freezing the sandbox's processes failed: %s", why.msg);
+        return;
+    }
+    run_tar(t, argv, in_fd, in_len, s, out);
+    if (sq_sandbox_freeze_background(t->sb->runtime, false, &why) < 0)
+        sq_warn(NULL, "%s: thawing after a checkpoint: %s", t->sb->id, why.msg);
+}
+
+static int spool_file(sq_worker *w, sq_err *err)
+{
+    int fd = open(w->artifacts->ckpt_tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return sq_err_errno(err, "checkpoints: temporary file in %s", w->artifacts->ckpt_tmp);
+    return fd;
+}
+
+static int ckpt_key(const sq_live_sandbox *sb, const char *checkpoint_id, char key[SQ_ART_KEY_MAX], sq_err *err)
+{
+    char leaf[64];
+    snprintf(leaf, sizeof leaf, "%s.tar.zst", checkpoint_id);
+    return sq_art_key(sb->tenant, sb->artifact_prefix, sb->id, "checkpoints", leaf, key, err);
+}
+
+/* Remove the checkpoints past the newest SANDQ_CHECKPOINT_KEEP: rows first,
+ * then their objects (an object left behind by a crash in between is only
+ * space; a row without its object would be a restore that fails). */
+static json_t *expire(sq_worker *w, sq_live_sandbox *sb)
+{
+    json_t *gone = json_array();
+    char keep[24];
+    snprintf(keep, sizeof keep, "%lld", (long long)w->artifacts->ckpt_keep);
+    const char *p[] = {sb->id, keep};
+    PGresult *r = NULL;
+    sq_err why;
+    sq_log_ctx lc = {.sandbox_id = sb->id};
+    if (pg_run(w, SQL_CKPT_EXPIRE, 2, p, &r, &why) < 0) {
+        sq_warn(&lc, "checkpoint retention skipped: %s", why.msg);
+        return gone;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0), *key = PQgetvalue(r, i, 1), *store = PQgetvalue(r, i, 2);
+        json_array_append_new(gone, json_string(id));
+        if (strcmp(store, w->artifacts->url) != 0) {
+            sq_warn(&lc, "checkpoint %s expired; its object stays in %s (not this worker's store)", id, store);
+            continue;
+        }
+        if (sq_art_store_delete(w->artifacts, key, &why) < 0)
+            sq_warn(&lc, "checkpoint %s expired; removing its object failed: %s", id, why.msg);
+    }
+    PQclear(r);
+    return gone;
+}
+
+/* ---- checkpoint.create -------------------------------------------------- */
+
+static void create_body(sq_task *t, sq_task_outcome *out)
+{
+    sq_worker *w = t->w;
+    sq_live_sandbox *sb = t->sb;
+    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
+    const char *label = json_string_value(json_object_get(t->req->body, "label"));
+    int64_t start = sq_mono_ms();
+    sq_err err;
+    char key[SQ_ART_KEY_MAX];
+    if (ckpt_key(sb, id, key, &out->failure) < 0)
+        return;
+    /* An id is one checkpoint for good: reusing one (this sandbox's or
+     * another's, even one retention removed is not told apart) would
+     * overwrite or orphan an archive its row does not describe. */
+    const char *pe[] = {id};
+    PGresult *r = NULL;
+    if (pg_run(w, SQL_CKPT_EXISTS, 1, pe, &r, &out->failure) < 0)
+        return;
+    bool used = PQntuples(r) > 0;
+    PQclear(r);
+    if (used) {
+        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.checkpointId",
+                     "checkpoint %s already exists: each checkpoint.create needs a new checkpointId", id);
+        return;
+    }
+    int fd = spool_file(w, &out->failure);
+    if (fd < 0)
+        return;
+    /* The browser writes its profile as it runs: closed cleanly first, so
+     * the archive holds what it flushed, and started again after. */
+    bool browser = sq_browser_close_for_checkpoint(sb);
+    static const char *const argv[] = {"tar", "--zstd", "--sparse", "--numeric-owner", "--xattrs", "-cf", "-", "-C",
+                                       "/workspace", ".", NULL};
+    spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes};
+    run_tar_frozen(t, argv, -1, 0, &s, out);
+    int64_t tar_done = sq_mono_ms();
+    if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
+        sq_warn(NULL, "%s: browser event after a checkpoint: %s", sb->id, err.msg);
+    char sha[65] = "";
+    if (out->failure.code == SQ_OK) {
+        sq_art_stop stop = {.fn = kill_requested, .user = sb};
+        if (sq_art_store_put(w->artifacts, key, fd, s.bytes, "application/zstd", &stop, sha, &out->failure) < 0 &&
+            out->failure.code != SQ_CANCELED)
+            sq_err_wrap(&out->failure, "storing the checkpoint");
+    }
+    close(fd);
+    if (out->failure.code != SQ_OK)
+        return;
+    int64_t stored = sq_mono_ms();
+    int64_t duration = stored - start;
+    char size_s[24], dur_s[24];
+    snprintf(size_s, sizeof size_s, "%llu", (unsigned long long)s.bytes);
+    snprintf(dur_s, sizeof dur_s, "%lld", (long long)duration);
+    const char *p[] = {id, sb->id, label, size_s, key, sb->tenant, w->artifacts->url, t->req->task_id, sha, dur_s};
+    if (pg_run(w, SQL_CKPT_INSERT, 10, p, &r, &out->failure) < 0)
+        return;
+    PQclear(r);
+    json_t *expired = expire(w, sb);
+    json_t *d = json_pack("{s:s, s:s?, s:I, s:I, s:s, s:s, s:O}", "checkpointId", id, "label", label, "sizeBytes",
+                          (json_int_t)s.bytes, "durationMs", (json_int_t)duration, "sha256", sha, "storeUrl",
+                          w->artifacts->url, "expired", expired);
+    sq_emit_target target = sq_target_of(sb);
+    if (sq_emit(w, &target, t->req, t->req->task_id, "sandbox.checkpoint.created", json_deep_copy(d), &err) < 0)
+        sq_err_set(&out->failure, SQ_INTERNAL, "%s", err.msg);
+    json_decref(expired);
+    out->result = d;
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = t->req->request_id};
+    sq_info(&lc, "checkpoint %s: %llu bytes in %lld ms (tar %lld ms, store %lld ms)", id,
+            (unsigned long long)s.bytes, (long long)duration, (long long)(tar_done - start),
+            (long long)(stored - tar_done));
+}
+
+/* ---- checkpoint.restore ------------------------------------------------- */
+
+static void restore_body(sq_task *t, sq_task_outcome *out)
+{
+    sq_worker *w = t->w;
+    sq_live_sandbox *sb = t->sb;
+    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
+    int64_t start = sq_mono_ms();
+    sq_err err;
+    const char *p[] = {id, sb->id};
+    PGresult *r = NULL;
+    if (pg_run(w, SQL_CKPT_GET, 2, p, &r, &out->failure) < 0)
+        return;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        sq_err_field(&out->failure, SQ_CHECKPOINT_NOT_FOUND, "body.checkpointId",
+                     "this sandbox has no checkpoint %s (never made, or removed by retention)", id);
+        return;
+    }
+    char key[SQ_ART_KEY_MAX], store[1100], label[300];
+    snprintf(key, sizeof key, "%s", PQgetvalue(r, 0, 0));
+    snprintf(store, sizeof store, "%s", PQgetvalue(r, 0, 1));
+    snprintf(label, sizeof label, "%s", PQgetvalue(r, 0, 3));
+    bool has_label = !PQgetisnull(r, 0, 3);
+    PQclear(r);
+    if (strcmp(store, w->artifacts->url) != 0) {
+        sq_err_set(&out->failure, SQ_INTERNAL, "checkpoint %s is kept in %s, not in this worker's store %s", id,
+                   store, w->artifacts->url);
+        return;
+    }
+    int fd = spool_file(w, &out->failure);
+    if (fd < 0)
+        return;
+    uint64_t size = 0;
+    sq_art_stop stop = {.fn = kill_requested, .user = sb};
+    if (sq_art_store_get(w->artifacts, key, fd, (uint64_t)w->artifacts->ckpt_max_bytes, &stop, &size,
+                         &out->failure) < 0) {
+        if (out->failure.code == SQ_NOT_FOUND)
+            out->failure.code = SQ_CHECKPOINT_NOT_FOUND;
+        sq_err_wrap(&out->failure, "fetching checkpoint %s", id);
+        close(fd);
+        return;
+    }
+    int64_t fetched = sq_mono_ms();
+    bool browser = sq_browser_close_for_checkpoint(sb);
+    /* The workspace's entries go (the mount point itself stays), then the
+     * archive is unpacked as the sandbox's root. A sandbox has no CAP_CHOWN,
+     * so every file in it belongs to its root (uid 0 inside) and tar must not
+     * try to chown (--no-same-owner): the files come back owned by this
+     * sandbox's root, whichever host uid range its slot maps that to. */
+    static const char *const argv[] = {
+        "sh", "-c",
+        "find /workspace -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + && "
+        "exec tar --zstd -xf - --no-same-owner --xattrs --same-permissions -C /workspace",
+        NULL};
+    spool s = {.t = t, .fd = -1, .max = 1 << 20};
+    run_tar_frozen(t, argv, fd, size, &s, out);
+    close(fd);
+    if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
+        sq_warn(NULL, "%s: browser event after a restore: %s", sb->id, err.msg);
+    if (out->failure.code != SQ_OK) {
+        sq_err_wrap(&out->failure, "restoring checkpoint %s (the workspace may be partly restored)", id);
+        return;
+    }
+    int64_t duration = sq_mono_ms() - start;
+    sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = t->req->request_id};
+    sq_info(&lc, "restore %s: %llu bytes in %lld ms (fetch %lld ms, tar %lld ms)", id, (unsigned long long)size,
+            (long long)duration, (long long)(fetched - start), (long long)(sq_mono_ms() - fetched));
+    json_t *d = json_pack("{s:s, s:s?, s:I, s:I, s:s}", "checkpointId", id, "label", has_label ? label : NULL,
+                          "sizeBytes", (json_int_t)size, "durationMs", (json_int_t)duration, "storeUrl",
+                          w->artifacts->url);
+    sq_emit_target target = sq_target_of(sb);
+    if (sq_emit(w, &target, t->req, t->req->task_id, "sandbox.checkpoint.restored", json_deep_copy(d), &err) < 0)
+        sq_err_set(&out->failure, SQ_INTERNAL, "%s", err.msg);
+    out->result = d;
+}
+
+/* ---- checkpoints.list --------------------------------------------------- */
+
+static void list_body(sq_task *t, sq_task_outcome *out)
+{
+    const char *p[] = {t->sb->id};
+    PGresult *r = NULL;
+    if (pg_run(t->w, SQL_CKPT_LIST, 1, p, &r, &out->failure) < 0)
+        return;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(
+            list, json_pack("{s:s, s:s?, s:I, s:s, s:I, s:I}", "checkpointId", PQgetvalue(r, i, 0), "label",
+                            PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1), "sizeBytes",
+                            (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10), "sha256", PQgetvalue(r, i, 3),
+                            "durationMs", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10), "createdAt",
+                            (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10)));
+    PQclear(r);
+    out->result = json_pack("{s:o, s:I}", "checkpoints", list, "keep", (json_int_t)t->w->artifacts->ckpt_keep);
+}
+
+int sq_handle_checkpoint(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
+{
+    const json_t *b = req->body;
+    switch (req->type) {
+    case SQ_REQ_CHECKPOINT_CREATE:
+        return sq_task_run(w, sb, req,
+                           json_pack("{s:s, s:O?}", "checkpointId", json_string_value(json_object_get(b, "checkpointId")),
+                                     "label", json_object_get(b, "label")),
+                           create_body, err);
+    case SQ_REQ_CHECKPOINT_RESTORE:
+        return sq_task_run(w, sb, req,
+                           json_pack("{s:s}", "checkpointId", json_string_value(json_object_get(b, "checkpointId"))),
+                           restore_body, err);
+    default:
+        return sq_task_run(w, sb, req, json_object(), list_body, err);
+    }
+}
