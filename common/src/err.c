@@ -24,6 +24,7 @@ static const char *const code_names[SQ_CODE__COUNT] = {
     [SQ_CANCELED] = "canceled",
     [SQ_INTERNAL] = "internal",
     [SQ_CAPABILITY_UNAVAILABLE] = "capability_unavailable",
+    [SQ_HANDOFF_NOT_FOUND] = "handoff_not_found",
 };
 
 const char *sq_code_name(sq_code code)

@@ -78,6 +78,7 @@ typedef enum sandq_code {
     SANDQ_E_CANCELED = 14,           /* canceled: the task was canceled (sandq_task_cancel) */
     SANDQ_E_INTERNAL = 15,           /* internal: worker-side error (also: an unknown wire code) */
     SANDQ_E_CAPABILITY_UNAVAILABLE = 16, /* capability_unavailable: the worker lacks what the capability needs */
+    SANDQ_E_HANDOFF_NOT_FOUND = 17,  /* handoff_not_found: no hand-off with that handoffId on the sandbox */
 
     /* Client-side codes: never on the wire. */
     SANDQ_E_WAIT_TIMEOUT = 100,   /* wait_timeout: no answer before the call's deadline (the request

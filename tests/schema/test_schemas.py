@@ -63,7 +63,7 @@ ERROR_CODES = [
     "payload_too_large", "limit_exceeded", "timed_out", "canceled", "internal",
 ]
 # PROTOCOL.md's "Additions for the capability round", taken so far (docs/protocol.md lists them).
-ADDED_ERROR_CODES = ["capability_unavailable"]
+ADDED_ERROR_CODES = ["capability_unavailable", "handoff_not_found"]
 TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoint"]
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",

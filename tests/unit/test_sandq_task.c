@@ -151,7 +151,8 @@ static void test_failed_codes(void **state)
                  {"not_found", SANDQ_E_NOT_FOUND},         {"sandbox_not_found", SANDQ_E_SANDBOX_NOT_FOUND},
                  {"path_outside_workspace", SANDQ_E_PATH_OUTSIDE_WORKSPACE},
                  {"capability_disabled", SANDQ_E_CAPABILITY_DISABLED}, {"internal", SANDQ_E_INTERNAL},
-                 {"capability_unavailable", SANDQ_E_CAPABILITY_UNAVAILABLE}};
+                 {"capability_unavailable", SANDQ_E_CAPABILITY_UNAVAILABLE},
+                 {"handoff_not_found", SANDQ_E_HANDOFF_NOT_FOUND}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sqp_taskstate ts;
         sqp_taskstate_init(&ts, TSK, REQ, NULL, NULL);

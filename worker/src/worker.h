@@ -21,6 +21,7 @@
 
 #include "lifecycle/lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
+#include "handoff/handoff_state.h" /* issue 14: hand-offs and the control mode */
 #include "pipeline/offsets.h"
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
@@ -48,6 +49,7 @@ typedef struct sq_live_sandbox {
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
+    sq_handoff_book handoffs;  /* issue 14: hand-offs and controlMode (actor thread; handoff/handoff_live.h) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */

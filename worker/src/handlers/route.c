@@ -98,6 +98,11 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
         return sq_handle_code(w, sb, req, err);
     case SQ_REQ_TASK_BROWSER: /* issue 11 */
         return sq_handle_browser(w, sb, req, err);
+    case SQ_REQ_HANDOFF_REQUEST: /* issue 14 */
+    case SQ_REQ_HANDOFF_ACCEPT:
+    case SQ_REQ_HANDOFF_COMPLETE:
+    case SQ_REQ_HANDOFF_CANCEL:
+        return sq_handle_handoff(w, sb, req, err);
     case SQ_REQ_TASK_CANCEL:
         return sq_handle_cancel(w, sb, req, err);
     case SQ_REQ_FILES_WRITE:

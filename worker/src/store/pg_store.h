@@ -25,6 +25,8 @@ int sq_pg_task_finished(sq_worker *w, const char *task_id, const char *error_cod
                         int exit_code, const json_t *result, int64_t duration_ms, sq_err *err);
 /* envelope_text: the envelope as JSON text (as published), dumped once by the caller. */
 int sq_pg_event_append(sq_worker *w, const json_t *envelope, const char *envelope_text, sq_err *err);
+/* A hand-off's row (sql/012_handoffs.sql): data is the hand-off as its event carries it. */
+int sq_pg_handoff_upsert(sq_worker *w, const char *sandbox_id, const json_t *data, sq_err *err);
 int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
                          const char *outcome, sq_err *err);
 
