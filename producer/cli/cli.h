@@ -79,5 +79,6 @@ int cmd_state(int argc, char **argv);     /* get, list, history */
 int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
+int cmd_handoff(int argc, char **argv);    /* handoff request|accept|complete|cancel|ls */
 
 #endif

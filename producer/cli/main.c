@@ -30,6 +30,8 @@ static const char usage[] =
     "  files put|get|ls|rm  the same, grouped\n"
     "  browser SBX ACTION   drive the sandbox's browser: goto, click, type, press,\n"
     "                       wait, eval, content, screenshot OUT.png, pdf OUT.pdf\n"
+    "  handoff ...          hand the browser to a person and back: request, accept,\n"
+    "                       complete, cancel, ls\n"
     "  events               print sandbox events as they happen\n"
     "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
     "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
@@ -58,7 +60,8 @@ static command_fn find(const char *name)
                     {"kill", cmd_lifecycle},   {"pause", cmd_lifecycle},   {"resume", cmd_lifecycle},
                     {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
                     {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
-                    {"webhooks", cmd_webhooks}, {"browser", cmd_browser}};
+                    {"webhooks", cmd_webhooks}, {"browser", cmd_browser},
+                    {"handoff", cmd_handoff}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

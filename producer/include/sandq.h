@@ -614,6 +614,59 @@ SANDQ_API sandq_code sandq_browser_run(sandq_client_t *client, const char *sandb
                                        const sandq_browser_opts *opts, char **result_json, sandq_error *err);
 
 /* ------------------------------------------------------------------------- */
+/* Hand-offs (docs/handoff.md)                                                */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_handoff_opts {
+    size_t struct_size;        /* SANDQ_HANDOFF_OPTS_INIT sets it: see "Option structs" above */
+    /* sandq_handoff_request: what the agent does once control returns (NULL → none). */
+    const char *resume_prompt;
+    /* sandq_handoff_request: how long the hand-off may stay open; 0 → the worker's
+     * default, 15 minutes. Past it the hand-off is `expired` and control returns to ai. */
+    int64_t expires_in_ms;
+    /* sandq_handoff_request: "sdk" (NULL) or "dashboard". */
+    const char *requested_by;
+    /* sandq_handoff_accept: "human" (NULL; the agent may not act) or "shared". */
+    const char *control_mode;
+    /* sandq_handoff_complete: the person's note for the agent (NULL → none). */
+    const char *note;
+    /* How long the call waits for its event; 0 → the client's timeout. */
+    int64_t wait_ms;
+} sandq_handoff_opts;
+#define SANDQ_HANDOFF_OPTS_INIT {.struct_size = sizeof(sandq_handoff_opts)}
+
+/* Ask a person to take over sandbox_id (handoff.request). handoff_id NULL → a new
+ * hnd_ id. reason: mfa, captcha, approval, login_failed, ambiguous_ui, file_download
+ * or custom. On success *handoff_json (free with sandq_free; may be NULL if not
+ * wanted) is the sandbox.handoff.requested event's data: {handoffId, status
+ * "pending", reason, message, requestedBy, requestedAt, expiresAt, controlMode, …}.
+ * Errors: the request's rejection (SANDQ_E_INVALID_STATE while another hand-off is
+ * open), SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA, SANDQ_E_BAD_ARGUMENT. Any thread. */
+SANDQ_API sandq_code sandq_handoff_request(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                           const char *reason, const char *message, const sandq_handoff_opts *opts,
+                                           char **handoff_json, sandq_error *err);
+/* A person (controller) takes over a pending hand-off: controlMode becomes human (or
+ * opts->control_mode "shared"). *handoff_json: the sandbox.handoff.accepted data.
+ * Errors as above, and SANDQ_E_HANDOFF_NOT_FOUND. */
+SANDQ_API sandq_code sandq_handoff_accept(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                          const char *controller, const sandq_handoff_opts *opts,
+                                          char **handoff_json, sandq_error *err);
+/* The person is done (an accepted hand-off): control returns to ai; opts->note is
+ * passed on. *handoff_json: the sandbox.handoff.completed data. */
+SANDQ_API sandq_code sandq_handoff_complete(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                            const sandq_handoff_opts *opts, char **handoff_json, sandq_error *err);
+/* Withdraw a pending or accepted hand-off: control returns to ai.
+ * *handoff_json: the sandbox.handoff.cancelled data. */
+SANDQ_API sandq_code sandq_handoff_cancel(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                          const sandq_handoff_opts *opts, char **handoff_json, sandq_error *err);
+/* The sandbox's hand-offs from PostgreSQL (client opts.database_url), oldest first,
+ * as a JSON array of the hand-offs as their latest events carried them (free with
+ * sandq_free). Another tenant's sandbox is SANDQ_E_FORBIDDEN; an unknown one
+ * SANDQ_E_SANDBOX_NOT_FOUND. Errors: SANDQ_E_DATABASE. Any thread. */
+SANDQ_API sandq_code sandq_handoff_list(sandq_client_t *client, const char *sandbox_id, char **handoffs_json,
+                                        sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */
 /* ------------------------------------------------------------------------- */
 
