@@ -50,6 +50,7 @@ static const char *const handoff_reasons[] = {"mfa",          "captcha",       "
 /* Who asks over Kafka: the agent's own hand-offs come from inside the worker. */
 static const char *const handoff_requesters[] = {"sdk", "dashboard", NULL};
 static const char *const handoff_modes[] = {"human", "shared", NULL};
+static const char *const preview_modes[] = {"view", "control", NULL};
 static const char *const browser_ops[] = {"goto",  "click",      "type", "press", "waitFor", "evaluate",
                                           "content", "screenshot", "pdf",  "setViewport", "restart", NULL};
 
@@ -129,6 +130,7 @@ static const field_spec handoff_accept_fields[] = {ID("handoffId", true, "hnd"),
                                                    ENUM("controlMode", false, handoff_modes), END};
 static const field_spec handoff_complete_fields[] = {ID("handoffId", true, "hnd"), STR("note", false, 4096), END};
 static const field_spec handoff_cancel_fields[] = {ID("handoffId", true, "hnd"), END};
+static const field_spec preview_url_fields[] = {ENUM("mode", false, preview_modes), INT("ttlMs", false, 1, DAY_MS), END};
 
 static const field_spec *const tables[SQ_REQ__COUNT] = {
     [SQ_REQ_SANDBOX_CREATE] = create_fields,
@@ -152,6 +154,7 @@ static const field_spec *const tables[SQ_REQ__COUNT] = {
     [SQ_REQ_HANDOFF_ACCEPT] = handoff_accept_fields,
     [SQ_REQ_HANDOFF_COMPLETE] = handoff_complete_fields,
     [SQ_REQ_HANDOFF_CANCEL] = handoff_cancel_fields,
+    [SQ_REQ_PREVIEW_URL] = preview_url_fields,
 };
 
 static int bad(sq_err *err, const char *path, const char *fmt, const char *detail)

@@ -41,6 +41,10 @@ REQUEST_TYPES = [
     "checkpoint.create", "checkpoint.restore",
     "handoff.request", "handoff.accept", "handoff.complete", "handoff.cancel",
 ]
+# Request and event types added after PROTOCOL.md (docs/protocol.md lists and explains them).
+ADDED_REQUEST_TYPES = ["preview.url"]
+ADDED_EVENT_TYPES = ["sandbox.preview.url"]
+ALL_REQUEST_TYPES = REQUEST_TYPES + ADDED_REQUEST_TYPES
 TASK_ID_REQUIRED = [t for t in REQUEST_TYPES if t.split(".")[0] in ("task", "files", "checkpoint")]
 LIFECYCLE = {
     "sandbox.created": "queued", "sandbox.assigned": "assigning", "sandbox.ready": "ready",
@@ -56,6 +60,9 @@ EVENT_TYPES = list(LIFECYCLE) + [
     "sandbox.checkpoint.created", "sandbox.checkpoint.restored",
     "sandbox.document.converted", "sandbox.artifacts.updated", "request.rejected",
 ]
+# In schema/common.json's order: each added event follows its neighbours there.
+ALL_EVENT_TYPES = EVENT_TYPES[:EVENT_TYPES.index("sandbox.handoff.expired") + 1] + ADDED_EVENT_TYPES + \
+    EVENT_TYPES[EVENT_TYPES.index("sandbox.handoff.expired") + 1:]
 STATES = ["queued", "assigning", "ready", "active", "pausing", "paused", "ending", "ended", "failed"]
 ERROR_CODES = [
     "invalid_request", "unsupported_version", "unknown_type", "sandbox_not_found", "sandbox_exists",
@@ -235,8 +242,8 @@ def test_every_ref_resolves(path):
 def test_schema_dir_has_the_expected_files():
     have = {_rel(p) for p in _schema_files()}
     want = {"common.json", "request.schema.json", "event.schema.json"}
-    want |= {f"requests/{t}.json" for t in REQUEST_TYPES}
-    want |= {f"events/{t}.json" for t in EVENT_TYPES}
+    want |= {f"requests/{t}.json" for t in ALL_REQUEST_TYPES}
+    want |= {f"events/{t}.json" for t in ALL_EVENT_TYPES}
     want |= {f"events/{s}" for s in SHARED_EVENT_SCHEMAS}
     assert sorted(want - have) == [], "schema files missing"
     assert sorted(have - want) == [], "schema files that no type uses (add the type to this test, or remove the file)"
@@ -245,15 +252,15 @@ def test_schema_dir_has_the_expected_files():
 # ------------------------------------------------------------------ cross-check with PROTOCOL.md
 
 def test_enums_match_the_protocol():
-    assert _common_enum("requestType") == REQUEST_TYPES
-    assert _common_enum("eventType") == EVENT_TYPES
+    assert _common_enum("requestType") == ALL_REQUEST_TYPES
+    assert _common_enum("eventType") == ALL_EVENT_TYPES
     assert _common_enum("state") == STATES
     assert _common_enum("errorCode") == ERROR_CODES + ADDED_ERROR_CODES
     assert _common_enum("taskKind") == TASK_KINDS
     assert len(REQUEST_TYPES) == 21 and len(set(REQUEST_TYPES)) == 21
     assert len(EVENT_TYPES) == 30 and len(set(EVENT_TYPES)) == 30
     assert len(ERROR_CODES) == 15 and len(STATES) == 9
-    assert schemas.request_types() == REQUEST_TYPES and schemas.event_types() == EVENT_TYPES
+    assert schemas.request_types() == ALL_REQUEST_TYPES and schemas.event_types() == ALL_EVENT_TYPES
 
 
 def _conditional_refs(envelope: dict, key: str) -> dict[str, str]:
@@ -270,12 +277,12 @@ def _conditional_refs(envelope: dict, key: str) -> dict[str, str]:
 
 def test_request_envelope_routes_every_type_to_its_body_schema():
     refs = _conditional_refs(_load(SCHEMA_DIR / "request.schema.json"), "body")
-    assert refs == {t: f"requests/{t}.json" for t in REQUEST_TYPES}
+    assert refs == {t: f"requests/{t}.json" for t in ALL_REQUEST_TYPES}
 
 
 def test_event_envelope_routes_every_type_to_its_data_schema():
     refs = _conditional_refs(_load(SCHEMA_DIR / "event.schema.json"), "data")
-    assert refs == {t: f"events/{t}.json" for t in EVENT_TYPES}
+    assert refs == {t: f"events/{t}.json" for t in ALL_EVENT_TYPES}
 
 
 def _section(text: str, heading: str) -> str:
@@ -365,8 +372,8 @@ def test_invalid_examples_fail_for_their_one_reason(path):
 def test_example_sets_cover_every_type_and_expectation():
     req_types = {_load(p)["type"] for p in _examples("requests", "valid")}
     ev_types = {_load(p)["type"] for p in _examples("events", "valid")}
-    assert sorted(set(REQUEST_TYPES) - req_types) == [], "request types without a valid example"
-    assert sorted(set(EVENT_TYPES) - ev_types) == [], "event types without a valid example"
+    assert sorted(set(ALL_REQUEST_TYPES) - req_types) == [], "request types without a valid example"
+    assert sorted(set(ALL_EVENT_TYPES) - ev_types) == [], "event types without a valid example"
     invalid = {_example_id(p) for p in _examples("requests", "invalid") + _examples("events", "invalid")}
     assert sorted(set(INVALID_EXPECT) - invalid) == [], "INVALID_EXPECT names examples that do not exist"
     assert len(invalid) >= 15
@@ -406,7 +413,7 @@ def test_task_id_required_for_task_files_checkpoint(type_):
     assert schemas.request_errors(obj) == ["(top level): 'taskId' is a required property"]
 
 
-@pytest.mark.parametrize("type_", [t for t in REQUEST_TYPES if t not in TASK_ID_REQUIRED])
+@pytest.mark.parametrize("type_", [t for t in ALL_REQUEST_TYPES if t not in TASK_ID_REQUIRED])
 def test_task_id_optional_elsewhere(type_):
     example = next(p for p in _examples("requests", "valid") if _load(p)["type"] == type_)
     obj = _load(example)
@@ -530,7 +537,7 @@ def docs_md() -> str:
 
 
 def test_docs_mention_every_type_and_code(docs_md):
-    for name in REQUEST_TYPES + EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
+    for name in ALL_REQUEST_TYPES + ALL_EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
         assert f"`{name}`" in docs_md, f"docs/protocol.md does not mention `{name}`"
 
 
@@ -548,7 +555,7 @@ def test_docs_json_examples_are_valid(docs_md):
         elif isinstance(obj, dict) and "eventId" in obj:
             assert schemas.event_errors(obj) == [], block
             events.add(obj["type"])
-    assert sorted(set(REQUEST_TYPES) - requests) == [], "request types without a JSON example in docs/protocol.md"
+    assert sorted(set(ALL_REQUEST_TYPES) - requests) == [], "request types without a JSON example in docs/protocol.md"
     assert len(events) >= 10, f"docs/protocol.md should show real events; found {sorted(events)}"
 
 

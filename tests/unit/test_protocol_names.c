@@ -40,6 +40,7 @@ static const struct {
     {SQ_REQ_HANDOFF_ACCEPT, "handoff.accept", false, NULL},
     {SQ_REQ_HANDOFF_COMPLETE, "handoff.complete", false, NULL},
     {SQ_REQ_HANDOFF_CANCEL, "handoff.cancel", false, NULL},
+    {SQ_REQ_PREVIEW_URL, "preview.url", false, NULL},
 };
 
 static void test_request_type_names_round_trip(void **state)

@@ -49,6 +49,7 @@ typedef struct sq_live_sandbox {
     json_t *env;               /* create-time env: secret, memory only */
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
+    struct sq_preview *preview; /* issue 14: its live preview (preview/preview_pump.h), NULL without; set under registry_mu */
     sq_handoff_book handoffs;  /* issue 14: hand-offs and controlMode (actor thread; handoff/handoff_live.h) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */

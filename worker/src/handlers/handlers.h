@@ -24,6 +24,7 @@ int sq_handle_resume(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* browser.c */
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
+int sq_handle_preview_url(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* preview.c */
 int sq_handle_handoff(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* handoff.c */
 
 #endif

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "notify/emit.h"
+#include "preview/preview_http.h"
+#include "preview/preview_pump.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "store/pg_store.h"
@@ -13,6 +15,7 @@ int sq_handoff_publish(sq_worker *w, sq_live_sandbox *sb, const sq_request *req,
 {
     sq_handoff_book *b = &sb->handoffs;
     const sq_handoff *h = &b->items[idx];
+    sq_preview_set_human(sb, sq_handoff_human_may_act(b));
     const char *open_id =
         b->open >= 0 ? json_string_value(json_object_get(b->items[b->open].data, "handoffId")) : "";
     if (sq_redis_handoff_set(w, sb->id, h->data, sq_control_mode_name(b->mode), open_id, err) < 0)
@@ -32,6 +35,13 @@ int sq_handoff_open(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, co
     int i = sq_handoff_request(&sb->handoffs, body, requested_by, sq_now_ms(), why);
     if (i < 0)
         return 0;
+    /* The person's way in: a control URL to the live preview, valid as long
+     * as the hand-off (a sandbox without a browser has nothing to show). */
+    json_t *data = sb->handoffs.items[i].data;
+    char url[1024];
+    if (sb->browser &&
+        sq_preview_url_for(sb->id, SQ_PREVIEW_CONTROL, sb->handoffs.items[i].expires_at, url, sizeof url) == 0)
+        json_object_set_new(data, "previewUrl", json_string(url));
     return sq_handoff_publish(w, sb, req, i, err) < 0 ? -1 : 1;
 }
 
