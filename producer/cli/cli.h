@@ -80,5 +80,6 @@ int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
 int cmd_handoff(int argc, char **argv);    /* handoff request|accept|complete|cancel|ls */
+int cmd_preview(int argc, char **argv);    /* preview SBX [--control] (cmd_handoff.c) */
 
 #endif

@@ -1,5 +1,6 @@
 /* cmd_handoff.c — `sandq handoff request|accept|complete|cancel|ls SBX …`: a
- * person takes over a sandbox's browser and hands it back (docs/handoff.md).
+ * person takes over a sandbox's browser and hands it back (docs/handoff.md);
+ * and `sandq preview SBX [--control]`, the URL they watch and act through.
  * request/accept/complete/cancel publish one handoff.* request and wait for its
  * sandbox.handoff.* event; ls reads the `handoffs` rows from PostgreSQL. */
 #include <getopt.h>
@@ -176,5 +177,92 @@ int cmd_handoff(int argc, char **argv)
         printf("%s %s, controlMode %s\n", hnd, json_string_value(json_object_get(o, "status")),
                json_string_value(json_object_get(o, "controlMode")));
     json_decref(o);
+    return CLI_EXIT_OK;
+}
+
+static const char preview_help[] =
+    "usage: sandq preview SBX [--control] [--ttl D] [--json]\n"
+    "\n"
+    "Print a signed, expiring URL of the sandbox's live browser preview, served by the\n"
+    "worker that runs it (its SANDQ_PUBLIC_URL). Open it in any browser: the page shows\n"
+    "the sandbox's browser as it is now. A --control URL also passes mouse, keys, text\n"
+    "and navigation on to the page, but only while an accepted hand-off lets a person\n"
+    "act (sandq handoff accept); otherwise input is refused (403). Whoever holds the URL\n"
+    "can use it until it expires: treat it as a password.\n"
+    "\n"
+    "Options:\n"
+    "  --control            a control URL (default: view only)\n"
+    "  --ttl D              how long the URL is valid (default 1h, at most 24h)\n"
+    "  --timeout D          how long to wait for the worker's answer (default 60s)\n"
+    "  --region R           the region the sandbox was launched with, if any\n"
+    "  --json               print {\"url\",\"mode\",\"expiresAt\"}\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Exit codes: 0 printed; 1 failed (capability_disabled: the sandbox has no browser);\n"
+    "124 no answer in time.\n"
+    "\n"
+    "Examples:\n"
+    "  sandq preview $SBX\n"
+    "  xdg-open \"$(sandq preview $SBX --control --ttl 15m)\"\n";
+
+enum { P_CONTROL = 300, P_TTL, P_TIMEOUT, P_REGION, P_JSON };
+
+static const struct option preview_opts[] = {{"control", no_argument, 0, P_CONTROL},
+                                             {"ttl", required_argument, 0, P_TTL},
+                                             {"timeout", required_argument, 0, P_TIMEOUT},
+                                             {"region", required_argument, 0, P_REGION},
+                                             {"json", no_argument, 0, P_JSON},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+
+int cmd_preview(int argc, char **argv)
+{
+    const char *cmd = "preview";
+    sandq_preview_opts po = SANDQ_PREVIEW_OPTS_INIT;
+    const char *region = NULL;
+    bool json = false;
+    CLI_GETOPT_RESET();
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", preview_opts, NULL)) != -1) {
+        switch (ch) {
+        case P_CONTROL: po.control = 1; break;
+        case P_TTL:
+            if (cli_duration(cmd, "ttl", optarg, &po.ttl_ms) < 0)
+                return CLI_EXIT_USAGE;
+            if (po.ttl_ms > 86400000)
+                return cli_usage(cmd, "--ttl is at most 24h");
+            break;
+        case P_TIMEOUT:
+            if (cli_duration(cmd, "timeout", optarg, &po.wait_ms) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case P_REGION: region = optarg; break;
+        case P_JSON: json = true; break;
+        case 'h': fputs(preview_help, stdout); return CLI_EXIT_OK;
+        default: return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage(cmd, argc - optind < 1 ? "missing sandbox id" : "too many arguments");
+    const char *sbx = argv[optind];
+    if (cli_sandbox_id(cmd, sbx) < 0)
+        return CLI_EXIT_USAGE;
+    int rc;
+    sandq_client_t *c = cli_client(cmd, region, json, &rc);
+    if (!c)
+        return rc;
+    sandq_error err;
+    char *url = NULL;
+    int64_t expires = 0;
+    sandq_code code = sandq_preview_url(c, sbx, &po, &url, &expires, &err);
+    sandq_client_free(c);
+    if (code)
+        return cli_fail(cmd, &err, json, CLI_EXIT_FAIL);
+    if (json)
+        cli_print_json(json_pack("{s:s, s:s, s:I}", "url", url, "mode", po.control ? "control" : "view", "expiresAt",
+                                 (json_int_t)expires));
+    else
+        printf("%s\n", url);
+    sandq_free(url);
     return CLI_EXIT_OK;
 }

@@ -32,6 +32,7 @@ static const char usage[] =
     "                       wait, eval, content, screenshot OUT.png, pdf OUT.pdf\n"
     "  handoff ...          hand the browser to a person and back: request, accept,\n"
     "                       complete, cancel, ls\n"
+    "  preview SBX          a signed URL of the sandbox's live browser (--control)\n"
     "  events               print sandbox events as they happen\n"
     "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
     "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
@@ -61,7 +62,7 @@ static command_fn find(const char *name)
                     {"set-timeout", cmd_lifecycle}, {"events", cmd_events}, {"get", cmd_state},
                     {"list", cmd_state},       {"history", cmd_state},     {"batch", cmd_batch},
                     {"webhooks", cmd_webhooks}, {"browser", cmd_browser},
-                    {"handoff", cmd_handoff}};
+                    {"handoff", cmd_handoff}, {"preview", cmd_preview}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

@@ -666,6 +666,25 @@ SANDQ_API sandq_code sandq_handoff_cancel(sandq_client_t *client, const char *sa
 SANDQ_API sandq_code sandq_handoff_list(sandq_client_t *client, const char *sandbox_id, char **handoffs_json,
                                         sandq_error *err);
 
+typedef struct sandq_preview_opts {
+    size_t struct_size;   /* SANDQ_PREVIEW_OPTS_INIT sets it: see "Option structs" above */
+    /* 0 → a view-only URL; 1 → a control URL (input is accepted only while an accepted
+     * hand-off lets a person act). */
+    int control;
+    /* How long the URL is valid; 0 → 1 hour; at most 24 hours. */
+    int64_t ttl_ms;
+    /* How long the call waits for the worker's answer; 0 → the client's timeout. */
+    int64_t wait_ms;
+} sandq_preview_opts;
+#define SANDQ_PREVIEW_OPTS_INIT {.struct_size = sizeof(sandq_preview_opts)}
+
+/* A signed, expiring URL of sandbox_id's live browser preview (preview.url), served
+ * by the sandbox's worker at its SANDQ_PUBLIC_URL. *url: free with sandq_free;
+ * *expires_at (may be NULL): epoch ms. A sandbox without a browser is
+ * SANDQ_E_CAPABILITY_DISABLED. Errors as sandq_handoff_request. Any thread. */
+SANDQ_API sandq_code sandq_preview_url(sandq_client_t *client, const char *sandbox_id, const sandq_preview_opts *opts,
+                                       char **url, int64_t *expires_at, sandq_error *err);
+
 /* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */
 /* ------------------------------------------------------------------------- */

@@ -1,8 +1,9 @@
-/* handoff.c — sandq_handoff_request/accept/complete/cancel: publish the
- * request with a waiter already open on the sandbox's partition, then follow
- * the sandbox's events until this request's sandbox.handoff.* event (the
- * answer: its data is the hand-off) or its request.rejected; and
- * sandq_handoff_list, the sandbox's `handoffs` rows from PostgreSQL. */
+/* handoff.c — sandq_handoff_request/accept/complete/cancel and
+ * sandq_preview_url: publish the request with a waiter already open on the
+ * sandbox's partition, then follow the sandbox's events until this request's
+ * answer (a sandbox.handoff.* event, whose data is the hand-off, or
+ * sandbox.preview.url) or its request.rejected; and sandq_handoff_list, the
+ * sandbox's `handoffs` rows from PostgreSQL. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ typedef struct {
     const char *sandbox_id;
     const char *request_id;
     const char *what;
+    const char *answer;      /* the answering event type, or a prefix ending in '.' */
     char **out;
 } ho_call;
 
@@ -37,7 +39,7 @@ static bool ho_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_er
             snprintf(err->request_id, sizeof err->request_id, "%s", h->request_id);
         return true;
     }
-    if (mine && strncmp(ev->type, "sandbox.handoff.", 16) == 0) {
+    if (mine && strncmp(ev->type, h->answer, strlen(h->answer)) == 0) {
         *rc = SANDQ_OK;
         if (h->out && !(*h->out = json_dumps(ev->data, JSON_COMPACT)))
             *rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
@@ -46,8 +48,8 @@ static bool ho_event(sqp_follow *f, const sq_event *ev, sandq_code *rc, sandq_er
     return false;
 }
 
-static sandq_code ho_call_run(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
-                              const char *what, int64_t wait_ms, char **out, sandq_error *err)
+static sandq_code ho_call_answer(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                                 const char *what, const char *answer, int64_t wait_ms, char **out, sandq_error *err)
 {
     int64_t started = sq_mono_ms();
     int64_t deadline = sqp_deadline(c, wait_ms);
@@ -60,13 +62,19 @@ static sandq_code ho_call_run(sandq_client_t *c, const char *sandbox_id, const c
     char request_id[SQ_ID_MAX];
     rc = sqp_send(c, sandbox_id, type, NULL, body, NULL, deadline, request_id, err);
     if (rc == SANDQ_OK) {
-        ho_call h = {sandbox_id, request_id, what, out};
+        ho_call h = {sandbox_id, request_id, what, answer, out};
         sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id,
                         .on_event = ho_event, .describe = ho_describe, .user = &h};
         rc = sqp_follow_events(c, &w, &f, err);
     }
     sqp_waiter_close(&w);
     return rc;
+}
+
+static sandq_code ho_call_run(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,
+                              const char *what, int64_t wait_ms, char **out, sandq_error *err)
+{
+    return ho_call_answer(c, sandbox_id, type, body, what, "sandbox.handoff.", wait_ms, out, err);
 }
 
 /* Common argument checks; copies opts into *o. */
@@ -199,5 +207,43 @@ sandq_code sandq_handoff_list(sandq_client_t *c, const char *sandbox_id, char **
 done:
     PQclear(res);
     PQfinish(db);
+    return rc;
+}
+
+sandq_code sandq_preview_url(sandq_client_t *c, const char *sandbox_id, const sandq_preview_opts *opts, char **url,
+                             int64_t *expires_at, sandq_error *err)
+{
+    sqp_err_clear(err);
+    if (url)
+        *url = NULL;
+    if (expires_at)
+        *expires_at = 0;
+    if (!c || !url)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client and url must not be NULL");
+    if (!sandbox_id || !sq_id_valid(sandbox_id, "sbx"))
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
+    sandq_preview_opts o;
+    if (sqp_opts_copy(&o, sizeof o, opts, "sandq_preview_opts", err))
+        return err ? err->code : SANDQ_E_BAD_ARGUMENT;
+    if (o.ttl_ms < 0 || o.ttl_ms > 86400000)
+        return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "ttl_ms is at most 24 h");
+    json_t *body = json_pack("{s:s}", "mode", o.control ? "control" : "view");
+    if (o.ttl_ms > 0)
+        json_object_set_new(body, "ttlMs", json_integer(o.ttl_ms));
+    char *data = NULL;
+    sandq_code rc = ho_call_answer(c, sandbox_id, "preview.url", body, "preview URL", "sandbox.preview.url",
+                                   o.wait_ms, &data, err);
+    if (rc)
+        return rc;
+    json_t *d = json_loads(data, 0, NULL);
+    free(data);
+    const char *u = json_string_value(json_object_get(d, "url"));
+    if (!u)
+        rc = sqp_fail(err, SANDQ_E_PROTOCOL, "sandbox.preview.url without a url");
+    else if (!(*url = strdup(u)))
+        rc = sqp_fail(err, SANDQ_E_NO_MEMORY, "out of memory");
+    if (rc == SANDQ_OK && expires_at)
+        *expires_at = json_integer_value(json_object_get(d, "expiresAt"));
+    json_decref(d);
     return rc;
 }

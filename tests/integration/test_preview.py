@@ -11,6 +11,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import pathlib
+import subprocess
 import socket
 import time
 import urllib.error
@@ -251,3 +253,20 @@ def test_preview_url_needs_a_browser_and_viewers_see_the_end(client, worker):
                                                      "message": "approve"})
     assert "previewUrl" not in ev["data"]
     kill(client, s, sbx)
+
+
+def test_cli_and_library_preview_url(psbx):
+    sbx, _ = psbx
+    cli = str(pathlib.Path(os.environ.get("SANDQ_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
+              / "producer" / "sandq")
+    p = subprocess.run([cli, "preview", sbx, "--json", "--ttl", "2m"], capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["mode"] == "view" and f"/preview/{sbx}?m=view&" in out["url"]
+    assert 110_000 < out["expiresAt"] - time.time() * 1000 <= 120_000
+    p = subprocess.run([cli, "preview", sbx, "--control"], capture_output=True, timeout=120)
+    assert p.returncode == 0 and "m=control" in p.stdout.decode()
+    with urllib.request.urlopen(p.stdout.decode().strip(), timeout=10) as r:
+        assert r.status == 200 and b'id="screen"' in r.read()
+    p = subprocess.run([cli, "preview", sbx, "--ttl", "25h"], capture_output=True, timeout=60)
+    assert p.returncode == 2
