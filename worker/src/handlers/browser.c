@@ -252,8 +252,8 @@ int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, 
     json_t *summary = json_pack("{s:I}", "actions", (json_int_t)json_array_size(json_object_get(req->body, "actions")));
     /* The pipe is the actor's for the whole task (preview_pump.h): the
      * preview rides on the task's own waits meanwhile. */
-    sq_preview_actor_enter(sb);
+    struct sq_preview_hub *held = sq_preview_actor_enter(sb);
     int rc = sq_task_run(w, sb, req, summary, browser_body, err);
-    sq_preview_actor_leave(sb);
+    sq_preview_actor_leave(held);
     return rc;
 }

@@ -220,21 +220,24 @@ void sq_preview_detach(sq_live_sandbox *sb)
     free(p);
 }
 
-void sq_preview_actor_enter(sq_live_sandbox *sb)
+sq_preview_hub *sq_preview_actor_enter(sq_live_sandbox *sb)
 {
     sq_preview *p = sb->preview;
     if (!p)
-        return;
-    atomic_store(&p->hub->actor_wants, true);
-    pthread_mutex_lock(&p->hub->use_mu);
-    atomic_store(&p->hub->actor_wants, false);
+        return NULL;
+    sq_preview_hub *h = sq_preview_hub_ref(p->hub);
+    atomic_store(&h->actor_wants, true);
+    pthread_mutex_lock(&h->use_mu);
+    atomic_store(&h->actor_wants, false);
+    return h;
 }
 
-void sq_preview_actor_leave(sq_live_sandbox *sb)
+void sq_preview_actor_leave(sq_preview_hub *held)
 {
-    sq_preview *p = sb->preview;
-    if (p)
-        pthread_mutex_unlock(&p->hub->use_mu);
+    if (!held)
+        return;
+    pthread_mutex_unlock(&held->use_mu);
+    sq_preview_hub_unref(held);
 }
 
 void sq_preview_set_human(sq_live_sandbox *sb, bool may_act)

@@ -27,9 +27,11 @@
 void sq_preview_attach(sq_live_sandbox *sb);
 /* Before the browser goes (actor thread): stop the pump, close the hub. */
 void sq_preview_detach(sq_live_sandbox *sb);
-/* The actor is about to use the browser's pipe / is done with it. */
-void sq_preview_actor_enter(sq_live_sandbox *sb);
-void sq_preview_actor_leave(sq_live_sandbox *sb);
+/* The actor is about to use the browser's pipe / is done with it. enter
+ * returns what leave needs (NULL: no preview); it holds a reference, so a
+ * detach meanwhile cannot free the lock under the actor. */
+struct sq_preview_hub *sq_preview_actor_enter(sq_live_sandbox *sb);
+void sq_preview_actor_leave(struct sq_preview_hub *held);
 /* The hand-offs moved: mirror whether a person may act now. */
 void sq_preview_set_human(sq_live_sandbox *sb, bool may_act);
 
