@@ -76,6 +76,11 @@ int sq_live_end(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const 
 int sq_live_fail(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason, const char *message,
                  sq_err *err)
 {
+    /* An open hand-off is cancelled before the sandbox goes (its event first),
+     * as on an end; not when fenced or handed over: the new owner speaks. */
+    if (!sb->fenced && !sb->handed_over && !sq_state_is_terminal(sb->state) && sb->state != SQ_STATE_NONE &&
+        sq_handoff_end_with_sandbox(w, sb, req, err) < 0)
+        return -1;
     sq_live_teardown(w, sb); /* everything released before "failed" is announced */
     if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
         return 0;
