@@ -82,7 +82,7 @@ class MjpegReader(threading.Thread):
         super().__init__(daemon=True)
         u = urllib.parse.urlsplit(url)
         self.sock = socket.create_connection((u.hostname, u.port), timeout=30)
-        self.sock.sendall(f"GET {u.path}/stream?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n".encode())
+        self.sock.sendall(f"GET {u.path}/stream?{u.query} HTTP/1.0\r\nHost: {u.netloc}\r\n\r\n".encode())
         self.frames: list[tuple[float, int]] = []
         self.stop = False
 

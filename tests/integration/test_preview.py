@@ -84,7 +84,7 @@ class Stream:
     def __init__(self, url: str):
         u = urllib.parse.urlsplit(url)
         self.sock = socket.create_connection((u.hostname, u.port), timeout=10)
-        self.sock.sendall(f"GET {u.path}/stream?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n".encode())
+        self.sock.sendall(f"GET {u.path}/stream?{u.query} HTTP/1.0\r\nHost: {u.netloc}\r\n\r\n".encode())
         self.buf = b""
         self.seqs: list[int] = []
 

@@ -178,6 +178,7 @@ int sq_http_start(sq_worker *w, sq_err *err)
 
 void sq_http_stop(void)
 {
+    sq_preview_http_stopping(); /* MHD joins every connection's thread: end the streams first */
     if (daemon_handle)
         MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;

@@ -2,6 +2,7 @@
 #include "preview/preview_http.h"
 
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,12 @@
 static unsigned char key[SQ_PREVIEW_KEY_LEN];
 static char base_url[512];
 static bool ready;
+static atomic_bool stopping; /* the daemon is stopping: streams end at their next wait slice */
+
+void sq_preview_http_stopping(void)
+{
+    atomic_store(&stopping, true);
+}
 
 int sq_preview_http_init(sq_worker *w, int port, sq_err *err)
 {
@@ -96,7 +103,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     viewer *v = cls;
     if (!v->f) {
         bool closed = false;
-        sq_preview_frame *f = sq_preview_hub_next(v->hub, v->seq, KEEPALIVE_MS, &closed);
+        sq_preview_frame *f = NULL;
+        /* In slices, so that a stopping daemon (which joins this thread) is not held up. */
+        for (int waited = 0; !f && !closed && waited < KEEPALIVE_MS; waited += 500) {
+            if (atomic_load(&stopping))
+                return MHD_CONTENT_READER_END_OF_STREAM;
+            f = sq_preview_hub_next(v->hub, v->seq, 500, &closed);
+        }
         if (!f && !closed) /* nothing new: send the newest again, so a viewer that left is noticed */
             f = sq_preview_hub_next(v->hub, 0, 0, &closed);
         if (closed) {

@@ -29,6 +29,8 @@ int sq_preview_url_for(const char *sandbox_id, sq_preview_mode mode, int64_t exp
 bool sq_preview_http_match(const char *url);
 enum MHD_Result sq_preview_http(sq_worker *w, struct MHD_Connection *c, const char *url, const char *method,
                                 const char *upload, size_t *upload_size, void **state);
+/* Before the daemon stops: open streams end within half a second. */
+void sq_preview_http_stopping(void);
 /* MHD_OPTION_NOTIFY_COMPLETED: frees what sq_preview_http kept in *state. */
 void sq_preview_http_done(void **state);
 

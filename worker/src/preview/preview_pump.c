@@ -227,6 +227,7 @@ sq_preview_hub *sq_preview_actor_enter(sq_live_sandbox *sb)
         return NULL;
     sq_preview_hub *h = sq_preview_hub_ref(p->hub);
     atomic_store(&h->actor_wants, true);
+    sq_preview_hub_poke(h); /* wakes the pump's wait on the pipe: it lets go at once */
     pthread_mutex_lock(&h->use_mu);
     atomic_store(&h->actor_wants, false);
     return h;
