@@ -3,7 +3,9 @@
 
 #include <string.h>
 
+#include "lifecycle/mailbox.h"
 #include "notify/emit.h"
+#include "pipeline/job.h"
 #include "preview/preview_http.h"
 #include "preview/preview_pump.h"
 #include "sq/clock.h"
@@ -72,4 +74,33 @@ int sq_handoff_end_with_sandbox(sq_worker *w, sq_live_sandbox *sb, const sq_requ
     const char *id = json_string_value(json_object_get(b->items[b->open].data, "handoffId"));
     int i = sq_handoff_cancel(b, id, sq_now_ms(), &why);
     return i < 0 ? 0 : sq_handoff_publish(w, sb, req, i, err);
+}
+
+int sq_handoff_wait(sq_worker *w, sq_live_sandbox *sb, const char *handoff_id, bool (*stop)(void *user), void *user,
+                    int *status, sq_err *err)
+{
+    for (;;) {
+        int st = sq_handoff_status_of(sb, handoff_id, NULL);
+        if (st < 0)
+            return sq_err_set(err, SQ_HANDOFF_NOT_FOUND, "no hand-off %s on this sandbox", handoff_id);
+        if (st != SQ_HANDOFF_PENDING && st != SQ_HANDOFF_ACCEPTED) {
+            *status = st;
+            return 1;
+        }
+        if ((stop && stop(user)) || atomic_load(&w->stopping)) /* a stopping worker does not wait 15 min */
+            return 0;
+        if (sq_handoff_tick(w, sb, sq_now_ms(), err) < 0)
+            return -1;
+        /* A handoff.* for this sandbox, in its own turn as far as it is
+         * concerned: its own request, answered and completed as its own job. */
+        sq_job *job = sq_mailbox_take_handoff(sb);
+        if (job) {
+            sq_job *outer = sq_job_current();
+            sb->run_job(sb, job);
+            sq_job_set_current(outer);
+            continue;
+        }
+        int64_t left = sq_handoff_next_expiry(&sb->handoffs) - sq_now_ms();
+        sq_mailbox_wait_put(sb, left > 0 && left < 200 ? (int)left : 200);
+    }
 }

@@ -6,14 +6,13 @@
  * trigger). Everything here runs on the sandbox's actor thread.
  *
  * For the agent capability (issue 12): the agent's request_handoff tool calls
- * sq_handoff_open with requested_by "agent" from its task (actor thread). While
- * the hand-off it opened is open, sq_handoff_agent_may_act(&sb->handoffs) is
- * false once a person accepted it (control mode human); the agent's loop polls
- * sq_handoff_status_of between its own waits, and ends its wait when the
- * status is completed (resume with resumePrompt and data.note), cancelled or
- * expired. Serving handoff.accept/complete/cancel while the agent's task
- * occupies the actor is the agent's part (it must run those jobs from the
- * queue, as the control lane does for kill/cancel: lifecycle/control.h). */
+ * sq_handoff_open with requested_by "agent" from its task (actor thread), then
+ * sq_handoff_wait: it blocks the task until the hand-off is completed (resume
+ * with its resumePrompt and data.note), cancelled or expired, serving the
+ * sandbox's handoff.* requests out of turn meanwhile (they would otherwise
+ * queue behind the waiting task), and returns at once when the task's control
+ * lane says stop (kill, task.cancel, fenced). While a person has control
+ * (controlMode human) sq_handoff_agent_may_act(&sb->handoffs) is false. */
 #ifndef SQ_HANDOFF_LIVE_H
 #define SQ_HANDOFF_LIVE_H
 
@@ -25,6 +24,14 @@
  * store failure (err). req (may be NULL) is the cause the event names. */
 int sq_handoff_open(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const json_t *body,
                     const char *requested_by, sq_err *why, sq_err *err);
+/* Block the calling task until hand-off handoff_id is completed, cancelled or
+ * expired (its status in *status, its data via sq_handoff_status_of), or until
+ * stop(user) returns true — asked whenever something is put into the
+ * sandbox's queue and at least every 200 ms (pass the task's control-lane
+ * check, e.g. a wrapper of sq_control_on_exec), or the worker stops. Returns 1 done, 0 stopped,
+ * -1 on a store failure (err) or an unknown handoff_id (err: handoff_not_found). */
+int sq_handoff_wait(sq_worker *w, sq_live_sandbox *sb, const char *handoff_id, bool (*stop)(void *user), void *user,
+                    int *status, sq_err *err);
 /* The status of hand-off handoff_id (its event data in *data, borrowed, may be
  * NULL), or -1 when the book does not hold it. */
 int sq_handoff_status_of(const sq_live_sandbox *sb, const char *handoff_id, const json_t **data);
