@@ -38,7 +38,9 @@ body{margin:0;font:20px sans-serif} #btn{position:absolute;left:100px;top:100px;
 <div id="out" style="position:absolute;left:100px;top:220px">not yet</div>
 <input id="name">
 <div id="clock">0</div>
-<script>window.n = 0; setInterval(() => { document.getElementById('clock').textContent = Date.now(); }, 100);</script>
+<script>window.n = 0; window.inputAt = 0;
+document.getElementById('name').addEventListener('input', () => { window.inputAt = Date.now(); });
+setInterval(() => { document.getElementById('clock').textContent = Date.now(); }, 100);</script>
 </body></html>"""
 
 
@@ -186,13 +188,21 @@ def test_handoff_url_viewer_click_and_type(psbx, client, viewer):
     assert post_input(url, {"t": "text", "text": "late"}) == 403
 
 
-def test_forged_expired_and_view_only_urls(psbx, client):
+def test_forged_expired_and_view_only_urls(psbx, client, viewer):
     sbx, s = psbx
+    viewer.goto("about:blank")  # nobody watches: input is still delivered
     hnd = new_id("hnd")
     ev = handoff(client, s, sbx, "handoff.request", {"handoffId": hnd, "reason": "mfa", "message": "code"})
     url = ev["data"]["previewUrl"]
     handoff(client, s, sbx, "handoff.accept", {"handoffId": hnd, "controller": "ada"})
-    assert post_input(url, {"t": "text", "text": ""}) == 204  # the genuine URL may act
+    evaluate(client, s, sbx, "(() => { const i = document.getElementById('name'); i.value = ''; i.focus(); })()")
+    assert post_input(url, {"t": "text", "text": "zz"}) == 204  # the genuine URL may act
+    # Delivered by the preview itself, not by the next browser task (which also
+    # carries queued input): it happened before the check below was even sent.
+    time.sleep(5)
+    checked_at = time.time() * 1000
+    assert evaluate(client, s, sbx, "document.getElementById('name').value") == "zz"
+    assert 0 < evaluate(client, s, sbx, "window.inputAt") < checked_at
     sig = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["s"]
     forged = with_query(url, s=("0" if sig[0] != "0" else "1") + sig[1:])
     assert post_input(forged, {"t": "text", "text": "x"}) == 403

@@ -166,6 +166,7 @@ int sq_preview_hub_queue(sq_preview_hub *h, const json_t *calls)
     if (!h->closed && json_array_size(h->input) + json_array_size(calls) <= SQ_PREVIEW_INPUT_MAX) {
         json_array_extend(h->input, (json_t *)calls);
         rc = 0;
+        pthread_cond_broadcast(&h->cv); /* the pump drives the pipe for input even with nobody watching */
     }
     pthread_mutex_unlock(&h->mu);
     if (rc == 0)

@@ -148,7 +148,7 @@ static void *pump_main(void *arg)
         pthread_mutex_lock(&hub->mu);
         /* Nothing to do while nobody watches and the screencast is off
          * (p->casting is only ever read here as a hint). */
-        if (hub->viewers == 0 && !p->casting && !atomic_load(&p->stop)) {
+        if (hub->viewers == 0 && !p->casting && json_array_size(hub->input) == 0 && !atomic_load(&p->stop)) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
             t.tv_sec += 1;
@@ -157,7 +157,10 @@ static void *pump_main(void *arg)
         pthread_mutex_unlock(&hub->mu);
         if (atomic_load(&p->stop))
             break;
-        if (sq_preview_hub_viewers(hub) == 0 && !p->casting)
+        pthread_mutex_lock(&hub->mu);
+        bool work = hub->viewers > 0 || json_array_size(hub->input) > 0;
+        pthread_mutex_unlock(&hub->mu);
+        if (!work && !p->casting)
             continue;
         if (atomic_load(&hub->actor_wants) || pthread_mutex_trylock(&hub->use_mu) != 0) {
             usleep(20 * 1000); /* the actor drives: its waits carry the frames */
