@@ -37,6 +37,8 @@ static void test_sign_and_verify(void **state)
     /* malformed */
     assert_int_equal(sq_preview_verify(KEY, SBX, "control", "5000x", sig, 0, &m), SQ_PREVIEW_BAD);
     assert_int_equal(sq_preview_verify(KEY, SBX, "control", "", sig, 0, &m), SQ_PREVIEW_BAD);
+    assert_int_equal(sq_preview_verify(KEY, SBX, "control", " 5000", sig, 0, &m), SQ_PREVIEW_BAD);
+    assert_int_equal(sq_preview_verify(KEY, SBX, "control", "+5000", sig, 0, &m), SQ_PREVIEW_BAD);
     assert_int_equal(sq_preview_verify(KEY, SBX, "admin", "5000", sig, 0, &m), SQ_PREVIEW_BAD);
     assert_int_equal(sq_preview_verify(KEY, SBX, NULL, "5000", sig, 0, &m), SQ_PREVIEW_BAD);
     assert_int_equal(sq_preview_verify(KEY, SBX, "control", "5000", "abc", 0, &m), SQ_PREVIEW_BAD);

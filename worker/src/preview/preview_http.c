@@ -336,7 +336,9 @@ enum MHD_Result sq_preview_http(sq_worker *w, struct MHD_Connection *c, const ch
     if (!hub)
         return text(c, 404, "no live preview of this sandbox here (ended, no browser, or another worker's)\n");
     char qs[160];
-    snprintf(qs, sizeof qs, "m=%s&e=%s&s=%s", sq_preview_mode_name(mode), e, s); /* e, s checked above */
+    /* Rebuilt from what was verified (never echoed as it came): e as the number it
+     * parsed to, s the 64 hex digits that matched. */
+    snprintf(qs, sizeof qs, "m=%s&e=%lld&s=%.64s", sq_preview_mode_name(mode), strtoll(e, NULL, 10), s);
     enum MHD_Result ret;
     if (is_stream)
         return stream(c, hub); /* takes the reference */

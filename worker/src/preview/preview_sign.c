@@ -47,6 +47,8 @@ sq_preview_check sq_preview_verify(const unsigned char key[SQ_PREVIEW_KEY_LEN], 
     if (!sandbox_id || !sig || !expires || !sq_preview_mode_parse(mode, &m) || strlen(sig) != SQ_PREVIEW_SIG_HEX ||
         strlen(sandbox_id) > 64)
         return SQ_PREVIEW_BAD;
+    if (*expires < '0' || *expires > '9') /* digits only: no sign, no blanks, one spelling per expiry */
+        return SQ_PREVIEW_BAD;
     char *end = NULL;
     long long e = strtoll(expires, &end, 10);
     if (!*expires || *end || e <= 0)
