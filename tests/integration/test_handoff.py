@@ -187,3 +187,23 @@ def test_cli_handoff_flow_and_ls(worker, pg):
     assert table[1].split()[:3] == [hnd, "completed", "captcha"]
     assert cli("handoff", "accept", sbx, hnd).returncode == 2  # --controller missing: usage
     cli("kill", sbx, check_rc=0)
+
+
+def test_handoff_requests_are_answered_while_a_task_runs(client, worker):
+    """A person is waiting: hand-off requests do not wait for a long command to end."""
+    sbx, s, _ = create(client, {})
+    run_req = client.send(client.envelope("task.exec", sbx, {"command": "sleep", "args": ["6"]}))
+    s.for_request(run_req["requestId"], {"sandbox.task.started"}, timeout=30)
+    hnd = new_id("hnd")
+    ev = send(client, s, sbx, "handoff.request", request_body(hnd))
+    assert ev["type"] == "sandbox.handoff.requested"
+    ev = send(client, s, sbx, "handoff.accept", {"handoffId": hnd, "controller": "ada"})
+    assert ev["data"]["controlMode"] == "human"
+    ev = send(client, s, sbx, "handoff.complete", {"handoffId": hnd})
+    assert ev["data"]["status"] == "completed"
+    end = s.for_request(run_req["requestId"], {"sandbox.task.completed", "sandbox.task.failed"}, timeout=60)
+    assert end["type"] == "sandbox.task.completed" and end["data"]["exitCode"] == 0, end  # the command went on
+    # All three were answered while the command still ran: before its end in the stream.
+    seqs = {e["type"]: e["seq"] for e in s.seen}
+    assert seqs["sandbox.handoff.completed"] < end["seq"]
+    kill(client, s, sbx)

@@ -253,6 +253,20 @@ def test_a_slow_viewer_does_not_stop_another(psbx, client):
     fast.close()
 
 
+def test_preview_url_is_answered_while_a_browser_task_runs(psbx, client):
+    sbx, s = psbx
+    req = client.send(client.envelope("task.browser", sbx, {"actions": [
+        {"op": "evaluate", "expression": "new Promise(r => setTimeout(() => r(1), 5000))"}]}))
+    s.for_request(req["requestId"], {"sandbox.task.started"}, timeout=30)
+    url = preview_url(client, s, sbx, "view", 60000)
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.status == 200
+    end = s.for_request(req["requestId"], TASK_END, timeout=60)
+    assert end["type"] == "sandbox.task.completed", end
+    answered = next(e for e in s.seen if e["type"] == "sandbox.preview.url" and e["data"]["url"] == url)
+    assert answered["seq"] < end["seq"]  # answered while the task still ran
+
+
 def test_preview_url_needs_a_browser_and_viewers_see_the_end(client, worker):
     sbx, s, _ = create(client, {})
     req = client.send(client.envelope("preview.url", sbx, {"mode": "view"}))
