@@ -38,14 +38,6 @@ static void answers_per_request_type(void **state)
         assert_false(sq_event_answers(tasks[i], "sandbox.ready"));
     }
     assert_false(sq_event_answers(SQ_REQ_TASK_EXEC, NULL));
-    assert_true(sq_event_answers(SQ_REQ_HANDOFF_REQUEST, "sandbox.handoff.requested"));
-    assert_true(sq_event_answers(SQ_REQ_HANDOFF_ACCEPT, "sandbox.handoff.accepted"));
-    assert_true(sq_event_answers(SQ_REQ_HANDOFF_COMPLETE, "sandbox.handoff.completed"));
-    assert_true(sq_event_answers(SQ_REQ_HANDOFF_CANCEL, "sandbox.handoff.cancelled"));
-    /* An expiry or a sandbox's end answers no request of these. */
-    assert_false(sq_event_answers(SQ_REQ_HANDOFF_ACCEPT, "sandbox.handoff.expired"));
-    assert_false(sq_event_answers(SQ_REQ_HANDOFF_REQUEST, "sandbox.task.completed"));
-    assert_true(sq_event_answers(SQ_REQ_PREVIEW_URL, "sandbox.preview.url"));
 }
 
 static void dedupe_values(void **state)
