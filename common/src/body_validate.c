@@ -47,6 +47,10 @@ static const char *const agents[] = {"build", "plan", NULL};
 static const char *const languages[] = {"python", "javascript", "typescript", "bash", NULL};
 static const char *const handoff_reasons[] = {"mfa",          "captcha",       "approval", "login_failed",
                                               "ambiguous_ui", "file_download", "custom",   NULL};
+/* Who asks over Kafka: the agent's own hand-offs come from inside the worker. */
+static const char *const handoff_requesters[] = {"sdk", "dashboard", NULL};
+static const char *const handoff_modes[] = {"human", "shared", NULL};
+static const char *const preview_modes[] = {"view", "control", NULL};
 static const char *const browser_ops[] = {"goto",  "click",      "type", "press", "waitFor", "evaluate",
                                           "content", "screenshot", "pdf",  "setViewport", "restart", NULL};
 
@@ -126,10 +130,13 @@ static const field_spec ckpt_create_fields[] = {ID("checkpointId", true, "chk"),
 static const field_spec ckpt_restore_fields[] = {ID("checkpointId", true, "chk"), END};
 static const field_spec handoff_request_fields[] = {ID("handoffId", true, "hnd"), ENUM("reason", true, handoff_reasons),
                                                     NESTR("message", true, 4096), STR("resumePrompt", false, 1 << 16),
-                                                    INT("expiresInMs", false, 1, MAX_TIMEOUT_MS), END};
-static const field_spec handoff_accept_fields[] = {ID("handoffId", true, "hnd"), NESTR("controller", true, 256), END};
+                                                    INT("expiresInMs", false, 1, MAX_TIMEOUT_MS),
+                                                    ENUM("requestedBy", false, handoff_requesters), END};
+static const field_spec handoff_accept_fields[] = {ID("handoffId", true, "hnd"), NESTR("controller", true, 256),
+                                                   ENUM("controlMode", false, handoff_modes), END};
 static const field_spec handoff_complete_fields[] = {ID("handoffId", true, "hnd"), STR("note", false, 4096), END};
 static const field_spec handoff_cancel_fields[] = {ID("handoffId", true, "hnd"), END};
+static const field_spec preview_url_fields[] = {ENUM("mode", false, preview_modes), INT("ttlMs", false, 1, DAY_MS), END};
 
 static const field_spec *const tables[SQ_REQ__COUNT] = {
     [SQ_REQ_SANDBOX_CREATE] = create_fields,
@@ -154,6 +161,7 @@ static const field_spec *const tables[SQ_REQ__COUNT] = {
     [SQ_REQ_HANDOFF_ACCEPT] = handoff_accept_fields,
     [SQ_REQ_HANDOFF_COMPLETE] = handoff_complete_fields,
     [SQ_REQ_HANDOFF_CANCEL] = handoff_cancel_fields,
+    [SQ_REQ_PREVIEW_URL] = preview_url_fields,
 };
 
 static int bad(sq_err *err, const char *path, const char *fmt, const char *detail)

@@ -31,6 +31,7 @@ static const struct {
     [SQ_REQ_HANDOFF_ACCEPT] = {"handoff.accept", NULL},
     [SQ_REQ_HANDOFF_COMPLETE] = {"handoff.complete", NULL},
     [SQ_REQ_HANDOFF_CANCEL] = {"handoff.cancel", NULL},
+    [SQ_REQ_PREVIEW_URL] = {"preview.url", NULL},
 };
 
 const char *sq_req_type_name(sq_req_type t)
@@ -133,6 +134,7 @@ static const char *const event_types[] = {
     "sandbox.handoff.completed",
     "sandbox.handoff.cancelled",
     "sandbox.handoff.expired",
+    "sandbox.preview.url",
     "sandbox.checkpoint.created",
     "sandbox.checkpoint.restored",
     "sandbox.document.converted",

@@ -84,5 +84,7 @@ int cmd_browser(int argc, char **argv);    /* browser SBX ACTION … */
 int cmd_checkpoint(int argc, char **argv); /* checkpoint create|ls|restore */
 int cmd_artifacts(int argc, char **argv);  /* artifacts ls|get|url */
 int cmd_doc(int argc, char **argv);        /* doc convert SBX IN --to FMT … */
+int cmd_handoff(int argc, char **argv);    /* handoff request|accept|complete|cancel|ls */
+int cmd_preview(int argc, char **argv);    /* preview SBX [--control] (cmd_handoff.c) */
 
 #endif

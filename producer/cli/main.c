@@ -36,6 +36,9 @@ static const char usage[] =
     "  agent transcript TASK  an agent task's conversation (PostgreSQL)\n"
     "  doc convert SBX IN --to FMT  convert a document (docx, odt, html, md, xlsx,\n"
     "                       ods, csv, pptx, pdf) with LibreOffice in the sandbox\n"
+    "  handoff ...          hand the browser to a person and back: request, accept,\n"
+    "                       complete, cancel, ls\n"
+    "  preview SBX          a signed URL of the sandbox's live browser (--control)\n"
     "  events               print sandbox events as they happen\n"
     "  batch submit FILE    submit a JSONL file of jobs at volume, optionally wait\n"
     "  webhooks ...         webhook endpoints and the delivery log (PostgreSQL)\n"
@@ -68,7 +71,8 @@ static command_fn find(const char *name)
                     {"list", cmd_state},       {"history", cmd_state},     {"audit", cmd_state},     {"batch", cmd_batch},
                     {"webhooks", cmd_webhooks}, {"browser", cmd_browser}, {"artifacts", cmd_artifacts},
                     {"cancel", cmd_cancel},     {"prompt", cmd_agent},     {"agent", cmd_agent},
-                    {"doc", cmd_doc},            {"checkpoint", cmd_checkpoint}};
+                    {"doc", cmd_doc},            {"checkpoint", cmd_checkpoint},
+                    {"handoff", cmd_handoff},     {"preview", cmd_preview}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn;

@@ -79,6 +79,7 @@ typedef enum sandq_code {
     SANDQ_E_INTERNAL = 15,           /* internal: worker-side error (also: an unknown wire code) */
     SANDQ_E_CAPABILITY_UNAVAILABLE = 16, /* capability_unavailable: the worker lacks what the capability needs */
     SANDQ_E_CHECKPOINT_NOT_FOUND = 17,   /* checkpoint_not_found: checkpoint.restore of an unknown id */
+    SANDQ_E_HANDOFF_NOT_FOUND = 18,      /* handoff_not_found: no hand-off with that handoffId on the sandbox */
 
     /* Client-side codes: never on the wire. */
     SANDQ_E_WAIT_TIMEOUT = 100,   /* wait_timeout: no answer before the call's deadline (the request
@@ -759,6 +760,78 @@ SANDQ_API sandq_code sandq_checkpoint_restore(sandq_client_t *client, const char
  * "sizeBytes", "sha256", "durationMs", "createdAt"}, …] newest first, "keep": N}. */
 SANDQ_API sandq_code sandq_checkpoints_list(sandq_client_t *client, const char *sandbox_id,
                                             const sandq_checkpoint_opts *opts, char **result_json, sandq_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Hand-offs (docs/handoff.md)                                                */
+/* ------------------------------------------------------------------------- */
+
+typedef struct sandq_handoff_opts {
+    size_t struct_size;        /* SANDQ_HANDOFF_OPTS_INIT sets it: see "Option structs" above */
+    /* sandq_handoff_request: what the agent does once control returns (NULL → none). */
+    const char *resume_prompt;
+    /* sandq_handoff_request: how long the hand-off may stay open; 0 → the worker's
+     * default, 15 minutes. Past it the hand-off is `expired` and control returns to ai. */
+    int64_t expires_in_ms;
+    /* sandq_handoff_request: "sdk" (NULL) or "dashboard". */
+    const char *requested_by;
+    /* sandq_handoff_accept: "human" (NULL; the agent may not act) or "shared". */
+    const char *control_mode;
+    /* sandq_handoff_complete: the person's note for the agent (NULL → none). */
+    const char *note;
+    /* How long the call waits for its event; 0 → the client's timeout. */
+    int64_t wait_ms;
+} sandq_handoff_opts;
+#define SANDQ_HANDOFF_OPTS_INIT {.struct_size = sizeof(sandq_handoff_opts)}
+
+/* Ask a person to take over sandbox_id (handoff.request). handoff_id NULL → a new
+ * hnd_ id. reason: mfa, captcha, approval, login_failed, ambiguous_ui, file_download
+ * or custom. On success *handoff_json (free with sandq_free; may be NULL if not
+ * wanted) is the sandbox.handoff.requested event's data: {handoffId, status
+ * "pending", reason, message, requestedBy, requestedAt, expiresAt, controlMode, …}.
+ * Errors: the request's rejection (SANDQ_E_INVALID_STATE while another hand-off is
+ * open), SANDQ_E_WAIT_TIMEOUT, SANDQ_E_KAFKA, SANDQ_E_BAD_ARGUMENT. Any thread. */
+SANDQ_API sandq_code sandq_handoff_request(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                           const char *reason, const char *message, const sandq_handoff_opts *opts,
+                                           char **handoff_json, sandq_error *err);
+/* A person (controller) takes over a pending hand-off: controlMode becomes human (or
+ * opts->control_mode "shared"). *handoff_json: the sandbox.handoff.accepted data.
+ * Errors as above, and SANDQ_E_HANDOFF_NOT_FOUND. */
+SANDQ_API sandq_code sandq_handoff_accept(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                          const char *controller, const sandq_handoff_opts *opts,
+                                          char **handoff_json, sandq_error *err);
+/* The person is done (an accepted hand-off): control returns to ai; opts->note is
+ * passed on. *handoff_json: the sandbox.handoff.completed data. */
+SANDQ_API sandq_code sandq_handoff_complete(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                            const sandq_handoff_opts *opts, char **handoff_json, sandq_error *err);
+/* Withdraw a pending or accepted hand-off: control returns to ai.
+ * *handoff_json: the sandbox.handoff.cancelled data. */
+SANDQ_API sandq_code sandq_handoff_cancel(sandq_client_t *client, const char *sandbox_id, const char *handoff_id,
+                                          const sandq_handoff_opts *opts, char **handoff_json, sandq_error *err);
+/* The sandbox's hand-offs from PostgreSQL (client opts.database_url), oldest first,
+ * as a JSON array of the hand-offs as their latest events carried them (free with
+ * sandq_free). Another tenant's sandbox is SANDQ_E_FORBIDDEN; an unknown one
+ * SANDQ_E_SANDBOX_NOT_FOUND. Errors: SANDQ_E_DATABASE. Any thread. */
+SANDQ_API sandq_code sandq_handoff_list(sandq_client_t *client, const char *sandbox_id, char **handoffs_json,
+                                        sandq_error *err);
+
+typedef struct sandq_preview_opts {
+    size_t struct_size;   /* SANDQ_PREVIEW_OPTS_INIT sets it: see "Option structs" above */
+    /* 0 → a view-only URL; 1 → a control URL (input is accepted only while an accepted
+     * hand-off lets a person act). */
+    int control;
+    /* How long the URL is valid; 0 → 1 hour; at most 24 hours. */
+    int64_t ttl_ms;
+    /* How long the call waits for the worker's answer; 0 → the client's timeout. */
+    int64_t wait_ms;
+} sandq_preview_opts;
+#define SANDQ_PREVIEW_OPTS_INIT {.struct_size = sizeof(sandq_preview_opts)}
+
+/* A signed, expiring URL of sandbox_id's live browser preview (preview.url), served
+ * by the sandbox's worker at its SANDQ_PUBLIC_URL. *url: free with sandq_free;
+ * *expires_at (may be NULL): epoch ms. A sandbox without a browser is
+ * SANDQ_E_CAPABILITY_DISABLED. Errors as sandq_handoff_request. Any thread. */
+SANDQ_API sandq_code sandq_preview_url(sandq_client_t *client, const char *sandbox_id, const sandq_preview_opts *opts,
+                                       char **url, int64_t *expires_at, sandq_error *err);
 
 /* ------------------------------------------------------------------------- */
 /* Live state (Redis) and history (PostgreSQL)                                */

@@ -52,7 +52,8 @@ def sbx(worker):
 
 def test_every_command_has_help_with_examples():
     for cmd in ["launch", "create", "get", "list", "history", "exec", "sh", "run-code", "cp", "ls", "rm",
-                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser", "artifacts", "cancel"]:
+                "pause", "resume", "kill", "set-timeout", "events", "files", "batch", "browser", "artifacts", "cancel",
+                "handoff", "preview"]:
         p = sandq(cmd, "--help", check_rc=0)
         text = p.stdout.decode()
         assert text.startswith("usage: sandq"), cmd
@@ -60,7 +61,7 @@ def test_every_command_has_help_with_examples():
         assert "--json" in text or cmd == "batch", cmd
     top = sandq("--help", check_rc=0).stdout.decode()
     for cmd in ["create", "get", "list", "history", "sh", "run-code", "cp", "pause", "resume", "batch submit",
-                "browser SBX"]:
+                "browser SBX", "handoff ...", "preview SBX"]:
         assert cmd in top
 
 

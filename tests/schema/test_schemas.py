@@ -41,10 +41,13 @@ REQUEST_TYPES = [
     "checkpoint.create", "checkpoint.restore",
     "handoff.request", "handoff.accept", "handoff.complete", "handoff.cancel",
 ]
-# PROTOCOL.md's "Additions for the capability round" that are request types,
-# and every type the schema knows (common.json's order).
-ADDED_REQUEST_TYPES = ["checkpoints.list"]
-ALL_REQUEST_TYPES = REQUEST_TYPES[:17] + ADDED_REQUEST_TYPES + REQUEST_TYPES[17:]
+# Request and event types beyond PROTOCOL.md's first design: its "Additions for the
+# capability round" (checkpoints.list) and those added after it (preview.url;
+# docs/protocol.md lists and explains them), and every type the schema knows
+# (common.json's order).
+ADDED_REQUEST_TYPES = ["checkpoints.list", "preview.url"]
+ADDED_EVENT_TYPES = ["sandbox.preview.url"]
+ALL_REQUEST_TYPES = REQUEST_TYPES[:17] + ["checkpoints.list"] + REQUEST_TYPES[17:] + ["preview.url"]
 TASK_ID_REQUIRED = [t for t in ALL_REQUEST_TYPES if t.split(".")[0] in ("task", "files", "checkpoint")
                     or t == "checkpoints.list"]
 LIFECYCLE = {
@@ -61,6 +64,9 @@ EVENT_TYPES = list(LIFECYCLE) + [
     "sandbox.checkpoint.created", "sandbox.checkpoint.restored",
     "sandbox.document.converted", "sandbox.artifacts.updated", "request.rejected",
 ]
+# In schema/common.json's order: each added event follows its neighbours there.
+ALL_EVENT_TYPES = EVENT_TYPES[:EVENT_TYPES.index("sandbox.handoff.expired") + 1] + ADDED_EVENT_TYPES + \
+    EVENT_TYPES[EVENT_TYPES.index("sandbox.handoff.expired") + 1:]
 STATES = ["queued", "assigning", "ready", "active", "pausing", "paused", "ending", "ended", "failed"]
 ERROR_CODES = [
     "invalid_request", "unsupported_version", "unknown_type", "sandbox_not_found", "sandbox_exists",
@@ -68,7 +74,7 @@ ERROR_CODES = [
     "payload_too_large", "limit_exceeded", "timed_out", "canceled", "internal",
 ]
 # PROTOCOL.md's "Additions for the capability round", taken so far (docs/protocol.md lists them).
-ADDED_ERROR_CODES = ["capability_unavailable", "checkpoint_not_found"]
+ADDED_ERROR_CODES = ["capability_unavailable", "checkpoint_not_found", "handoff_not_found"]
 TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoint"]
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",
@@ -252,7 +258,7 @@ def test_schema_dir_has_the_expected_files():
     have = {_rel(p) for p in _schema_files()}
     want = {"common.json", "request.schema.json", "event.schema.json"}
     want |= {f"requests/{t}.json" for t in ALL_REQUEST_TYPES}
-    want |= {f"events/{t}.json" for t in EVENT_TYPES}
+    want |= {f"events/{t}.json" for t in ALL_EVENT_TYPES}
     want |= {f"events/{s}" for s in SHARED_EVENT_SCHEMAS}
     assert sorted(want - have) == [], "schema files missing"
     assert sorted(have - want) == [], "schema files that no type uses (add the type to this test, or remove the file)"
@@ -262,14 +268,14 @@ def test_schema_dir_has_the_expected_files():
 
 def test_enums_match_the_protocol():
     assert _common_enum("requestType") == ALL_REQUEST_TYPES
-    assert _common_enum("eventType") == EVENT_TYPES
+    assert _common_enum("eventType") == ALL_EVENT_TYPES
     assert _common_enum("state") == STATES
     assert _common_enum("errorCode") == ERROR_CODES + ADDED_ERROR_CODES
     assert _common_enum("taskKind") == TASK_KINDS
     assert len(REQUEST_TYPES) == 21 and len(set(REQUEST_TYPES)) == 21
     assert len(EVENT_TYPES) == 30 and len(set(EVENT_TYPES)) == 30
     assert len(ERROR_CODES) == 15 and len(STATES) == 9
-    assert schemas.request_types() == ALL_REQUEST_TYPES and schemas.event_types() == EVENT_TYPES
+    assert schemas.request_types() == ALL_REQUEST_TYPES and schemas.event_types() == ALL_EVENT_TYPES
 
 
 def _conditional_refs(envelope: dict, key: str) -> dict[str, str]:
@@ -291,7 +297,7 @@ def test_request_envelope_routes_every_type_to_its_body_schema():
 
 def test_event_envelope_routes_every_type_to_its_data_schema():
     refs = _conditional_refs(_load(SCHEMA_DIR / "event.schema.json"), "data")
-    assert refs == {t: f"events/{t}.json" for t in EVENT_TYPES}
+    assert refs == {t: f"events/{t}.json" for t in ALL_EVENT_TYPES}
 
 
 def _section(text: str, heading: str) -> str:
@@ -384,7 +390,7 @@ def test_example_sets_cover_every_type_and_expectation():
     req_types = {_load(p)["type"] for p in _examples("requests", "valid")}
     ev_types = {_load(p)["type"] for p in _examples("events", "valid")}
     assert sorted(set(ALL_REQUEST_TYPES) - req_types) == [], "request types without a valid example"
-    assert sorted(set(EVENT_TYPES) - ev_types) == [], "event types without a valid example"
+    assert sorted(set(ALL_EVENT_TYPES) - ev_types) == [], "event types without a valid example"
     invalid = {_example_id(p) for p in _examples("requests", "invalid") + _examples("events", "invalid")}
     assert sorted(set(INVALID_EXPECT) - invalid) == [], "INVALID_EXPECT names examples that do not exist"
     assert len(invalid) >= 15
@@ -548,7 +554,7 @@ def docs_md() -> str:
 
 
 def test_docs_mention_every_type_and_code(docs_md):
-    for name in ALL_REQUEST_TYPES + EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
+    for name in ALL_REQUEST_TYPES + ALL_EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
         assert f"`{name}`" in docs_md, f"docs/protocol.md does not mention `{name}`"
 
 

@@ -38,6 +38,15 @@ static void answers_per_request_type(void **state)
         assert_false(sq_event_answers(tasks[i], "sandbox.ready"));
     }
     assert_false(sq_event_answers(SQ_REQ_TASK_EXEC, NULL));
+    /* A hand-off step and preview.url are answered by their own event, so a
+     * redelivered one replays its first answer instead of running again. */
+    assert_true(sq_event_answers(SQ_REQ_HANDOFF_REQUEST, "sandbox.handoff.requested"));
+    assert_true(sq_event_answers(SQ_REQ_HANDOFF_ACCEPT, "sandbox.handoff.accepted"));
+    assert_true(sq_event_answers(SQ_REQ_HANDOFF_COMPLETE, "sandbox.handoff.completed"));
+    assert_true(sq_event_answers(SQ_REQ_HANDOFF_CANCEL, "sandbox.handoff.cancelled"));
+    assert_true(sq_event_answers(SQ_REQ_PREVIEW_URL, "sandbox.preview.url"));
+    assert_false(sq_event_answers(SQ_REQ_HANDOFF_ACCEPT, "sandbox.handoff.requested"));
+    assert_false(sq_event_answers(SQ_REQ_HANDOFF_REQUEST, "sandbox.task.completed"));
 }
 
 static void dedupe_values(void **state)

@@ -41,6 +41,7 @@ static const struct {
     {SQ_REQ_HANDOFF_ACCEPT, "handoff.accept", false, NULL},
     {SQ_REQ_HANDOFF_COMPLETE, "handoff.complete", false, NULL},
     {SQ_REQ_HANDOFF_CANCEL, "handoff.cancel", false, NULL},
+    {SQ_REQ_PREVIEW_URL, "preview.url", false, NULL},
 };
 
 static void test_request_type_names_round_trip(void **state)
@@ -151,7 +152,8 @@ static void test_error_code_names(void **state)
                                         "timed_out",
                                         "canceled",
                                         "internal",
-                                        "capability_unavailable", "checkpoint_not_found"};
+                                        "capability_unavailable", "checkpoint_not_found",
+                                        "handoff_not_found"};
     assert_int_equal(sizeof names / sizeof names[0], SQ_CODE__COUNT - 1);
     for (int c = 1; c < SQ_CODE__COUNT; c++) {
         assert_string_equal(sq_code_name((sq_code)c), names[c - 1]);

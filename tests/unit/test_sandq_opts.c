@@ -148,6 +148,40 @@ static void test_a_newer_struct_is_accepted_only_without_unknown_options(void **
     assert_non_null(strstr(err.message, "does not know"));
 }
 
+/* The hand-off and preview calls follow the convention too: checked before
+ * anything is sent (no broker is needed to see it). */
+static void test_handoff_and_preview_opts_follow_the_convention(void **state)
+{
+    (void)state;
+    sandq_client_opts co = SANDQ_CLIENT_OPTS_INIT;
+    co.brokers = "127.0.0.1:1";
+    sandq_error err;
+    sandq_client_t *c = sandq_client_new(&co, &err);
+    assert_non_null(c);
+    sandq_handoff_opts bad;
+    memset(&bad, 0, sizeof bad);
+    char *out = (char *)"x";
+    assert_int_equal(sandq_handoff_request(c, "sbx_01M8E51QDZ0SKHS01HFYHV2YCX", NULL, "mfa", "m", &bad, &out, &err),
+                     SANDQ_E_BAD_ARGUMENT);
+    assert_non_null(strstr(err.message, "SANDQ_HANDOFF_OPTS_INIT"));
+    assert_null(out);
+    sandq_preview_opts pbad;
+    memset(&pbad, 0, sizeof pbad);
+    assert_int_equal(sandq_preview_url(c, "sbx_01M8E51QDZ0SKHS01HFYHV2YCX", &pbad, &out, NULL, &err),
+                     SANDQ_E_BAD_ARGUMENT);
+    assert_non_null(strstr(err.message, "SANDQ_PREVIEW_OPTS_INIT"));
+    sandq_preview_opts po = SANDQ_PREVIEW_OPTS_INIT;
+    po.ttl_ms = 25LL * 3600 * 1000;
+    assert_int_equal(sandq_preview_url(c, "sbx_01M8E51QDZ0SKHS01HFYHV2YCX", &po, &out, NULL, &err),
+                     SANDQ_E_BAD_ARGUMENT);
+    /* ids are checked before anything is sent */
+    assert_int_equal(sandq_handoff_accept(c, "sbx_01M8E51QDZ0SKHS01HFYHV2YCX", "hnd_bad", "ada", NULL, NULL, &err),
+                     SANDQ_E_BAD_ARGUMENT);
+    assert_int_equal(sandq_handoff_cancel(c, "nope", "hnd_01M8E51QDZX8FY4YMR9NJMG8EG", NULL, NULL, &err),
+                     SANDQ_E_BAD_ARGUMENT);
+    sandq_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_an_uninitialised_struct_is_refused_with_the_fix),
         cmocka_unit_test(test_null_and_init_mean_every_default),
         cmocka_unit_test(test_older_exec_opts_build_the_same_request),
+        cmocka_unit_test(test_handoff_and_preview_opts_follow_the_convention),
         cmocka_unit_test(test_a_newer_struct_is_accepted_only_without_unknown_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -152,7 +152,8 @@ static void test_failed_codes(void **state)
                  {"path_outside_workspace", SANDQ_E_PATH_OUTSIDE_WORKSPACE},
                  {"capability_disabled", SANDQ_E_CAPABILITY_DISABLED}, {"internal", SANDQ_E_INTERNAL},
                  {"capability_unavailable", SANDQ_E_CAPABILITY_UNAVAILABLE},
-                 {"checkpoint_not_found", SANDQ_E_CHECKPOINT_NOT_FOUND}};
+                 {"checkpoint_not_found", SANDQ_E_CHECKPOINT_NOT_FOUND},
+                 {"handoff_not_found", SANDQ_E_HANDOFF_NOT_FOUND}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sqp_taskstate ts;
         sqp_taskstate_init(&ts, TSK, REQ, NULL, NULL);

@@ -41,6 +41,7 @@ static const row table[] = {
     {SQ_REQ_HANDOFF_ACCEPT,      "niiooiiiii"},
     {SQ_REQ_HANDOFF_COMPLETE,    "niiooiiiii"},
     {SQ_REQ_HANDOFF_CANCEL,      "niiooiiiii"},
+    {SQ_REQ_PREVIEW_URL,         "niiooioiii"},
 };
 
 static sq_code code_for(char c)

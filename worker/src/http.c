@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "artifacts/serve.h"
+#include "preview/preview_http.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 #include "store/writer.h"
@@ -123,13 +124,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *version, const char *upload, size_t *upload_size, void **state)
 {
     (void)version;
-    (void)upload;
-    (void)upload_size;
-    (void)state;
     sq_worker *w = cls;
     /* issue 13: signed artifact downloads (artifacts/serve.h); HEAD too */
     if (strncmp(url, "/artifacts/", 11) == 0 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
         return sq_art_serve(w, c, url);
+    if (sq_preview_http_match(url)) /* issue 14: the live preview */
+        return sq_preview_http(w, c, url, method, upload, upload_size, state);
     if (strcmp(method, "GET") != 0)
         return reply(c, 405, "text/plain", "method not allowed\n", false);
     if (strcmp(url, "/healthz") == 0)
@@ -169,25 +169,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return reply(c, 404, "text/plain", "not found\n", false);
 }
 
+static void on_completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    sq_preview_http_done(state);
+}
+
 int sq_http_start(sq_worker *w, sq_err *err)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->cfg.http_port)};
     if (inet_pton(AF_INET, w->cfg.http_addr, &addr.sin_addr) != 1)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_HTTP_ADDR", "SANDQ_HTTP_ADDR must be an IPv4 address");
-    daemon_handle = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+    /* Thread per connection: a preview stream waits for its next frame on a
+     * condition variable in its own thread (in internal-polling mode a
+     * content reader that has nothing yet would make the daemon spin). */
+    daemon_handle = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
                                      (uint16_t)w->cfg.http_port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
-                                     &addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+                                     &addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 256u,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!daemon_handle)
         return sq_err_set(err, SQ_INTERNAL, "http: cannot listen on %s:%lld", w->cfg.http_addr,
                           (long long)w->cfg.http_port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
     int port = info ? info->port : (int)w->cfg.http_port;
-    sq_info(NULL, "http listening on %s:%d (/healthz /readyz /metrics)", w->cfg.http_addr, port);
+    sq_info(NULL, "http listening on %s:%d (/healthz /readyz /metrics /preview/)", w->cfg.http_addr, port);
+    if (sq_preview_http_init(w, port, err) < 0) {
+        sq_http_stop();
+        return -1;
+    }
     return port;
 }
 
 void sq_http_stop(void)
 {
+    sq_preview_http_stopping(); /* MHD joins every connection's thread: end the streams first */
     if (daemon_handle)
         MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;

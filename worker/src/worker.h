@@ -21,6 +21,7 @@
 
 #include "lifecycle/lifetime.h"  /* issue 3: sandbox deadlines (sbx_limits.h comes with config.h) */
 #include "config.h"
+#include "handoff/handoff_state.h" /* issue 14: hand-offs and the control mode */
 #include "pipeline/offsets.h"
 #include "sandbox/sandbox.h"
 #include "sq/protocol.h"
@@ -52,6 +53,8 @@ typedef struct sq_live_sandbox {
     char artifact_prefix[260]; /* issue 13: capabilities.storage.artifactPrefix ("" none) */
     bool agent_enabled;        /* issue 12: capabilities.agent.enabled at create (caps/agent/) */
     char agent_default[8];     /* its defaultAgent: "build" or "plan" */
+    struct sq_preview *preview; /* issue 14: its live preview (preview/preview_pump.h), NULL without; set under registry_mu */
+    sq_handoff_book handoffs;  /* issue 14: hand-offs and controlMode (actor thread; handoff/handoff_live.h) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */

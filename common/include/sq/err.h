@@ -29,6 +29,7 @@ typedef enum sq_code {
     SQ_INTERNAL,
     SQ_CAPABILITY_UNAVAILABLE, /* the capability round's addition: the worker lacks what it needs */
     SQ_CHECKPOINT_NOT_FOUND,   /* issue 13: checkpoint.restore of an id this sandbox does not have */
+    SQ_HANDOFF_NOT_FOUND,      /* the capability round's addition: no such hand-off on this sandbox */
     SQ_CODE__COUNT
 } sq_code;
 

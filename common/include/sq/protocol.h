@@ -42,6 +42,7 @@ typedef enum sq_req_type {
     SQ_REQ_HANDOFF_ACCEPT,
     SQ_REQ_HANDOFF_COMPLETE,
     SQ_REQ_HANDOFF_CANCEL,
+    SQ_REQ_PREVIEW_URL, /* an addition (issue 14): a signed viewer URL */
     SQ_REQ__COUNT
 } sq_req_type;
 

@@ -15,6 +15,7 @@
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/task.h"
 #include "notify/emit.h"
+#include "preview/preview_pump.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 
@@ -60,6 +61,7 @@ int sq_browser_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req
         return emit_failed(w, sb, req, "start_failed", why.msg, err);
     }
     sq_info(&lc, "browser %s ready in %lld ms", sb->browser->version, (long long)sb->browser->startup_ms);
+    sq_preview_attach(sb); /* issue 14: viewers may watch it from now on */
     *ready = true;
     return emit_ready(w, sb, req, err);
 }
@@ -68,6 +70,7 @@ void sq_browser_release(sq_live_sandbox *sb)
 {
     if (!sb->browser)
         return;
+    sq_preview_detach(sb); /* its viewers' streams end; nobody else uses the pipe after this */
     /* The sandbox's processes are about to be killed with its cgroup and its
      * workspace (the profile) removed: a clean Browser.close would only cost
      * time, and the sandbox may be frozen. Our ends of the pipe close. */
@@ -284,5 +287,10 @@ int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, 
         return sq_route_reject(w, sb, req, &why, err);
     }
     json_t *summary = json_pack("{s:I}", "actions", (json_int_t)json_array_size(json_object_get(req->body, "actions")));
-    return sq_task_run(w, sb, req, summary, browser_body, err);
+    /* The pipe is the actor's for the whole task (preview_pump.h): the
+     * preview rides on the task's own waits meanwhile. */
+    struct sq_preview_hub *held = sq_preview_actor_enter(sb);
+    int rc = sq_task_run(w, sb, req, summary, browser_body, err);
+    sq_preview_actor_leave(held);
+    return rc;
 }

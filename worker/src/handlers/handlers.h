@@ -28,4 +28,7 @@ int sq_handle_agent(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq
 int sq_handle_checkpoint(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
+int sq_handle_preview_url(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* preview.c */
+int sq_handle_handoff(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);      /* handoff.c */
+
 #endif

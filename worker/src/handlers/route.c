@@ -102,6 +102,13 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
         return sq_handle_agent(w, sb, req, err);
     case SQ_REQ_TASK_DOCUMENT: /* issue 15 */
         return sq_handle_document(w, sb, req, err);
+    case SQ_REQ_HANDOFF_REQUEST: /* issue 14 */
+    case SQ_REQ_HANDOFF_ACCEPT:
+    case SQ_REQ_HANDOFF_COMPLETE:
+    case SQ_REQ_HANDOFF_CANCEL:
+        return sq_handle_handoff(w, sb, req, err);
+    case SQ_REQ_PREVIEW_URL: /* issue 14 */
+        return sq_handle_preview_url(w, sb, req, err);
     case SQ_REQ_TASK_CANCEL:
         return sq_handle_cancel(w, sb, req, err);
     case SQ_REQ_CHECKPOINT_CREATE: /* issue 13 */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "handlers/route.h"
+#include "handoff/handoff_live.h"
 #include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/live.h"
@@ -58,6 +59,7 @@ sq_live_sandbox *sq_actor_new(sq_worker *w, const char *id)
     sb->state = SQ_STATE_NONE;
     sb->workspace_fd = -1;
     sb->slot_lock_fd = -1;
+    sq_handoff_book_init(&sb->handoffs);
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
     return sb;
@@ -246,6 +248,18 @@ static void *actor_main(void *arg)
             if (sq_lifetime_enforce(w, sb, now, &lerr) == 1 && sq_state_is_terminal(sb->state))
                 close_actor(w, sb);
             int64_t next = sq_lifetime_next_deadline(&sb->lifetime);
+            if (next > 0 && next - now < wait_ms)
+                wait_ms = next - now > 10 ? (int)(next - now) : 10;
+        }
+        /* Hand-off expiry (issue 14): needs no request to arrive, like the lifetime. */
+        if (!sb->closing && !sq_state_is_terminal(sb->state) && sb->state != SQ_STATE_NONE) {
+            sq_err herr;
+            int64_t now = sq_now_ms();
+            if (sq_handoff_tick(w, sb, now, &herr) < 0) {
+                sq_log_ctx lc = {.sandbox_id = sb->id};
+                sq_error(&lc, "could not expire a hand-off: %s", herr.msg);
+            }
+            int64_t next = sq_handoff_next_expiry(&sb->handoffs);
             if (next > 0 && next - now < wait_ms)
                 wait_ms = next - now > 10 ? (int)(next - now) : 10;
         }

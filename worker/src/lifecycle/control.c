@@ -25,6 +25,15 @@ static bool is_control(sq_req_type t)
     return t == SQ_REQ_SANDBOX_KILL || t == SQ_REQ_TASK_CANCEL;
 }
 
+/* Issue 14: requests that only look at the sandbox's record (hand-offs, a
+ * preview URL) and must not wait for a long task — a person is waiting — are
+ * answered from inside the running task's wait, like a queued task's cancel. */
+static bool is_served_in_task(sq_req_type t)
+{
+    return t == SQ_REQ_HANDOFF_REQUEST || t == SQ_REQ_HANDOFF_ACCEPT || t == SQ_REQ_HANDOFF_COMPLETE ||
+           t == SQ_REQ_HANDOFF_CANCEL || t == SQ_REQ_PREVIEW_URL;
+}
+
 static const char *target_of(const sq_request *req)
 {
     const char *t = json_string_value(json_object_get(req->body, "targetTaskId"));
@@ -46,6 +55,11 @@ bool sq_control_admit(sq_live_sandbox *sb, const sq_job *job)
     /* Another tenant's kill or cancel is refused (forbidden) in its turn and
      * must stop nothing meanwhile. The tenant is set at create, before any
      * other request can reach the record. */
+    if (is_served_in_task(job->req.type) && strcmp(job->req.tenant, sb->tenant) == 0 && !sb->frozen_in_task &&
+        sb->running_task[0]) {
+        wake(sb); /* stays in its place in the queue; the running task's loop takes it out */
+        return false;
+    }
     if (!is_control(job->req.type) || strcmp(job->req.tenant, sb->tenant) != 0)
         return false;
     /* A kill sent `inOrder` takes its turn like any request. */
@@ -294,11 +308,41 @@ static void serve_cancels(sq_live_sandbox *sb)
     }
 }
 
+/* The queued hand-off and preview.url requests (is_served_in_task), each run
+ * now as its own job: they keep their order among themselves. Not while a
+ * kill is pending: the sandbox is going. */
+static void serve_in_task(sq_live_sandbox *sb)
+{
+    for (;;) {
+        sq_job *job = NULL;
+        pthread_mutex_lock(&sb->mu);
+        if (!sb->kill_pending)
+            for (sq_job **p = &sb->q_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+                sq_job *j = *p;
+                if (j->parsed && is_served_in_task(j->req.type) && strcmp(j->req.tenant, sb->tenant) == 0) {
+                    *p = j->next;
+                    if (sb->q_tail == j)
+                        sb->q_tail = prev;
+                    j->next = NULL;
+                    job = j;
+                    break;
+                }
+            }
+        pthread_mutex_unlock(&sb->mu);
+        if (!job)
+            return;
+        sq_job *outer = sq_job_current();
+        sb->run_job(sb, job);
+        sq_job_set_current(outer);
+    }
+}
+
 bool sq_control_stop_task(sq_worker *w, sq_live_sandbox *sb)
 {
     if (stop_asked(sb))
         return true;
     serve_cancels(sb);
+    serve_in_task(sb);
     return sq_control_check_owner(w, sb);
 }
 
@@ -309,6 +353,7 @@ bool sq_control_on_exec(void *user, int64_t *control_at)
     if (stop_asked(sb))
         return true;
     serve_cancels(sb);
+    serve_in_task(sb);
     /* Taken over while the command runs: it stops, and its outcome is not
      * published here (task.c). */
     if (sq_control_check_owner(t->w, sb))

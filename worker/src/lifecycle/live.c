@@ -8,6 +8,7 @@
 
 #include "handlers/browser.h"
 #include "handlers/ws_fs.h"
+#include "handoff/handoff_live.h"
 #include "lifecycle/create_opts.h"
 #include "lifecycle/slots.h"
 #include "lifecycle/transition.h"
@@ -57,11 +58,15 @@ void sq_live_teardown(sq_worker *w, sq_live_sandbox *sb)
     sb->env = NULL;
     json_decref(sb->capabilities);
     sb->capabilities = NULL;
+    sq_handoff_book_free(&sb->handoffs);
 }
 
 int sq_live_end(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason, const char *message,
                 sq_err *err)
 {
+    /* An open hand-off cannot outlive its sandbox (its cancelled event first). */
+    if (sq_handoff_end_with_sandbox(w, sb, req, err) < 0)
+        return -1;
     if (sq_transition(w, sb, req, SQ_STATE_ENDING, reason, message, NULL, err) < 0)
         return -1;
     sq_live_teardown(w, sb); /* everything released before "ended" is announced */
@@ -71,6 +76,11 @@ int sq_live_end(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const 
 int sq_live_fail(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *reason, const char *message,
                  sq_err *err)
 {
+    /* An open hand-off is cancelled before the sandbox goes (its event first),
+     * as on an end; not when fenced or handed over: the new owner speaks. */
+    if (!sb->fenced && !sb->handed_over && !sq_state_is_terminal(sb->state) && sb->state != SQ_STATE_NONE &&
+        sq_handoff_end_with_sandbox(w, sb, req, err) < 0)
+        return -1;
     sq_live_teardown(w, sb); /* everything released before "failed" is announced */
     if (sq_state_is_terminal(sb->state) || sb->state == SQ_STATE_NONE)
         return 0;

@@ -110,3 +110,44 @@ void sq_mailbox_wake(sq_live_sandbox *sb)
     pthread_cond_signal(&sb->cv);
     pthread_mutex_unlock(&sb->mu);
 }
+
+static bool is_handoff(sq_req_type t)
+{
+    return t == SQ_REQ_HANDOFF_REQUEST || t == SQ_REQ_HANDOFF_ACCEPT || t == SQ_REQ_HANDOFF_COMPLETE ||
+           t == SQ_REQ_HANDOFF_CANCEL;
+}
+
+sq_job *sq_mailbox_take_handoff(sq_live_sandbox *sb)
+{
+    sq_job *found = NULL;
+    pthread_mutex_lock(&sb->mu);
+    for (sq_job **p = &sb->q_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        sq_job *j = *p;
+        if (j->parsed && is_handoff(j->req.type)) {
+            *p = j->next;
+            if (sb->q_tail == j)
+                sb->q_tail = prev;
+            j->next = NULL;
+            found = j;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sb->mu);
+    return found;
+}
+
+void sq_mailbox_wait_put(sq_live_sandbox *sb, int wait_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until); /* sb->cv is on CLOCK_REALTIME */
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&sb->mu);
+    if (!atomic_load(&sb->worker->stopping))
+        pthread_cond_timedwait(&sb->cv, &sb->mu, &until);
+    pthread_mutex_unlock(&sb->mu);
+}

@@ -26,6 +26,12 @@ void sq_mailbox_put_back(sq_live_sandbox *sb, sq_job *job);
 /* Take the queued job of task task_id (a task.* or files.* request) out of
  * the queue, wherever it is (or NULL): a task.cancel's queued target. */
 sq_job *sq_mailbox_take_task(sq_live_sandbox *sb, const char *task_id);
+/* Take the first handoff.* job out of the queue, wherever it is (or NULL):
+ * served out of turn while a task waits for a hand-off (handoff_live.h). */
+sq_job *sq_mailbox_take_handoff(sq_live_sandbox *sb);
+/* Wait up to wait_ms for something to be put into the queue (the task that
+ * waits for a hand-off: a handoff.*, a kill or a cancel may come). */
+void sq_mailbox_wait_put(sq_live_sandbox *sb, int wait_ms);
 /* Wake the actor waiting on this mailbox (shutdown). */
 void sq_mailbox_wake(sq_live_sandbox *sb);
 

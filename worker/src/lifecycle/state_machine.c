@@ -34,6 +34,7 @@ static const unsigned allowed[SQ_REQ__COUNT] = {
     [SQ_REQ_HANDOFF_ACCEPT] = WORKING,
     [SQ_REQ_HANDOFF_COMPLETE] = WORKING,
     [SQ_REQ_HANDOFF_CANCEL] = WORKING,
+    [SQ_REQ_PREVIEW_URL] = WORKING | S(SQ_STATE_PAUSED),
 };
 
 int sq_sm_check(sq_state state, sq_req_type type, sq_err *err)

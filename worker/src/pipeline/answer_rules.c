@@ -21,6 +21,17 @@ bool sq_event_answers(sq_req_type req_type, const char *event_type)
         return is(event_type, "sandbox.paused") || is(event_type, "sandbox.ready");
     case SQ_REQ_SANDBOX_RESUME:
         return is(event_type, "sandbox.resumed") || is(event_type, "sandbox.failed");
+    /* issue 14: each hand-off step and preview.url has its own event */
+    case SQ_REQ_HANDOFF_REQUEST:
+        return is(event_type, "sandbox.handoff.requested");
+    case SQ_REQ_HANDOFF_ACCEPT:
+        return is(event_type, "sandbox.handoff.accepted");
+    case SQ_REQ_HANDOFF_COMPLETE:
+        return is(event_type, "sandbox.handoff.completed");
+    case SQ_REQ_HANDOFF_CANCEL:
+        return is(event_type, "sandbox.handoff.cancelled");
+    case SQ_REQ_PREVIEW_URL:
+        return is(event_type, "sandbox.preview.url");
     case SQ_REQ_SANDBOX_SET_TIMEOUT:
     case SQ_REQ_UNKNOWN:
     case SQ_REQ__COUNT:

@@ -78,4 +78,13 @@
     "VALUES ($1, $2, $3, $4, $5::jsonb)"
 #define SQ_SQL_QUARANTINE_INSERT_PARAMS 5
 
+/* A hand-off's row, rewritten on every status change (sql/016_handoffs.sql). */
+#define SQ_SQL_HANDOFF_UPSERT                                                                                   \
+    "INSERT INTO handoffs (handoff_id, sandbox_id, status, reason, requested_by, controller, control_mode, "    \
+    "data, requested_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb, "                                 \
+    "to_timestamp($9::bigint / 1000.0), to_timestamp($10::bigint / 1000.0)) "                                 \
+    "ON CONFLICT (handoff_id) DO UPDATE SET status = EXCLUDED.status, controller = EXCLUDED.controller, "      \
+    "control_mode = EXCLUDED.control_mode, data = EXCLUDED.data, updated_at = now()"
+#define SQ_SQL_HANDOFF_UPSERT_PARAMS 10
+
 #endif

@@ -172,3 +172,23 @@ int sq_pg_request_known(sq_worker *w, const char *request_id, bool *known, sq_er
     sq_pool_release(&w->pool, c);
     return rc;
 }
+
+static const char *str_of(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+int sq_pg_handoff_upsert(sq_worker *w, const char *sandbox_id, const json_t *data, sq_err *err)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    char req_at[32], exp_at[32];
+    snprintf(req_at, sizeof req_at, "%lld", (long long)json_integer_value(json_object_get(data, "requestedAt")));
+    snprintf(exp_at, sizeof exp_at, "%lld", (long long)json_integer_value(json_object_get(data, "expiresAt")));
+    const char *p[] = {str_of(data, "handoffId"),   sandbox_id, str_of(data, "status"), str_of(data, "reason"),
+                       str_of(data, "requestedBy"), str_of(data, "controller"), str_of(data, "controlMode"),
+                       text, req_at, json_object_get(data, "expiresAt") ? exp_at : NULL};
+    _Static_assert(sizeof p / sizeof *p == SQ_SQL_HANDOFF_UPSERT_PARAMS, "parameters of SQ_SQL_HANDOFF_UPSERT");
+    int rc = exec(w, err, SQ_SQL_HANDOFF_UPSERT, SQ_SQL_HANDOFF_UPSERT_PARAMS, p);
+    free(text);
+    return rc;
+}

@@ -34,6 +34,8 @@ int sq_pg_event_append(sq_worker *w, const json_t *envelope, const char *envelop
 int sq_pg_audit_append(sq_worker *w, const char *sandbox_id, int64_t seq, int64_t at_ms, const char *category,
                        const char *event_type, const char *request_type, const char *task_id,
                        const char *request_id, const char *detail_text, sq_err *err);
+/* A hand-off's row (sql/016_handoffs.sql): data is the hand-off as its event carries it. */
+int sq_pg_handoff_upsert(sq_worker *w, const char *sandbox_id, const json_t *data, sq_err *err);
 int sq_pg_request_record(sq_worker *w, const char *request_id, const char *sandbox_id, const char *type,
                          const char *outcome, sq_err *err);
 

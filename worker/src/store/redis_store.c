@@ -448,3 +448,20 @@ int sq_redis_sandbox_lifetime_later(sq_worker *w, const sq_live_sandbox *sb, int
 {
     return lifetime(w, sb, now, true, err);
 }
+
+int sq_redis_handoff_set(sq_worker *w, const char *sandbox_id, const json_t *data, const char *control_mode,
+                         const char *open_id, sq_err *err)
+{
+    const char *id = json_string_value(json_object_get(data, "handoffId"));
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (!text)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    int rc = defer(w, err, "HSET sandq:{%s}:handoff:%s json %s status %s", sandbox_id, id, text,
+                   json_string_value(json_object_get(data, "status")));
+    free(text);
+    if (rc == 0)
+        rc = defer(w, err, "EXPIRE sandq:{%s}:handoff:%s %lld", sandbox_id, id, (long long)w->cfg.ended_ttl_s);
+    if (rc == 0)
+        rc = defer(w, err, "HSET sandq:{%s}:sandbox controlMode %s handoff %s", sandbox_id, control_mode, open_id);
+    return rc;
+}

@@ -28,6 +28,11 @@ int sq_redis_sandbox_lifetime(sq_worker *w, const sq_live_sandbox *sb, int64_t n
 /* The same, deferred (see sq_redis_flush). */
 int sq_redis_sandbox_lifetime_later(sq_worker *w, const sq_live_sandbox *sb, int64_t now, sq_err *err);
 
+/* Deferred: a hand-off's hash `sandq:{sbx}:handoff:{hnd}` (its event data as
+ * `json`, and `status`) and the sandbox hash's `controlMode` and `handoff` (the
+ * open hand-off's id, "" none). */
+int sq_redis_handoff_set(sq_worker *w, const char *sandbox_id, const json_t *data, const char *control_mode,
+                         const char *open_id, sq_err *err);
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err);
 /* Create the record in state queued (fails with sandbox_exists if present). */
 int sq_redis_sandbox_create(sq_worker *w, const sq_live_sandbox *sb, const char *runtime, sq_err *err);

@@ -15,7 +15,9 @@
 
 void sq_cdp_init(sq_cdp *c, int to_fd, int from_fd)
 {
+    sq_cdp_tap *tap = c->tap; /* the preview outlives a browser restart */
     memset(c, 0, sizeof *c);
+    c->tap = tap;
     c->to_fd = to_fd;
     c->from_fd = from_fd;
     sq_cdp_frame_init(&c->in, 0);
@@ -63,6 +65,8 @@ static void dispatch(sq_cdp *c, const char *text, size_t len)
             s = json_string_value(json_object_get(json_object_get(msg, "params"), "sessionId"));
         snprintf(c->crashed_session, sizeof c->crashed_session, "%s", s ? s : "?");
     }
+    if (method && c->tap && c->tap->on_event && !json_object_get(msg, "id"))
+        c->tap->on_event(c->tap->user, method, msg);
     sq_cdp_offer(&c->ws, msg);
     json_decref(msg);
 }
@@ -140,6 +144,20 @@ static void ask_control(sq_cdp *c)
     ctl->held_ms += sq_mono_ms() - t0;
 }
 
+/* Let the preview's tap send what it has (never re-entered: its own writes
+ * wait through wait_io too). */
+static void tap_flush(sq_cdp *c)
+{
+    if (!c->tap || !c->tap->flush || c->in_tap || c->gone)
+        return;
+    uint64_t v;
+    while (c->tap->fd >= 0 && read(c->tap->fd, &v, sizeof v) > 0) {
+    }
+    c->in_tap = true;
+    c->tap->flush(c->tap->user, c);
+    c->in_tap = false;
+}
+
 /* Wait (until deadline, on sq_cdp_clock) for the pipe to be readable or,
  * when want_write, the call pipe writable, watching the control lane too.
  * Returns 1 when writable, 0 after reading (or nothing), -1 on deadline (err
@@ -154,16 +172,17 @@ static int wait_io(sq_cdp *c, bool want_write, int64_t deadline, const char *wha
     int64_t now = sq_cdp_clock(c);
     if (now >= deadline)
         return sq_err_set(err, SQ_TIMED_OUT, "the browser did not answer %s in time", what);
-    struct pollfd p[3] = {{.fd = c->from_fd, .events = POLLIN},
+    struct pollfd p[4] = {{.fd = c->from_fd, .events = POLLIN},
                           {.fd = want_write ? c->to_fd : -1, .events = POLLOUT},
-                          {.fd = ctl ? ctl->wake_fd : -1, .events = POLLIN}};
+                          {.fd = ctl ? ctl->wake_fd : -1, .events = POLLIN},
+                          {.fd = c->tap && !c->in_tap ? c->tap->fd : -1, .events = POLLIN}};
     int64_t left = deadline - now;
     if (ctl && ctl->control_at > 0) {
         int64_t until_control = ctl->control_at - sq_mono_ms();
         if (until_control < left)
             left = until_control < 0 ? 0 : until_control;
     }
-    int n = poll(p, 3, left > 60000 ? 60000 : (int)left);
+    int n = poll(p, 4, left > 60000 ? 60000 : (int)left);
     if (n < 0 && errno != EINTR)
         return sq_err_errno(err, "poll on the debugging pipe");
     if (n <= 0)
@@ -172,6 +191,8 @@ static int wait_io(sq_cdp *c, bool want_write, int64_t deadline, const char *wha
         pump_read(c); /* POLLHUP too: read then sees EOF */
     if (c->gone)
         return gone_err(c, err);
+    if (p[0].revents || p[3].revents)
+        tap_flush(c);
     if (p[2].revents) {
         ask_control(c);
         if (stopped(c))
@@ -320,6 +341,22 @@ int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char 
     }
     json_decref(msg);
     return 0;
+}
+
+int sq_cdp_send(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
+                sq_err *err)
+{
+    if (c->gone)
+        return gone_err(c, err);
+    char *text = sq_cdp_request_text(sq_cdp_next_id(&c->ws), method, params, session);
+    size_t len = 0;
+    char *frame = text ? sq_cdp_frame_encode(text, &len) : NULL;
+    free(text);
+    if (!frame)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    int rc = write_all(c, frame, len, deadline, method, err);
+    free(frame);
+    return rc;
 }
 
 void sq_cdp_drain(sq_cdp *c)

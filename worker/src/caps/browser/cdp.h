@@ -39,6 +39,22 @@ typedef struct sq_cdp_control {
     bool stopped;                                /* fn said stop: every call fails SQ_CANCELED */
 } sq_cdp_control;
 
+/* The live preview's tap (preview/preview_pump.h; issue 14). The pipe is
+ * used by one thread at a time — the actor during a browser task, the
+ * preview's pump thread between tasks, whichever holds the preview's use
+ * lock — and the tap rides on whichever it is: every event read is shown to
+ * on_event (screencast frames), and after each read, and whenever fd (an
+ * eventfd: a viewer came or went, input was queued) fires, flush may send
+ * calls without waiting for their answers (sq_cdp_send: acks, input,
+ * start/stop of the screencast). flush is never re-entered. */
+struct sq_cdp;
+typedef struct sq_cdp_tap {
+    int fd;                                                   /* -1: none */
+    void (*on_event)(void *user, const char *method, const json_t *msg);
+    void (*flush)(void *user, struct sq_cdp *c);
+    void *user;
+} sq_cdp_tap;
+
 typedef struct sq_cdp {
     int to_fd;                 /* the browser reads calls from it */
     int from_fd;               /* the browser writes answers and events to it */
@@ -48,6 +64,8 @@ typedef struct sq_cdp {
     char gone_why[160];
     char crashed_session[SQ_CDP_NAME_MAX]; /* a page whose renderer crashed or that went away ("" = none) */
     sq_cdp_control *ctl;       /* borrowed; NULL: no control lane (creating the sandbox) */
+    sq_cdp_tap *tap;           /* borrowed; NULL: no preview (kept across sq_cdp_init) */
+    bool in_tap;               /* inside tap->flush */
 } sq_cdp;
 
 /* Take ownership of the two fds (made non-blocking here). */
@@ -74,6 +92,11 @@ void sq_cdp_close(sq_cdp *c);
  * browser's error message when it answered with an error. */
 int sq_cdp_call(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
                 json_t **result, sq_err *err);
+
+/* Send a call without waiting for its answer (dropped when it comes): the
+ * preview's acks and input. Writes until deadline at most. */
+int sq_cdp_send(sq_cdp *c, const char *method, const json_t *params, const char *session, int64_t deadline,
+                sq_err *err);
 
 /* Two-step form, for a call whose event must not be missed: arm a waiter for
  * the event first (sq_cdp_expect), then call, then sq_cdp_await the event. */
