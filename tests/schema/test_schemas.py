@@ -42,12 +42,13 @@ REQUEST_TYPES = [
     "handoff.request", "handoff.accept", "handoff.complete", "handoff.cancel",
 ]
 # Request and event types beyond PROTOCOL.md's first design: its "Additions for the
-# capability round" (checkpoints.list) and those added after it (preview.url;
-# docs/protocol.md lists and explains them), and every type the schema knows
-# (common.json's order).
-ADDED_REQUEST_TYPES = ["checkpoints.list", "preview.url"]
+# capability round" (ADDED_REQUEST_TYPES: checkpoints.list), those added after it
+# (LATER_REQUEST_TYPES, ADDED_EVENT_TYPES: the live preview's; docs/protocol.md lists
+# and explains them), and every type the schema knows (common.json's order).
+ADDED_REQUEST_TYPES = ["checkpoints.list"]
+LATER_REQUEST_TYPES = ["preview.url"]
 ADDED_EVENT_TYPES = ["sandbox.preview.url"]
-ALL_REQUEST_TYPES = REQUEST_TYPES[:17] + ["checkpoints.list"] + REQUEST_TYPES[17:] + ["preview.url"]
+ALL_REQUEST_TYPES = REQUEST_TYPES[:17] + ADDED_REQUEST_TYPES + REQUEST_TYPES[17:] + LATER_REQUEST_TYPES
 TASK_ID_REQUIRED = [t for t in ALL_REQUEST_TYPES if t.split(".")[0] in ("task", "files", "checkpoint")
                     or t == "checkpoints.list"]
 LIFECYCLE = {
