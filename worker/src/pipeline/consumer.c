@@ -8,9 +8,9 @@
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
 #include "pipeline/dispatch.h"
+#include "pipeline/forward_rules.h"
 #include "pipeline/group_carry.h"
 #include "pipeline/kafka_conf.h"
-#include "pipeline/ownership.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "util/backoff.h"
@@ -27,7 +27,8 @@ static void partition_names(const rd_kafka_topic_partition_list_t *parts, char *
 /* Cooperative-sticky: only partitions that actually move are revoked, so a
  * worker joining or leaving does not disturb every sandbox. A revoked
  * partition's in-flight offsets are forgotten (a completion after the revoke
- * must not move an offset we no longer own) and its sandboxes handed over. */
+ * must not move an offset we no longer own); its sandboxes keep running here,
+ * and the partition's new owner forwards their requests (pipeline/forward.h). */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     sq_consumer *c = opaque;
@@ -38,9 +39,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         atomic_store(&c->assigned, true);
         sq_info(NULL, "assigned %d partitions of %s [%s] (group %s)", parts->cnt, c->topic, names, c->group);
-        /* Only this topic's group settled: the other topic's revoked
-         * sandboxes wait for their own group (handover_clock.h). */
-        sq_ownership_assigned(w, c->topic, parts);
         if (cooperative) {
             rd_kafka_error_t *err = rd_kafka_incremental_assign(rk, parts);
             if (err) {
@@ -63,7 +61,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     for (int i = 0; i < parts->cnt; i++)
         sq_offsets_revoke(w->offsets, parts->elems[i].topic, parts->elems[i].partition);
     pthread_mutex_unlock(&w->offsets_mu);
-    sq_ownership_revoked(w, parts);
     if (cooperative) {
         rd_kafka_error_t *err = rd_kafka_incremental_unassign(rk, parts);
         if (err)
@@ -151,7 +148,12 @@ int sq_consumers_new(sq_worker *w, sq_err *err)
     char global[SQ_TOPIC_MAX], regional[SQ_TOPIC_MAX];
     sq_topic_requests(w->cfg.conn.topic_prefix, NULL, global);
     sq_topic_requests(w->cfg.conn.topic_prefix, w->cfg.region, regional);
-    const char *topics[SQ_CONSUMERS_MAX] = {global, regional};
+    char forward[SQ_TOPIC_MAX];
+    if (sq_forward_topic(w->cfg.conn.topic_prefix, w->cfg.worker_id, forward, sizeof forward) < 0)
+        return sq_err_set(err, SQ_INTERNAL, "worker id %s is too long for a forward topic name", w->cfg.worker_id);
+    /* The third: this worker's forward topic (pipeline/forward.h) — requests
+     * for the sandboxes it hosts whose partitions moved to other workers. */
+    const char *topics[SQ_CONSUMERS_MAX] = {global, regional, forward};
     for (size_t i = 0; i < SQ_CONSUMERS_MAX; i++) {
         sq_consumer *c = &w->consumers[i];
         c->w = w;
@@ -159,7 +161,7 @@ int sq_consumers_new(sq_worker *w, sq_err *err)
         snprintf(c->topic, sizeof c->topic, "%s", topics[i]);
         snprintf(c->group, sizeof c->group, "%s.%s", w->cfg.group_id, topics[i]);
         w->n_consumers = i + 1;
-        if (consumer_new(c, true, err) < 0)
+        if (consumer_new(c, i < 2, err) < 0)
             return -1;
     }
     return 0;
@@ -337,8 +339,8 @@ static void *consumer_main(void *arg)
         if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
             /* e.g. librdkafka fences its own static member after a broker
              * restart. The handle is unusable: make a new one and rejoin this
-             * topic's group. Sandboxes stay up; their partitions come back to
-             * us (static membership) within the hand-over grace. */
+             * topic's group. Sandboxes stay up: their partitions come back to
+             * us (static membership), or their requests are forwarded here. */
             char why[512];
             rd_kafka_fatal_error(c->rk, why, sizeof why);
             sq_error(NULL, "kafka consumer of %s hit a fatal error (%s); re-creating it", c->topic, why);
