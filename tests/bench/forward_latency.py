@@ -18,6 +18,7 @@ usage: forward_latency.py [-n N]   (env: a stack's env file sourced, and
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 import time
@@ -27,7 +28,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "faults"))
 from harness import Worker, private_prefix  # noqa: E402
 from mixed_load import FAST, partitions_of  # noqa: E402
 from sandq_client import Sandq, new_id, partition_for  # noqa: E402
-import os  # noqa: E402
 
 
 def pct(xs, p):

@@ -119,3 +119,45 @@ def test_scale_out_one_to_three_fails_nothing(stack_env, rds):
         for w in (b, c):
             if w:
                 assert w.stop() == 0
+
+
+def test_scale_in_gives_the_partitions_back_and_fails_nothing(stack_env):
+    """1 → 2 → 1: the newcomer forwards the moved sandboxes' requests while it
+    holds their partitions, then leaves (SIGTERM) under load; the partitions
+    come back to the host, which reads them directly again. The host's
+    sandboxes never fail; every request is answered once, in order."""
+    prefix = private_prefix(stack_env["brokers"], "scalein", partitions=6)
+    client = Sandq(stack_env["brokers"], prefix)
+    env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, **FAST}
+    a = Worker("w-scalein-a", env).start()
+    every = client.stream(None)
+    b = None
+    try:
+        topic_of = place_everywhere(client)
+        for sbx, topic in topic_of.items():
+            client.send(client.envelope("sandbox.create", sbx, {}), topic=topic)
+        for sbx in topic_of:
+            every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.ready" and e["sandboxId"] == s, timeout=120)
+        b = Worker("w-scalein-b", env).start()
+        sent = send_mixed_load(client, topic_of, 5)
+        every.wait_for(lambda e: metric(b, "sandq_forwarded_requests_total") > 0, timeout=60)
+        assert b.stop() == 0  # mid-load: its partitions go back to a
+        b = None
+        sent += send_mixed_load(client, topic_of, 5)
+        by_request = {r["requestId"]: r for r in sent}
+        settle(every, by_request)
+        time.sleep(1)
+        while every.poll(0.2):
+            pass
+        assert [e for e in every.seen if e["type"] == "sandbox.failed" and e["sandboxId"] in topic_of] == []
+        outcomes = one_outcome_each(every, by_request)
+        assert all(ev["type"] == "sandbox.task.completed" or ev["data"].get("exitCode") == 3
+                   for ev in outcomes.values())
+        no_task_started_twice(every)
+        for sbx in topic_of:
+            execs_ran_once_in_order(client, every, sbx, topic_of[sbx], sent)
+    finally:
+        every.close()
+        if b:
+            b.stop()
+        assert a.stop() == 0
