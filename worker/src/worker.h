@@ -126,6 +126,12 @@ typedef struct sq_worker {
     atomic_int producer_done;    /* tells the producer poller to finish */
     pthread_t heartbeat;
     atomic_bool heartbeat_done;  /* set once the sandboxes are settled at shutdown */
+    /* This worker's forward topic (pipeline/forward.h): every offset below
+     * forward_done has been dispatched (or was committed before this run);
+     * meaningful once forward_known. A requests partition assigned to this
+     * worker waits for it (consumer.c: wait_forwarded). */
+    atomic_llong forward_done;
+    atomic_bool forward_known;
     struct sq_writer *writer;
     struct sq_completer *completer; /* finishes jobs once their effects are durable */
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */
