@@ -45,7 +45,10 @@ def spread(brokers: str, prefix: str, workers: list[Worker]) -> dict[str, dict[s
                                                                    if tp.topic == topic} for m in desc.members}
         even = all(sorted(by) == sorted(ids) and all(len(p) == share for p in by.values())
                    and set().union(*by.values()) == set(range(PARTS)) for by in owned.values())
-        told = even and all(assigned_metric(w) == {t: share for t in owned} for w in workers)
+        # Each worker also holds the one partition of its own forward topic
+        # (<prefix>.worker.<id>, pipeline/forward.h), in a group of its own.
+        told = even and all(assigned_metric(w) == {**{t: share for t in owned}, f"{prefix}.worker.{w.worker_id}": 1}
+                            for w in workers)
         if told:
             return owned
         if time.monotonic() > deadline:

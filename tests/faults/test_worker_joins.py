@@ -1,13 +1,14 @@
 """Fault test: a worker joins while another is under a mixed load. The
-cooperative rebalance moves some partitions; their sandboxes are handed over
-(failed, worker_lost: there is no snapshot store to move them with), every
-request still gets exactly one outcome, nothing runs twice, and sandboxes on
-the partitions that stayed never notice."""
+cooperative rebalance moves some partitions; their sandboxes keep running on
+the first worker, which the newcomer forwards their requests to
+(pipeline/forward.h). Every request still gets exactly one outcome, nothing
+runs twice, nothing fails, and every sandbox — moved or not — runs what it
+was sent in order."""
 from __future__ import annotations
 
 import time
 
-from harness import Worker, private_prefix
+from harness import Worker, metric, private_prefix
 from mixed_load import (FAST, TASK_OUTCOMES, execs_ran_once_in_order, no_task_started_twice, one_outcome_each,
                         both_hold_partitions, send_mixed_load, settle)
 from sandq_client import Sandq, new_id, partition_for
@@ -16,7 +17,7 @@ from sandq_client import Sandq, new_id, partition_for
 def test_worker_joins_mid_load(stack_env):
     prefix = private_prefix(stack_env["brokers"], "join", partitions=6)
     client = Sandq(stack_env["brokers"], prefix)
-    env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, "SANDQ_HANDOVER_GRACE_MS": "2000", **FAST}
+    env = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, **FAST}
     a = Worker("w-join-a", env).start()
     every = client.stream(None)
     b = None
@@ -56,26 +57,23 @@ def test_worker_joins_mid_load(stack_env):
         stayed = set(topic_of) - moved
         assert moved and stayed, owned
 
-        # A moved sandbox is failed once, worker_lost; one that stayed never.
-        for sbx in moved:
-            every.wait_for(lambda e, s=sbx: e["type"] == "sandbox.failed" and e["sandboxId"] == s, timeout=60)
+        # No sandbox fails, moved or not.
         time.sleep(1)
         while every.poll(0.2):
             pass
         # (Only this test's sandboxes: the stream is the whole events topic.)
-        failed = [e for e in every.seen if e["type"] == "sandbox.failed" and e["sandboxId"] in topic_of]
-        assert sorted(e["sandboxId"] for e in failed) == sorted(moved)
-        assert {e["data"]["reason"] for e in failed} == {"worker_lost"}
+        assert [e for e in every.seen if e["type"] == "sandbox.failed" and e["sandboxId"] in topic_of] == []
 
-        # Exactly one outcome per request; no task started twice; sandboxes that
-        # stayed ran everything they were sent, each exec once, in order.
+        # Exactly one outcome per request; no task started twice; every
+        # sandbox ran everything it was sent, each exec once, in order — a
+        # moved one through the newcomer's forwarding.
         outcomes = one_outcome_each(every, by_request)
         no_task_started_twice(every)
         for rid, ev in outcomes.items():
-            if by_request[rid]["sandboxId"] in stayed:
-                assert ev["type"] == "sandbox.task.completed", ev
-        for sbx in stayed:
+            assert ev["type"] == "sandbox.task.completed" or ev["data"].get("exitCode") == 3, ev
+        for sbx in topic_of:
             execs_ran_once_in_order(client, every, sbx, topic_of[sbx], sent)
+        assert metric(b, "sandq_forwarded_requests_total") > 0
 
         # The newcomer serves its partitions: a new sandbox there becomes ready on it.
         topic, part = sorted(owned[b.worker_id])[0]

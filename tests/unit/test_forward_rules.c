@@ -42,10 +42,10 @@ static void local_create_self_and_ended_stay_here(void **state)
     f.is_create = true; /* a new sandbox goes to the partition's owner */
     assert_int_equal(sq_forward_decide(&f), SQ_FORWARD_HERE);
     f = elsewhere;
-    f.owner_is_self = true; /* ours but not in the registry: we restarted */
+    f.owner_is_self = true; /* ours but not in the registry: this worker restarted */
     assert_int_equal(sq_forward_decide(&f), SQ_FORWARD_HERE);
     f = elsewhere;
-    f.record_live = false; /* ended or unknown: rejected here */
+    f.record_live = false; /* ended or unknown: answered here */
     assert_int_equal(sq_forward_decide(&f), SQ_FORWARD_HERE);
 }
 
@@ -60,6 +60,7 @@ static void topic_names(void **state)
     assert_true(sq_forward_is_topic("sandq", "sandq.worker.w-1"));
     assert_false(sq_forward_is_topic("sandq", "sandq.worker."));
     assert_false(sq_forward_is_topic("sandq", "sandq.requests"));
+    assert_false(sq_forward_is_topic("sandq", "sandq.requests.iad"));
     assert_false(sq_forward_is_topic("sandq", "other.worker.w-1"));
 }
 

@@ -55,7 +55,6 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0 ||
         sq_env_int("SANDQ_HTTP_PORT", 9464, 0, 65535, &cfg->http_port, err) < 0 ||
         sq_env_int("SANDQ_HEARTBEAT_TTL_S", 10, 2, 3600, &cfg->heartbeat_ttl_s, err) < 0 ||
-        sq_env_int("SANDQ_HANDOVER_GRACE_MS", 20000, 0, 3600000, &cfg->handover_grace_ms, err) < 0 ||
         sq_env_int("SANDQ_SESSION_TIMEOUT_MS", 10000, 6000, 300000, &cfg->session_timeout_ms, err) < 0 ||
         sq_env_int("SANDQ_REAPER_INTERVAL_MS", 2000, 100, 600000, &cfg->reaper_interval_ms, err) < 0 ||
         sq_env_int("SANDQ_RECORDING_MAX_BYTES", 16 << 20, 4096, 1LL << 30, &cfg->recording_max_bytes, err) < 0)

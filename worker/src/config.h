@@ -33,7 +33,6 @@ typedef struct sq_worker_config {
     int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 32 */
     int64_t shutdown_grace_ms;    /* SANDQ_SHUTDOWN_GRACE_MS: how long SIGTERM waits for busy sandboxes, default 20000 */
     int64_t session_timeout_ms;   /* SANDQ_SESSION_TIMEOUT_MS: Kafka group session timeout, default 10000 */
-    int64_t handover_grace_ms;    /* SANDQ_HANDOVER_GRACE_MS: a revoked partition's sandboxes wait this long for it to come back, default 20000 */
     int64_t heartbeat_ttl_s;      /* SANDQ_HEARTBEAT_TTL_S, default 10 */
     int64_t reaper_interval_ms;   /* SANDQ_REAPER_INTERVAL_MS, default 2000 */
     bool static_membership;       /* SANDQ_STATIC_MEMBERSHIP (group.instance.id = worker id), default on */

@@ -14,6 +14,7 @@
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
 #include "pipeline/consumer.h"
+#include "pipeline/forward.h"
 #include "http.h"
 #include "store/writer.h"
 #include "pipeline/ownership.h"
@@ -184,7 +185,7 @@ static int start(sq_worker *w, sq_err *err)
         return -1;
     if (pthread_create(&w->producer_poller, NULL, producer_poller, w) != 0)
         return sq_err_errno(err, "pthread_create");
-    if (sq_ownership_start(w, err) < 0 || sq_consumers_new(w, err) < 0 || sq_consumers_start(w, err) < 0 ||
+    if (sq_ownership_start(w, err) < 0 || sq_forward_topic_create(w, err) < 0 || sq_consumers_new(w, err) < 0 || sq_consumers_start(w, err) < 0 ||
         sq_webhooks_start(w, err) < 0)
         return -1;
     int port = sq_http_start(w, err);

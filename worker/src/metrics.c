@@ -26,6 +26,9 @@ static struct {
     atomic_ullong too_large;
     atomic_ullong event_refused;
     atomic_ullong dlq_refused;
+    atomic_ullong forwarded;
+    atomic_ullong forward_received;
+    atomic_ullong forward_failed;
 } m;
 
 void sq_metrics_reset(void) { memset(&m, 0, sizeof m); }
@@ -55,6 +58,9 @@ void sq_metrics_history_quarantined(void) { atomic_fetch_add(&m.quarantined, 1);
 void sq_metrics_event_too_large(void) { atomic_fetch_add(&m.too_large, 1); }
 void sq_metrics_event_delivery_failed(void) { atomic_fetch_add(&m.event_refused, 1); }
 void sq_metrics_dlq_delivery_failed(void) { atomic_fetch_add(&m.dlq_refused, 1); }
+void sq_metrics_forwarded(void) { atomic_fetch_add(&m.forwarded, 1); }
+void sq_metrics_forward_received(void) { atomic_fetch_add(&m.forward_received, 1); }
+void sq_metrics_forward_failed(void) { atomic_fetch_add(&m.forward_failed, 1); }
 
 void sq_metrics_task(const char *kind, sq_task_outcome_kind outcome)
 {
@@ -140,6 +146,17 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
     put(&b, "# HELP sandq_duplicate_requests_total Requests acknowledged without effect (same requestId).\n"
             "# TYPE sandq_duplicate_requests_total counter\nsandq_duplicate_requests_total %llu\n",
         atomic_load(&m.duplicates));
+    put(&b, "# HELP sandq_forwarded_requests_total Requests for a sandbox another live worker hosts, forwarded "
+            "to its forward topic (pipeline/forward.h).\n"
+            "# TYPE sandq_forwarded_requests_total counter\nsandq_forwarded_requests_total %llu\n",
+        atomic_load(&m.forwarded));
+    put(&b, "# HELP sandq_forward_received_total Forwarded requests consumed from this worker's forward topic.\n"
+            "# TYPE sandq_forward_received_total counter\nsandq_forward_received_total %llu\n",
+        atomic_load(&m.forward_received));
+    put(&b, "# HELP sandq_forward_failures_total Forwards a forward topic refused for good (the request stays "
+            "uncommitted).\n"
+            "# TYPE sandq_forward_failures_total counter\nsandq_forward_failures_total %llu\n",
+        atomic_load(&m.forward_failed));
     put(&b, "# HELP sandq_reply_delivery_failures_total Events not delivered to a sandbox's replyTo topic "
             "(they are on the events topic).\n"
             "# TYPE sandq_reply_delivery_failures_total counter\nsandq_reply_delivery_failures_total %llu\n",

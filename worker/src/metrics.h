@@ -17,6 +17,10 @@ void sq_metrics_request(sq_req_type type, double seconds); /* a request reached 
 void sq_metrics_rejected(sq_code code);
 void sq_metrics_dlq(void);
 void sq_metrics_duplicate(void);
+/* Forwarding to the worker that hosts a sandbox (pipeline/forward.h). */
+void sq_metrics_forwarded(void);
+void sq_metrics_forward_received(void);
+void sq_metrics_forward_failed(void);
 void sq_metrics_reply_failed(void);       /* a replyTo copy of an event was not delivered */
 void sq_metrics_history_quarantined(void); /* a history row PostgreSQL refused, set aside */
 void sq_metrics_event_too_large(void);     /* an event over SANDQ_MAX_EVENT_BYTES, replaced by a failure */

@@ -57,9 +57,7 @@ typedef struct sq_live_sandbox {
     sq_handoff_book handoffs;  /* issue 14: hand-offs and controlMode (actor thread; handoff/handoff_live.h) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
-    atomic_llong revoked_at;   /* monotonic ms its partition was revoked, 0 if owned */
-    atomic_llong settled_at;   /* monotonic ms of the first assignment after that (handover_clock.h) */
-    bool handed_over;          /* given up after the hand-over grace: stop, emit nothing more */
+    bool handed_over;          /* taken over by a live owner (fenced): stop, emit nothing more */
     char req_topic[SQ_TOPIC_MAX]; /* the requests partition that owns it */
     int32_t req_partition;
 
@@ -93,7 +91,7 @@ struct sq_art_store; /* artifacts/store.h */
  * per group member, not per topic. */
 typedef struct sq_consumer {
     struct sq_worker *w;
-    char topic[SQ_TOPIC_MAX];      /* <prefix>.requests or <prefix>.requests.<region> */
+    char topic[SQ_TOPIC_MAX];      /* <prefix>.requests, <prefix>.requests.<region> or <prefix>.worker.<id> */
     char group[SQ_TOPIC_MAX + 130]; /* <SANDQ_GROUP_ID>.<topic> */
     /* Guards `rk` for threads other than the consumer's own (the HTTP server):
      * the consumer's thread replaces the handle under it after a fatal error. */
@@ -107,12 +105,12 @@ typedef struct sq_consumer {
     bool thread_started;
 } sq_consumer;
 
-#define SQ_CONSUMERS_MAX 2
+#define SQ_CONSUMERS_MAX 3
 
 typedef struct sq_worker {
     sq_worker_config cfg;
     char incarnation[SQ_ID_MAX]; /* this process's run: marks in-flight dedupe keys */
-    sq_consumer consumers[SQ_CONSUMERS_MAX]; /* one per requests topic: global, regional */
+    sq_consumer consumers[SQ_CONSUMERS_MAX]; /* global and regional requests, this worker's forward topic */
     size_t n_consumers;
     rd_kafka_t *producer;
     sq_store_pool pool;
@@ -132,6 +130,12 @@ typedef struct sq_worker {
     atomic_int producer_done;    /* tells the producer poller to finish */
     pthread_t heartbeat;
     atomic_bool heartbeat_done;  /* set once the sandboxes are settled at shutdown */
+    /* This worker's forward topic (pipeline/forward.h): every offset below
+     * forward_done has been dispatched (or was committed before this run);
+     * meaningful once forward_known. A requests partition assigned to this
+     * worker waits for it (consumer.c: wait_forwarded). */
+    atomic_llong forward_done;
+    atomic_bool forward_known;
     struct sq_writer *writer;
     struct sq_completer *completer; /* finishes jobs once their effects are durable */
     struct sq_webhooks *webhooks; /* the webhook delivery thread, or NULL */

@@ -19,7 +19,6 @@
 #include "notify/emit.h"
 #include "pipeline/answer.h"
 #include "pipeline/completer.h"
-#include "pipeline/handover_clock.h"
 #include "pipeline/ownership.h"
 #include "store/redis_store.h"
 #include "sq/clock.h"
@@ -182,31 +181,12 @@ static void close_actor(sq_worker *w, sq_live_sandbox *sb)
     pthread_mutex_unlock(&w->registry_mu);
 }
 
-/* Its partition went to another worker. Without a snapshot store there is
- * nothing to resume from: record it failed (worker_lost) — unless the new
- * owner already did — and free its resources. */
-static void hand_over(sq_worker *w, sq_live_sandbox *sb)
-{
-    if (sb->state == SQ_STATE_NONE || sq_state_is_terminal(sb->state))
-        return;
-    sq_redis_sandbox known = {.state = sb->state};
-    snprintf(known.tenant, sizeof known.tenant, "%s", sb->tenant);
-    snprintf(known.region, sizeof known.region, "%s", sb->region);
-    snprintf(known.reply_to, sizeof known.reply_to, "%s", sb->reply_to);
-    snprintf(known.worker_id, sizeof known.worker_id, "%s", w->cfg.worker_id);
-    sq_err err;
-    if (sq_fail_lost(w, NULL, sb->id, &known, &err) < 0)
-        sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "hand-over: %s", err.msg);
-    sb->state = SQ_STATE_FAILED;
-    sq_live_teardown(w, sb);
-}
-
 /* Taken over by another owner (fenced): it is torn down here at once and
  * publishes nothing more — the new owner has recorded its state. The actor
  * leaves the registry; what is still queued is answered from that state
  * (route: failed → invalid_state), as is anything that comes later — unless
  * the new owner keeps it live: then the queued requests are its to answer
- * and are left alone here, as on a hand-over. */
+ * and are left alone here. */
 static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
 {
     sq_log_ctx lc = {.sandbox_id = sb->id};
@@ -233,12 +213,9 @@ static void *actor_main(void *arg)
             sq_control_check_owner(w, sb);
         if (sb->fenced && !sb->closing)
             give_up_fenced(w, sb);
-        if (!sb->closing && sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
-                                            w->cfg.handover_grace_ms)) {
-            sb->handed_over = true;
-            close_actor(w, sb);
-            hand_over(w, sb);
-        }
+        /* A partition that moves no longer ends the sandbox: it keeps running
+         * here and the partition's new owner forwards its requests to this
+         * worker's forward topic (pipeline/forward.h). */
         /* Sandbox timeoutMs / idleTimeoutMs: checked by the owner, between
          * jobs, and the wait below never outlasts the next deadline. */
         int wait_ms = 1000;
@@ -273,7 +250,7 @@ static void *actor_main(void *arg)
             continue;
         }
         if (job && sb->handed_over) {
-            sq_job_abandon(job); /* its partition is someone else's now */
+            sq_job_abandon(job); /* taken over by a live owner: its copy is that owner's */
             continue;
         }
         if (job) {

@@ -10,7 +10,6 @@
 #include "lifecycle/mailbox.h"
 #include "lifecycle/task.h"
 #include "lifecycle/transition.h"
-#include "pipeline/handover_clock.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "store/redis_store.h"
@@ -211,11 +210,9 @@ static bool serve_while_frozen(sq_task *t)
     sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
     for (;;) {
         /* A kill (at the head of the queue) runs as the next job once the
-         * command is stopped; nor can a frozen command hold up a hand-over
-         * (actor.c gives the sandbox up once it is stopped) or a shutdown. */
-        if (stop_asked(sb) || atomic_load(&w->stopping) || sq_control_check_owner(w, sb) ||
-            sq_handover_due(atomic_load(&sb->revoked_at), atomic_load(&sb->settled_at), sq_mono_ms(),
-                            w->cfg.handover_grace_ms))
+         * command is stopped; nor can a frozen command hold up a take-over
+         * (fenced) or a shutdown. */
+        if (stop_asked(sb) || atomic_load(&w->stopping) || sq_control_check_owner(w, sb))
             return true;
         sq_job *job = sq_mailbox_take(sb, 1000);
         if (!job)

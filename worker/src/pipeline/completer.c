@@ -103,7 +103,8 @@ static void complete_offset(sq_worker *w, sq_job *job)
     pthread_mutex_lock(&w->offsets_mu);
     sq_offsets_complete(w->offsets, job->topic, job->partition, job->offset);
     pthread_mutex_unlock(&w->offsets_mu);
-    sq_metrics_request(job->req.type, (double)(sq_mono_ms() - job->started_mono) / 1000.0);
+    if (!job->forwarded_away) /* counted by the worker that serves it */
+        sq_metrics_request(job->req.type, (double)(sq_mono_ms() - job->started_mono) / 1000.0);
 }
 
 static void finish_batch(sq_completer *c, sq_job **jobs, size_t n)

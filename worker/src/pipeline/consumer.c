@@ -8,9 +8,9 @@
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
 #include "pipeline/dispatch.h"
+#include "pipeline/forward_rules.h"
 #include "pipeline/group_carry.h"
 #include "pipeline/kafka_conf.h"
-#include "pipeline/ownership.h"
 #include "sq/clock.h"
 #include "sq/log.h"
 #include "util/backoff.h"
@@ -27,7 +27,53 @@ static void partition_names(const rd_kafka_topic_partition_list_t *parts, char *
 /* Cooperative-sticky: only partitions that actually move are revoked, so a
  * worker joining or leaving does not disturb every sandbox. A revoked
  * partition's in-flight offsets are forgotten (a completion after the revoke
- * must not move an offset we no longer own) and its sandboxes handed over. */
+ * must not move an offset we no longer own); its sandboxes keep running here,
+ * and the partition's new owner forwards their requests (pipeline/forward.h). */
+/* The forward consumer's assignment: what its group committed is done. */
+static void forward_assigned(sq_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    sq_worker *w = c->w;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+    int64_t lo = 0, hi = 0, done = 0;
+    if (!rd_kafka_committed(rk, l, 5000) && l->cnt > 0 && l->elems[0].offset >= 0)
+        done = l->elems[0].offset;
+    else if (!rd_kafka_query_watermark_offsets(rk, c->topic, 0, &lo, &hi, 5000))
+        done = lo; /* nothing committed: it is read from the earliest */
+    rd_kafka_topic_partition_list_destroy(l);
+    int64_t was = atomic_load(&w->forward_done);
+    if (!atomic_load(&w->forward_known) || done > was)
+        atomic_store(&w->forward_done, done);
+    atomic_store(&w->forward_known, true);
+}
+
+/* A requests partition that comes (back) to this worker: the copies its
+ * previous owner forwarded here and committed are all in the forward topic
+ * already (it commits a forward only once acknowledged, and commits before
+ * it lets go). Reading the partition directly before they are dispatched
+ * could put a sandbox's later request ahead of an earlier one (two threads):
+ * wait until the forward consumer has dispatched up to the forward topic's
+ * end as of now — bounded (10 s), since a paused (back-pressured) or
+ * unassigned forward consumer must not hold the assignment for ever. */
+static void wait_forwarded(sq_consumer *c, rd_kafka_t *rk)
+{
+    sq_worker *w = c->w;
+    const char *fwd = w->consumers[SQ_CONSUMERS_MAX - 1].topic;
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, fwd, 0, &lo, &hi, 5000) || hi <= lo)
+        return; /* an empty forward topic (or none yet): nothing to wait for */
+    int64_t start = sq_mono_ms(), deadline = start + 10000;
+    while (!(atomic_load(&w->forward_known) && atomic_load(&w->forward_done) >= hi)) {
+        if (sq_mono_ms() > deadline || atomic_load(&w->stopping)) {
+            sq_warn(NULL, "forwarded requests up to %s@%lld not all dispatched after 10 s; reading %s on",
+                    fwd, (long long)hi, c->topic);
+            return;
+        }
+        sq_sleep_ms(10);
+    }
+    sq_debug(NULL, "forwarded requests up to %s@%lld dispatched (waited %lld ms): reading %s", fwd, (long long)hi,
+             (long long)(sq_mono_ms() - start), c->topic);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     sq_consumer *c = opaque;
@@ -38,9 +84,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         atomic_store(&c->assigned, true);
         sq_info(NULL, "assigned %d partitions of %s [%s] (group %s)", parts->cnt, c->topic, names, c->group);
-        /* Only this topic's group settled: the other topic's revoked
-         * sandboxes wait for their own group (handover_clock.h). */
-        sq_ownership_assigned(w, c->topic, parts);
+        if (c == &w->consumers[SQ_CONSUMERS_MAX - 1])
+            forward_assigned(c, rk, parts);
+        else if (parts->cnt > 0)
+            wait_forwarded(c, rk);
         if (cooperative) {
             rd_kafka_error_t *err = rd_kafka_incremental_assign(rk, parts);
             if (err) {
@@ -63,7 +110,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     for (int i = 0; i < parts->cnt; i++)
         sq_offsets_revoke(w->offsets, parts->elems[i].topic, parts->elems[i].partition);
     pthread_mutex_unlock(&w->offsets_mu);
-    sq_ownership_revoked(w, parts);
     if (cooperative) {
         rd_kafka_error_t *err = rd_kafka_incremental_unassign(rk, parts);
         if (err)
@@ -151,7 +197,12 @@ int sq_consumers_new(sq_worker *w, sq_err *err)
     char global[SQ_TOPIC_MAX], regional[SQ_TOPIC_MAX];
     sq_topic_requests(w->cfg.conn.topic_prefix, NULL, global);
     sq_topic_requests(w->cfg.conn.topic_prefix, w->cfg.region, regional);
-    const char *topics[SQ_CONSUMERS_MAX] = {global, regional};
+    char forward[SQ_TOPIC_MAX];
+    if (sq_forward_topic(w->cfg.conn.topic_prefix, w->cfg.worker_id, forward, sizeof forward) < 0)
+        return sq_err_set(err, SQ_INTERNAL, "worker id %s is too long for a forward topic name", w->cfg.worker_id);
+    /* The third: this worker's forward topic (pipeline/forward.h) — requests
+     * for the sandboxes it hosts whose partitions moved to other workers. */
+    const char *topics[SQ_CONSUMERS_MAX] = {global, regional, forward};
     for (size_t i = 0; i < SQ_CONSUMERS_MAX; i++) {
         sq_consumer *c = &w->consumers[i];
         c->w = w;
@@ -159,7 +210,7 @@ int sq_consumers_new(sq_worker *w, sq_err *err)
         snprintf(c->topic, sizeof c->topic, "%s", topics[i]);
         snprintf(c->group, sizeof c->group, "%s.%s", w->cfg.group_id, topics[i]);
         w->n_consumers = i + 1;
-        if (consumer_new(c, true, err) < 0)
+        if (consumer_new(c, i < 2, err) < 0)
             return -1;
     }
     return 0;
@@ -337,8 +388,8 @@ static void *consumer_main(void *arg)
         if (m && m->err == RD_KAFKA_RESP_ERR__FATAL) {
             /* e.g. librdkafka fences its own static member after a broker
              * restart. The handle is unusable: make a new one and rejoin this
-             * topic's group. Sandboxes stay up; their partitions come back to
-             * us (static membership) within the hand-over grace. */
+             * topic's group. Sandboxes stay up: their partitions come back to
+             * us (static membership), or their requests are forwarded here. */
             char why[512];
             rd_kafka_fatal_error(c->rk, why, sizeof why);
             sq_error(NULL, "kafka consumer of %s hit a fatal error (%s); re-creating it", c->topic, why);
@@ -373,7 +424,11 @@ static void *consumer_main(void *arg)
                 sq_warn(NULL, "kafka: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
         } else if (m) {
+            bool forwarded = c == &w->consumers[SQ_CONSUMERS_MAX - 1];
+            int64_t next = m->offset + 1;
             sq_dispatch(w, m);
+            if (forwarded) /* in its sandbox's mailbox (or answered): wait_forwarded's mark */
+                atomic_store(&w->forward_done, next);
         }
         store_offsets(c);
         apply_backpressure(c);

@@ -14,6 +14,7 @@
 #include "notify/emit.h"
 #include "pipeline/answer.h"
 #include "pipeline/completer.h"
+#include "pipeline/forward.h"
 #include "pipeline/job.h"
 #include "store/redis_store.h"
 #include "sq/log.h"
@@ -105,8 +106,21 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
         finish_inline(w, job, po, &why, NULL);
         return;
     }
-    sq_dedupe dd;
     sq_err err;
+    /* A sandbox another live worker hosts (its partition moved here): its
+     * request goes there, before any claim of ours (pipeline/forward.h). */
+    int fwd;
+    while (po == SQ_PARSE_OK && (fwd = sq_forward_maybe(w, job, &err)) != 0) {
+        if (fwd > 0)
+            return;
+        sq_error(&lc, "cannot tell who hosts the sandbox (%s); waiting for Redis", err.msg);
+        if (atomic_load(&w->stopping)) {
+            sq_job_abandon(job);
+            return;
+        }
+        sleep(1);
+    }
+    sq_dedupe dd;
     char *answer = NULL;
     while (claim(w, &job->req, &dd, &answer, &err) < 0) {
         /* Without Redis we cannot tell a duplicate from new work: take no new

@@ -23,8 +23,8 @@ int sq_forward_topic(const char *prefix, const char *worker_id, char *out, size_
 
 bool sq_forward_is_topic(const char *prefix, const char *topic)
 {
-    size_t pl = strlen(prefix);
     static const char mid[] = ".worker.";
+    size_t pl = strlen(prefix);
     return strncmp(topic, prefix, pl) == 0 && strncmp(topic + pl, mid, sizeof mid - 1) == 0 &&
            topic[pl + sizeof mid - 1] != '\0';
 }

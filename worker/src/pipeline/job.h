@@ -47,6 +47,7 @@ struct sq_job {
     sq_request req;
     bool parsed;               /* req is a valid request (dedupe applies) */
     bool ledger_checked;       /* the PostgreSQL dedupe ledger was consulted */
+    bool forwarded_away;       /* produced to its host's forward topic (pipeline/forward.h): not served here */
     /* What a retry may redo (lifecycle/actor.c): once the request's answer
      * exists, only recording and publishing it; once a task's body began,
      * never the body. */

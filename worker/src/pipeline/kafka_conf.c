@@ -6,6 +6,7 @@
 
 #include "pipeline/consumer.h"
 #include "pipeline/delivery_rules.h"
+#include "pipeline/forward_rules.h"
 #include "pipeline/job.h"
 #include "pipeline/set_aside.h"
 #include "metrics.h"
@@ -43,6 +44,11 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         sq_metrics_reply_failed();
         sq_warn(NULL, "reply delivery to %s failed (%s); the event is on the events topic only",
                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    } else if (o == SQ_DELIVERY_REFUSED && sq_forward_is_topic(w->cfg.conn.topic_prefix, rd_kafka_topic_name(m->rkt))) {
+        /* Not an event: a forwarded request (pipeline/forward.h). Its
+         * offset stays uncompleted; the partition's next owner redoes it. */
+        sq_metrics_forward_failed();
+        sq_error(NULL, "forward to %s refused for good: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
     } else if (o == SQ_DELIVERY_REFUSED) {
         sq_set_aside(w, m, t);
         o = SQ_DELIVERY_OK; /* settled by the DLQ copy, counted against the job by sq_set_aside */

@@ -8,10 +8,10 @@
  * - A reaper in every worker sweeps sandq:workers; a worker without a
  *   heartbeat has its live sandboxes claimed (epoch bumped) and failed with
  *   reason worker_lost, within the heartbeat TTL plus one sweep.
- * - A revoked partition hands its live sandboxes over the same way, once it
- *   has not come back within SANDQ_HANDOVER_GRACE_MS: without a snapshot
- *   store there is nothing to resume from, so they end as failed
- *   (worker_lost) — explicitly, never left claiming to be ready. */
+ * - A partition that moves does not move its sandboxes: they keep running on
+ *   the worker that hosts them, and the partition's new owner forwards their
+ *   requests to it (pipeline/forward.h). Only a dead host (heartbeat expired)
+ *   fails them, worker_lost, through the reaper or the next request. */
 #ifndef SQ_OWNERSHIP_H
 #define SQ_OWNERSHIP_H
 
@@ -26,13 +26,5 @@ void sq_ownership_stop(sq_worker *w);
  * (worker_lost). A lost race (someone else claimed it) is not an error. */
 int sq_fail_lost(sq_worker *w, const sq_request *req, const char *sandbox_id, const sq_redis_sandbox *known,
                  sq_err *err);
-
-/* Rebalance: the live sandboxes of revoked partitions are handed over unless
- * the partition comes back within the grace period (assigned clears it).
- * `topic`: the requests topic whose group just settled (each topic has its
- * own group, pipeline/consumer.h); only its revoked sandboxes start their
- * hand-over grace. */
-void sq_ownership_revoked(sq_worker *w, const rd_kafka_topic_partition_list_t *parts);
-void sq_ownership_assigned(sq_worker *w, const char *topic, const rd_kafka_topic_partition_list_t *parts);
 
 #endif
