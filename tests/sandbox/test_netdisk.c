@@ -233,20 +233,27 @@ static void test_helper_reports_exit_and_output(void **state)
 static void test_workspace_disk_limit(void **state)
 {
     (void)state;
-    char ws[300];
-    snprintf(ws, sizeof ws, "%s/sbx_disk", root);
+    /* The disk lives on a tmpfs of the test's own, so the free-space check
+     * below measures this test's writes only: on the shared /var/tmp another
+     * process writing at the same moment (a second suite, apt) looked like
+     * the sandbox escaping its limit. */
+    char base[300], ws[400];
+    snprintf(base, sizeof base, "%s/own", root);
+    assert_int_equal(mkdir(base, 0755), 0);
+    assert_int_equal(mount("tmpfs", base, "tmpfs", 0, "size=256m"), 0);
+    snprintf(ws, sizeof ws, "%s/sbx_disk", base);
     make_dir(ws, UID_D);
     struct statvfs before;
-    assert_int_equal(statvfs(root, &before), 0);
+    assert_int_equal(statvfs(base, &before), 0);
 
     sq_err err = {0};
     if (sq_disk_attach(ws, 32, UID_D, UID_D, &err) < 0)
         fail_msg("sq_disk_attach: %s", err.msg);
     assert_true(mounted(ws));
-    assert_int_equal(loops_backed_by(root), 1);
+    assert_int_equal(loops_backed_by(base), 1);
     /* The image is unlinked at once: the mount is its only reference. */
     char img[400];
-    snprintf(img, sizeof img, "%s/.sbx_disk.disk", root);
+    snprintf(img, sizeof img, "%s/.sbx_disk.disk", base);
     assert_int_equal(access(img, F_OK), -1);
     struct stat st;
     assert_int_equal(stat(ws, &st), 0);
@@ -264,7 +271,7 @@ static void test_workspace_disk_limit(void **state)
     assert_non_null(strstr(o.buf, "rc=1"));
     /* The host's file system gave at most the reservation (32 MiB plus slack). */
     struct statvfs during;
-    assert_int_equal(statvfs(root, &during), 0);
+    assert_int_equal(statvfs(base, &during), 0);
     long long used = ((long long)before.f_bavail - (long long)during.f_bavail) * (long long)before.f_frsize;
     assert_true(used < 40LL << 20);
     /* Many small files end the same way: inodes run out, not the host's. */
@@ -280,7 +287,7 @@ static void test_workspace_disk_limit(void **state)
 
     assert_int_equal(sq_disk_detach(ws, &err), 0);
     assert_false(mounted(ws));
-    assert_int_equal(loops_left_after_release(root), 0);
+    assert_int_equal(loops_left_after_release(base), 0);
     /* Again, from the template the first attach left: a fresh, empty file
      * system, owned by whoever asks this time. */
     if (sq_disk_attach(ws, 32, UID_D + 1, UID_D + 2, &err) < 0)
@@ -302,6 +309,9 @@ static void test_workspace_disk_limit(void **state)
     make_dir(ws, UID_D);
     assert_int_equal(sq_disk_detach(ws, &err), 0);
     assert_int_equal(rmdir(ws), 0);
+    remove_templates(base);
+    assert_int_equal(umount(base), 0);
+    assert_int_equal(rmdir(base), 0);
 }
 
 /* When the host has no room for the disk, creation fails cleanly with
