@@ -86,7 +86,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         sq_info(NULL, "assigned %d partitions of %s [%s] (group %s)", parts->cnt, c->topic, names, c->group);
         if (c == &w->consumers[SQ_CONSUMERS_MAX - 1])
             forward_assigned(c, rk, parts);
-        else if (parts->cnt > 0)
+        else if (parts->cnt > 0 && !atomic_load(&w->stopping))
+            /* Not while the worker stops: nothing more is dispatched then, and
+             * an assignment that arrives during rd_kafka_consumer_close must
+             * not make a blocking broker query from inside the callback (a
+             * worker stopping in the middle of a rebalance exited with SIGSEGV
+             * once, right after such an assignment). */
             wait_forwarded(c, rk);
         if (cooperative) {
             rd_kafka_error_t *err = rd_kafka_incremental_assign(rk, parts);
