@@ -566,6 +566,7 @@ MAIN = """<!doctype html><html><head><title>main page</title></head><body>
 </body></html>"""
 POPUP = """<!doctype html><html><head><title>popup page</title></head><body>
 <button id="close" onclick="window.close()">close me</button><p id="opener"></p>
+<button id="closenow" onmousedown="window.close()">close at once</button>
 <script>document.getElementById('opener').textContent = window.opener ? 'has opener' : 'no opener';</script>
 </body></html>"""
 
@@ -608,6 +609,19 @@ def test_new_tabs_and_popups_are_followed_and_a_closed_one_returns_to_its_opener
         # implies noopener); either is the main page here.
         assert end["data"]["result"]["actions"][0]["value"] == "main page"
         assert png_size(workspace_file(worker, sbx, "after.png").read_bytes()) == (800, 600)
+
+        # A page that closes on mousedown is often gone before the browser
+        # answers the release: the click still worked, and the task goes on
+        # on the opener.
+        end, _, _ = browse(client, s, sbx, [
+            {"op": "click", "selector": "#pop"},
+            {"op": "waitFor", "selector": "#closenow", "timeoutMs": 15000},
+            {"op": "click", "selector": "#closenow"},
+            title,
+        ])
+        assert end["type"] == "sandbox.task.completed", end["data"]
+        res = end["data"]["result"]["actions"]
+        assert res[2].get("closedPage", True) is True and res[3]["value"] == "main page"
         assert not [e for e in s.seen if e["type"] == "sandbox.browser.failed"]
     finally:
         kill(client, s, sbx)

@@ -192,8 +192,14 @@ static int op_click(act *x, sq_err *err)
     /* Moved, pressed, released: what a person's click sends, so hover,
      * mousedown and mouseup handlers run as they would. */
     if (mouse(x, "mouseMoved", px, py, err) < 0 || mouse(x, "mousePressed", px, py, err) < 0 ||
-        mouse(x, "mouseReleased", px, py, err) < 0)
-        return -1;
+        mouse(x, "mouseReleased", px, py, err) < 0) {
+        /* The click's own handler closed the page (window.close()): the page
+         * can detach before the browser answers the release. That click
+         * worked; the next action follows the page that becomes current. */
+        if (!sq_cdp_page_closed(&x->r->b->cdp, x->r->b->session))
+            return -1;
+        json_object_set_new(x->result, "closedPage", json_true());
+    }
     return 0;
 }
 

@@ -63,7 +63,15 @@ static void dispatch(sq_cdp *c, const char *text, size_t len)
         const char *s = json_string_value(json_object_get(msg, "sessionId"));
         if (!s)
             s = json_string_value(json_object_get(json_object_get(msg, "params"), "sessionId"));
-        snprintf(c->crashed_session, sizeof c->crashed_session, "%s", s ? s : "?");
+        if (!s)
+            s = "?";
+        /* A crash is usually followed by the page's detach: keep it a crash. */
+        bool crash = strcmp(method, "Target.detachedFromTarget") != 0;
+        if (strcmp(c->crashed_session, s) == 0)
+            c->lost_by_crash = c->lost_by_crash || crash;
+        else
+            c->lost_by_crash = crash;
+        snprintf(c->crashed_session, sizeof c->crashed_session, "%s", s);
     }
     if (method && c->tap && c->tap->on_event && !json_object_get(msg, "id"))
         c->tap->on_event(c->tap->user, method, msg);
@@ -264,6 +272,11 @@ void sq_cdp_forget(sq_cdp *c, int slot)
 static bool session_lost(const sq_cdp *c, const char *session)
 {
     return session && session[0] && strcmp(c->crashed_session, session) == 0;
+}
+
+bool sq_cdp_page_closed(const sq_cdp *c, const char *session)
+{
+    return session_lost(c, session) && !c->lost_by_crash && !c->gone;
 }
 
 static int await_slot(sq_cdp *c, int slot, const char *session, int64_t deadline, json_t **msg, sq_err *err)

@@ -63,10 +63,15 @@ typedef struct sq_cdp {
     bool gone;                 /* the browser closed its end, crashed, or sent garbage */
     char gone_why[160];
     char crashed_session[SQ_CDP_NAME_MAX]; /* a page whose renderer crashed or that went away ("" = none) */
+    bool lost_by_crash;        /* crashed_session crashed (not only detached, as a page that closed itself) */
     sq_cdp_control *ctl;       /* borrowed; NULL: no control lane (creating the sandbox) */
     sq_cdp_tap *tap;           /* borrowed; NULL: no preview (kept across sq_cdp_init) */
     bool in_tap;               /* inside tap->flush */
 } sq_cdp;
+
+/* Whether the page of session was closed (it detached without a crash),
+ * as a page that calls window.close() is. */
+bool sq_cdp_page_closed(const sq_cdp *c, const char *session);
 
 /* Take ownership of the two fds (made non-blocking here). */
 void sq_cdp_init(sq_cdp *c, int to_fd, int from_fd);
