@@ -207,3 +207,21 @@ def test_handoff_requests_are_answered_while_a_task_runs(client, worker):
     seqs = {e["type"]: e["seq"] for e in s.seen}
     assert seqs["sandbox.handoff.completed"] < end["seq"]
     kill(client, s, sbx)
+
+
+def test_expiry_is_published_while_a_task_runs(client, worker, rds):
+    """A hand-off that expires under a long command is expired on time, not
+    when the command ends."""
+    sbx, s, _ = create(client, {})
+    run_req = client.send(client.envelope("task.exec", sbx, {"command": "sleep", "args": ["8"]}))
+    s.for_request(run_req["requestId"], {"sandbox.task.started"}, timeout=30)
+    hnd = new_id("hnd")
+    assert send(client, s, sbx, "handoff.request", request_body(hnd, expiresInMs=1500))["type"] == \
+        "sandbox.handoff.requested"
+    exp = s.wait_for(lambda e: e["type"] == "sandbox.handoff.expired", 30)
+    assert exp["data"]["handoffId"] == hnd and exp["requestId"] is None and exp["data"]["controlMode"] == "ai"
+    assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "controlMode") == "ai"
+    end = s.for_request(run_req["requestId"], {"sandbox.task.completed", "sandbox.task.failed"}, timeout=60)
+    assert end["type"] == "sandbox.task.completed" and end["data"]["exitCode"] == 0, end
+    assert exp["seq"] < end["seq"]  # published while the command still ran
+    kill(client, s, sbx)

@@ -40,13 +40,22 @@ static void test_agents_and_tools_json(void **state)
                         "command");
     json_decref(b);
     json_decref(p);
-    /* With a browser, build has it too (8 tools); plan never does. */
+    /* With a browser, build has it and request_handoff too (9 tools); plan never does. */
     b = sq_agent_tools_json(SQ_AGENT_BUILD, true);
-    assert_int_equal(json_array_size(b), 8);
+    assert_int_equal(json_array_size(b), 9);
     json_t *br = json_object_get(json_array_get(b, 7), "function");
     assert_string_equal(json_string_value(json_object_get(br, "name")), "browser");
     assert_int_equal(json_object_size(json_object_get(json_object_get(br, "parameters"), "properties")), 6);
+    json_t *ho = json_object_get(json_array_get(b, 8), "function");
+    assert_string_equal(json_string_value(json_object_get(ho, "name")), "request_handoff");
+    json_t *hreq = json_object_get(json_object_get(ho, "parameters"), "required");
+    assert_int_equal(json_array_size(hreq), 2);
+    assert_string_equal(json_string_value(json_array_get(hreq, 0)), "reason");
+    assert_string_equal(json_string_value(json_array_get(hreq, 1)), "message");
     json_decref(b);
+    p = sq_agent_tools_json(SQ_AGENT_PLAN, true);
+    assert_int_equal(json_array_size(p), 4);
+    json_decref(p);
 }
 
 static void test_check_call(void **state)
@@ -92,6 +101,18 @@ static void test_check_call(void **state)
                                          sizeof why),
                      -1);
     assert_non_null(strstr(why, "read-only"));
+    /* request_handoff: the same rule as browser. */
+    const char *ho = "{\"reason\":\"mfa\",\"message\":\"enter the code\"}";
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "request_handoff", ho, &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no tool named \"request_handoff\""));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, true, "request_handoff", ho, &a, why, sizeof why), 0);
+    json_decref(a);
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_PLAN, true, "request_handoff", ho, &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "read-only"));
+    assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, true, "request_handoff", "{\"reason\":\"mfa\"}", &a, why,
+                                         sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "needs the argument \"message\""));
     assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "bash", "{\"command\": \"ls\"", &a, why, sizeof why), -1);
     assert_non_null(strstr(why, "not valid JSON"));
     assert_int_equal(sq_agent_check_call(SQ_AGENT_BUILD, false, "bash", "[\"ls\"]", &a, why, sizeof why), -1);

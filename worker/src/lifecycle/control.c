@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "handoff/handoff_live.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
@@ -182,7 +183,29 @@ int64_t sq_control_first_at(const sq_live_sandbox *sb)
 {
     int64_t at = sb->owner_check_at;
     int64_t lifetime = sb->limits.pause_on_timeout ? deadline_mono(sb) : 0;
-    return lifetime > 0 && lifetime < at ? lifetime : at;
+    if (lifetime > 0 && lifetime < at)
+        at = lifetime;
+    /* An open hand-off's expiry is published on time, not when the command ends. */
+    int64_t expiry = sq_handoff_next_expiry(&sb->handoffs);
+    if (expiry >= 0) {
+        int64_t left = expiry - sq_now_ms();
+        int64_t mono = sq_mono_ms() + (left > 1 ? left : 1);
+        if (mono < at)
+            at = mono;
+    }
+    return at;
+}
+
+/* A hand-off whose expiry passed while a task runs: expired now. */
+static void expire_handoff(sq_worker *w, sq_live_sandbox *sb)
+{
+    if (sb->fenced) /* (a kill was ruled out by the caller: the sandbox is going and cancels it) */
+        return;
+    sq_err err;
+    if (sq_handoff_tick(w, sb, sq_now_ms(), &err) < 0) {
+        sq_log_ctx lc = {.sandbox_id = sb->id};
+        sq_error(&lc, "could not expire a hand-off: %s", err.msg);
+    }
 }
 
 static bool stop_asked(sq_live_sandbox *sb)
@@ -340,7 +363,10 @@ bool sq_control_stop_task(sq_worker *w, sq_live_sandbox *sb)
         return true;
     serve_cancels(sb);
     serve_in_task(sb);
-    return sq_control_check_owner(w, sb);
+    if (sq_control_check_owner(w, sb))
+        return true;
+    expire_handoff(w, sb);
+    return false;
 }
 
 bool sq_control_on_exec(void *user, int64_t *control_at)
@@ -355,6 +381,7 @@ bool sq_control_on_exec(void *user, int64_t *control_at)
      * published here (task.c). */
     if (sq_control_check_owner(t->w, sb))
         return true;
+    expire_handoff(t->w, sb);
     if (sb->limits.pause_on_timeout && sq_lifetime_check(&sb->lifetime, sq_now_ms()) == SQ_LIFETIME_EXPIRED)
         return pause_under_task(t, control_at);
     *control_at = sq_control_first_at(sb);

@@ -40,8 +40,10 @@ void sq_control_taken(sq_live_sandbox *sb, const sq_job *job);
  * running sq_task. */
 bool sq_control_on_exec(void *user, int64_t *control_at);
 /* When sq_control_on_exec must first be asked regardless of wake-ups
- * (monotonic ms): the next owner check, or the lifetime deadline with
- * onTimeout "pause" when that comes first. */
+ * (monotonic ms): the next owner check, the lifetime deadline with
+ * onTimeout "pause", or the open hand-off's expiry, whichever comes first.
+ * (sq_control_on_exec and sq_control_stop_task expire a hand-off whose time
+ * passed, so that its event is not held back until the task ends.) */
 int64_t sq_control_first_at(const sq_live_sandbox *sb);
 /* After a command that was stopped by the control lane: why, for its
  * task.failed message; remembers task_id as canceled when a task.cancel did

@@ -593,6 +593,7 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
             break;
         }
         json_array_append_new(r.messages, sq_chat_reply_message(&reply, r.steps));
+        r.tc.step = r.steps;
         char tools[512], summary[256];
         bool go_on = run_calls(&r, &reply, tools, sizeof tools, summary, sizeof summary, out);
         if (go_on)

@@ -67,12 +67,22 @@ static const tool_def tools[] = {
       {"text", "string", false, "type: the text to type."},
       {"path", "string", false, "screenshot: where to save it in the workspace (default screenshots/…)."},
       {"fullPage", "boolean", false, "screenshot: the whole page, not just the viewport."}}},
+    {"request_handoff",
+     "Ask a person to take over the browser for something you cannot or must not do yourself: an MFA code, a "
+     "captcha, an approval, a login that failed, a page you cannot make sense of, a file download. The call waits "
+     "until the person hands control back (its result then has their note and your resumePrompt), cancels, or the "
+     "hand-off expires; do not touch the browser meanwhile. Call it only when you are stuck, with the page at the "
+     "point where the person must act.",
+     {{"reason", "string", true, "mfa, captcha, approval, login_failed, ambiguous_ui, file_download or custom."},
+      {"message", "string", true, "What the person must do, in a sentence or two (at most 4096 bytes)."},
+      {"resumePrompt", "string", false, "What you will do once control returns; it is given back to you then."},
+      {"expiresInMs", "integer", false, "How long to wait for the person, in ms (default 900000, 15 minutes)."}}},
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])
 
 static const char *const build_tools[] = {"bash", "read", "write", "edit", "list", "glob", "grep", NULL};
 static const char *const build_browser_tools[] = {"bash", "read", "write", "edit", "list",
-                                                  "glob", "grep", "browser", NULL};
+                                                  "glob", "grep", "browser", "request_handoff", NULL};
 static const char *const plan_tools[] = {"read", "list", "glob", "grep", NULL};
 
 int sq_agent_kind_from(const char *name)
@@ -160,8 +170,9 @@ int sq_agent_check_call(sq_agent_kind k, bool browser, const char *name, const c
         return -1;
     }
     const tool_def *d = find_tool(name);
-    if (!d || (!has_tool(k, browser, name) && strcmp(name, "browser") == 0 && k == SQ_AGENT_BUILD)) {
-        /* (a build agent without a browser: "browser" is as unknown as any other name) */
+    if (!d || (!has_tool(k, browser, name) && k == SQ_AGENT_BUILD &&
+               (strcmp(name, "browser") == 0 || strcmp(name, "request_handoff") == 0))) {
+        /* (a build agent without a browser: "browser" and "request_handoff" are as unknown as any other name) */
         for (size_t i = 0; i < NTOOLS; i++) {
             if (strcasecmp(tools[i].name, name) == 0 && strcmp(tools[i].name, name) != 0 &&
                 has_tool(k, browser, tools[i].name)) {
@@ -496,7 +507,7 @@ bool sq_agent_secret_name(const char *name)
 
 void sq_agent_step_summary(const char *tool, const json_t *args, char *out, size_t max)
 {
-    static const char *const keys[] = {"command", "path", "pattern", "url", "selector", NULL};
+    static const char *const keys[] = {"command", "path", "pattern", "url", "selector", "reason", NULL};
     const char *arg = NULL;
     char browser[4200];
     for (const char *const *k = keys; *k && !arg; k++)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caps/agent/handoff_tool.h"
 #include "caps/agent/rules.h"
 #include "caps/browser/actions.h"
 #include "handlers/ws_fs.h"
@@ -498,6 +499,11 @@ static sq_tool_status tool_browser(sq_agent_tools_ctx *c, const json_t *args, ch
         *text = strdup("Error: the sandbox's browser is not running (a task.browser starts it again)");
         return SQ_TOOL_OK;
     }
+    if (!sq_handoff_agent_may_act(&sb->handoffs)) { /* a person took over (a backend's hand-off): hands off */
+        *text = strdup("Error: a person has control of the browser now (an accepted hand-off, controlMode human); "
+                       "no browser action was run. Do something else, or answer.");
+        return SQ_TOOL_OK;
+    }
     char rel[4200] = "";
     const char *path = json_string_value(json_object_get(args, "path"));
     if (op == 4 && path && tool_path(args, "path", rel, sizeof rel, text) < 0)
@@ -577,6 +583,14 @@ sq_tool_status sq_agent_tool_run(sq_agent_tools_ctx *c, const char *name, const 
         st = tool_grep(c, args, text, fail);
     else if (strcmp(name, "browser") == 0)
         st = tool_browser(c, args, text);
+    else if (strcmp(name, "request_handoff") == 0) {
+        st = sq_agent_tool_handoff(c, args, text);
+        if (st == SQ_TOOL_OK && *text) { /* the person's note is redacted like any output */
+            char *red = finish_text(c, *text);
+            free(*text);
+            *text = red;
+        }
+    }
     else
         st = (*text = fmt("Error: there is no tool named \"%s\"", name), SQ_TOOL_OK);
     if (st == SQ_TOOL_OK && !*text)

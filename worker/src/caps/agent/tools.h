@@ -10,7 +10,10 @@
  * sandbox planted cannot lead out; a FIFO cannot hold the worker). Every
  * output is cut to head + tail (rules.h) and has the sandbox's secrets
  * replaced before the model sees it. `browser` (with capabilities.browser)
- * runs one of task.browser's actions through caps/browser/actions.h. */
+ * runs one of task.browser's actions through caps/browser/actions.h, and
+ * is refused while a person has control (controlMode human);
+ * request_handoff (with a browser) asks a person to take over and waits
+ * (handoff_tool.h). */
 #ifndef SQ_AGENT_TOOLS_H
 #define SQ_AGENT_TOOLS_H
 
@@ -28,6 +31,7 @@ typedef struct sq_agent_tools_ctx {
     size_t output_max;           /* bytes of a tool result (head + tail) */
     json_t *written;             /* object: relative paths written by write/edit/browser screenshot */
     int screenshots;             /* browser screenshots taken without a path */
+    int step;                    /* the loop's step whose calls run (request_handoff's progress event) */
 } sq_agent_tools_ctx;
 
 typedef enum {
