@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "caps/browser/actions.h"
+#include "caps/browser/recording.h"
 #include "handlers/browser.h"
 #include "handlers/handlers.h"
 #include "handlers/route.h"
@@ -192,7 +193,68 @@ static void produced_file(sq_task_outcome *out, const json_t *action_result)
     json_array_append_new(out->produced, json_string(path + 11));
 }
 
-static void run_actions(sq_task *t, sq_task_outcome *out)
+/* capabilities.recording.browser (docs/recording.md): the task as an MP4,
+ * from the start of its actions to its end. ffmpeg runs in the sandbox
+ * (caps/browser/recording.h); the frames are the preview's screencast
+ * (preview_pump.h). A recording that cannot start is said with
+ * sandbox.browser.recorded {ok: false} and the task runs anyway. */
+static int emit_recorded(sq_task *t, const sq_brec *rec, bool ok, const char *path, const char *message,
+                         sq_err *err)
+{
+    json_t *d = json_pack("{s:b, s:I, s:I, s:i, s:i, s:I}", "ok", ok, "frames", (json_int_t)rec->fp.written,
+                          "droppedFrames", (json_int_t)rec->fp.dropped, "width", rec->width, "height", rec->height,
+                          "durationMs", (json_int_t)(rec->started_mono ? sq_mono_ms() - rec->started_mono : 0));
+    if (path)
+        json_object_set_new(d, "path", json_string(path));
+    if (message)
+        json_object_set_new(d, "message", json_string(message));
+    sq_emit_target target = sq_target_of(t->sb);
+    return sq_emit(t->w, &target, t->req, t->req->task_id, "sandbox.browser.recorded", d, err);
+}
+
+static int record_begin(sq_task *t, sq_brec *rec, sq_err *err)
+{
+    sq_live_sandbox *sb = t->sb;
+    memset(rec, 0, sizeof *rec);
+    rec->fd = -1;
+    if (!sb->recording_browser)
+        return 0;
+    sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
+    sq_err why;
+    if (!sb->preview) {
+        sq_warn(&lc, "browser recording: no screencast to record (the preview did not start)");
+        return emit_recorded(t, rec, false, NULL, "no screencast to record: the preview did not start", err);
+    }
+    if (sq_brec_start(rec, sb->runtime, sb->workspace_fd, sb->browser->width, sb->browser->height, &why) < 0) {
+        sq_warn(&lc, "browser recording did not start: %s", why.msg);
+        return emit_recorded(t, rec, false, NULL, why.msg, err);
+    }
+    (void)sq_preview_record(sb, rec);
+    return 0;
+}
+
+static int record_end(sq_task *t, sq_brec *rec, sq_task_outcome *out, sq_err *err)
+{
+    if (!rec->on)
+        return 0;
+    sq_live_sandbox *sb = t->sb;
+    (void)sq_preview_record(sb, NULL);
+    sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
+    sq_err why;
+    int fd = sq_brec_finish(rec, sb->runtime, sb->workspace_fd, &why);
+    if (fd < 0) {
+        sq_warn(&lc, "browser recording not kept: %s", why.msg);
+        return emit_recorded(t, rec, false, NULL, why.msg, err);
+    }
+    out->recorded_fd = fd;
+    char path[96];
+    snprintf(path, sizeof path, ".sandq/recording/%s.mp4", t->req->task_id);
+    sq_info(&lc, "browser recording: %llu frames, %llu dropped", (unsigned long long)rec->fp.written,
+            (unsigned long long)rec->fp.dropped);
+    return emit_recorded(t, rec, true, path, NULL, err);
+}
+
+static void run_actions(sq_task *t, sq_task_outcome *out, sq_brec *rec)
 {
     const json_t *body = t->req->body;
     sq_browser *b = t->sb->browser;
@@ -202,6 +264,10 @@ static void run_actions(sq_task *t, sq_task_outcome *out)
         if (rc < 0)
             out->failure = err;
         out->reason = "browser_unavailable";
+        return;
+    }
+    if (record_begin(t, rec, &err) < 0) {
+        out->failure = err;
         return;
     }
     const json_t *tm = json_object_get(body, "timeoutMs");
@@ -272,10 +338,16 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
     sq_cdp_control ctl = {.wake_fd = t->sb->wake_fd, .fn = sq_control_on_exec, .user = t,
                           .control_at = sq_control_first_at(t->sb)};
     sq_cdp_set_control(&b->cdp, &ctl);
-    run_actions(t, out);
+    sq_brec rec = {.fd = -1};
+    run_actions(t, out, &rec);
     if (ctl.stopped)
         stopped(t, out);
     sq_cdp_set_control(&b->cdp, NULL);
+    /* Finished on every end — completed, failed, canceled by task.cancel or
+     * a kill — before the sandbox can go (bounded: recording.h). */
+    sq_err err;
+    if (record_end(t, &rec, out, &err) < 0 && out->failure.code == SQ_OK)
+        out->failure = err;
 }
 
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
