@@ -22,7 +22,8 @@
 
 #define TASK_DEFAULT_TIMEOUT_MS 60000
 #define PROBE_TIMEOUT_MS 3000 /* a live browser answers Browser.getVersion in about a millisecond */
-#define TERMINATE_TIMEOUT_MS 2000 /* Runtime.terminateExecution after a cancel */
+#define TERMINATE_TIMEOUT_MS 2000
+#define START_WAIT_MS 5000 /* ffmpeg's cold start inside the sandbox, before the actions run (recording.h) */ /* Runtime.terminateExecution after a cancel */
 
 static int emit_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *type, json_t *data,
                         sq_err *err)
@@ -229,7 +230,10 @@ static int record_begin(sq_task *t, sq_brec *rec, sq_err *err)
         sq_warn(&lc, "browser recording did not start: %s", why.msg);
         return emit_recorded(t, rec, false, NULL, why.msg, err);
     }
-    (void)sq_preview_record(sb, rec);
+    (void)sq_preview_record(sb, rec); /* a screenshot first, then the screencast's frames */
+    if (!sq_brec_wait_started(rec, START_WAIT_MS))
+        sq_warn(&lc, "browser recording: ffmpeg did not read its first frame within %d ms; the video's start "
+                     "may be compressed", START_WAIT_MS);
     return 0;
 }
 
@@ -241,6 +245,14 @@ static int record_end(sq_task *t, sq_brec *rec, sq_task_outcome *out, sq_err *er
     (void)sq_preview_record(sb, NULL);
     sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
     sq_err why;
+    if (sb->frozen_in_task) {
+        /* Killed while frozen under the task (onTimeout "pause"): ffmpeg is
+         * frozen too and could not finish; the kill does not wait for it. */
+        sq_brec_abort(rec, NULL);
+        return emit_recorded(t, rec, false, NULL,
+                             "the sandbox was killed while frozen under the task: ffmpeg could not finish the MP4",
+                             err);
+    }
     int fd = sq_brec_finish(rec, sb->runtime, sb->workspace_fd, &why);
     if (fd < 0) {
         sq_warn(&lc, "browser recording not kept: %s", why.msg);

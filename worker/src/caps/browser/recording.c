@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,15 +108,19 @@ int sq_brec_start(sq_brec *r, sq_sandbox *rt, int workspace_fd, int width, int h
     }
     (void)fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES); /* more slack before frames drop; the default 64 KiB also works */
     /* -use_wallclock_as_timestamps with -fps_mode passthrough: each frame
-     * keeps the time it arrived (the screencast sends frames only when the
-     * page changes; -fps_mode vfr dropped a quarter of them). The size is
+     * keeps the time ffmpeg read it (the screencast sends frames only when
+     * the page changes; -fps_mode vfr dropped a quarter of them). -framerate
+     * 1000 only sets the input's time base to 1 ms: with image2pipe's
+     * default 1/25 every time was rounded to a 40 ms grid, and frames closer
+     * than that were pushed apart. The size is
      * fixed at the start, so a setViewport mid-task scales instead of
      * changing the stream's size (which the encoder cannot follow). The
      * outer shell records ffmpeg's pid (for a kill) and, when it exits, its
      * status in `done` (what the worker polls for). */
     static const char launch[] =
         "cd " SQ_BREC_DIR " || exit 1\n"
-        "( \"$1\" -hide_banner -nostats -loglevel warning -y -use_wallclock_as_timestamps 1 -f image2pipe "
+        "( \"$1\" -hide_banner -nostats -loglevel warning -y -use_wallclock_as_timestamps 1 -framerate 1000 "
+        "-f image2pipe "
         "-c:v mjpeg -i - -fps_mode passthrough -vf \"scale=$2:$3,format=yuv420p\" -c:v libx264 -preset ultrafast "
         "-threads 1 -pix_fmt yuv420p -f mp4 out.mp4 <in >ffmpeg.log 2>&1 &\n"
         "  echo $! >pid\n"
@@ -150,6 +155,23 @@ void sq_brec_frame(sq_brec *r, const void *jpeg, size_t len)
     }
     memcpy(r->last, jpeg, len);
     r->last_len = len;
+}
+
+bool sq_brec_wait_started(sq_brec *r, int timeout_ms)
+{
+    if (!r->on)
+        return false;
+    int64_t until = sq_mono_ms() + timeout_ms;
+    for (;;) {
+        int queued = 0;
+        (void)sq_fp_flush(&r->fp);
+        /* FIONREAD on a pipe: the bytes written and not yet read */
+        if (!sq_fp_pending(&r->fp) && ioctl(r->fd, FIONREAD, &queued) == 0 && queued == 0)
+            return r->fp.written > 0;
+        if (r->fp.broken || sq_mono_ms() >= until)
+            return false;
+        usleep(10 * 1000);
+    }
 }
 
 /* ffmpeg's exit status from `done`, or -1 while it is not there. */

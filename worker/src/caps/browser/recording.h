@@ -43,6 +43,12 @@ const char *sq_brec_binary(void);
 
 /* Start ffmpeg in rt for a video of width×height (rounded down to even). */
 int sq_brec_start(sq_brec *r, sq_sandbox *rt, int workspace_fd, int width, int height, sq_err *err);
+/* After the first frame: wait (at most timeout_ms) until ffmpeg has read
+ * it. ffmpeg stamps each frame with the time it READS it
+ * (-use_wallclock_as_timestamps), and a cold ffmpeg takes a second or more
+ * to start on a busy machine: frames queued meanwhile would all get the
+ * same time and the video would be too short. Returns whether it read it. */
+bool sq_brec_wait_started(sq_brec *r, int timeout_ms);
 /* One JPEG frame of the screencast (or a screenshot). Never waits. */
 void sq_brec_frame(sq_brec *r, const void *jpeg, size_t len);
 /* Finish: the last frame again (so the video lasts until now), end-of-file,
