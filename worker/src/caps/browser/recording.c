@@ -189,6 +189,16 @@ static int read_done(int workspace_fd)
     return n > 0 ? atoi(buf) : 255;
 }
 
+bool sq_brec_alive(const sq_brec *r, int workspace_fd)
+{
+    return r->on && !r->fp.broken && read_done(workspace_fd) < 0;
+}
+
+void sq_brec_restart_clock(sq_brec *r)
+{
+    r->started_mono = sq_mono_ms();
+}
+
 static void close_pipe(sq_brec *r)
 {
     if (r->fd >= 0)

@@ -43,6 +43,10 @@ const char *sq_brec_binary(void);
 
 /* Start ffmpeg in rt for a video of width×height (rounded down to even). */
 int sq_brec_start(sq_brec *r, sq_sandbox *rt, int workspace_fd, int width, int height, sq_err *err);
+/* Whether ffmpeg (started a while ago, waiting) is still there to record. */
+bool sq_brec_alive(const sq_brec *r, int workspace_fd);
+/* The recording's clock starts now (a warm ffmpeg was started earlier). */
+void sq_brec_restart_clock(sq_brec *r);
 /* After the first frame: wait (at most timeout_ms) until ffmpeg has read
  * it. ffmpeg stamps each frame with the time it READS it
  * (-use_wallclock_as_timestamps), and a cold ffmpeg takes a second or more
