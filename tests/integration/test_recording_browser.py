@@ -217,6 +217,35 @@ def test_kill_mid_task_finishes_and_exports_the_video(vid):
         assert schema_errors(e) == [], (e["type"], schema_errors(e))
 
 
+def test_cancel_mid_task_exports_the_video_and_the_next_task_records_too(vid):
+    client, store = vid
+    sbx, stream = recording_sandbox(client, 400, 300)
+    write_page(client, stream, sbx, 600000)
+    req = send(client, sbx, "task.browser", {"actions": [
+        {"op": "goto", "url": "file:///workspace/anim.html"},
+        {"op": "screenshot", "path": "/workspace/shot.png"},
+        {"op": "waitFor", "selector": "#done", "timeoutMs": 50000}]})
+    stream.wait_for(lambda e: e.get("requestId") == req["requestId"] and e["type"] == "sandbox.task.progress"
+                    and e["data"]["index"] == 2, timeout=60)
+    time.sleep(1.0)
+    send(client, sbx, "task.cancel", {"targetTaskId": req["taskId"]})
+    done = stream.for_request(req["requestId"], TERMINAL, timeout=60)
+    assert done["type"] == "sandbox.task.failed" and done["data"]["code"] == "canceled", done
+    upd = next(e for e in stream.seen if e.get("requestId") == req["requestId"]
+               and e["type"] == "sandbox.artifacts.updated")
+    # Only the video: a canceled task exports nothing else (its screenshot stays in the workspace).
+    assert [a["path"] for a in upd["data"]["artifacts"]] == [f".sandq/recording/{req['taskId']}.mp4"], upd
+    p = ffprobe(video_of(store, sbx, req["taskId"], upd["data"]["artifacts"]))
+    assert (p["width"], p["height"]) == (400, 300) and p["frames"] > 1, p
+    # The sandbox carries on, and its next task has its own video.
+    req2 = send(client, sbx, "task.browser", {"actions": [{"op": "goto", "url": "about:blank"}]})
+    done2 = stream.for_request(req2["requestId"], TERMINAL, timeout=120)
+    assert done2["type"] == "sandbox.task.completed", done2
+    p2 = ffprobe(video_of(store, sbx, req2["taskId"], done2["data"]["artifacts"]))
+    assert (p2["width"], p2["height"]) == (400, 300), p2
+    kill(client, stream, sbx)
+
+
 def test_pause_mid_task_waits_for_the_video(vid):
     client, store = vid
     sbx, stream = recording_sandbox(client, 640, 360)
@@ -240,7 +269,7 @@ def test_pause_mid_task_waits_for_the_video(vid):
     kill(client, stream, sbx)
 
 
-def test_two_tasks_two_videos_and_the_preview_screencast_stops_between(vid):
+def test_one_video_per_task_and_its_size(vid):
     """One MP4 per task; a task without animation (a still page) still gets a
     video (the screenshot at its start and the last frame at its end)."""
     client, store = vid
@@ -257,6 +286,16 @@ def test_two_tasks_two_videos_and_the_preview_screencast_stops_between(vid):
     assert all((v["width"], v["height"]) == (320, 240) for v in videos), videos
     assert all(v["frames"] >= 1 for v in videos), videos
     assert videos[1]["frames"] > 1, videos
+    # A setViewport mid-task is scaled into the task's video; the next task's
+    # video has the new size (the warm ffmpeg of the old size is replaced).
+    for expect in ((320, 240), (330, 250)):
+        req = send(client, sbx, "task.browser", {"actions": [{"op": "setViewport", "width": 331, "height": 251},
+                                                             {"op": "goto", "url": "file:///workspace/anim.html"},
+                                                             {"op": "waitFor", "selector": "#done"}]})
+        done = stream.for_request(req["requestId"], TERMINAL, timeout=120)
+        assert done["type"] == "sandbox.task.completed", done
+        v = ffprobe(video_of(store, sbx, req["taskId"], done["data"]["artifacts"]))
+        assert (v["width"], v["height"]) == expect, (v, expect)
     kill(client, stream, sbx)
 
 
