@@ -299,6 +299,25 @@ def test_one_video_per_task_and_its_size(vid):
     kill(client, stream, sbx)
 
 
+def test_checkpoint_between_tasks_keeps_recording(vid):
+    """A checkpoint closes and reopens the browser (and drops the warm ffmpeg);
+    the next task still gets its video."""
+    client, store = vid
+    sbx, stream = recording_sandbox(client, 320, 240)
+    req = send(client, sbx, "checkpoint.create", {"checkpointId": new_id("chk")})
+    done = stream.for_request(req["requestId"], TERMINAL, timeout=120)
+    assert done["type"] == "sandbox.task.completed", done
+    req = send(client, sbx, "task.browser", {"actions": [{"op": "goto", "url": "about:blank"}]})
+    done = stream.for_request(req["requestId"], TERMINAL, timeout=120)
+    assert done["type"] == "sandbox.task.completed", done
+    rec = next(e for e in stream.seen if e.get("requestId") == req["requestId"]
+               and e["type"] == "sandbox.browser.recorded")
+    assert rec["data"]["ok"] is True, rec
+    v = ffprobe(video_of(store, sbx, req["taskId"], done["data"]["artifacts"]))
+    assert (v["width"], v["height"]) == (320, 240), v
+    kill(client, stream, sbx)
+
+
 def test_recording_browser_needs_its_parts(vid):
     client, _ = vid
     for create in ({"capabilities": {"recording": {"enabled": True, "browser": True}}},
