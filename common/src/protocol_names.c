@@ -135,6 +135,7 @@ static const char *const event_types[] = {
     "sandbox.handoff.cancelled",
     "sandbox.handoff.expired",
     "sandbox.preview.url",
+    "sandbox.browser.recorded",
     "sandbox.checkpoint.created",
     "sandbox.checkpoint.restored",
     "sandbox.document.converted",

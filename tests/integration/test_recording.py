@@ -229,11 +229,13 @@ def test_recording_off_records_nothing(rec, pg):
     assert b"not created with capabilities.recording.enabled" in cli.stderr
 
 
-def test_browser_video_is_refused_until_built(rec):
+def test_browser_video_needs_the_browser(rec):
+    """recording.browser without capabilities.browser has nothing to record
+    (the video itself: test_recording_browser.py)."""
     client, _, _ = rec
     sbx, stream, first = launch(client, {"capabilities": {"recording": {"enabled": True, "browser": True}}})
     assert first["type"] == "request.rejected", first
-    assert first["data"]["code"] == "capability_unavailable"
+    assert first["data"]["code"] == "invalid_request"
     assert first["data"]["field"] == "body.capabilities.recording.browser"
     assert schema_errors(first) == []
 

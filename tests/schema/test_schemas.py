@@ -43,11 +43,11 @@ REQUEST_TYPES = [
 ]
 # Request and event types beyond PROTOCOL.md's first design: its "Additions for the
 # capability round" (ADDED_REQUEST_TYPES: checkpoints.list), those added after it
-# (LATER_REQUEST_TYPES, ADDED_EVENT_TYPES: the live preview's; docs/protocol.md lists
+# (LATER_REQUEST_TYPES, ADDED_EVENT_TYPES: the live preview's and the browser recording's; docs/protocol.md lists
 # and explains them), and every type the schema knows (common.json's order).
 ADDED_REQUEST_TYPES = ["checkpoints.list"]
 LATER_REQUEST_TYPES = ["preview.url"]
-ADDED_EVENT_TYPES = ["sandbox.preview.url"]
+ADDED_EVENT_TYPES = ["sandbox.preview.url", "sandbox.browser.recorded"]
 ALL_REQUEST_TYPES = REQUEST_TYPES[:17] + ADDED_REQUEST_TYPES + REQUEST_TYPES[17:] + LATER_REQUEST_TYPES
 TASK_ID_REQUIRED = [t for t in ALL_REQUEST_TYPES if t.split(".")[0] in ("task", "files", "checkpoint")
                     or t == "checkpoints.list"]
@@ -189,6 +189,8 @@ INVALID_EXPECT = {
     "events/checkpoint-created-without-duration": ("data", "'durationMs' is a required property"),
     "requests/checkpoints-list-with-a-body-field": ("body", "Additional properties are not allowed"),
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
+    "events/browser-recorded-bad-path": ("data.path", "does not match"),
+    "events/browser-recorded-without-dropped": ("data", "'droppedFrames' is a required property"),
     "events/artifacts-skipped-bad-code": ("data.skipped[0].code", "is not one of"),
     "events/metadata-non-string": ("metadata.jobId", "not of type 'string'"),
     "events/region-long": ("region", "does not match"),

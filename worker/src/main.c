@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "caps/browser/browser.h"
+#include "caps/browser/recording.h"
 #include "caps/documents/convert.h"
 #include "lifecycle/actor.h"
 #include "pipeline/completer.h"
@@ -145,6 +146,14 @@ static int start(sq_worker *w, sq_err *err)
             sq_info(NULL, "browser: available (%s)", bin);
         else
             sq_warn(NULL, "browser: unavailable, creates with capabilities.browser are rejected: %s", why);
+    }
+    { /* issue 15: recording.browser is offered only when ffmpeg is there */
+        char why[600];
+        const char *bin = sq_brec_detect(why, sizeof why);
+        if (bin)
+            sq_info(NULL, "browser recording: available (%s)", bin);
+        else
+            sq_warn(NULL, "browser recording: unavailable, creates with recording.browser are rejected: %s", why);
     }
     { /* issue 13: the artifact store (docs/artifacts.md); a bad setting stops the start */
         static sq_art_store store;

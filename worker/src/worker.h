@@ -50,6 +50,8 @@ typedef struct sq_live_sandbox {
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
     bool recording;            /* capabilities.recording.enabled: audit rows, asciicasts (caps/recording/) */
+    bool recording_browser;    /* and recording.browser: each browser task as an MP4 (caps/browser/recording.h) */
+    struct sq_brec *rec_standby; /* with it: a warm ffmpeg for the next browser task (actor only), or NULL */
     char artifact_prefix[260]; /* issue 13: capabilities.storage.artifactPrefix ("" none) */
     bool agent_enabled;        /* issue 12: capabilities.agent.enabled at create (caps/agent/) */
     char agent_default[8];     /* its defaultAgent: "build" or "plan" */

@@ -34,6 +34,12 @@ static bool kill_requested(void *user)
     return sq_control_kill_pending(user);
 }
 
+static bool never(void *user)
+{
+    (void)user;
+    return false;
+}
+
 void sq_art_batch_init(sq_art_batch *b, sq_worker *w, sq_live_sandbox *sb, const sq_request *req)
 {
     memset(b, 0, sizeof *b);
@@ -138,7 +144,7 @@ static int put_fd(sq_art_batch *b, const char *rel, int fd, const struct stat *s
         return 0;
     }
     int64_t t0 = sq_mono_ms();
-    sq_art_stop stop = {.fn = kill_requested, .user = b->sb};
+    sq_art_stop stop = {.fn = b->despite_kill ? never : kill_requested, .user = b->sb};
     int rc = sq_art_store_put(st, key, fd, (uint64_t)sbuf.st_size, ctype, &stop, sha, &why);
     close(fd);
     if (rc < 0 && why.code == SQ_CANCELED) {
@@ -172,9 +178,9 @@ int sq_art_batch_add_fd(sq_art_batch *b, const char *name, int fd, sq_err *err)
         close(fd);
         return 0;
     }
-    if (b->store_failed || sq_control_kill_pending(b->sb) || fstat(fd, &sbuf) < 0 ||
-        b->files >= b->w->artifacts->max_files) {
-        skip(b, name, b->store_failed ? SQ_INTERNAL : sq_control_kill_pending(b->sb) ? SQ_CANCELED : SQ_LIMIT_EXCEEDED,
+    bool killed = !b->despite_kill && sq_control_kill_pending(b->sb);
+    if (b->store_failed || killed || fstat(fd, &sbuf) < 0 || b->files >= b->w->artifacts->max_files) {
+        skip(b, name, b->store_failed ? SQ_INTERNAL : killed ? SQ_CANCELED : SQ_LIMIT_EXCEEDED,
              "not exported: the store failed, the sandbox is being killed, or the task's file limit was reached");
         close(fd);
         return 0;

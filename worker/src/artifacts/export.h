@@ -29,6 +29,8 @@ typedef struct sq_art_batch {
     json_t *rows;        /* what PostgreSQL gets: [{…, storageKey}] */
     int64_t files;       /* exported + skipped, against SANDQ_ARTIFACT_MAX_FILES */
     bool store_failed;   /* the store failed once: the rest are not attempted */
+    bool despite_kill;   /* the next files are exported even while a kill waits (a browser task's finished
+                            recording: the record of what the killed task did; bounded by the store's timeouts) */
 } sq_art_batch;
 
 void sq_art_batch_init(sq_art_batch *b, sq_worker *w, sq_live_sandbox *sb, const sq_request *req);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "caps/browser/actions.h"
+#include "caps/browser/recording.h"
 #include "handlers/browser.h"
 #include "handlers/handlers.h"
 #include "handlers/route.h"
@@ -21,7 +22,11 @@
 
 #define TASK_DEFAULT_TIMEOUT_MS 60000
 #define PROBE_TIMEOUT_MS 3000 /* a live browser answers Browser.getVersion in about a millisecond */
-#define TERMINATE_TIMEOUT_MS 2000 /* Runtime.terminateExecution after a cancel */
+#define TERMINATE_TIMEOUT_MS 2000
+#define START_WAIT_MS 5000 /* ffmpeg's cold start inside the sandbox, before the actions run (recording.h) */ /* Runtime.terminateExecution after a cancel */
+
+static void standby_start(sq_live_sandbox *sb);
+static void standby_drop(sq_live_sandbox *sb, sq_sandbox *rt);
 
 static int emit_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const char *type, json_t *data,
                         sq_err *err)
@@ -62,6 +67,7 @@ int sq_browser_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req
     }
     sq_info(&lc, "browser %s ready in %lld ms", sb->browser->version, (long long)sb->browser->startup_ms);
     sq_preview_attach(sb); /* issue 14: viewers may watch it from now on */
+    standby_start(sb);     /* issue 15: a warm ffmpeg for the first recorded task */
     *ready = true;
     return emit_ready(w, sb, req, err);
 }
@@ -71,6 +77,7 @@ void sq_browser_release(sq_live_sandbox *sb)
     if (!sb->browser)
         return;
     sq_preview_detach(sb); /* its viewers' streams end; nobody else uses the pipe after this */
+    standby_drop(sb, NULL);
     /* The sandbox's processes are about to be killed with its cgroup and its
      * workspace (the profile) removed: a clean Browser.close would only cost
      * time, and the sandbox may be frozen. Our ends of the pipe close. */
@@ -84,6 +91,7 @@ bool sq_browser_close_for_checkpoint(sq_live_sandbox *sb)
     if (!sb->browser || !sb->browser->running)
         return false;
     sq_log_ctx lc = {.sandbox_id = sb->id};
+    standby_drop(sb, sb->runtime); /* not into the checkpoint: the next task starts its own */
     bool clean = sq_browser_stop(sb->browser, sb->runtime);
     sq_info(&lc, "browser closed for a checkpoint (%s)", clean ? "cleanly" : "killed after the close timed out");
     return true;
@@ -192,7 +200,145 @@ static void produced_file(sq_task_outcome *out, const json_t *action_result)
     json_array_append_new(out->produced, json_string(path + 11));
 }
 
-static void run_actions(sq_task *t, sq_task_outcome *out)
+/* capabilities.recording.browser (docs/recording.md): the task as an MP4,
+ * from the start of its actions to its end. ffmpeg runs in the sandbox
+ * (caps/browser/recording.h); the frames are the preview's screencast
+ * (preview_pump.h). A recording that cannot start is said with
+ * sandbox.browser.recorded {ok: false} and the task runs anyway. */
+static int emit_recorded(sq_task *t, const sq_brec *rec, bool ok, const char *path, const char *message,
+                         sq_err *err)
+{
+    json_t *d = json_pack("{s:b, s:I, s:I, s:i, s:i, s:I}", "ok", ok, "frames", (json_int_t)rec->fp.written,
+                          "droppedFrames", (json_int_t)rec->fp.dropped, "width", rec->width, "height", rec->height,
+                          "durationMs", (json_int_t)(rec->started_mono ? sq_mono_ms() - rec->started_mono : 0));
+    if (path)
+        json_object_set_new(d, "path", json_string(path));
+    if (message)
+        json_object_set_new(d, "message", json_string(message));
+    sq_emit_target target = sq_target_of(t->sb);
+    return sq_emit(t->w, &target, t->req, t->req->task_id, "sandbox.browser.recorded", d, err);
+}
+
+/* A warm ffmpeg: started (in the sandbox) when the browser comes up and
+ * again after each recorded task, waiting on its FIFO, so a task does not
+ * wait for ffmpeg's cold start (a second or more on a busy machine: it
+ * loads a hundred libraries). Its CPU is the sandbox's like the rest. */
+static void standby_start(sq_live_sandbox *sb)
+{
+    if (!sb->recording_browser || !sb->browser || !sb->browser->running || sb->rec_standby ||
+        sq_control_kill_pending(sb))
+        return;
+    sq_brec *r = calloc(1, sizeof *r);
+    sq_err why;
+    if (r && sq_brec_start(r, sb->runtime, sb->workspace_fd, sb->browser->width, sb->browser->height, &why) == 0) {
+        sb->rec_standby = r;
+        return;
+    }
+    if (r) {
+        sq_log_ctx lc = {.sandbox_id = sb->id};
+        sq_warn(&lc, "browser recording: no warm ffmpeg: %s", why.msg);
+    }
+    free(r);
+}
+
+/* rt NULL: the sandbox goes anyway (only our end of the FIFO is closed). */
+static void standby_drop(sq_live_sandbox *sb, sq_sandbox *rt)
+{
+    sq_brec *r = sb->rec_standby;
+    sb->rec_standby = NULL;
+    if (r)
+        sq_brec_abort(r, rt);
+    free(r);
+}
+
+/* The warm ffmpeg if it fits this task (same size, still running), else a
+ * new one; NULL (with why) when none starts. */
+static sq_brec *recorder_for(sq_live_sandbox *sb, sq_err *why)
+{
+    int w = sb->browser->width, h = sb->browser->height;
+    sq_brec *r = sb->rec_standby;
+    sb->rec_standby = NULL;
+    if (r && r->width == (w & ~1) && r->height == (h & ~1) && sq_brec_alive(r, sb->workspace_fd))
+        return r;
+    if (r) {
+        sq_brec_abort(r, sb->runtime);
+        free(r);
+    }
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        sq_err_set(why, SQ_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (sq_brec_start(r, sb->runtime, sb->workspace_fd, w, h, why) < 0) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int record_begin(sq_task *t, sq_brec **out_rec, sq_err *err)
+{
+    sq_live_sandbox *sb = t->sb;
+    *out_rec = NULL;
+    if (!sb->recording_browser)
+        return 0;
+    sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
+    sq_brec none = {.fd = -1, .width = sb->browser->width & ~1, .height = sb->browser->height & ~1};
+    sq_err why;
+    if (!sb->preview) {
+        sq_warn(&lc, "browser recording: no screencast to record (the preview did not start)");
+        return emit_recorded(t, &none, false, NULL, "no screencast to record: the preview did not start", err);
+    }
+    sq_brec *rec = recorder_for(sb, &why);
+    if (!rec) {
+        sq_warn(&lc, "browser recording did not start: %s", why.msg);
+        return emit_recorded(t, &none, false, NULL, why.msg, err);
+    }
+    sq_brec_restart_clock(rec);
+    (void)sq_preview_record(sb, rec); /* a screenshot first, then the screencast's frames */
+    if (!sq_brec_wait_started(rec, START_WAIT_MS))
+        sq_warn(&lc, "browser recording: ffmpeg did not read its first frame within %d ms; the video's start "
+                     "may be compressed", START_WAIT_MS);
+    *out_rec = rec;
+    return 0;
+}
+
+static int record_end(sq_task *t, sq_brec *rec, sq_task_outcome *out, sq_err *err)
+{
+    if (!rec)
+        return 0;
+    sq_live_sandbox *sb = t->sb;
+    (void)sq_preview_record(sb, NULL);
+    sq_log_ctx lc = {.sandbox_id = sb->id, .task_id = t->req->task_id};
+    sq_err why;
+    int rc;
+    if (sb->frozen_in_task) {
+        /* Killed while frozen under the task (onTimeout "pause"): ffmpeg is
+         * frozen too and could not finish; the kill does not wait for it. */
+        sq_brec_abort(rec, NULL);
+        rc = emit_recorded(t, rec, false, NULL,
+                           "the sandbox was killed while frozen under the task: ffmpeg could not finish the MP4", err);
+        free(rec);
+        return rc;
+    }
+    int fd = sq_brec_finish(rec, sb->runtime, sb->workspace_fd, &why);
+    if (fd < 0) {
+        sq_warn(&lc, "browser recording not kept: %s", why.msg);
+        rc = emit_recorded(t, rec, false, NULL, why.msg, err);
+    } else {
+        out->recorded_fd = fd;
+        char path[96];
+        snprintf(path, sizeof path, ".sandq/recording/%s.mp4", t->req->task_id);
+        sq_info(&lc, "browser recording: %llu frames, %llu dropped", (unsigned long long)rec->fp.written,
+                (unsigned long long)rec->fp.dropped);
+        rc = emit_recorded(t, rec, true, path, NULL, err);
+    }
+    free(rec);
+    standby_start(sb); /* the next task's */
+    return rc;
+}
+
+static void run_actions(sq_task *t, sq_task_outcome *out, sq_brec **rec)
 {
     const json_t *body = t->req->body;
     sq_browser *b = t->sb->browser;
@@ -202,6 +348,10 @@ static void run_actions(sq_task *t, sq_task_outcome *out)
         if (rc < 0)
             out->failure = err;
         out->reason = "browser_unavailable";
+        return;
+    }
+    if (record_begin(t, rec, &err) < 0) {
+        out->failure = err;
         return;
     }
     const json_t *tm = json_object_get(body, "timeoutMs");
@@ -272,10 +422,16 @@ static void browser_body(sq_task *t, sq_task_outcome *out)
     sq_cdp_control ctl = {.wake_fd = t->sb->wake_fd, .fn = sq_control_on_exec, .user = t,
                           .control_at = sq_control_first_at(t->sb)};
     sq_cdp_set_control(&b->cdp, &ctl);
-    run_actions(t, out);
+    sq_brec *rec = NULL;
+    run_actions(t, out, &rec);
     if (ctl.stopped)
         stopped(t, out);
     sq_cdp_set_control(&b->cdp, NULL);
+    /* Finished on every end — completed, failed, canceled by task.cancel or
+     * a kill — before the sandbox can go (bounded: recording.h). */
+    sq_err err;
+    if (record_end(t, rec, out, &err) < 0 && out->failure.code == SQ_OK)
+        out->failure = err;
 }
 
 int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)

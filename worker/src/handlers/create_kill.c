@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caps/browser/recording.h"
 #include "caps/documents/convert.h"
 #include "caps/documents/formats.h"
 #include "lifecycle/create_opts.h"
@@ -111,16 +112,23 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
     const json_t *rec = json_object_get(json_object_get(body, "capabilities"), "recording");
-    if (json_is_true(json_object_get(rec, "browser"))) {
-        /* The browser's MP4 (docs/recording.md) is not built: refused, so
-         * nobody believes a video is being kept. */
-        sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.recording.browser",
-                     "recording.browser (a video of the browser) is not available on this worker yet; the audit "
-                     "trail and the asciicast recordings are");
-        return sq_emit_rejected(w, &bare, req, &why, err);
-    }
     sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
     sq_browser_opts_from(body, &browser);
+    bool record_browser = json_is_true(json_object_get(rec, "browser"));
+    if (record_browser && !sq_brec_binary()) {
+        /* The browser's MP4 (docs/recording.md) needs ffmpeg: refused, so
+         * nobody believes a video is being kept. */
+        sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.recording.browser",
+                     "recording.browser (a video of the browser) needs ffmpeg, which this worker does not have; "
+                     "the audit trail and the asciicast recordings are available");
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
+    if (record_browser && (!json_is_true(json_object_get(rec, "enabled")) || !browser.wanted)) {
+        sq_err_field(&why, SQ_INVALID_REQUEST, "body.capabilities.recording.browser",
+                     "recording.browser records the browser: it needs recording.enabled: true and "
+                     "capabilities.browser");
+        return sq_emit_rejected(w, &bare, req, &why, err);
+    }
     if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
     /* issue 15: LibreOffice installed, and room for it under the memory limit */
@@ -151,6 +159,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     const json_t *env = json_object_get(body, "env");
     sb->env = env ? json_deep_copy(env) : json_object();
     sb->recording = json_is_true(json_object_get(rec, "enabled")); /* before the first event: the trail starts at created */
+    sb->recording_browser = sb->recording && record_browser;
     sb->limits = limits;
     if (sq_create_proxy_env(egress.has_proxy ? egress.proxy_text : NULL, sb, err) < 0)
         return -1;

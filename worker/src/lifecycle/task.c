@@ -216,7 +216,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
 
     sq_lifetime_touch(w, sb, true); /* a task stops the idle clock */
     sq_task t = {.w = w, .sb = sb, .req = req, .kind = kind, .started_mono = sq_mono_ms()};
-    sq_task_outcome out = {.exit_code = -1};
+    sq_task_outcome out = {.exit_code = -1, .recorded_fd = -1};
     recorder rec;
     recorder_start(&rec, &t);
     sq_job_effect_begins(); /* a retry of this request never runs the body again (pipeline/job.h) */
@@ -231,6 +231,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         json_decref(out.extra);
         json_decref(out.produced);
         recorder_free(&rec);
+        if (out.recorded_fd >= 0)
+            close(out.recorded_fd);
         sq_err_set(err, SQ_INTERNAL, "the sandbox was taken over while the task ran");
         err->sys_errno = ESTALE;
         return -1;
@@ -245,23 +247,38 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
      * (screenshots, PDFs) are exported as the task ends, before its outcome,
      * so the completed event can list them; not for a canceled task (a kill
      * or cancel must not wait for uploads). One sandbox.artifacts.updated. */
+    /* The browser's MP4 is exported even then: it is already finished
+     * (bounded, caps/browser/recording.h), and it is the record of what the
+     * canceled task did. */
     json_t *artifacts = NULL;
     const json_t *outputs = json_object_get(req->body, "outputs");
-    if ((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) &&
-        out.failure.code != SQ_CANCELED) {
+    bool canceled = out.failure.code == SQ_CANCELED;
+    if (((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) && !canceled) ||
+        out.recorded_fd >= 0) {
         sq_art_batch b;
         sq_art_batch_init(&b, w, sb, req);
         size_t i;
         const json_t *rel;
         int stored = 0;
-        json_array_foreach(out.produced, i, rel)
-        {
-            if ((stored = sq_art_batch_add_file(&b, json_string_value(rel), err)) < 0)
-                break; /* the store failed: the file is listed as skipped, the rest not attempted */
+        if (out.recorded_fd >= 0) {
+            char name[96];
+            snprintf(name, sizeof name, ".sandq/recording/%s.mp4", tid);
+            b.despite_kill = true;
+            stored = sq_art_batch_add_fd(&b, name, out.recorded_fd, err); /* closes it */
+            b.despite_kill = false;
+            out.recorded_fd = -1;
         }
-        if (stored == 0)
-            recorder_export(&rec, &b, tid, err);
-        sq_art_batch_add_globs(&b, outputs);
+        if (!canceled) {
+            json_array_foreach(out.produced, i, rel)
+            {
+                if (stored < 0)
+                    break; /* the store failed: the file is listed as skipped, the rest not attempted */
+                stored = sq_art_batch_add_file(&b, json_string_value(rel), err);
+            }
+            if (stored == 0)
+                recorder_export(&rec, &b, tid, err);
+            sq_art_batch_add_globs(&b, outputs);
+        }
         if (sq_art_batch_publish(&b, err) < 0) {
             sq_art_batch_free(&b);
             recorder_free(&rec);

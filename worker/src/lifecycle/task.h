@@ -29,6 +29,9 @@ typedef struct sq_task_outcome {
     json_t *produced;          /* owned; may be NULL: workspace-relative paths of files the task wrote for the
                                   caller (browser screenshots and PDFs): exported as artifacts when it ends,
                                   like `outputs` (issue 13) */
+    int recorded_fd;           /* >= 0: the task's browser recording, a finished MP4 (caps/browser/recording.h),
+                                  exported as `.sandq/recording/<taskId>.mp4` (closed by sq_task_run) — also
+                                  when the task was canceled (kill, task.cancel): the video of what happened */
 } sq_task_outcome;
 
 typedef void (*sq_task_body)(sq_task *t, sq_task_outcome *out);

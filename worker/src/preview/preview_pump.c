@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "caps/browser/browser.h"
+#include "caps/browser/recording.h"
 #include "lifecycle/registry.h"
 #include "preview/preview_hub.h"
 #include "sq/clock.h"
@@ -27,6 +28,7 @@ typedef struct sq_preview {
     atomic_bool casting;     /* written by the pipe's driver; the pump reads it as a hint */
     char cast_session[SQ_CDP_NAME_MAX];
     json_t *acks;            /* [{session, sessionId}] to ack at the next flush */
+    sq_brec *rec;            /* a browser task's recording, fed every frame (set by the actor) */
 } sq_preview;
 
 static void on_event(void *user, const char *method, const json_t *msg)
@@ -46,6 +48,8 @@ static void on_event(void *user, const char *method, const json_t *msg)
     size_t n = strlen(data);
     unsigned char *jpeg = malloc(n / 4 * 3 + 4);
     long len = jpeg ? sq_b64_decode(data, n, jpeg) : -1;
+    if (len > 0 && p->rec)
+        sq_brec_frame(p->rec, jpeg, (size_t)len); /* never waits: frames drop if ffmpeg lags */
     if (len > 0) {
         sq_preview_geom g = {json_number_value(json_object_get(meta, "deviceWidth")),
                              json_number_value(json_object_get(meta, "deviceHeight"))};
@@ -74,7 +78,8 @@ static void flush(void *user, sq_cdp *c)
     }
     json_array_clear(p->acks);
     int viewers = sq_preview_hub_viewers(hub);
-    if (viewers > 0 && b->session[0] && (!p->casting || strcmp(p->cast_session, b->session) != 0)) {
+    bool want = viewers > 0 || p->rec; /* one screencast for the viewers and the recording */
+    if (want && b->session[0] && (!p->casting || strcmp(p->cast_session, b->session) != 0)) {
         if (p->casting)
             (void)sq_cdp_send(c, "Page.stopScreencast", NULL, p->cast_session, dl, &e);
         json_t *params = json_pack("{s:s, s:i, s:i}", "format", "jpeg", "quality", 60, "everyNthFrame", 1);
@@ -83,7 +88,7 @@ static void flush(void *user, sq_cdp *c)
             snprintf(p->cast_session, sizeof p->cast_session, "%s", b->session);
         }
         json_decref(params);
-    } else if (viewers == 0 && p->casting) {
+    } else if (!want && p->casting) {
         (void)sq_cdp_send(c, "Page.stopScreencast", NULL, p->cast_session, dl, &e);
         p->casting = false;
     }
@@ -242,6 +247,34 @@ void sq_preview_actor_leave(sq_preview_hub *held)
         return;
     pthread_mutex_unlock(&held->use_mu);
     sq_preview_hub_unref(held);
+}
+
+bool sq_preview_record(sq_live_sandbox *sb, sq_brec *rec)
+{
+    sq_preview *p = sb->preview;
+    if (!p)
+        return false;
+    p->rec = rec;
+    if (rec) {
+        sq_browser *b = p->b;
+        json_t *params = json_pack("{s:s, s:i}", "format", "jpeg", "quality", 60), *res = NULL;
+        sq_err e;
+        if (b->running && b->session[0] &&
+            sq_cdp_call(&b->cdp, "Page.captureScreenshot", params, b->session,
+                        sq_cdp_clock(&b->cdp) + SHOT_DEADLINE_MS, &res, &e) == 0) {
+            const char *data = json_string_value(json_object_get(res, "data"));
+            size_t n = data ? strlen(data) : 0;
+            unsigned char *jpeg = n ? malloc(n / 4 * 3 + 4) : NULL;
+            long len = jpeg ? sq_b64_decode(data, n, jpeg) : -1;
+            if (len > 0)
+                sq_brec_frame(rec, jpeg, (size_t)len);
+            free(jpeg);
+        }
+        json_decref(params);
+        json_decref(res);
+    }
+    sq_preview_hub_poke(p->hub); /* the next wait on the pipe starts (or stops) the screencast */
+    return true;
 }
 
 void sq_preview_set_human(sq_live_sandbox *sb, bool may_act)

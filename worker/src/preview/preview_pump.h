@@ -32,6 +32,14 @@ void sq_preview_detach(sq_live_sandbox *sb);
  * detach meanwhile cannot free the lock under the actor. */
 struct sq_preview_hub *sq_preview_actor_enter(sq_live_sandbox *sb);
 void sq_preview_actor_leave(struct sq_preview_hub *held);
+/* capabilities.recording.browser (caps/browser/recording.h): the actor,
+ * holding the pipe, starts (rec) or stops (NULL) feeding a recording. The
+ * recording shares the preview's one screencast: it runs while a recording
+ * is on or someone watches, and every frame is acked once. Starting sends
+ * the recording a screenshot first (a still page sends no frames). Returns
+ * false when the sandbox has no preview to share (no frames). */
+struct sq_brec;
+bool sq_preview_record(sq_live_sandbox *sb, struct sq_brec *rec);
 /* The hand-offs moved: mirror whether a person may act now. */
 void sq_preview_set_human(sq_live_sandbox *sb, bool may_act);
 
