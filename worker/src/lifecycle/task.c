@@ -20,6 +20,7 @@
 #include "sq/clock.h"
 #include "sq/codec.h"
 #include "sq/log.h"
+#include "sq/utf8.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 
@@ -30,40 +31,13 @@ static json_t *kind_data(const char *kind)
     return d;
 }
 
-/* Strict UTF-8 check (no overlongs, no surrogates), so `data` is always text. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else return false;
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 int sq_task_output(sq_task *t, int stream, const char *bytes, size_t len, sq_err *err)
 {
     static const char *const names[] = {"data", "stdout", "stderr"};
     json_t *d = json_object();
     json_object_set_new(d, "stream", json_string(names[stream]));
-    if (stream != 0 && utf8_valid((const unsigned char *)bytes, len) && !memchr(bytes, '\0', len)) {
+    /* strict UTF-8 (sq/utf8.h) and no NUL, so `data` is always text */
+    if (stream != 0 && sq_utf8_valid(bytes, len) && !memchr(bytes, '\0', len)) {
         json_object_set_new(d, "data", json_stringn(bytes, len));
     } else {
         char *b64 = malloc(sq_b64_encoded_size(len));
