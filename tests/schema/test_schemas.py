@@ -189,6 +189,7 @@ INVALID_EXPECT = {
     "events/checkpoint-created-without-duration": ("data", "'durationMs' is a required property"),
     "requests/checkpoints-list-with-a-body-field": ("body", "Additional properties are not allowed"),
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
+    "events/artifacts-part-without-parts": ("data", "'parts' is a dependency of 'part'"),
     "events/artifacts-skipped-bad-code": ("data.skipped[0].code", "is not one of"),
     "events/metadata-non-string": ("metadata.jobId", "not of type 'string'"),
     "events/region-long": ("region", "does not match"),

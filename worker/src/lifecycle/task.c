@@ -218,8 +218,10 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     /* issue 13: `outputs` and the files the task produced for the caller
      * (screenshots, PDFs) are exported as the task ends, before its outcome,
      * so the completed event can list them; not for a canceled task (a kill
-     * or cancel must not wait for uploads). One sandbox.artifacts.updated. */
+     * or cancel must not wait for uploads). One sandbox.artifacts.updated, or
+     * several when the list is too large for one event (artifacts/parts.h). */
     json_t *artifacts = NULL;
+    int artifact_parts = 0;
     const json_t *outputs = json_object_get(req->body, "outputs");
     if ((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) &&
         out.failure.code != SQ_CANCELED) {
@@ -244,7 +246,12 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
             json_decref(out.produced);
             return -1;
         }
-        artifacts = json_incref(b.artifacts);
+        /* A list split over several events would not fit in the completion
+         * either: it says how many events hold it instead. */
+        if (b.parts > 1)
+            artifact_parts = b.parts;
+        else
+            artifacts = json_incref(b.artifacts);
         sq_art_batch_free(&b);
     }
     json_decref(out.produced);
@@ -266,6 +273,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         if (out.result)
             json_object_set(d, "result", out.result);
         json_object_set_new(d, "artifacts", artifacts ? json_incref(artifacts) : json_array());
+        if (artifact_parts > 1)
+            json_object_set_new(d, "artifactParts", json_integer(artifact_parts));
         sq_info(&lc, "%s completed (exit %d) in %lld ms", kind, out.exit_code, (long long)duration);
     }
     json_decref(artifacts);
