@@ -99,6 +99,18 @@ int cli_sandbox_id(const char *cmd, const char *arg)
     return 0;
 }
 
+const char *cli_sandbox_operands(const char *cmd, int argc, char **argv, int want, const char *missing_second)
+{
+    int have = argc - optind;
+    if (have != want) {
+        cli_usage(cmd, "%s", have < 1 ? "missing sandbox id" : have < want ? missing_second : "too many arguments");
+        return NULL;
+    }
+    if (cli_sandbox_id(cmd, argv[optind]) < 0)
+        return NULL;
+    return argv[optind];
+}
+
 const char *cli_bad_option_name(char **argv)
 {
     /* A short option inside a cluster ("-la") leaves optind on its word: name it by

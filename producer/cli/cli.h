@@ -41,6 +41,11 @@ int cli_kv(const char *cmd, const char *flag, const char *val, cli_list *l);
 int cli_remote(const char *cmd, const char *arg, char id[SANDQ_ID_MAX], const char **path);
 /* A sandbox id argument; prints a usage error and returns -1 if malformed. */
 int cli_sandbox_id(const char *cmd, const char *arg);
+/* The operands after the options of a command on one sandbox: exactly `want`
+ * (1 or 2) words, the first a sandbox id. Returns that id, or NULL after printing
+ * the usage error ("missing sandbox id", missing_second when only the id is
+ * there, "too many arguments", or a malformed id): return CLI_EXIT_USAGE then. */
+const char *cli_sandbox_operands(const char *cmd, int argc, char **argv, int want, const char *missing_second);
 /* After getopt_long (optstring starting with ':', opterr 0) returned '?' or ':':
  * print which option was wrong; returns CLI_EXIT_USAGE. */
 int cli_bad_option(const char *cmd, int ch, char **argv);

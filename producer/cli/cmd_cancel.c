@@ -54,13 +54,10 @@ int cmd_cancel(int argc, char **argv)
         default: return cli_bad_option(cmd, ch, argv);
         }
     }
-    if (argc - optind != 2)
-        return cli_usage(cmd, argc - optind < 1   ? "missing sandbox id"
-                              : argc - optind < 2 ? "missing task id"
-                                                  : "too many arguments");
-    const char *sbx = argv[optind], *task = argv[optind + 1];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, 2, "missing task id");
+    if (!sbx)
         return CLI_EXIT_USAGE;
+    const char *task = argv[optind + 1];
     if (!sq_id_valid(task, "tsk"))
         return cli_usage(cmd, "\"%s\" is not a task id (tsk_ followed by a 26-character ULID)", task);
     int rc;

@@ -129,12 +129,8 @@ int cmd_handoff(int argc, char **argv)
         }
     }
     int want = is_req || is_ls ? 1 : 2;
-    if (argc - optind != want)
-        return cli_usage(cmd, argc - optind < 1      ? "missing sandbox id"
-                              : argc - optind < want ? "missing the hand-off id (hnd_…)"
-                                                     : "too many arguments");
-    const char *sbx = argv[optind];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, want, "missing the hand-off id (hnd_…)");
+    if (!sbx)
         return CLI_EXIT_USAGE;
     const char *hnd = want == 2 ? argv[optind + 1] : id;
     if (is_req && (!reason || !message))
@@ -242,10 +238,8 @@ int cmd_preview(int argc, char **argv)
         default: return cli_bad_option(cmd, ch, argv);
         }
     }
-    if (argc - optind != 1)
-        return cli_usage(cmd, argc - optind < 1 ? "missing sandbox id" : "too many arguments");
-    const char *sbx = argv[optind];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, 1, NULL);
+    if (!sbx)
         return CLI_EXIT_USAGE;
     int rc;
     sandq_client_t *c = cli_client(cmd, region, json, &rc);

@@ -119,12 +119,8 @@ int cmd_lifecycle(int argc, char **argv)
         }
     }
     int want = is_set ? 2 : 1;
-    if (argc - optind != want)
-        return cli_usage(cmd, argc - optind < 1   ? "missing sandbox id"
-                              : argc - optind < want ? "missing the new lifetime (e.g. 30m)"
-                                                     : "too many arguments");
-    const char *sbx = argv[optind];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, want, "missing the new lifetime (e.g. 30m)");
+    if (!sbx)
         return CLI_EXIT_USAGE;
     int64_t lifetime_ms = 0;
     if (is_set && cli_duration(cmd, "DURATION", argv[optind + 1], &lifetime_ms) < 0)

@@ -128,10 +128,8 @@ static void print_row(const sandq_sandbox_info *s, bool header)
 
 static int cmd_get(int argc, char **argv, const char *cmd, bool json)
 {
-    if (argc - optind != 1)
-        return cli_usage(cmd, argc - optind < 1 ? "missing sandbox id" : "too many arguments");
-    const char *sbx = argv[optind];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, 1, NULL);
+    if (!sbx)
         return CLI_EXIT_USAGE;
     int rc;
     sandq_client_t *c = cli_client(cmd, NULL, json, &rc);
@@ -195,10 +193,8 @@ static int cmd_list(int argc, char **argv, const char *cmd, bool json, const cha
 
 static int cmd_history(int argc, char **argv, const char *cmd, bool json)
 {
-    if (argc - optind != 1)
-        return cli_usage(cmd, argc - optind < 1 ? "missing sandbox id" : "too many arguments");
-    const char *sbx = argv[optind];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, 1, NULL);
+    if (!sbx)
         return CLI_EXIT_USAGE;
     int rc;
     sandq_client_t *c = cli_client(cmd, NULL, json, &rc);
@@ -278,10 +274,8 @@ static void audit_line(const json_t *row)
 
 static int cmd_audit(int argc, char **argv, const char *cmd, bool json)
 {
-    if (argc - optind != 1)
-        return cli_usage(cmd, argc - optind < 1 ? "missing sandbox id" : "too many arguments");
-    const char *sbx = argv[optind];
-    if (cli_sandbox_id(cmd, sbx) < 0)
+    const char *sbx = cli_sandbox_operands(cmd, argc, argv, 1, NULL);
+    if (!sbx)
         return CLI_EXIT_USAGE;
     int rc;
     sandq_client_t *c = cli_client(cmd, NULL, json, &rc);

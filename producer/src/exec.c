@@ -305,24 +305,14 @@ sandq_code sandq_cancel(sandq_client_t *c, const char *sandbox_id, const char *t
     if (!task_id || !sq_id_valid(task_id, "tsk"))
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "task_id is not a task id (tsk_ followed by a ULID)");
     int64_t started = sq_mono_ms();
-    int64_t deadline = sqp_deadline(c, timeout_ms);
-    /* Opened before the cancel is sent: the target's end comes after it. */
-    sqp_waiter w;
-    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
-    if (rc)
-        return rc;
-    char cancel_id[SQ_ID_MAX], request_id[SQ_ID_MAX];
+    /* The waiter opens before the cancel is sent: the target's end comes after it. */
+    char cancel_id[SQ_ID_MAX], request_id[SQ_ID_MAX] = "";
     sq_id_new("tsk", cancel_id);
-    json_t *body = json_pack("{s:s}", "targetTaskId", task_id);
-    rc = sqp_send(c, sandbox_id, "task.cancel", cancel_id, body, NULL, deadline, request_id, err);
-    if (rc == SANDQ_OK) {
-        cancel_call k = {task_id, request_id};
-        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id, .task_id = task_id,
-                        .on_event = cancel_event, .describe = cancel_describe, .user = &k};
-        rc = sqp_follow_events(c, &w, &f, err);
-    }
-    sqp_waiter_close(&w);
-    return rc;
+    cancel_call k = {task_id, request_id};
+    sqp_follow f = {.deadline = sqp_deadline(c, timeout_ms), .started = started, .request_id = request_id,
+                    .task_id = task_id, .on_event = cancel_event, .describe = cancel_describe, .user = &k};
+    return sqp_send_follow(c, sandbox_id, "task.cancel", cancel_id, json_pack("{s:s}", "targetTaskId", task_id), &f,
+                           request_id, err);
 }
 
 const char *sandq_task_id(const sandq_task_t *t) { return t ? t->ts.task_id : ""; }

@@ -52,23 +52,11 @@ static sandq_code ho_call_answer(sandq_client_t *c, const char *sandbox_id, cons
                                  const char *what, const char *answer, int64_t wait_ms, char **out, sandq_error *err)
 {
     int64_t started = sq_mono_ms();
-    int64_t deadline = sqp_deadline(c, wait_ms);
-    sqp_waiter w;
-    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
-    if (rc) {
-        json_decref(body);
-        return rc;
-    }
-    char request_id[SQ_ID_MAX];
-    rc = sqp_send(c, sandbox_id, type, NULL, body, NULL, deadline, request_id, err);
-    if (rc == SANDQ_OK) {
-        ho_call h = {sandbox_id, request_id, what, answer, out};
-        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id,
-                        .on_event = ho_event, .describe = ho_describe, .user = &h};
-        rc = sqp_follow_events(c, &w, &f, err);
-    }
-    sqp_waiter_close(&w);
-    return rc;
+    char request_id[SQ_ID_MAX] = "";
+    ho_call h = {sandbox_id, request_id, what, answer, out};
+    sqp_follow f = {.deadline = sqp_deadline(c, wait_ms), .started = started, .request_id = request_id,
+                    .on_event = ho_event, .describe = ho_describe, .user = &h};
+    return sqp_send_follow(c, sandbox_id, type, NULL, body, &f, request_id, err);
 }
 
 static sandq_code ho_call_run(sandq_client_t *c, const char *sandbox_id, const char *type, json_t *body,

@@ -177,6 +177,13 @@ struct sqp_follow {
 };
 /* Follow w's events until f decides, the deadline passes or reading fails. */
 sandq_code sqp_follow_events(sandq_client_t *c, sqp_waiter *w, sqp_follow *f, sandq_error *err);
+/* Send one request and follow what it causes: a waiter opened at the sandbox's
+ * partition's end first (nothing the request causes is missed), the request
+ * (body stolen, also on failure) with a fresh id written to request_id before
+ * any event is read (f->request_id and f->user may point at it), then
+ * sqp_follow_events until f decides. f->deadline bounds it all. */
+sandq_code sqp_send_follow(sandq_client_t *c, const char *sandbox_id, const char *type, const char *task_id,
+                           json_t *body, sqp_follow *f, char request_id[SQ_ID_MAX], sandq_error *err);
 
 /* ---- task.c (pure) ---- */
 /* Bytes of a task's output stream ("stdout", "stderr" or "data"), de-duplicated,

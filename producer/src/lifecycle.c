@@ -85,23 +85,11 @@ static sandq_code lifecycle_call(sandq_client_t *c, const char *sandbox_id, cons
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "\"%s\" is not a sandbox id", sandbox_id ? sandbox_id : "(null)");
     }
     int64_t started = sq_mono_ms();
-    int64_t deadline = sqp_deadline(c, timeout_ms);
-    sqp_waiter w;
-    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
-    if (rc) {
-        json_decref(body);
-        return rc;
-    }
-    char request_id[SQ_ID_MAX];
-    rc = sqp_send(c, sandbox_id, type, NULL, body, NULL, deadline, request_id, err);
-    if (rc == SANDQ_OK) {
-        lc_call l = {spec, sandbox_id, request_id, out};
-        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id,
-                        .quiet_ok = spec->quiet_ok, .on_event = lc_event, .describe = lc_describe, .user = &l};
-        rc = sqp_follow_events(c, &w, &f, err);
-    }
-    sqp_waiter_close(&w);
-    return rc;
+    char request_id[SQ_ID_MAX] = "";
+    lc_call l = {spec, sandbox_id, request_id, out};
+    sqp_follow f = {.deadline = sqp_deadline(c, timeout_ms), .started = started, .request_id = request_id,
+                    .quiet_ok = spec->quiet_ok, .on_event = lc_event, .describe = lc_describe, .user = &l};
+    return sqp_send_follow(c, sandbox_id, type, NULL, body, &f, request_id, err);
 }
 
 sandq_code sandq_pause(sandq_client_t *c, const char *sandbox_id, int persist, int64_t timeout_ms, sandq_error *err)

@@ -350,19 +350,9 @@ sandq_code sandq_kill(sandq_client_t *c, const char *sandbox_id, int64_t timeout
     if (!c)
         return sqp_fail(err, SANDQ_E_BAD_ARGUMENT, "client is NULL");
     int64_t started = sq_mono_ms();
-    int64_t deadline = sqp_deadline(c, timeout_ms);
-    sqp_waiter w;
-    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, deadline, &w, err);
-    if (rc)
-        return rc;
-    char request_id[SQ_ID_MAX];
-    rc = sqp_send(c, sandbox_id, "sandbox.kill", NULL, json_object(), NULL, deadline, request_id, err);
-    if (rc == SANDQ_OK) {
-        kill_call k = {sandbox_id, request_id};
-        sqp_follow f = {.deadline = deadline, .started = started, .request_id = request_id,
-                        .on_event = kill_event, .describe = kill_describe, .user = &k};
-        rc = sqp_follow_events(c, &w, &f, err);
-    }
-    sqp_waiter_close(&w);
-    return rc;
+    char request_id[SQ_ID_MAX] = "";
+    kill_call k = {sandbox_id, request_id};
+    sqp_follow f = {.deadline = sqp_deadline(c, timeout_ms), .started = started, .request_id = request_id,
+                    .on_event = kill_event, .describe = kill_describe, .user = &k};
+    return sqp_send_follow(c, sandbox_id, "sandbox.kill", NULL, json_object(), &f, request_id, err);
 }

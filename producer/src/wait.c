@@ -161,6 +161,24 @@ void sqp_waiter_close(sqp_waiter *w)
 /* The loop every waiting call shares (see internal.h, sqp_follow): read the next
  * event or poll slice, hand it to the call's decision, and on the deadline either
  * succeed (a call whose success is silence) or fail with what was awaited. */
+sandq_code sqp_send_follow(sandq_client_t *c, const char *sandbox_id, const char *type, const char *task_id,
+                           json_t *body, sqp_follow *f, char request_id[SQ_ID_MAX], sandq_error *err)
+{
+    /* Opened before the request is produced: the answer comes after it (see the
+     * top of this file on why the start is a concrete offset). */
+    sqp_waiter w;
+    sandq_code rc = sqp_waiter_open(c, sandbox_id, SQP_START_END, f->deadline, &w, err);
+    if (rc) {
+        json_decref(body);
+        return rc;
+    }
+    rc = sqp_send(c, sandbox_id, type, task_id, body, NULL, f->deadline, request_id, err);
+    if (rc == SANDQ_OK)
+        rc = sqp_follow_events(c, &w, f, err);
+    sqp_waiter_close(&w);
+    return rc;
+}
+
 sandq_code sqp_follow_events(sandq_client_t *c, sqp_waiter *w, sqp_follow *f, sandq_error *err)
 {
     for (;;) {

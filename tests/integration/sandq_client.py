@@ -133,6 +133,7 @@ class EventStream:
                 return None
             assert msg.key() == self.sandbox_id.encode(), (msg.key(), ev)
         ev["_partition"] = msg.partition()
+        ev["_bytes"] = len(msg.value())  # the Kafka message's size, for SANDQ_MAX_EVENT_BYTES
         if ev["eventId"] in self._ids:
             # A duplicate request is answered with its stored events again:
             # same eventId, same seq. Kept apart so streams stay gap-free.

@@ -24,7 +24,7 @@ import urllib.parse
 
 import pytest
 
-from harness import BUILD, Worker, private_prefix
+from harness import BUILD, Worker, pg_eventually, private_prefix
 from s3_server import ACCESS, REGION, SECRET, S3Server
 from sandq_client import Sandq, new_id
 
@@ -251,6 +251,63 @@ def test_size_cap(sandbox_on):
         assert [a["path"] for a in upd["data"]["artifacts"]] == ["small.txt"]
         assert [(s["path"], s["code"]) for s in upd["data"]["skipped"]] == [("big.txt", "limit_exceeded")]
         assert "SANDQ_ARTIFACT_MAX_BYTES" in upd["data"]["skipped"][0]["message"]
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+
+
+MAX_EVENT = 65536  # the smallest SANDQ_MAX_EVENT_BYTES a worker accepts
+
+
+def test_a_list_too_large_for_one_event_is_split(sandbox_on, pg):
+    """240 outputs with 240-character names (and two FIFOs, skipped) make a list
+    of some 150 KB: more than one event may carry at SANDQ_MAX_EVENT_BYTES=64 KiB.
+    It comes as several sandbox.artifacts.updated (`part`/`parts`), each under the
+    bound even with 1 KB of metadata echoed on every event, every artifact and
+    skipped file in exactly one of them, in order; the completion says how many
+    (`artifactParts`) instead of listing them; PostgreSQL has every row."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-arts-"))
+    try:
+        client, sbx, stream, _ = sandbox_on(
+            "artsplit", {"SANDQ_ARTIFACT_STORE": f"file://{store}", "SANDQ_ARTIFACT_URL_KEY": URL_KEY_B64,
+                         "SANDQ_MAX_EVENT_BYTES": str(MAX_EVENT)}, "3650000000")
+        names = [f"o/{i:03d}-" + "n" * 236 for i in range(240)]
+        make = ("mkdir o && for i in $(seq -w 0 239); do printf \"$i\" > \"o/$i-%s\"; done && "
+                "mkfifo o/p1 o/p2" % ("n" * 236))
+        req = client.envelope("task.exec", sbx, {"command": "sh", "args": ["-c", make], "outputs": ["o/*"]},
+                              tenant="acme", metadata={"note": "m" * 1000})
+        client.send(req)
+        done = stream.for_request(req["requestId"], TERMINAL, timeout=240)
+        mine = [e for e in stream.seen if e.get("requestId") == req["requestId"]]
+        assert done["type"] == "sandbox.task.completed" and done["data"]["exitCode"] == 0, done
+        upds = [e for e in mine if e["type"] == "sandbox.artifacts.updated"]
+        parts = len(upds)
+        assert parts >= 2, [e["_bytes"] for e in upds]
+        assert [e["data"]["part"] for e in upds] == list(range(1, parts + 1))
+        assert all(e["data"]["parts"] == parts for e in upds)
+        assert all(e["_bytes"] <= MAX_EVENT for e in upds), [e["_bytes"] for e in upds]
+        assert all(e["taskId"] == req["taskId"] and e["metadata"] == {"note": "m" * 1000} for e in upds)
+        types = [e["type"] for e in mine]
+        assert max(i for i, t in enumerate(types) if t == "sandbox.artifacts.updated") < \
+            types.index("sandbox.task.completed"), types
+        # every artifact and every skipped file exactly once, in the export's order
+        listed = [a for e in upds for a in e["data"]["artifacts"]]
+        assert [a["path"] for a in listed] == names
+        assert len({a["artifactId"] for a in listed}) == 240
+        skipped = [(s["path"], s["code"]) for e in upds for s in e["data"].get("skipped", [])]
+        assert skipped == [("o/p1", "invalid_request"), ("o/p2", "invalid_request")]
+        for a in listed:
+            assert a["sha256"] == hashlib.sha256(a["path"][2:5].encode()).hexdigest(), a
+        assert done["data"]["artifacts"] == [] and done["data"]["artifactParts"] == parts, done["data"]
+        assert done["_bytes"] <= MAX_EVENT
+        rows = pg_eventually(pg, "SELECT id, path, sha256 FROM artifacts WHERE task_id = %s ORDER BY path",
+                             (req["taskId"],), sorted((a["artifactId"], a["path"], a["sha256"]) for a in listed),
+                             many=True)
+        assert sorted(rows, key=lambda r: r[1]) == sorted(((a["artifactId"], a["path"], a["sha256"]) for a in listed),
+                                                           key=lambda r: r[1])
+        # the recorded history has the same events
+        n = pg_eventually(pg, "SELECT count(*) FROM events WHERE envelope->>'requestId' = %s "
+                              "AND type = 'sandbox.artifacts.updated'", (req["requestId"],), (parts,))
+        assert n == (parts,)
     finally:
         shutil.rmtree(store, ignore_errors=True)
 

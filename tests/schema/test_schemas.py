@@ -191,6 +191,7 @@ INVALID_EXPECT = {
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
     "events/browser-recorded-bad-path": ("data.path", "does not match"),
     "events/browser-recorded-without-dropped": ("data", "'droppedFrames' is a required property"),
+    "events/artifacts-part-without-parts": ("data", "'parts' is a dependency of 'part'"),
     "events/artifacts-skipped-bad-code": ("data.skipped[0].code", "is not one of"),
     "events/metadata-non-string": ("metadata.jobId", "not of type 'string'"),
     "events/region-long": ("region", "does not match"),

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,22 +98,53 @@ static void put(buf *b, const char *fmt, ...)
     }
 }
 
+/* The counters that are one number each, in the order /metrics lists them. */
+static const struct {
+    const char *name, *help;
+    atomic_ullong *value;
+} counters[] = {
+    {"sandq_dlq_total", "Messages that were not request envelopes, sent to the DLQ.", &m.dlq},
+    {"sandq_duplicate_requests_total", "Requests acknowledged without effect (same requestId).", &m.duplicates},
+    {"sandq_forwarded_requests_total",
+     "Requests for a sandbox another live worker hosts, forwarded to its forward topic (pipeline/forward.h).",
+     &m.forwarded},
+    {"sandq_forward_received_total", "Forwarded requests consumed from this worker's forward topic.",
+     &m.forward_received},
+    {"sandq_forward_failures_total", "Forwards a forward topic refused for good (the request stays uncommitted).",
+     &m.forward_failed},
+    {"sandq_reply_delivery_failures_total",
+     "Events not delivered to a sandbox's replyTo topic (they are on the events topic).", &m.reply_failed},
+    {"sandq_history_quarantined_total", "History rows PostgreSQL refused, kept in history_quarantine.",
+     &m.quarantined},
+    {"sandq_events_too_large_total",
+     "Events over SANDQ_MAX_EVENT_BYTES, answered with a payload_too_large failure instead.", &m.too_large},
+    {"sandq_event_delivery_failures_total",
+     "Events the events topic refused for good (unknown topic, denied, too large), set aside in the DLQ.",
+     &m.event_refused},
+    {"sandq_dlq_delivery_failures_total", "Messages the DLQ itself refused for good (dropped, logged).",
+     &m.dlq_refused},
+};
+
+/* A family's "# HELP" and "# TYPE" lines. */
+static void family(buf *b, const char *name, const char *type, const char *help)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 char *sq_metrics_render(const sq_metrics_gauges *g)
 {
     buf b = {0};
-    put(&b, "# HELP sandq_sandboxes Live sandboxes on this worker, by lifecycle state.\n"
-            "# TYPE sandq_sandboxes gauge\n");
+    family(&b, "sandq_sandboxes", "gauge", "Live sandboxes on this worker, by lifecycle state.");
     for (int s = 1; s < SQ_STATE__COUNT; s++)
         put(&b, "sandq_sandboxes{state=\"%s\"} %zu\n", sq_state_name((sq_state)s), g->sandboxes_by_state[s]);
 
-    put(&b, "# HELP sandq_requests_total Requests that reached an outcome, by type.\n"
-            "# TYPE sandq_requests_total counter\n");
+    family(&b, "sandq_requests_total", "counter", "Requests that reached an outcome, by type.");
     for (int t = 1; t < SQ_REQ__COUNT; t++)
         put(&b, "sandq_requests_total{type=\"%s\"} %llu\n", sq_req_type_name((sq_req_type)t),
             atomic_load(&m.requests[t]));
 
-    put(&b, "# HELP sandq_request_duration_seconds From consuming a request to its durable outcome.\n"
-            "# TYPE sandq_request_duration_seconds histogram\n");
+    family(&b, "sandq_request_duration_seconds", "histogram",
+           "From consuming a request to its durable outcome.");
     for (int t = 1; t < SQ_REQ__COUNT; t++) {
         const char *name = sq_req_type_name((sq_req_type)t);
         unsigned long long cum = 0;
@@ -126,13 +158,12 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
         put(&b, "sandq_request_duration_seconds_count{type=\"%s\"} %llu\n", name, cum);
     }
 
-    put(&b, "# HELP sandq_requests_rejected_total request.rejected events, by error code.\n"
-            "# TYPE sandq_requests_rejected_total counter\n");
+    family(&b, "sandq_requests_rejected_total", "counter", "request.rejected events, by error code.");
     for (int c = 1; c < SQ_CODE__COUNT; c++)
         put(&b, "sandq_requests_rejected_total{code=\"%s\"} %llu\n", sq_code_name((sq_code)c),
             atomic_load(&m.rejected[c]));
 
-    put(&b, "# HELP sandq_tasks_total Tasks finished, by kind and outcome.\n# TYPE sandq_tasks_total counter\n");
+    family(&b, "sandq_tasks_total", "counter", "Tasks finished, by kind and outcome.");
     for (size_t k = 0; k < NKINDS; k++) {
         put(&b, "sandq_tasks_total{kind=\"%s\",outcome=\"completed\"} %llu\n", task_kinds[k],
             atomic_load(&m.tasks[k][SQ_OUTCOME_COMPLETED]));
@@ -140,62 +171,39 @@ char *sq_metrics_render(const sq_metrics_gauges *g)
             atomic_load(&m.tasks[k][SQ_OUTCOME_FAILED]));
     }
 
-    put(&b, "# HELP sandq_dlq_total Messages that were not request envelopes, sent to the DLQ.\n"
-            "# TYPE sandq_dlq_total counter\nsandq_dlq_total %llu\n",
-        atomic_load(&m.dlq));
-    put(&b, "# HELP sandq_duplicate_requests_total Requests acknowledged without effect (same requestId).\n"
-            "# TYPE sandq_duplicate_requests_total counter\nsandq_duplicate_requests_total %llu\n",
-        atomic_load(&m.duplicates));
-    put(&b, "# HELP sandq_forwarded_requests_total Requests for a sandbox another live worker hosts, forwarded "
-            "to its forward topic (pipeline/forward.h).\n"
-            "# TYPE sandq_forwarded_requests_total counter\nsandq_forwarded_requests_total %llu\n",
-        atomic_load(&m.forwarded));
-    put(&b, "# HELP sandq_forward_received_total Forwarded requests consumed from this worker's forward topic.\n"
-            "# TYPE sandq_forward_received_total counter\nsandq_forward_received_total %llu\n",
-        atomic_load(&m.forward_received));
-    put(&b, "# HELP sandq_forward_failures_total Forwards a forward topic refused for good (the request stays "
-            "uncommitted).\n"
-            "# TYPE sandq_forward_failures_total counter\nsandq_forward_failures_total %llu\n",
-        atomic_load(&m.forward_failed));
-    put(&b, "# HELP sandq_reply_delivery_failures_total Events not delivered to a sandbox's replyTo topic "
-            "(they are on the events topic).\n"
-            "# TYPE sandq_reply_delivery_failures_total counter\nsandq_reply_delivery_failures_total %llu\n",
-        atomic_load(&m.reply_failed));
-    put(&b, "# HELP sandq_history_quarantined_total History rows PostgreSQL refused, kept in history_quarantine.\n"
-            "# TYPE sandq_history_quarantined_total counter\nsandq_history_quarantined_total %llu\n",
-        atomic_load(&m.quarantined));
-    put(&b, "# HELP sandq_events_too_large_total Events over SANDQ_MAX_EVENT_BYTES, answered with a "
-            "payload_too_large failure instead.\n"
-            "# TYPE sandq_events_too_large_total counter\nsandq_events_too_large_total %llu\n",
-        atomic_load(&m.too_large));
-    put(&b, "# HELP sandq_event_delivery_failures_total Events the events topic refused for good (unknown topic, "
-            "denied, too large), set aside in the DLQ.\n"
-            "# TYPE sandq_event_delivery_failures_total counter\nsandq_event_delivery_failures_total %llu\n",
-        atomic_load(&m.event_refused));
-    put(&b, "# HELP sandq_dlq_delivery_failures_total Messages the DLQ itself refused for good (dropped, logged).\n"
-            "# TYPE sandq_dlq_delivery_failures_total counter\nsandq_dlq_delivery_failures_total %llu\n",
-        atomic_load(&m.dlq_refused));
-    put(&b, "# HELP sandq_inflight_requests Consumed requests without a durable outcome yet.\n"
-            "# TYPE sandq_inflight_requests gauge\nsandq_inflight_requests %zu\n",
-        g->inflight_requests);
-    put(&b, "# HELP sandq_history_queue_depth PostgreSQL statements queued and not yet committed.\n"
-            "# TYPE sandq_history_queue_depth gauge\nsandq_history_queue_depth %zu\n",
-        g->history_queue_depth);
-    if (g->webhook_backlog >= 0)
-        put(&b, "# HELP sandq_webhook_backlog Webhook deliveries waiting in the outbox (shared by all workers).\n"
-                "# TYPE sandq_webhook_backlog gauge\nsandq_webhook_backlog %lld\n",
-            g->webhook_backlog);
-    put(&b, "# HELP sandq_partitions_paused 1 while fetching is paused for back-pressure.\n"
-            "# TYPE sandq_partitions_paused gauge\nsandq_partitions_paused %d\n",
-        g->partitions_paused);
-    put(&b, "# HELP sandq_assigned_partitions Partitions of each requests topic assigned to this worker in "
-            "that topic's consumer group.\n"
-            "# TYPE sandq_assigned_partitions gauge\n");
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        family(&b, counters[i].name, "counter", counters[i].help);
+        put(&b, "%s %llu\n", counters[i].name, atomic_load(counters[i].value));
+    }
+
+    /* The gauges that are one number each; a negative webhook backlog means the
+     * worker does not deliver webhooks and the family is left out. */
+    const struct {
+        const char *name, *help;
+        long long value;
+        bool shown;
+    } gauges[] = {
+        {"sandq_inflight_requests", "Consumed requests without a durable outcome yet.",
+         (long long)g->inflight_requests, true},
+        {"sandq_history_queue_depth", "PostgreSQL statements queued and not yet committed.",
+         (long long)g->history_queue_depth, true},
+        {"sandq_webhook_backlog", "Webhook deliveries waiting in the outbox (shared by all workers).",
+         g->webhook_backlog, g->webhook_backlog >= 0},
+        {"sandq_partitions_paused", "1 while fetching is paused for back-pressure.", g->partitions_paused, true},
+    };
+    for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++) {
+        if (!gauges[i].shown)
+            continue;
+        family(&b, gauges[i].name, "gauge", gauges[i].help);
+        put(&b, "%s %lld\n", gauges[i].name, gauges[i].value);
+    }
+
+    family(&b, "sandq_assigned_partitions", "gauge",
+           "Partitions of each requests topic assigned to this worker in that topic's consumer group.");
     for (size_t i = 0; i < g->assigned_count; i++)
         put(&b, "sandq_assigned_partitions{topic=\"%s\",group=\"%s\"} %d\n", g->assigned[i].topic,
             g->assigned[i].group, g->assigned[i].partitions);
-    put(&b, "# HELP sandq_consumer_lag Messages behind the partition's end, per assigned partition.\n"
-            "# TYPE sandq_consumer_lag gauge\n");
+    family(&b, "sandq_consumer_lag", "gauge", "Messages behind the partition's end, per assigned partition.");
     for (size_t i = 0; i < g->lag_count; i++)
         put(&b, "sandq_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n", g->lag[i].topic, (int)g->lag[i].partition,
             (long long)g->lag[i].lag);

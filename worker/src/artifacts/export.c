@@ -13,6 +13,7 @@
 #include "artifacts/artifact_sql.h"
 #include "artifacts/content_type.h"
 #include "artifacts/outputs_glob.h"
+#include "artifacts/parts.h"
 #include "artifacts/store.h"
 #include "handlers/ws_fs.h"
 #include "lifecycle/control.h"
@@ -305,6 +306,54 @@ void sq_art_batch_add_globs(sq_art_batch *b, const json_t *patterns)
         walk_dir(&wk, root, "", 0);
 }
 
+/* The export's sandbox.artifacts.updated: one event, or several when the list
+ * would make it larger than SANDQ_MAX_EVENT_BYTES (artifacts/parts.h), each
+ * then with `part` (1-based) and `parts`, every artifact and skipped file in
+ * exactly one of them, in order. */
+static int publish_parts(sq_art_batch *b, const char *task_id, sq_err *err)
+{
+    static const char type[] = "sandbox.artifacts.updated";
+    sq_emit_target target = sq_target_of(b->sb);
+    size_t na = json_array_size(b->artifacts), ns = json_array_size(b->skipped), n = na + ns;
+    size_t *bytes = calloc(n ? n : 1, sizeof *bytes), *part_of = calloc(n ? n : 1, sizeof *part_of);
+    if (!bytes || !part_of) {
+        free(bytes);
+        free(part_of);
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = i < na ? json_array_get(b->artifacts, i) : json_array_get(b->skipped, i - na);
+        bytes[i] = json_dumpb(it, NULL, 0, JSON_COMPACT);
+    }
+    size_t envelope = sq_emit_envelope_bytes(b->w, &target, b->req, task_id, type) + SQ_ART_PART_FIXED_BYTES;
+    size_t budget = b->w->cfg.max_event_bytes > envelope ? b->w->cfg.max_event_bytes - envelope : 0;
+    size_t parts = sq_art_parts_plan(bytes, n, budget, part_of);
+    b->parts = (int)parts;
+    int rc = 0;
+    size_t i = 0;
+    for (size_t p = 0; p < parts && rc == 0; p++) {
+        json_t *arts = json_array(), *skipped = json_array();
+        for (; i < n && part_of[i] == p; i++) {
+            if (i < na)
+                json_array_append(arts, json_array_get(b->artifacts, i));
+            else
+                json_array_append(skipped, json_array_get(b->skipped, i - na));
+        }
+        json_t *d = json_pack("{s:o}", "artifacts", arts);
+        if (json_array_size(skipped))
+            json_object_set(d, "skipped", skipped);
+        json_decref(skipped);
+        if (parts > 1) {
+            json_object_set_new(d, "part", json_integer((json_int_t)p + 1));
+            json_object_set_new(d, "parts", json_integer((json_int_t)parts));
+        }
+        rc = sq_emit(b->w, &target, b->req, task_id, type, d, err);
+    }
+    free(bytes);
+    free(part_of);
+    return rc;
+}
+
 int sq_art_batch_publish(sq_art_batch *b, sq_err *err)
 {
     const char *task_id = b->req && b->req->task_id[0] ? b->req->task_id : NULL;
@@ -327,9 +376,5 @@ int sq_art_batch_publish(sq_art_batch *b, sq_err *err)
         _Static_assert(sizeof p / sizeof *p == SQ_SQL_ARTIFACT_INSERT_PARAMS, "parameters of SQ_SQL_ARTIFACT_INSERT");
         sq_writer_exec(b->w->writer, SQ_SQL_ARTIFACT_INSERT, SQ_SQL_ARTIFACT_INSERT_PARAMS, p);
     }
-    json_t *d = json_pack("{s:O}", "artifacts", b->artifacts);
-    if (json_array_size(b->skipped))
-        json_object_set(d, "skipped", b->skipped);
-    sq_emit_target target = sq_target_of(b->sb);
-    return sq_emit(b->w, &target, b->req, task_id, "sandbox.artifacts.updated", d, err);
+    return publish_parts(b, task_id, err);
 }

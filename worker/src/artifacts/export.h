@@ -6,7 +6,8 @@
  * thread, regular files only), checked against SANDQ_ARTIFACT_MAX_BYTES, hashed
  * and uploaded to the store (store.h). What could not be exported is listed
  * with a protocol code instead. Publishing the batch queues one `artifacts` row
- * per file and emits one `sandbox.artifacts.updated` event.
+ * per file and emits one `sandbox.artifacts.updated` event, or several (`part`,
+ * `parts`) when one would be over SANDQ_MAX_EVENT_BYTES (parts.h).
  *
  * The hook for other producers (browser screenshots and PDFs, documents,
  * recordings, the agent): sq_art_batch_init, sq_art_batch_add_file for each
@@ -31,6 +32,7 @@ typedef struct sq_art_batch {
     bool store_failed;   /* the store failed once: the rest are not attempted */
     bool despite_kill;   /* the next files are exported even while a kill waits (a browser task's finished
                             recording: the record of what the killed task did; bounded by the store's timeouts) */
+    int parts;           /* after publishing: how many sandbox.artifacts.updated it took */
 } sq_art_batch;
 
 void sq_art_batch_init(sq_art_batch *b, sq_worker *w, sq_live_sandbox *sb, const sq_request *req);
@@ -54,7 +56,8 @@ void sq_art_batch_add_globs(sq_art_batch *b, const json_t *patterns);
 /* Check `outputs` before a task runs: invalid_request / path_outside_workspace. */
 int sq_art_outputs_check(const json_t *patterns, sq_err *why);
 
-/* Rows to PostgreSQL and one sandbox.artifacts.updated (taskId = the request's). */
+/* Rows to PostgreSQL and the sandbox.artifacts.updated event(s) (taskId = the
+ * request's); b->parts says how many events. */
 int sq_art_batch_publish(sq_art_batch *b, sq_err *err);
 
 #endif

@@ -20,6 +20,7 @@
 #include "sq/clock.h"
 #include "sq/codec.h"
 #include "sq/log.h"
+#include "sq/utf8.h"
 #include "store/pg_store.h"
 #include "store/redis_store.h"
 
@@ -30,40 +31,13 @@ static json_t *kind_data(const char *kind)
     return d;
 }
 
-/* Strict UTF-8 check (no overlongs, no surrogates), so `data` is always text. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else return false;
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 int sq_task_output(sq_task *t, int stream, const char *bytes, size_t len, sq_err *err)
 {
     static const char *const names[] = {"data", "stdout", "stderr"};
     json_t *d = json_object();
     json_object_set_new(d, "stream", json_string(names[stream]));
-    if (stream != 0 && utf8_valid((const unsigned char *)bytes, len) && !memchr(bytes, '\0', len)) {
+    /* strict UTF-8 (sq/utf8.h) and no NUL, so `data` is always text */
+    if (stream != 0 && sq_utf8_valid(bytes, len) && !memchr(bytes, '\0', len)) {
         json_object_set_new(d, "data", json_stringn(bytes, len));
     } else {
         char *b64 = malloc(sq_b64_encoded_size(len));
@@ -246,11 +220,13 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     /* issue 13: `outputs` and the files the task produced for the caller
      * (screenshots, PDFs) are exported as the task ends, before its outcome,
      * so the completed event can list them; not for a canceled task (a kill
-     * or cancel must not wait for uploads). One sandbox.artifacts.updated. */
-    /* The browser's MP4 is exported even then: it is already finished
+     * or cancel must not wait for uploads). One sandbox.artifacts.updated, or
+     * several when the list is too large for one event (artifacts/parts.h).
+     * The browser's MP4 is exported even then: it is already finished
      * (bounded, caps/browser/recording.h), and it is the record of what the
      * canceled task did. */
     json_t *artifacts = NULL;
+    int artifact_parts = 0;
     const json_t *outputs = json_object_get(req->body, "outputs");
     bool canceled = out.failure.code == SQ_CANCELED;
     if (((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) && !canceled) ||
@@ -287,7 +263,12 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
             json_decref(out.produced);
             return -1;
         }
-        artifacts = json_incref(b.artifacts);
+        /* A list split over several events would not fit in the completion
+         * either: it says how many events hold it instead. */
+        if (b.parts > 1)
+            artifact_parts = b.parts;
+        else
+            artifacts = json_incref(b.artifacts);
         sq_art_batch_free(&b);
     }
     json_decref(out.produced);
@@ -309,6 +290,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
         if (out.result)
             json_object_set(d, "result", out.result);
         json_object_set_new(d, "artifacts", artifacts ? json_incref(artifacts) : json_array());
+        if (artifact_parts > 1)
+            json_object_set_new(d, "artifactParts", json_integer(artifact_parts));
         sq_info(&lc, "%s completed (exit %d) in %lld ms", kind, out.exit_code, (long long)duration);
     }
     json_decref(artifacts);

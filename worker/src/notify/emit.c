@@ -120,12 +120,11 @@ static json_t *too_large_failure(const json_t *completed, size_t len, size_t max
     return d;
 }
 
-int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
-                         const char *type, json_t *data, int64_t seq, sq_err *err)
+/* Who and what an event is about: its envelope's fields besides type, seq and data. */
+static sq_event_ctx event_ctx(const sq_worker *w, const sq_emit_target *t, const sq_request *req,
+                              const char *task_id)
 {
-    char event_id[SQ_ID_MAX];
-    sq_id_new("evt", event_id);
-    sq_event_ctx ctx = {
+    return (sq_event_ctx){
         .sandbox_id = t->sandbox_id,
         .task_id = task_id,
         .request_id = req && req->request_id[0] ? req->request_id : NULL,
@@ -134,6 +133,27 @@ int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *re
         .tenant = t->tenant ? t->tenant : (req ? req->tenant : NULL),
         .metadata = req ? req->metadata : NULL,
     };
+}
+
+size_t sq_emit_envelope_bytes(const sq_worker *w, const sq_emit_target *t, const sq_request *req,
+                              const char *task_id, const char *type)
+{
+    char event_id[SQ_ID_MAX];
+    sq_id_new("evt", event_id);
+    sq_event_ctx ctx = event_ctx(w, t, req, task_id);
+    /* seq and at at their widest */
+    json_t *ev = sq_event_new(event_id, type, &ctx, INT64_MAX, INT64_MAX, json_object());
+    size_t len = ev ? json_dumpb(ev, NULL, 0, JSON_COMPACT) : 0;
+    json_decref(ev);
+    return len;
+}
+
+int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
+                         const char *type, json_t *data, int64_t seq, sq_err *err)
+{
+    char event_id[SQ_ID_MAX];
+    sq_id_new("evt", event_id);
+    sq_event_ctx ctx = event_ctx(w, t, req, task_id);
     json_t *ev = sq_event_new(event_id, type, &ctx, seq, sq_now_ms(), data);
     char *payload = json_dumps(ev, JSON_COMPACT); /* once, for the answer, the history row and Kafka */
     /* Every event has a bounded size. One over SANDQ_MAX_EVENT_BYTES cannot be

@@ -32,6 +32,12 @@ int sq_emit(sq_worker *w, const sq_emit_target *t, const sq_request *req, const 
 int sq_emit_numbered(sq_worker *w, const sq_emit_target *t, const sq_request *req, const char *task_id,
                      const char *type, json_t *data, int64_t seq, sq_err *err);
 
+/* The bytes of the envelope an event of this type would have with empty data
+ * (`{}`), seq and at at their widest: what SANDQ_MAX_EVENT_BYTES leaves for
+ * data is max_event_bytes minus this (artifacts/parts.h splits by it). */
+size_t sq_emit_envelope_bytes(const sq_worker *w, const sq_emit_target *t, const sq_request *req,
+                              const char *task_id, const char *type);
+
 /* Whether a task's result fits in an event (SANDQ_MAX_EVENT_BYTES); if not,
  * why gets payload_too_large and a message. The task's lifecycle
  * (lifecycle/task.c) fails such a task before recording anything of the

@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sq/utf8.h"
+
 typedef struct param {
     const char *name;
     const char *type; /* JSON-Schema type */
@@ -541,46 +543,12 @@ void sq_agent_step_summary(const char *tool, const json_t *args, char *out, size
             *p = ' ';
 }
 
-/* The length of the well-formed UTF-8 sequence at s (no overlongs, no
- * surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 size_t sq_agent_utf8_sanitize(char *s, size_t n)
 {
     size_t replaced = 0;
     unsigned char *u = (unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        size_t l = u[i] ? utf8_seq(u + i, n - i) : 0;
+        size_t l = u[i] ? sq_utf8_seq(u + i, n - i) : 0;
         if (l == 0) {
             u[i++] = '?';
             replaced++;

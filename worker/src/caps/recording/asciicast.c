@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sq/utf8.h"
+
 /* Room kept for the truncation note, so the bound holds with it. */
 #define NOTE_ROOM 160
 
@@ -33,31 +35,6 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
     return true;
 }
 
-/* Length of the valid UTF-8 character at s[0..n), or 0 if it is not one. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (len > n)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 bool sq_cast_json_string(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -68,7 +45,7 @@ bool sq_cast_json_string(char **buf, size_t *len, size_t *cap, const char *s, si
         char esc[8];
         const char *piece = esc;
         size_t plen;
-        size_t cl = utf8_char(u + i, n - i);
+        size_t cl = sq_utf8_seq(u + i, n - i);
         if (cl == 0) {
             piece = "\\ufffd";
             plen = 6;
