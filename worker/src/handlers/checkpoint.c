@@ -596,7 +596,9 @@ void sq_checkpoint_auto_tick(sq_worker *w, sq_live_sandbox *sb, int *wait_ms)
     make_checkpoint(&t, id, NULL, true, &skipped, &out);
     json_decref(out.result);
     sq_log_ctx lc = {.sandbox_id = sb->id};
-    if (out.failure.code != SQ_OK)
+    if (out.failure.code == SQ_CANCELED)
+        sq_info(&lc, "automatic checkpoint stopped: %s", out.failure.msg); /* a kill, a take-over, the lifetime */
+    else if (out.failure.code != SQ_OK)
         /* The sandbox carries on; the next one is tried an interval later. */
         sq_error(&lc, "automatic checkpoint failed: code=%s: %s", sq_code_name(out.failure.code), out.failure.msg);
     else if (skipped)
