@@ -220,3 +220,36 @@ def test_kill_during_an_auto_checkpoint_and_bad_intervals(stack_env, pg):
     finally:
         box.close()
         shutil.rmtree(store, ignore_errors=True)
+
+
+def test_a_failing_auto_checkpoint_leaves_the_sandbox_running(stack_env, pg):
+    """The store refuses the archive (here: a file where the sandbox's
+    directory in the directory store must go): the failure is logged with its
+    code, the sandbox keeps running, and the next one, once the store takes
+    it again, is stored."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-autockpt-"))
+    sbx = new_id("sbx")
+    (store / "acme").mkdir()
+    blocker = store / "acme" / sbx
+    blocker.write_text("not a directory")
+    box = Box(stack_env, "akfail", {"SANDQ_ARTIFACT_STORE": f"file://{store}", **AUTO_ENV}, "3440000000", CREATE,
+              sbx=sbx)
+    try:
+        write(box, "a.txt")
+        deadline = time.monotonic() + 60
+        while "automatic checkpoint failed: code=internal" not in box.worker.log_text():
+            assert time.monotonic() < deadline, box.worker.log_text()[-3000:]
+            time.sleep(0.2)
+        assert not [e for e in box.stream.seen if e["type"] == "sandbox.checkpoint.created"]
+        assert pg.execute("SELECT count(*) FROM checkpoints WHERE sandbox_id = %s", (sbx,)).fetchone()[0] == 0
+        # Still running and answering.
+        assert box.sh("cat /workspace/a.txt").strip() == "a.txt"
+        blocker.unlink()
+        last = max(e["seq"] for e in box.stream.seen)
+        ev = next_auto(box, last)
+        cid = ev["data"]["checkpointId"]
+        assert (store / "acme" / sbx / "checkpoints" / f"{cid}.tar.zst").is_file()
+        assert pg.execute("SELECT auto FROM checkpoints WHERE id = %s", (cid,)).fetchone()[0] is True
+    finally:
+        box.stop()
+        shutil.rmtree(store, ignore_errors=True)

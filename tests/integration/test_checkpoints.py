@@ -46,12 +46,13 @@ MANIFEST = (
 class Box:
     """One worker on topics of its own and a sandbox on it."""
 
-    def __init__(self, stack_env, name: str, env: dict, uid_base: str, create: dict | None = None):
+    def __init__(self, stack_env, name: str, env: dict, uid_base: str, create: dict | None = None,
+                 sbx: str | None = None):
         self.prefix = private_prefix(stack_env["brokers"], name)
         self.client = Sandq(stack_env["brokers"], self.prefix)
         self.worker = Worker(f"w-{name}", {"SANDQ_TOPIC_PREFIX": self.prefix, "SANDQ_GROUP_ID": self.prefix,
                                            "SANDQ_UID_BASE": uid_base, **env}).start()
-        self.sbx = new_id("sbx")
+        self.sbx = sbx or new_id("sbx")
         self.stream = self.client.stream(self.sbx)
         self.client.send(self.client.envelope("sandbox.create", self.sbx, create or {}, tenant="acme"))
         ready = self.stream.wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed", "request.rejected"},
