@@ -155,7 +155,7 @@ static bool on_control(void *user, int64_t *control_at)
          * does the sandbox's lifetime running out — the actor then ends or
          * pauses it as for an idle sandbox. It answers queued cancels and the
          * hand-off/preview requests meanwhile, as under a task. */
-        stop = sq_control_stop_task(s->t->w, s->t->sb) ||
+        stop = sq_control_stop_task(s->t->w, s->t->sb) || atomic_load(&s->t->w->stopping) ||
                sq_lifetime_check(&s->t->sb->lifetime, sq_now_ms()) != SQ_LIFETIME_OK;
         *control_at = next;
         return stop || s->over || s->write_failed;
@@ -169,6 +169,14 @@ static bool on_control(void *user, int64_t *control_at)
 static bool kill_requested(void *user)
 {
     return sq_control_kill_pending(user);
+}
+
+/* An automatic checkpoint's upload also stops for a worker shutting down
+ * (nobody waits for it) and a sandbox another worker took. */
+static bool auto_stop_requested(void *user)
+{
+    sq_live_sandbox *sb = user;
+    return sq_control_kill_pending(sb) || sb->fenced || atomic_load(&sb->worker->stopping);
 }
 
 /* Run argv in the sandbox with the control lane; stdin from in_fd (size
@@ -324,19 +332,26 @@ static int spool_sha256(int fd, uint64_t size, char hex[65])
         EVP_MD_CTX_free(md);
         return -1;
     }
-    static __thread char buf[64 << 10];
+    enum { CHUNK = 64 << 10 };
+    char *buf = malloc(CHUNK); /* not on an actor's stack, which is small */
+    if (!buf) {
+        EVP_MD_CTX_free(md);
+        return -1;
+    }
     uint64_t off = 0;
     while (off < size) {
-        ssize_t n = pread(fd, buf, sizeof buf, (off_t)off);
+        ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
+            free(buf);
             EVP_MD_CTX_free(md);
             return -1;
         }
         EVP_DigestUpdate(md, buf, (size_t)n);
         off += (uint64_t)n;
     }
+    free(buf);
     unsigned char d[32];
     unsigned int dl = 0;
     EVP_DigestFinal_ex(md, d, &dl);
@@ -416,8 +431,10 @@ static void make_checkpoint(sq_task *t, const char *id, const char *label, bool 
         return;
     }
     char sha[65] = "";
+    if (out->failure.code == SQ_OK && automatic && (sb->fenced || atomic_load(&w->stopping)))
+        sq_err_set(&out->failure, SQ_CANCELED, "the sandbox was taken over, or the worker is stopping");
     if (out->failure.code == SQ_OK) {
-        sq_art_stop stop = {.fn = kill_requested, .user = sb};
+        sq_art_stop stop = {.fn = automatic ? auto_stop_requested : kill_requested, .user = sb};
         if (sq_art_store_put(w->artifacts, key, fd, s.bytes, "application/zstd", &stop, sha, &out->failure) < 0 &&
             out->failure.code != SQ_CANCELED)
             sq_err_wrap(&out->failure, "storing the checkpoint");
