@@ -128,6 +128,9 @@ def scenario(box: Box, pg, stored_at) -> None:
     assert not [e for e in box.stream.seen if is_auto_created(e) and paused["seq"] < e["seq"] < resumed["seq"]]
     a5 = next_auto(box, resumed["seq"])  # e.txt, written before the pause, is checkpointed after it
     assert a5["data"]["auto"] is True
+    # An automatic checkpoint is no task: no task events, no sandbox.active of its own.
+    assert all(e["requestId"] for e in box.stream.seen
+               if e["type"].startswith("sandbox.task.") or e["type"] == "sandbox.active")
 
 
 def test_auto_checkpoints_on_the_directory_store(stack_env, pg):
@@ -252,4 +255,24 @@ def test_a_failing_auto_checkpoint_leaves_the_sandbox_running(stack_env, pg):
         assert pg.execute("SELECT auto FROM checkpoints WHERE id = %s", (cid,)).fetchone()[0] is True
     finally:
         box.stop()
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def test_auto_checkpoints_are_not_activity(stack_env, pg):
+    """A sandbox whose workspace a background process keeps changing gets
+    automatic checkpoints, and still ends at its idleTimeoutMs: they do not
+    touch the idle clock."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-autockpt-"))
+    create = CREATE | {"idleTimeoutMs": 8000, "checkpoint": {"auto": True, "intervalMs": 1000}}
+    box = Box(stack_env, "akidle", {"SANDQ_ARTIFACT_STORE": f"file://{store}", **AUTO_ENV}, "3450000000", create)
+    try:
+        _, done, _ = box.request("task.exec", {"command": "sh", "args": [
+            "-c", "nohup sh -c 'while :; do date +%s%N > /workspace/tick; sleep 0.2; done' >/dev/null 2>&1 &"]})
+        assert done["type"] == "sandbox.task.completed", done
+        ended = box.stream.wait_for(lambda e: e["type"] in ("sandbox.ended", "sandbox.failed"), timeout=90)
+        assert ended["type"] == "sandbox.ended" and ended["data"]["reason"] == "idle_timeout", ended
+        autos = [e for e in box.stream.seen if is_auto_created(e) and done["seq"] < e["seq"] < ended["seq"]]
+        assert len(autos) >= 2, [e["type"] for e in box.stream.seen]
+    finally:
+        box.close()
         shutil.rmtree(store, ignore_errors=True)
