@@ -23,7 +23,7 @@ import pytest
 from s3_server import S3Server
 from sandq_client import new_id
 from sandbox_host import procs_of
-from test_checkpoints import TERMINAL, Box
+from test_checkpoints import Box, dir_stored_at, s3_stored_at
 
 INTERVAL = 2000
 AUTO_ENV = {"SANDQ_CHECKPOINT_AUTO_MIN_MS": "1000", "SANDQ_CHECKPOINT_AUTO_KEEP": "2", "SANDQ_CHECKPOINT_KEEP": "5"}
@@ -137,10 +137,7 @@ def test_auto_checkpoints_on_the_directory_store(stack_env, pg):
     store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-autockpt-"))
     box = Box(stack_env, "akdir", {"SANDQ_ARTIFACT_STORE": f"file://{store}", **AUTO_ENV}, "3410000000", CREATE)
     try:
-        def stored_at(key: str):
-            p = store / key
-            return p.stat().st_size if p.exists() else None
-        scenario(box, pg, stored_at)
+        scenario(box, pg, dir_stored_at(store))
     finally:
         box.stop()
         shutil.rmtree(store, ignore_errors=True)
@@ -151,15 +148,7 @@ def test_auto_checkpoints_on_s3(stack_env, pg):
         s3.create_bucket("sandq-ckpt")
         box = Box(stack_env, "aks3", {**s3.env("sandq-ckpt", "fleet"), **AUTO_ENV}, "3420000000", CREATE)
         try:
-            def stored_at(key: str):
-                r = s3.curl("-I", f"{s3.endpoint}/sandq-ckpt/fleet/{key}")
-                if r.stdout.endswith(b"404"):
-                    return None
-                for line in r.stdout.decode(errors="replace").splitlines():
-                    if line.lower().startswith("content-length:"):
-                        return int(line.split(":")[1])
-                raise AssertionError(r.stdout)
-            scenario(box, pg, stored_at)
+            scenario(box, pg, s3_stored_at(s3, "sandq-ckpt", "fleet"))
         finally:
             box.stop()
 

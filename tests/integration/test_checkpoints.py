@@ -97,6 +97,27 @@ class Box:
             shutil.rmtree(self.worker.dir, ignore_errors=True)
 
 
+def dir_stored_at(store: pathlib.Path):
+    """stored_at(key) for a directory store: the object's size, None when absent."""
+    def stored_at(key: str):
+        p = store / key
+        return p.stat().st_size if p.exists() else None
+    return stored_at
+
+
+def s3_stored_at(s3: S3Server, bucket: str, prefix: str):
+    """stored_at(key) for an S3 store, by a signed HEAD: the object's size, None when absent."""
+    def stored_at(key: str):
+        r = s3.curl("-I", f"{s3.endpoint}/{bucket}/{prefix}/{key}")
+        if r.stdout.endswith(b"404"):
+            return None
+        for line in r.stdout.decode(errors="replace").splitlines():
+            if line.lower().startswith("content-length:"):
+                return int(line.split(":")[1])
+        raise AssertionError(r.stdout)
+    return stored_at
+
+
 def types_of(mine: list[dict]) -> list[str]:
     return [e["type"] for e in mine]
 
@@ -169,10 +190,7 @@ def test_checkpoint_and_restore_on_the_directory_store(stack_env, pg):
     box = Box(stack_env, "ckdir", {"SANDQ_ARTIFACT_STORE": f"file://{store}", "SANDQ_CHECKPOINT_KEEP": "2"},
               "3700000000", {"limits": {"memoryMb": 1024}})
     try:
-        def stored_at(key: str):
-            p = store / key
-            return p.stat().st_size if p.exists() else None
-        round_trip(box, pg, stored_at)
+        round_trip(box, pg, dir_stored_at(store))
     finally:
         box.stop()
         shutil.rmtree(store, ignore_errors=True)
@@ -185,15 +203,7 @@ def test_checkpoint_and_restore_on_s3(stack_env, pg):
                                       "SANDQ_S3_PART_BYTES": str(16 << 20)}, "3800000000",
                   {"limits": {"memoryMb": 1024}})
         try:
-            def stored_at(key: str):
-                r = s3.curl("-I", f"{s3.endpoint}/sandq-ckpt/fleet/{key}")
-                if r.stdout.endswith(b"404"):
-                    return None
-                for line in r.stdout.decode(errors="replace").splitlines():
-                    if line.lower().startswith("content-length:"):
-                        return int(line.split(":")[1])
-                raise AssertionError(r.stdout)
-            round_trip(box, pg, stored_at)
+            round_trip(box, pg, s3_stored_at(s3, "sandq-ckpt", "fleet"))
         finally:
             box.stop()
 
