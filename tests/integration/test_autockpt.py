@@ -13,13 +13,17 @@ SANDQ_CHECKPOINT_AUTO_MIN_MS is lowered to 1 s so that intervals of 2 s are
 allowed."""
 from __future__ import annotations
 
+import json
+import os
 import pathlib
 import shutil
+import subprocess
 import tempfile
 import time
 
 import pytest
 
+from harness import BUILD
 from s3_server import S3Server
 from sandq_client import new_id
 from sandbox_host import procs_of
@@ -253,7 +257,7 @@ def test_auto_checkpoints_are_not_activity(stack_env, pg):
     touch the idle clock."""
     store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-autockpt-"))
     create = CREATE | {"idleTimeoutMs": 8000, "checkpoint": {"auto": True, "intervalMs": 1000}}
-    box = Box(stack_env, "akidle", {"SANDQ_ARTIFACT_STORE": f"file://{store}", **AUTO_ENV}, "3450000000", create)
+    box = Box(stack_env, "akidle", {"SANDQ_ARTIFACT_STORE": f"file://{store}", **AUTO_ENV}, "3460000000", create)
     try:
         _, done, _ = box.request("task.exec", {"command": "sh", "args": [
             "-c", "nohup sh -c 'while :; do date +%s%N > /workspace/tick; sleep 0.2; done' >/dev/null 2>&1 &"]})
@@ -264,4 +268,37 @@ def test_auto_checkpoints_are_not_activity(stack_env, pg):
         assert len(autos) >= 2, [e["type"] for e in box.stream.seen]
     finally:
         box.close()
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def test_cli_launch_with_auto_checkpoints(stack_env):
+    """sandq launch --auto-checkpoint D (libsandq's auto_checkpoint_ms): the
+    sandbox gets automatic checkpoints, `sandq checkpoint ls --json` marks
+    them; an interval below the worker's minimum is refused."""
+    store = pathlib.Path(tempfile.mkdtemp(prefix="sandq-autockpt-"))
+    box = Box(stack_env, "akcli", {"SANDQ_ARTIFACT_STORE": f"file://{store}", **AUTO_ENV}, "3470000000")
+    env = {**os.environ, "SANDQ_TOPIC_PREFIX": box.prefix, "SANDQ_TENANT": "acme"}
+
+    def cli(*args):
+        return subprocess.run([str(BUILD / "producer" / "sandq"), *args], capture_output=True, text=True,
+                              timeout=300, env=env)
+    try:
+        r = cli("launch", "--auto-checkpoint", "1s", "--json")
+        assert r.returncode == 0, r.stderr
+        sbx = json.loads(r.stdout)["id"]
+        deadline = time.monotonic() + 60
+        while True:
+            r = cli("checkpoint", "ls", sbx, "--json")
+            assert r.returncode == 0, r.stderr
+            listed = json.loads(r.stdout)["checkpoints"]
+            if listed:
+                break
+            assert time.monotonic() < deadline, "no automatic checkpoint listed"
+            time.sleep(0.5)
+        assert all(c["auto"] is True for c in listed), listed
+        assert cli("kill", sbx).returncode == 0
+        r = cli("launch", "--auto-checkpoint", "500ms", "--json")
+        assert r.returncode == 1 and "body.checkpoint.intervalMs" in r.stdout + r.stderr, r
+    finally:
+        box.stop()
         shutil.rmtree(store, ignore_errors=True)
