@@ -74,8 +74,9 @@ static const field_spec capabilities_fields[] = {OBJ("agent", false, cap_agent),
 static const field_spec network_fields[] = {ENUM("mode", true, networks), STRS("allowOut", false, 64),
                                             STRS("denyOut", false, 64), END};
 /* Automatic checkpoints (issue 13, docs/checkpoints.md): the interval's bounds
- * here are the protocol's; the worker narrows them (SANDQ_CHECKPOINT_AUTO_MIN_MS,
- * _MAX_MS) and needs intervalMs when auto is true (lifecycle/create_policy.c). */
+ * here are the protocol's (and intervalMs is needed with auto true:
+ * check_create); the worker narrows them (SANDQ_CHECKPOINT_AUTO_MIN_MS, _MAX_MS:
+ * lifecycle/create_policy.c). */
 static const field_spec checkpoint_fields[] = {REQBOOL("auto"), INT("intervalMs", false, 1, MAX_TIMEOUT_MS), END};
 static const field_spec webhook_fields[] = {NESTR("url", true, 2048), NESTR("secret", true, 256),
                                             STRS("eventTypes", false, 64), END};
@@ -466,6 +467,10 @@ static int check_create(const json_t *body, sq_err *err)
     const json_t *region = json_object_get(body, "region");
     if (region && !sq_region_valid(json_string_value(region)))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.region", "region must be three lowercase letters");
+    /* schema/: `if auto is true then intervalMs is required` */
+    const json_t *ckpt = json_object_get(body, "checkpoint");
+    if (json_is_true(json_object_get(ckpt, "auto")) && !json_object_get(ckpt, "intervalMs"))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs", "checkpoint.auto needs intervalMs");
     const json_t *webhook = json_object_get(body, "webhook");
     const json_t *url = json_object_get(webhook, "url");
     if (url && !url_valid(json_string_value(url), web))

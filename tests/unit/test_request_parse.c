@@ -486,8 +486,8 @@ static void test_body_unknown_field(void **state)
 }
 
 /* sandbox.create's checkpoint {auto, intervalMs} (issue 13): auto is a
- * required boolean, intervalMs a positive integer; nothing else. (That auto
- * true needs intervalMs, and the worker's own bounds, are create_policy's.) */
+ * required boolean, intervalMs a positive integer, needed with auto true;
+ * nothing else. (The worker's own bounds are create_policy's.) */
 static void test_body_create_checkpoint(void **state)
 {
     (void)state;
@@ -512,6 +512,9 @@ static void test_body_create_checkpoint(void **state)
     r = envelope("sandbox.create");
     json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b, s:i}", "auto", 1, "keep", 3));
     expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.keep");
+    r = envelope("sandbox.create"); /* as schema/'s if/then */
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b}", "auto", 1));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs");
 }
 
 static void test_body_missing_required(void **state)
