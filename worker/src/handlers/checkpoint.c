@@ -106,7 +106,7 @@ typedef struct spool {
     int fd;
     uint64_t bytes, max;
     bool over, write_failed;
-    bool automatic; /* an automatic checkpoint: no task of its own (checkpoint_auto below) */
+    bool automatic; /* an automatic checkpoint: no task of its own (sq_checkpoint_auto_tick below) */
     char err_text[STDERR_KEEP];
     size_t err_len;
 } spool;
@@ -151,9 +151,10 @@ static bool on_control(void *user, int64_t *control_at)
     if (s->automatic) {
         /* No task of its own, so not sq_control_on_exec (whose onTimeout
          * "pause" would freeze the sandbox under a task and make it active
-         * on resume): a kill or a cancel stops it, a take-over does, and so
-         * does the sandbox's lifetime running out — the actor then ends or
-         * pauses it as for an idle sandbox. It answers queued cancels and the
+         * on resume): a kill stops it (a task.cancel cannot name it: it is
+         * no task), a take-over does, a worker stopping does, and so does the
+         * sandbox's lifetime running out — the actor then ends or pauses it
+         * as for an idle sandbox. It answers queued cancels and the
          * hand-off/preview requests meanwhile, as under a task. */
         stop = sq_control_stop_task(s->t->w, s->t->sb) || atomic_load(&s->t->w->stopping) ||
                sq_lifetime_check(&s->t->sb->lifetime, sq_now_ms()) != SQ_LIFETIME_OK;
