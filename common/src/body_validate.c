@@ -73,6 +73,11 @@ static const field_spec capabilities_fields[] = {OBJ("agent", false, cap_agent),
  * the entries (CIDR or domain name) are checked by the worker, which resolves them. */
 static const field_spec network_fields[] = {ENUM("mode", true, networks), STRS("allowOut", false, 64),
                                             STRS("denyOut", false, 64), END};
+/* Automatic checkpoints (issue 13, docs/checkpoints.md): the interval's bounds
+ * here are the protocol's (and intervalMs is needed with auto true:
+ * check_create); the worker narrows them (SANDQ_CHECKPOINT_AUTO_MIN_MS, _MAX_MS:
+ * lifecycle/create_policy.c). */
+static const field_spec checkpoint_fields[] = {REQBOOL("auto"), INT("intervalMs", false, 1, MAX_TIMEOUT_MS), END};
 static const field_spec webhook_fields[] = {NESTR("url", true, 2048), NESTR("secret", true, 256),
                                             STRS("eventTypes", false, 64), END};
 
@@ -81,7 +86,8 @@ static const field_spec create_fields[] = {
     MAP("env", 256),                  OBJ("capabilities", false, capabilities_fields),
     OBJ("limits", false, limits_fields), {"network", K_ANY, false, 0, 0, NULL, NULL, NULL},
     INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), INT("idleTimeoutMs", false, 1, MAX_TIMEOUT_MS),
-    ENUM("onTimeout", false, on_timeouts), OBJ("webhook", false, webhook_fields), END};
+    ENUM("onTimeout", false, on_timeouts), OBJ("webhook", false, webhook_fields),
+    OBJ("checkpoint", false, checkpoint_fields), END};
 static const field_spec pause_fields[] = {BOOL("persist"), END};
 static const field_spec empty_fields[] = {END};
 static const field_spec set_timeout_fields[] = {INT("timeoutMs", true, 1, MAX_TIMEOUT_MS), END};
@@ -461,6 +467,10 @@ static int check_create(const json_t *body, sq_err *err)
     const json_t *region = json_object_get(body, "region");
     if (region && !sq_region_valid(json_string_value(region)))
         return sq_err_field(err, SQ_INVALID_REQUEST, "body.region", "region must be three lowercase letters");
+    /* schema/: `if auto is true then intervalMs is required` */
+    const json_t *ckpt = json_object_get(body, "checkpoint");
+    if (json_is_true(json_object_get(ckpt, "auto")) && !json_object_get(ckpt, "intervalMs"))
+        return sq_err_field(err, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs", "checkpoint.auto needs intervalMs");
     const json_t *webhook = json_object_get(body, "webhook");
     const json_t *url = json_object_get(webhook, "url");
     if (url && !url_valid(json_string_value(url), web))

@@ -27,6 +27,7 @@ static const char help[] =
     "  --network MODE       none | internet\n"
     "  --timeout D          sandbox lifetime: 30m, 2h (default: the worker's)\n"
     "  --idle-timeout D     end the sandbox after this long without tasks\n"
+    "  --auto-checkpoint D  checkpoint the workspace automatically every D, e.g. 10m\n"
     "  --reply-to TOPIC     also publish this sandbox's events to TOPIC\n"
     "  --metadata K=V       metadata echoed on the sandbox's events (repeatable)\n"
     "  --agent              enable the AI agent capability (reads OPENROUTER_* from --env)\n"
@@ -57,7 +58,7 @@ static const char create_help[] =
     "  sandq create --json\n";
 
 enum { O_ID = 256, O_REGION, O_RUNTIME, O_ENV, O_MEMORY, O_CPUS, O_PIDS, O_DISK, O_NETWORK, O_TIMEOUT,
-       O_IDLE, O_REPLY, O_META, O_BODY, O_WAIT, O_NOWAIT, O_JSON, O_AGENT, O_BROWSER, O_DOCS };
+       O_IDLE, O_REPLY, O_META, O_BODY, O_WAIT, O_NOWAIT, O_JSON, O_AGENT, O_BROWSER, O_DOCS, O_AUTOCKPT };
 
 static const struct option opts[] = {
     {"id", required_argument, 0, O_ID},         {"region", required_argument, 0, O_REGION},
@@ -66,6 +67,7 @@ static const struct option opts[] = {
     {"pids", required_argument, 0, O_PIDS},     {"disk", required_argument, 0, O_DISK},
     {"network", required_argument, 0, O_NETWORK}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"idle-timeout", required_argument, 0, O_IDLE}, {"reply-to", required_argument, 0, O_REPLY},
+    {"auto-checkpoint", required_argument, 0, O_AUTOCKPT},
     {"metadata", required_argument, 0, O_META}, {"body-json", required_argument, 0, O_BODY},
     {"wait", required_argument, 0, O_WAIT},     {"no-wait", no_argument, 0, O_NOWAIT},
     {"json", no_argument, 0, O_JSON},           {"help", no_argument, 0, 'h'},
@@ -159,6 +161,10 @@ int cmd_launch(int argc, char **argv)
             break;
         case O_IDLE:
             if (cli_duration(cmd, "idle-timeout", optarg, &co.idle_timeout_ms) < 0)
+                goto out;
+            break;
+        case O_AUTOCKPT:
+            if (cli_duration(cmd, "auto-checkpoint", optarg, &co.auto_checkpoint_ms) < 0)
                 goto out;
             break;
         case O_REPLY: co.reply_to = optarg; break;

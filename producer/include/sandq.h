@@ -237,6 +237,10 @@ typedef struct sandq_create_opts {
      * fields without a dedicated option: capabilities, webhook, onTimeout …).
      * NULL → nothing. Invalid JSON → SANDQ_E_BAD_ARGUMENT. */
     const char *body_json;
+    /* Automatic checkpoints (docs/checkpoints.md): > 0 sends checkpoint
+     * {auto: true, intervalMs: this}; 0 → not sent (none). The worker bounds it
+     * (SANDQ_CHECKPOINT_AUTO_MIN_MS/MAX_MS): outside, the create is rejected. */
+    int64_t auto_checkpoint_ms;
 } sandq_create_opts;
 #define SANDQ_CREATE_OPTS_INIT {.struct_size = sizeof(sandq_create_opts)}
 

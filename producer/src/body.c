@@ -80,6 +80,9 @@ json_t *sqp_body_create(const sandq_create_opts *o, const char *region, sandq_er
         json_object_set_new(b, "timeoutMs", json_integer(o->timeout_ms));
     if (o->idle_timeout_ms > 0)
         json_object_set_new(b, "idleTimeoutMs", json_integer(o->idle_timeout_ms));
+    if (o->auto_checkpoint_ms > 0)
+        json_object_set_new(b, "checkpoint", json_pack("{s:b, s:I}", "auto", 1, "intervalMs",
+                                                       (json_int_t)o->auto_checkpoint_ms));
     if (o->body_json) {
         json_error_t jerr;
         json_t *extra = json_loads(o->body_json, 0, &jerr);

@@ -51,6 +51,7 @@ BASES = [
             "storage": {"artifactPrefix": "a/"}},
         "limits": {"memoryMb": 512, "cpus": 1.5, "pids": 64, "diskMb": 1024}, "network": "none",
         "timeoutMs": 60000, "idleTimeoutMs": 1000, "onTimeout": "kill",
+        "checkpoint": {"auto": True, "intervalMs": 60000},
         "webhook": {"url": "https://example.com/h", "secret": "whsec_abc", "eventTypes": ["sandbox.ready"]}}),
     env("sandbox.pause", {"persist": True}),
     env("sandbox.resume", {}),

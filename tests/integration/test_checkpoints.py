@@ -46,12 +46,13 @@ MANIFEST = (
 class Box:
     """One worker on topics of its own and a sandbox on it."""
 
-    def __init__(self, stack_env, name: str, env: dict, uid_base: str, create: dict | None = None):
+    def __init__(self, stack_env, name: str, env: dict, uid_base: str, create: dict | None = None,
+                 sbx: str | None = None):
         self.prefix = private_prefix(stack_env["brokers"], name)
         self.client = Sandq(stack_env["brokers"], self.prefix)
         self.worker = Worker(f"w-{name}", {"SANDQ_TOPIC_PREFIX": self.prefix, "SANDQ_GROUP_ID": self.prefix,
                                            "SANDQ_UID_BASE": uid_base, **env}).start()
-        self.sbx = new_id("sbx")
+        self.sbx = sbx or new_id("sbx")
         self.stream = self.client.stream(self.sbx)
         self.client.send(self.client.envelope("sandbox.create", self.sbx, create or {}, tenant="acme"))
         ready = self.stream.wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed", "request.rejected"},
@@ -94,6 +95,27 @@ class Box:
         assert self.worker.stop() == 0, self.worker.log_text()[-3000:]
         if not os.environ.get("SANDQ_KEEP_LOGS"):
             shutil.rmtree(self.worker.dir, ignore_errors=True)
+
+
+def dir_stored_at(store: pathlib.Path):
+    """stored_at(key) for a directory store: the object's size, None when absent."""
+    def stored_at(key: str):
+        p = store / key
+        return p.stat().st_size if p.exists() else None
+    return stored_at
+
+
+def s3_stored_at(s3: S3Server, bucket: str, prefix: str):
+    """stored_at(key) for an S3 store, by a signed HEAD: the object's size, None when absent."""
+    def stored_at(key: str):
+        r = s3.curl("-I", f"{s3.endpoint}/{bucket}/{prefix}/{key}")
+        if r.stdout.endswith(b"404"):
+            return None
+        for line in r.stdout.decode(errors="replace").splitlines():
+            if line.lower().startswith("content-length:"):
+                return int(line.split(":")[1])
+        raise AssertionError(r.stdout)
+    return stored_at
 
 
 def types_of(mine: list[dict]) -> list[str]:
@@ -168,10 +190,7 @@ def test_checkpoint_and_restore_on_the_directory_store(stack_env, pg):
     box = Box(stack_env, "ckdir", {"SANDQ_ARTIFACT_STORE": f"file://{store}", "SANDQ_CHECKPOINT_KEEP": "2"},
               "3700000000", {"limits": {"memoryMb": 1024}})
     try:
-        def stored_at(key: str):
-            p = store / key
-            return p.stat().st_size if p.exists() else None
-        round_trip(box, pg, stored_at)
+        round_trip(box, pg, dir_stored_at(store))
     finally:
         box.stop()
         shutil.rmtree(store, ignore_errors=True)
@@ -184,15 +203,7 @@ def test_checkpoint_and_restore_on_s3(stack_env, pg):
                                       "SANDQ_S3_PART_BYTES": str(16 << 20)}, "3800000000",
                   {"limits": {"memoryMb": 1024}})
         try:
-            def stored_at(key: str):
-                r = s3.curl("-I", f"{s3.endpoint}/sandq-ckpt/fleet/{key}")
-                if r.stdout.endswith(b"404"):
-                    return None
-                for line in r.stdout.decode(errors="replace").splitlines():
-                    if line.lower().startswith("content-length:"):
-                        return int(line.split(":")[1])
-                raise AssertionError(r.stdout)
-            round_trip(box, pg, stored_at)
+            round_trip(box, pg, s3_stored_at(s3, "sandq-ckpt", "fleet"))
         finally:
             box.stop()
 

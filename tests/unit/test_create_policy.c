@@ -56,7 +56,8 @@ static void test_no_url_no_change(void **state)
 
 static sq_worker_config cfg(void)
 {
-    sq_worker_config c = {.disk_limit = true, .default_disk_mb = 1024, .max_disk_mb = 4096, .allow_internet = true};
+    sq_worker_config c = {.disk_limit = true, .default_disk_mb = 1024, .max_disk_mb = 4096, .allow_internet = true,
+                          .ckpt_auto_min_ms = 60000, .ckpt_auto_max_ms = 86400000};
     return c;
 }
 
@@ -125,12 +126,50 @@ static void test_network_object_and_egress_needs_internet(void **state)
     json_decref(byo_none);
 }
 
+/* checkpoint {auto, intervalMs}: auto true needs an intervalMs within the
+ * worker's SANDQ_CHECKPOINT_AUTO_MIN_MS..MAX_MS; auto false asks nothing. */
+static void test_auto_checkpoint_bounds(void **state)
+{
+    (void)state;
+    sq_worker_config c = cfg();
+    sq_err err = {0};
+    json_t *ok = json_pack("{s:{s:b, s:I}}", "checkpoint", "auto", 1, "intervalMs", (json_int_t)60000);
+    assert_int_equal(sq_create_check(&c, ok, &err), 0);
+    assert_int_equal(sq_create_auto_checkpoint_ms(ok), 60000);
+    json_t *top = json_pack("{s:{s:b, s:I}}", "checkpoint", "auto", 1, "intervalMs", (json_int_t)86400000);
+    assert_int_equal(sq_create_check(&c, top, &err), 0);
+    json_t *low = json_pack("{s:{s:b, s:I}}", "checkpoint", "auto", 1, "intervalMs", (json_int_t)59999);
+    assert_int_equal(sq_create_check(&c, low, &err), -1);
+    assert_int_equal(err.code, SQ_INVALID_REQUEST);
+    assert_string_equal(err.field, "body.checkpoint.intervalMs");
+    json_t *high = json_pack("{s:{s:b, s:I}}", "checkpoint", "auto", 1, "intervalMs", (json_int_t)86400001);
+    assert_int_equal(sq_create_check(&c, high, &err), -1);
+    assert_string_equal(err.field, "body.checkpoint.intervalMs");
+    json_t *missing = json_pack("{s:{s:b}}", "checkpoint", "auto", 1);
+    assert_int_equal(sq_create_check(&c, missing, &err), -1);
+    assert_string_equal(err.field, "body.checkpoint.intervalMs");
+    /* auto false: no automatic checkpoints, whatever the interval. */
+    json_t *off = json_pack("{s:{s:b, s:I}}", "checkpoint", "auto", 0, "intervalMs", (json_int_t)5);
+    assert_int_equal(sq_create_check(&c, off, &err), 0);
+    assert_int_equal(sq_create_auto_checkpoint_ms(off), 0);
+    json_t *none = json_object();
+    assert_int_equal(sq_create_auto_checkpoint_ms(none), 0);
+    json_decref(ok);
+    json_decref(top);
+    json_decref(low);
+    json_decref(high);
+    json_decref(missing);
+    json_decref(off);
+    json_decref(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_size),
         cmocka_unit_test(test_internet_switch),
         cmocka_unit_test(test_network_object_and_egress_needs_internet),
+        cmocka_unit_test(test_auto_checkpoint_bounds),
         cmocka_unit_test(test_sets_all_names),
         cmocka_unit_test(test_explicit_env_wins),
         cmocka_unit_test(test_no_url_no_change),

@@ -485,6 +485,38 @@ static void test_body_unknown_field(void **state)
     expect_rejected(r, SQ_INVALID_REQUEST, "body.force");
 }
 
+/* sandbox.create's checkpoint {auto, intervalMs} (issue 13): auto is a
+ * required boolean, intervalMs a positive integer, needed with auto true;
+ * nothing else. (The worker's own bounds are create_policy's.) */
+static void test_body_create_checkpoint(void **state)
+{
+    (void)state;
+    json_t *r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b, s:i}", "auto", 1, "intervalMs", 60000));
+    expect_ok(r);
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b}", "auto", 0));
+    expect_ok(r);
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b, s:i}", "auto", 1, "intervalMs", 0));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs");
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b, s:f}", "auto", 1, "intervalMs", 1.5));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs");
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:s, s:i}", "auto", "yes", "intervalMs", 60000));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.auto");
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:i}", "intervalMs", 60000));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.auto");
+    r = envelope("sandbox.create");
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b, s:i}", "auto", 1, "keep", 3));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.keep");
+    r = envelope("sandbox.create"); /* as schema/'s if/then */
+    json_object_set_new(body_of(r), "checkpoint", json_pack("{s:b}", "auto", 1));
+    expect_rejected(r, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs");
+}
+
 static void test_body_missing_required(void **state)
 {
     (void)state;
@@ -1143,6 +1175,7 @@ int main(void)
         cmocka_unit_test(test_body_not_object),
         cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_body_unknown_field),
+        cmocka_unit_test(test_body_create_checkpoint),
         cmocka_unit_test(test_body_missing_required),
         cmocka_unit_test(test_body_empty_strings),
         cmocka_unit_test(test_body_files_path_b64_and_paging),

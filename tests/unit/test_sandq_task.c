@@ -267,7 +267,7 @@ static void test_create_body(void **state)
     const char *md[] = {"jobId=42", NULL};
     sandq_create_opts o = {.runtime = "python", .env = env, .network = "internet", .memory_mb = 512, .cpus = 1.5,
                            .pids = 64, .disk_mb = 1024, .timeout_ms = 60000, .idle_timeout_ms = 30000,
-                           .body_json = "{\"onTimeout\":\"pause\"}"};
+                           .body_json = "{\"onTimeout\":\"pause\"}", .auto_checkpoint_ms = 300000};
     sandq_error err;
     json_t *b = sqp_body_create(&o, "iad", &err);
     assert_non_null(b);
@@ -275,6 +275,8 @@ static void test_create_body(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(b, "env"), "B")), "x=y");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(b, "limits"), "memoryMb")), 512);
     assert_string_equal(json_string_value(json_object_get(b, "onTimeout")), "pause");
+    assert_true(json_is_true(json_object_get(json_object_get(b, "checkpoint"), "auto")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(b, "checkpoint"), "intervalMs")), 300000);
     assert_valid("sandbox.create", NULL, b, sqp_kv_object(md, "metadata", &err));
 
     sandq_create_opts empty = {0};

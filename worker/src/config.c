@@ -44,6 +44,8 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_ENDED_TTL_S", 86400, 1, 30 * 86400, &cfg->ended_ttl_s, err) < 0 ||
         sq_env_int("SANDQ_DEFAULT_DISK_MB", 1024, 16, 1 << 24, &cfg->default_disk_mb, err) < 0 ||
         sq_env_int("SANDQ_MAX_DISK_MB", 16384, 16, 1 << 24, &cfg->max_disk_mb, err) < 0 ||
+        sq_env_int("SANDQ_CHECKPOINT_AUTO_MIN_MS", 60000, 1000, 30LL * 86400000, &cfg->ckpt_auto_min_ms, err) < 0 ||
+        sq_env_int("SANDQ_CHECKPOINT_AUTO_MAX_MS", 86400000, 1000, 30LL * 86400000, &cfg->ckpt_auto_max_ms, err) < 0 ||
         sq_env_int("SANDQ_DISK_TEMPLATES", 8, 1, 4096, &cfg->disk_templates, err) < 0 ||
         sq_env_int("SANDQ_TMP_MB", 64, 1, 1 << 20, &cfg->tmp_mb, err) < 0 ||
         sq_env_int("SANDQ_MAX_INFLIGHT", 1000, 1, 1000000, &cfg->max_inflight, err) < 0 ||
@@ -74,6 +76,9 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
     if (cfg->default_disk_mb > cfg->max_disk_mb)
         return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_DEFAULT_DISK_MB",
                             "SANDQ_DEFAULT_DISK_MB exceeds SANDQ_MAX_DISK_MB");
+    if (cfg->ckpt_auto_min_ms > cfg->ckpt_auto_max_ms)
+        return sq_err_field(err, SQ_INVALID_REQUEST, "SANDQ_CHECKPOINT_AUTO_MIN_MS",
+                            "SANDQ_CHECKPOINT_AUTO_MIN_MS exceeds SANDQ_CHECKPOINT_AUTO_MAX_MS");
     cfg->max_request_bytes = (size_t)max_req;
     cfg->max_event_bytes = (size_t)max_event;
     /* One files.read returns at most this much (docs/protocol.md "Reading"):

@@ -46,6 +46,9 @@ typedef struct sq_worker_config {
     bool disk_limit;              /* SANDQ_DISK_LIMIT, default on: /workspace is its own ext4 of diskMb */
     int64_t default_disk_mb;      /* SANDQ_DEFAULT_DISK_MB, default 1024 */
     int64_t max_disk_mb;          /* SANDQ_MAX_DISK_MB, default 16384: larger diskMb is refused */
+    /* Automatic checkpoints (issue 13): the intervalMs a sandbox.create may ask. */
+    int64_t ckpt_auto_min_ms;     /* SANDQ_CHECKPOINT_AUTO_MIN_MS, default 60000 */
+    int64_t ckpt_auto_max_ms;     /* SANDQ_CHECKPOINT_AUTO_MAX_MS, default 86400000 */
     int64_t disk_templates;       /* SANDQ_DISK_TEMPLATES, default 8: per-size mkfs templates kept (LRU) */
     int64_t files_read_max;       /* SANDQ_FILES_READ_MAX_BYTES, default 4 MiB: the most one files.read returns */
     int64_t tmp_mb;               /* SANDQ_TMP_MB: size of each sandbox's /tmp tmpfs, default 64 */

@@ -57,6 +57,8 @@ typedef struct sq_live_sandbox {
     char agent_default[8];     /* its defaultAgent: "build" or "plan" */
     struct sq_preview *preview; /* issue 14: its live preview (preview/preview_pump.h), NULL without; set under registry_mu */
     sq_handoff_book handoffs;  /* issue 14: hand-offs and controlMode (actor thread; handoff/handoff_live.h) */
+    int64_t ckpt_auto_ms;      /* issue 13: checkpoint.intervalMs when checkpoint.auto, else 0 (actor thread) */
+    int64_t ckpt_auto_due;     /* monotonic ms the next automatic checkpoint is due (handlers/checkpoint.c) */
     int64_t epoch;             /* owner lease fencing epoch (Redis `epoch`); writes with a stale one fail */
     bool fenced;               /* another worker took this sandbox over: stop, emit nothing more */
     bool handed_over;          /* taken over by a live owner (fenced): stop, emit nothing more */

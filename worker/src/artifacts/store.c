@@ -60,6 +60,7 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
         sq_env_int("SANDQ_S3_TIMEOUT_MS", 300000, 1000, 3600000, &s->s3_timeout_ms, err) < 0 ||
         sq_env_int("SANDQ_S3_PARALLEL", 4, 1, 16, &s->s3_parallel, err) < 0 ||
         sq_env_int("SANDQ_CHECKPOINT_KEEP", 5, 1, 1000, &s->ckpt_keep, err) < 0 ||
+        sq_env_int("SANDQ_CHECKPOINT_AUTO_KEEP", 3, 1, 1000, &s->ckpt_auto_keep, err) < 0 ||
         sq_env_int("SANDQ_CHECKPOINT_MAX_BYTES", 8LL << 30, 1 << 20, 1LL << 40, &s->ckpt_max_bytes, err) < 0 ||
         sq_env_int("SANDQ_CHECKPOINT_TIMEOUT_MS", 600000, 1000, 86400000, &s->ckpt_timeout_ms, err) < 0)
         return -1;

@@ -37,7 +37,8 @@ typedef struct sq_art_store {
     int64_t s3_timeout_ms;        /* SANDQ_S3_TIMEOUT_MS: one S3 request at most */
     int64_t s3_parallel;          /* SANDQ_S3_PARALLEL: parts of one upload in flight at once */
     /* checkpoints (docs/checkpoints.md) */
-    int64_t ckpt_keep;            /* SANDQ_CHECKPOINT_KEEP: checkpoints kept per sandbox (older ones removed) */
+    int64_t ckpt_keep;            /* SANDQ_CHECKPOINT_KEEP: manual checkpoints kept per sandbox (older ones removed) */
+    int64_t ckpt_auto_keep;       /* SANDQ_CHECKPOINT_AUTO_KEEP: automatic ones kept per sandbox, counted apart */
     int64_t ckpt_max_bytes;       /* SANDQ_CHECKPOINT_MAX_BYTES: largest archive a checkpoint may make */
     int64_t ckpt_timeout_ms;      /* SANDQ_CHECKPOINT_TIMEOUT_MS: tar's time inside the sandbox at most */
     char ckpt_tmp[1100];          /* where archives are spooled on the host: the store root's sibling checkpoint-tmp */

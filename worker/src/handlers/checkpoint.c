@@ -25,37 +25,47 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "artifacts/ckpt_rules.h"
 #include "artifacts/store.h"
 #include "handlers/browser.h"
 #include "handlers/handlers.h"
 #include "lifecycle/control.h"
+#include "lifecycle/lifetime.h"
 #include "lifecycle/task.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
+#include "sq/ids.h"
 #include "sq/log.h"
 #include "store/pool.h"
+#include "store/redis_store.h"
 
 #define STDERR_KEEP 2048
 #define PG_TRIES 50 /* a sandbox row the history writer has not committed yet: 50 × 100 ms */
 
 #define SQL_CKPT_INSERT                                                                                         \
     "INSERT INTO checkpoints (id, sandbox_id, label, size_bytes, storage_key, tenant, store_url, task_id, "     \
-    "sha256, duration_ms) VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10::bigint) "                   \
+    "sha256, duration_ms, auto) VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10::bigint, $11::boolean) " \
     "ON CONFLICT (id) DO NOTHING"
-/* Retention: the rows past the newest N go, and their objects after them. */
+/* Retention: which rows go is sq_ckpt_retention_pick's (manual and automatic
+ * ones counted apart); the rows go first, their objects after them. Only this
+ * sandbox's actor writes its checkpoints, so nothing changes in between. */
+#define SQL_CKPT_ALL "SELECT id, auto FROM checkpoints WHERE sandbox_id = $1 ORDER BY created_at DESC, id DESC"
 #define SQL_CKPT_EXPIRE                                                                                         \
-    "DELETE FROM checkpoints WHERE id IN (SELECT id FROM checkpoints WHERE sandbox_id = $1 "                   \
-    "ORDER BY created_at DESC, id DESC OFFSET $2::int) RETURNING id, storage_key, store_url"
+    "DELETE FROM checkpoints WHERE sandbox_id = $1 AND id = ANY($2::text[]) RETURNING id, storage_key, store_url"
+/* The latest automatic checkpoint's archive hash: an unchanged workspace is not stored again. */
+#define SQL_CKPT_LAST_AUTO                                                                                      \
+    "SELECT sha256 FROM checkpoints WHERE sandbox_id = $1 AND auto ORDER BY created_at DESC, id DESC LIMIT 1"
 #define SQL_CKPT_GET                                                                                            \
     "SELECT storage_key, store_url, size_bytes, label FROM checkpoints WHERE id = $1 AND sandbox_id = $2"
 #define SQL_CKPT_EXISTS "SELECT 1 FROM checkpoints WHERE id = $1"
 #define SQL_CKPT_LIST                                                                                           \
-    "SELECT id, label, size_bytes, sha256, duration_ms, (extract(epoch FROM created_at) * 1000)::bigint "      \
+    "SELECT id, label, size_bytes, sha256, duration_ms, (extract(epoch FROM created_at) * 1000)::bigint, auto " \
     "FROM checkpoints WHERE sandbox_id = $1 ORDER BY created_at DESC, id DESC"
 
 /* ---- PostgreSQL, synchronous on a pool connection ---------------------- */
@@ -96,6 +106,7 @@ typedef struct spool {
     int fd;
     uint64_t bytes, max;
     bool over, write_failed;
+    bool automatic; /* an automatic checkpoint: no task of its own (sq_checkpoint_auto_tick below) */
     char err_text[STDERR_KEEP];
     size_t err_len;
 } spool;
@@ -136,7 +147,21 @@ static bool on_control(void *user, int64_t *control_at)
 {
     spool *s = user;
     int64_t next = sq_mono_ms() + 200;
-    bool stop = sq_control_on_exec(s->t, control_at);
+    bool stop;
+    if (s->automatic) {
+        /* No task of its own, so not sq_control_on_exec (whose onTimeout
+         * "pause" would freeze the sandbox under a task and make it active
+         * on resume): a kill stops it (a task.cancel cannot name it: it is
+         * no task), a take-over does, a worker stopping does, and so does the
+         * sandbox's lifetime running out — the actor then ends or pauses it
+         * as for an idle sandbox. It answers queued cancels and the
+         * hand-off/preview requests meanwhile, as under a task. */
+        stop = sq_control_stop_task(s->t->w, s->t->sb) || atomic_load(&s->t->w->stopping) ||
+               sq_lifetime_check(&s->t->sb->lifetime, sq_now_ms()) != SQ_LIFETIME_OK;
+        *control_at = next;
+        return stop || s->over || s->write_failed;
+    }
+    stop = sq_control_on_exec(s->t, control_at);
     if (!*control_at || *control_at > next)
         *control_at = next;
     return stop || s->over || s->write_failed;
@@ -145,6 +170,14 @@ static bool on_control(void *user, int64_t *control_at)
 static bool kill_requested(void *user)
 {
     return sq_control_kill_pending(user);
+}
+
+/* An automatic checkpoint's upload also stops for a worker shutting down
+ * (nobody waits for it) and a sandbox another worker took. */
+static bool auto_stop_requested(void *user)
+{
+    sq_live_sandbox *sb = user;
+    return sq_control_kill_pending(sb) || sb->fenced || atomic_load(&sb->worker->stopping);
 }
 
 /* Run argv in the sandbox with the control lane; stdin from in_fd (size
@@ -223,19 +256,57 @@ static int ckpt_key(const sq_live_sandbox *sb, const char *checkpoint_id, char k
     return sq_art_key(sb->tenant, sb->artifact_prefix, sb->id, "checkpoints", leaf, key, err);
 }
 
-/* Remove the checkpoints past the newest SANDQ_CHECKPOINT_KEEP: rows first,
- * then their objects (an object left behind by a crash in between is only
- * space; a row without its object would be a restore that fails). */
+/* Remove the checkpoints past the newest SANDQ_CHECKPOINT_KEEP manual and
+ * SANDQ_CHECKPOINT_AUTO_KEEP automatic ones: rows first, then their objects
+ * (an object left behind by a crash in between is only space; a row without
+ * its object would be a restore that fails). */
 static json_t *expire(sq_worker *w, sq_live_sandbox *sb)
 {
     json_t *gone = json_array();
-    char keep[24];
-    snprintf(keep, sizeof keep, "%lld", (long long)w->artifacts->ckpt_keep);
-    const char *p[] = {sb->id, keep};
+    const char *p[] = {sb->id, NULL};
     PGresult *r = NULL;
     sq_err why;
     sq_log_ctx lc = {.sandbox_id = sb->id};
-    if (pg_run(w, SQL_CKPT_EXPIRE, 2, p, &r, &why) < 0) {
+    if (pg_run(w, SQL_CKPT_ALL, 1, p, &r, &why) < 0) {
+        sq_warn(&lc, "checkpoint retention skipped: %s", why.msg);
+        return gone;
+    }
+    size_t n = (size_t)PQntuples(r);
+    bool *is_auto = calloc(n + 1, sizeof *is_auto), *drop = calloc(n + 1, sizeof *drop);
+    char *ids = NULL;
+    size_t ids_len = 0;
+    FILE *f = open_memstream(&ids, &ids_len);
+    if (!is_auto || !drop || !f) {
+        sq_warn(&lc, "checkpoint retention skipped: out of memory");
+        PQclear(r);
+        free(is_auto);
+        free(drop);
+        if (f)
+            fclose(f);
+        free(ids);
+        return gone;
+    }
+    for (size_t i = 0; i < n; i++)
+        is_auto[i] = strcmp(PQgetvalue(r, (int)i, 1), "t") == 0;
+    size_t dropped = sq_ckpt_retention_pick(is_auto, n, w->artifacts->ckpt_keep, w->artifacts->ckpt_auto_keep, drop);
+    /* A text[] literal; ids are chk_<ULID> (sql/006's CHECK): nothing to quote. */
+    fputc('{', f);
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (drop[i])
+            fprintf(f, "%s%s", k++ ? "," : "", PQgetvalue(r, (int)i, 0));
+    fputc('}', f);
+    fclose(f);
+    PQclear(r);
+    free(is_auto);
+    free(drop);
+    if (dropped == 0) {
+        free(ids);
+        return gone;
+    }
+    p[1] = ids;
+    int rc = pg_run(w, SQL_CKPT_EXPIRE, 2, p, &r, &why);
+    free(ids);
+    if (rc < 0) {
         sq_warn(&lc, "checkpoint retention skipped: %s", why.msg);
         return gone;
     }
@@ -253,32 +324,94 @@ static json_t *expire(sq_worker *w, sq_live_sandbox *sb)
     return gone;
 }
 
-/* ---- checkpoint.create -------------------------------------------------- */
+/* sha256 of the spooled archive (the worker's own file), for telling an
+ * unchanged workspace. */
+static int spool_sha256(int fd, uint64_t size, char hex[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return -1;
+    }
+    enum { CHUNK = 64 << 10 };
+    char *buf = malloc(CHUNK); /* not on an actor's stack, which is small */
+    if (!buf) {
+        EVP_MD_CTX_free(md);
+        return -1;
+    }
+    uint64_t off = 0;
+    while (off < size) {
+        ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(buf);
+            EVP_MD_CTX_free(md);
+            return -1;
+        }
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    free(buf);
+    unsigned char d[32];
+    unsigned int dl = 0;
+    EVP_DigestFinal_ex(md, d, &dl);
+    EVP_MD_CTX_free(md);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
 
-static void create_body(sq_task *t, sq_task_outcome *out)
+/* Whether the archive is byte for byte the sandbox's latest automatic
+ * checkpoint's (tar and zstd give the same bytes for the same workspace). */
+static bool same_as_last_auto(sq_worker *w, sq_live_sandbox *sb, int fd, uint64_t size)
+{
+    char sha[65];
+    if (spool_sha256(fd, size, sha) < 0)
+        return false;
+    const char *p[] = {sb->id};
+    PGresult *r = NULL;
+    sq_err why;
+    if (pg_run(w, SQL_CKPT_LAST_AUTO, 1, p, &r, &why) < 0)
+        return false;
+    bool same = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), sha) == 0;
+    PQclear(r);
+    return same;
+}
+
+/* ---- checkpoint.create, and the automatic ones -------------------------- */
+
+/* Make checkpoint `id` of the workspace: browser closed, the others frozen,
+ * tar, store, row, retention, sandbox.checkpoint.created. For an automatic
+ * one (automatic: t->req is the worker's own, without a request or task id),
+ * an archive identical to the latest automatic one is not stored
+ * (*skipped). out->result gets the event's data. */
+static void make_checkpoint(sq_task *t, const char *id, const char *label, bool automatic, bool *skipped,
+                            sq_task_outcome *out)
 {
     sq_worker *w = t->w;
     sq_live_sandbox *sb = t->sb;
-    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
-    const char *label = json_string_value(json_object_get(t->req->body, "label"));
     int64_t start = sq_mono_ms();
     sq_err err;
     char key[SQ_ART_KEY_MAX];
     if (ckpt_key(sb, id, key, &out->failure) < 0)
         return;
-    /* An id is one checkpoint for good: reusing one (this sandbox's or
-     * another's, even one retention removed is not told apart) would
-     * overwrite or orphan an archive its row does not describe. */
-    const char *pe[] = {id};
     PGresult *r = NULL;
-    if (pg_run(w, SQL_CKPT_EXISTS, 1, pe, &r, &out->failure) < 0)
-        return;
-    bool used = PQntuples(r) > 0;
-    PQclear(r);
-    if (used) {
-        sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.checkpointId",
-                     "checkpoint %s already exists: each checkpoint.create needs a new checkpointId", id);
-        return;
+    if (!automatic) {
+        /* An id is one checkpoint for good: reusing one (this sandbox's or
+         * another's, even one retention removed is not told apart) would
+         * overwrite or orphan an archive its row does not describe. (An
+         * automatic one's id is new: sq_id_new.) */
+        const char *pe[] = {id};
+        if (pg_run(w, SQL_CKPT_EXISTS, 1, pe, &r, &out->failure) < 0)
+            return;
+        bool used = PQntuples(r) > 0;
+        PQclear(r);
+        if (used) {
+            sq_err_field(&out->failure, SQ_INVALID_REQUEST, "body.checkpointId",
+                         "checkpoint %s already exists: each checkpoint.create needs a new checkpointId", id);
+            return;
+        }
     }
     int fd = spool_file(w, &out->failure);
     if (fd < 0)
@@ -288,14 +421,21 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     bool browser = sq_browser_close_for_checkpoint(sb);
     static const char *const argv[] = {"tar", "--zstd", "--sparse", "--numeric-owner", "--xattrs", "-cf", "-", "-C",
                                        "/workspace", ".", NULL};
-    spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes};
+    spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes, .automatic = automatic};
     run_tar_frozen(t, argv, -1, 0, &s, out);
     int64_t tar_done = sq_mono_ms();
     if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
         sq_warn(NULL, "%s: browser event after a checkpoint: %s", sb->id, err.msg);
+    if (automatic && out->failure.code == SQ_OK && same_as_last_auto(w, sb, fd, s.bytes)) {
+        close(fd);
+        *skipped = true;
+        return;
+    }
     char sha[65] = "";
+    if (out->failure.code == SQ_OK && automatic && (sb->fenced || atomic_load(&w->stopping)))
+        sq_err_set(&out->failure, SQ_CANCELED, "the sandbox was taken over, or the worker is stopping");
     if (out->failure.code == SQ_OK) {
-        sq_art_stop stop = {.fn = kill_requested, .user = sb};
+        sq_art_stop stop = {.fn = automatic ? auto_stop_requested : kill_requested, .user = sb};
         if (sq_art_store_put(w->artifacts, key, fd, s.bytes, "application/zstd", &stop, sha, &out->failure) < 0 &&
             out->failure.code != SQ_CANCELED)
             sq_err_wrap(&out->failure, "storing the checkpoint");
@@ -308,23 +448,39 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     char size_s[24], dur_s[24];
     snprintf(size_s, sizeof size_s, "%llu", (unsigned long long)s.bytes);
     snprintf(dur_s, sizeof dur_s, "%lld", (long long)duration);
-    const char *p[] = {id, sb->id, label, size_s, key, sb->tenant, w->artifacts->url, t->req->task_id, sha, dur_s};
-    if (pg_run(w, SQL_CKPT_INSERT, 10, p, &r, &out->failure) < 0)
+    const char *p[] = {id,  sb->id, label, size_s, key, sb->tenant, w->artifacts->url, t->req->task_id[0] ? t->req->task_id : NULL,
+                       sha, dur_s,  automatic ? "true" : "false"};
+    if (pg_run(w, SQL_CKPT_INSERT, 11, p, &r, &out->failure) < 0) {
+        /* No row, no checkpoint: the object would be one no restore finds. */
+        sq_err why;
+        if (sq_art_store_delete(w->artifacts, key, &why) < 0)
+            sq_warn(&(sq_log_ctx){.sandbox_id = sb->id}, "checkpoint %s: removing its object failed: %s", id,
+                    why.msg);
         return;
+    }
     PQclear(r);
     json_t *expired = expire(w, sb);
-    json_t *d = json_pack("{s:s, s:s?, s:I, s:I, s:s, s:s, s:O}", "checkpointId", id, "label", label, "sizeBytes",
-                          (json_int_t)s.bytes, "durationMs", (json_int_t)duration, "sha256", sha, "storeUrl",
-                          w->artifacts->url, "expired", expired);
+    json_t *d = json_pack("{s:s, s:s?, s:I, s:I, s:s, s:s, s:O, s:b}", "checkpointId", id, "label", label,
+                          "sizeBytes", (json_int_t)s.bytes, "durationMs", (json_int_t)duration, "sha256", sha,
+                          "storeUrl", w->artifacts->url, "expired", expired, "auto", automatic);
     sq_emit_target target = sq_target_of(sb);
-    if (sq_emit(w, &target, t->req, t->req->task_id, "sandbox.checkpoint.created", json_deep_copy(d), &err) < 0)
+    if (sq_emit(w, &target, automatic ? NULL : t->req, t->req->task_id[0] ? t->req->task_id : NULL,
+                "sandbox.checkpoint.created", json_deep_copy(d), &err) < 0)
         sq_err_set(&out->failure, SQ_INTERNAL, "%s", err.msg);
     json_decref(expired);
     out->result = d;
     sq_log_ctx lc = {.sandbox_id = sb->id, .request_id = t->req->request_id};
-    sq_info(&lc, "checkpoint %s: %llu bytes in %lld ms (tar %lld ms, store %lld ms)", id,
-            (unsigned long long)s.bytes, (long long)duration, (long long)(tar_done - start),
+    sq_info(&lc, "%scheckpoint %s: %llu bytes in %lld ms (tar %lld ms, store %lld ms)", automatic ? "automatic " : "",
+            id, (unsigned long long)s.bytes, (long long)duration, (long long)(tar_done - start),
             (long long)(stored - tar_done));
+}
+
+static void create_body(sq_task *t, sq_task_outcome *out)
+{
+    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
+    const char *label = json_string_value(json_object_get(t->req->body, "label"));
+    bool skipped = false;
+    make_checkpoint(t, id, label, false, &skipped, out);
 }
 
 /* ---- checkpoint.restore ------------------------------------------------- */
@@ -415,13 +571,62 @@ static void list_body(sq_task *t, sq_task_outcome *out)
     json_t *list = json_array();
     for (int i = 0; i < PQntuples(r); i++)
         json_array_append_new(
-            list, json_pack("{s:s, s:s?, s:I, s:s, s:I, s:I}", "checkpointId", PQgetvalue(r, i, 0), "label",
+            list, json_pack("{s:s, s:s?, s:I, s:s, s:I, s:I, s:b}", "checkpointId", PQgetvalue(r, i, 0), "label",
                             PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1), "sizeBytes",
                             (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10), "sha256", PQgetvalue(r, i, 3),
                             "durationMs", (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10), "createdAt",
-                            (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10)));
+                            (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10), "auto",
+                            strcmp(PQgetvalue(r, i, 6), "t") == 0));
     PQclear(r);
-    out->result = json_pack("{s:o, s:I}", "checkpoints", list, "keep", (json_int_t)t->w->artifacts->ckpt_keep);
+    out->result = json_pack("{s:o, s:I, s:I}", "checkpoints", list, "keep", (json_int_t)t->w->artifacts->ckpt_keep,
+                            "keepAuto", (json_int_t)t->w->artifacts->ckpt_auto_keep);
+}
+
+/* ---- automatic checkpoints (checkpoint {auto: true, intervalMs}) ------- */
+
+void sq_checkpoint_auto_tick(sq_worker *w, sq_live_sandbox *sb, int *wait_ms)
+{
+    int64_t now = sq_mono_ms();
+    if (!sq_ckpt_auto_is_due(sb->ckpt_auto_ms, sb->state, sq_control_kill_pending(sb), now, sb->ckpt_auto_due)) {
+        *wait_ms = sq_ckpt_auto_wait(sb->ckpt_auto_ms, now, sb->ckpt_auto_due, *wait_ms);
+        return;
+    }
+    /* The worker's own request: no request or task id (its events carry
+     * none), the sandbox's tenant. The sandbox stays `ready` throughout —
+     * no task, no sandbox.active — and its idle clock is not touched: an
+     * automatic checkpoint is not activity. */
+    sq_request req;
+    memset(&req, 0, sizeof req);
+    req.v = 1;
+    req.type = SQ_REQ_CHECKPOINT_CREATE;
+    snprintf(req.type_name, sizeof req.type_name, "checkpoint.auto");
+    snprintf(req.sandbox_id, sizeof req.sandbox_id, "%s", sb->id);
+    snprintf(req.tenant, sizeof req.tenant, "%s", sb->tenant);
+    char id[SQ_ID_MAX];
+    sq_id_new("chk", id);
+    pthread_mutex_lock(&sb->mu);
+    sb->running_task[0] = '\0'; /* a task.cancel of the last task must not stop this */
+    sb->cancel_running = false;
+    pthread_mutex_unlock(&sb->mu);
+    sq_task t = {.w = w, .sb = sb, .req = &req, .kind = "checkpoint", .started_mono = now};
+    sq_task_outcome out = {.exit_code = -1};
+    bool skipped = false;
+    make_checkpoint(&t, id, NULL, true, &skipped, &out);
+    json_decref(out.result);
+    sq_log_ctx lc = {.sandbox_id = sb->id};
+    if (out.failure.code == SQ_CANCELED)
+        sq_info(&lc, "automatic checkpoint stopped: %s", out.failure.msg); /* a kill, a take-over, the lifetime */
+    else if (out.failure.code != SQ_OK)
+        /* The sandbox carries on; the next one is tried an interval later. */
+        sq_error(&lc, "automatic checkpoint failed: code=%s: %s", sq_code_name(out.failure.code), out.failure.msg);
+    else if (skipped)
+        sq_info(&lc, "automatic checkpoint skipped: the workspace is unchanged since the latest one");
+    sq_err ferr;
+    if (sq_redis_flush(w, &ferr) < 0)
+        sq_warn(&lc, "automatic checkpoint: redis writes: %s", ferr.msg);
+    int64_t end = sq_mono_ms();
+    sb->ckpt_auto_due = sq_ckpt_auto_next(now, end, sb->ckpt_auto_ms);
+    *wait_ms = sq_ckpt_auto_wait(sb->ckpt_auto_ms, end, sb->ckpt_auto_due, *wait_ms);
 }
 
 int sq_handle_checkpoint(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)

@@ -238,6 +238,8 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     sb->capabilities = ready_capabilities(browser_ready, agent_ready, documents);
     int64_t now = sq_now_ms();
     sq_lifetime_start(&sb->lifetime, limits.timeout_ms, limits.idle_timeout_ms, now);
+    sb->ckpt_auto_ms = sq_create_auto_checkpoint_ms(body); /* the first one an interval after ready */
+    sb->ckpt_auto_due = sq_mono_ms() + sb->ckpt_auto_ms;
     json_t *effective = json_pack("{s:I, s:f, s:I}", "memoryMb", (json_int_t)limits.memory_mb, "cpus",
                                   (double)limits.cpu_millis / 1000.0, "pids", (json_int_t)limits.pids);
     int rc = sq_pg_sandbox_limits(w, sb->id, effective, err);

@@ -26,6 +26,12 @@ int sq_handle_browser(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, 
 int sq_handle_agent(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);        /* agent.c */
 /* checkpoint.c (issue 13): checkpoint.create, checkpoint.restore, checkpoints.list */
 int sq_handle_checkpoint(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+/* checkpoint {auto: true, intervalMs} (issue 13): called by the actor between
+ * jobs; takes the sandbox's automatic checkpoint when it is due (ready, no
+ * kill pending; artifacts/ckpt_rules.h) and lowers *wait_ms so the actor
+ * wakes for the next one. A failure is logged with its code; the sandbox
+ * carries on. Actor thread. */
+void sq_checkpoint_auto_tick(sq_worker *w, sq_live_sandbox *sb, int *wait_ms);
 int sq_handle_set_timeout(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* pause.c */
 
 int sq_handle_preview_url(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);  /* preview.c */

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "handlers/handlers.h"
 #include "handlers/route.h"
 #include "handoff/handoff_live.h"
 #include "lifecycle/control.h"
@@ -228,6 +229,10 @@ static void *actor_main(void *arg)
             if (next > 0 && next - now < wait_ms)
                 wait_ms = next - now > 10 ? (int)(next - now) : 10;
         }
+        /* Automatic checkpoints (issue 13): between jobs, so one waits for a
+         * running task to end; a kill stops one that runs (control lane). */
+        if (sb->ckpt_auto_ms > 0 && !sb->closing && !sb->fenced && !sb->handed_over && !atomic_load(&w->stopping))
+            sq_checkpoint_auto_tick(w, sb, &wait_ms);
         /* Hand-off expiry (issue 14): needs no request to arrive, like the lifetime. */
         if (!sb->closing && !sq_state_is_terminal(sb->state) && sb->state != SQ_STATE_NONE) {
             sq_err herr;

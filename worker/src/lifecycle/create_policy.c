@@ -17,8 +17,29 @@ bool sq_create_wants_internet(const json_t *body)
     return net && strcmp(net, "internet") == 0;
 }
 
+int64_t sq_create_auto_checkpoint_ms(const json_t *body)
+{
+    const json_t *c = json_object_get(body, "checkpoint");
+    if (!json_is_true(json_object_get(c, "auto")))
+        return 0;
+    return json_integer_value(json_object_get(c, "intervalMs"));
+}
+
 int sq_create_check(const sq_worker_config *cfg, const json_t *body, sq_err *err)
 {
+    const json_t *ck = json_object_get(body, "checkpoint");
+    if (json_is_true(json_object_get(ck, "auto"))) {
+        const json_t *iv = json_object_get(ck, "intervalMs");
+        if (!iv)
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs",
+                                "checkpoint.auto needs intervalMs");
+        json_int_t ms = json_integer_value(iv);
+        if (ms < cfg->ckpt_auto_min_ms || ms > cfg->ckpt_auto_max_ms)
+            return sq_err_field(err, SQ_INVALID_REQUEST, "body.checkpoint.intervalMs",
+                                "intervalMs %lld is outside this worker's bounds [%lld, %lld] "
+                                "(SANDQ_CHECKPOINT_AUTO_MIN_MS, SANDQ_CHECKPOINT_AUTO_MAX_MS)",
+                                (long long)ms, (long long)cfg->ckpt_auto_min_ms, (long long)cfg->ckpt_auto_max_ms);
+    }
     int64_t mb = sq_create_disk_mb(cfg, body);
     if (cfg->disk_limit && mb > cfg->max_disk_mb)
         return sq_err_field(err, SQ_LIMIT_EXCEEDED, "body.limits.diskMb",

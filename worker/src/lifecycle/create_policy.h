@@ -11,9 +11,13 @@
 
 /* Refuse what this worker will not do: diskMb above SANDQ_MAX_DISK_MB
  * (limit_exceeded), network "internet" when SANDQ_ALLOW_INTERNET is off
- * (forbidden). Fills err with the field; the caller emits request.rejected. */
+ * (forbidden), checkpoint.auto without intervalMs or with one outside
+ * SANDQ_CHECKPOINT_AUTO_MIN_MS..MAX_MS (invalid_request). Fills err with the field; the caller emits request.rejected. */
 int sq_create_check(const sq_worker_config *cfg, const json_t *body, sq_err *err);
 
+/* checkpoint.intervalMs when checkpoint.auto is true, else 0 (no automatic
+ * checkpoints). Checked by sq_create_check first. */
+int64_t sq_create_auto_checkpoint_ms(const json_t *body);
 /* limits.diskMb, or the worker's default. */
 int64_t sq_create_disk_mb(const sq_worker_config *cfg, const json_t *body);
 /* network == "internet". */
