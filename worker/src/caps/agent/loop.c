@@ -545,9 +545,15 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
         run_free(&r);
         return;
     }
+    /* The kernel stamps a file's mtime from the coarse clock (one tick, up to
+     * a few ms, behind CLOCK_REALTIME), and `find -newermt` wants strictly
+     * newer: a file written right after a fine reading could look older than
+     * the task. Read the same coarse clock, less 1 ns, so a write in this very
+     * tick counts (a file another request wrote in the same tick before the
+     * task may be listed too: over-reporting, never a miss). */
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t since_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    int64_t since_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - 1;
     r.tc = (sq_agent_tools_ctx){.t = t, .envp = r.envp, .secrets = r.secrets, .deadline = r.deadline,
                                 .output_max = (size_t)r.s->output_bytes, .written = json_object()};
 
