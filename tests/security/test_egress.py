@@ -128,7 +128,7 @@ def outside():
     credentials) on .2:8890, a banner on .2:8999, HTTP targets on
     .3:8080 and .4:8080, a UDP echo on .3:5353."""
     if not shutil.which("tinyproxy"):
-        pytest.fail("tinyproxy is missing: scripts/setup --test installs it")
+        pytest.fail("tinyproxy is missing: scripts/setup installs it")
     tag = os.getpid() % 10000
     ns, host_if, ns_if = f"sqeg{tag}", f"sqeh{tag}", f"sqen{tag}"
     net = f"10.214.{tag % 250}"
@@ -416,6 +416,14 @@ def test_the_browser_goes_through_a_proxy_with_credentials(egress, pg, rds):
                                   {"op": "evaluate", "expression": "document.getElementById('t').textContent"}])
         assert end["type"] == "sandbox.task.completed", end
         assert end["data"]["result"]["actions"][1]["value"] == "target-4"
+        # The restart action stops the relay with the browser and starts a
+        # new one: one relay, not two.
+        end = browse(egress, sb, [{"op": "restart"}, {"op": "goto", "url": f"http://{net}.4:8080/after-action"},
+                                  {"op": "evaluate", "expression": "document.getElementById('t').textContent"}])
+        assert end["type"] == "sandbox.task.completed", end
+        assert end["data"]["result"]["actions"][2]["value"] == "target-4"
+        code, third = sb.exec("python3", ["-c", RELAY_PIDS])
+        assert code == 0 and len(third.split()) == 1 and third.split() != again.split(), (again, third)
         # Commands are unaffected: curl still authenticates by itself.
         code, out = sb.exec("curl", ["-sS", "--max-time", "20", f"http://{net}.3:8080/cred-curl"])
         assert code == 0 and "target-3" in out, out
