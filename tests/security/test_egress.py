@@ -473,6 +473,27 @@ def test_the_browser_with_a_wrong_proxy_password_fails_cleanly(egress):
         sb.kill()
 
 
+def test_https_pages_tunnel_through_the_relay_with_credentials(egress):
+    """https:// goes as CONNECT through the relay, credentials added: with the
+    right password the tunnel to the target opens (and TLS then fails: the
+    target speaks plain HTTP), with a wrong one the tunnel is refused and the
+    goto fails at once, with Chromium's own reason."""
+    net = egress["net"]
+    outcome = {}
+    for name, pw in (("right", PASSWORD), ("wrong", "not-" + PASSWORD)):
+        sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
+                                    "capabilities": {"browser": {},
+                                                     "proxy": {"url": f"http://user:{pw}@{net}.2:8889"}}})
+        try:
+            end = browse(egress, sb, [{"op": "goto", "url": f"https://{net}.4:8080/tls"}])
+        finally:
+            sb.kill()
+        assert end["type"] == "sandbox.task.failed" and end["data"]["reason"] == "navigation_failed", end
+        outcome[name] = end["data"]["message"]
+    assert "net::ERR_SSL_PROTOCOL_ERROR" in outcome["right"], outcome
+    assert "net::ERR_TUNNEL_CONNECTION_FAILED" in outcome["wrong"], outcome
+
+
 @pytest.mark.parametrize("url, why", [
     ("socks5h://user:{pw}@{net}.2:8889", "http:// proxies only"),
     ("http://user:a%40{pw}@{net}.2:8889", "'@'"),
