@@ -128,7 +128,8 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
                      "trail and the asciicast recordings are");
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
-    __attribute__((cleanup(browser_opts_wipe))) sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
+    /* issue 11: the binary and the memory floor, before anything exists */
+    __attribute__((cleanup(browser_opts_wipe))) sq_browser_opts browser;
     sq_browser_opts_from(body, &browser);
     if (sq_browser_create_check(&browser, sq_browser_binary() != NULL, limits.memory_mb, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
@@ -145,14 +146,10 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
          * goes through a relay in the sandbox that adds them (caps/browser/
          * relay.h, docs/egress.md). */
         if (egress.proxy.has_user) {
-            const char *relay_why = NULL;
-            if (!sq_relay_binary())
-                relay_why = "this worker has no tinyproxy (the browser's relay to a proxy with credentials); "
-                            "commands can use the proxy (docs/egress.md)";
-            else if (sq_relay_conf(egress.proxy_text, &egress.proxy, egress.proxy_addr, browser.relay_conf,
-                                   sizeof browser.relay_conf, &relay_why) == 0)
-                relay_why = NULL;
-            if (relay_why) {
+            const char *relay_why = "this worker has no tinyproxy (the browser's relay to a proxy with "
+                                    "credentials); commands can use the proxy (docs/egress.md)";
+            if (!sq_relay_binary() || sq_relay_conf(egress.proxy_text, &egress.proxy, egress.proxy_addr,
+                                                    browser.relay_conf, sizeof browser.relay_conf, &relay_why) < 0) {
                 explicit_bzero(browser.relay_conf, sizeof browser.relay_conf);
                 sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.proxy.url", "%s", relay_why);
                 return sq_emit_rejected(w, &bare, req, &why, err);

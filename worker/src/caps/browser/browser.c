@@ -283,7 +283,8 @@ int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, in
     b->running = true;
     /* With proxy credentials, the relay the browser's --proxy-server names
      * (relay.h) listens before the browser starts. */
-    if ((o->relay_conf[0] && sq_relay_start(rt, o->relay_conf, err) < 0) || launch(rt, o, err) < 0 || handshake(b, sq_cdp_clock(&b->cdp) + HANDSHAKE_TIMEOUT_MS, err) < 0) {
+    if ((o->relay_conf[0] && sq_relay_start(rt, o->relay_conf, err) < 0) || launch(rt, o, err) < 0 ||
+        handshake(b, sq_cdp_clock(&b->cdp) + HANDSHAKE_TIMEOUT_MS, err) < 0) {
         sq_err keep = *err;
         sq_browser_stop(b, rt);
         *err = keep;
