@@ -370,6 +370,10 @@ def browse(egress, sb: Sbx, actions: list[dict]) -> dict:
 
 
 RELAY_PORT = 39128  # worker/src/caps/browser/relay.h, on the sandbox's own 127.0.0.1
+# The relay's supervising loops (the sh that restarts tinyproxy).
+RELAY_LOOPS = ("import os\n"
+               "print(sum(1 for p in os.listdir('/proc') if p.isdigit() and "
+               "open(f'/proc/{p}/cmdline', 'rb').read().startswith(b'/bin/sh\\0-c\\0while :')))")
 RELAY_PIDS = ("import os\n"
               "print(' '.join(p for p in os.listdir('/proc') if p.isdigit() and "
               "open(f'/proc/{p}/comm').read().strip() == 'tinyproxy'))")
@@ -424,6 +428,8 @@ def test_the_browser_goes_through_a_proxy_with_credentials(egress, pg, rds):
         assert end["data"]["result"]["actions"][2]["value"] == "target-4"
         code, third = sb.exec("python3", ["-c", RELAY_PIDS])
         assert code == 0 and len(third.split()) == 1 and third.split() != again.split(), (again, third)
+        code, loops = sb.exec("python3", ["-c", RELAY_LOOPS])
+        assert code == 0 and loops.strip() == "1", loops  # the old loop went with its relay
         # Commands are unaffected: curl still authenticates by itself.
         code, out = sb.exec("curl", ["-sS", "--max-time", "20", f"http://{net}.3:8080/cred-curl"])
         assert code == 0 and "target-3" in out, out
