@@ -36,7 +36,8 @@ FROM debian:bookworm-slim AS runtime
 # Runtime halves of the -dev packages above (bookworm's sonames), the tools the
 # worker shells out to or that scripts/setup also installs (bubblewrap,
 # iproute2, procps; chromium-headless-shell for capabilities.browser, which
-# sandboxes start from this /usr (docs/browser.md); mkfs.ext4 for workspace disks, slirp4netns and nft for the
+# sandboxes start from this /usr (docs/browser.md), and tinyproxy, its relay to a
+# proxy with credentials (docs/egress.md); mkfs.ext4 for workspace disks, slirp4netns and nft for the
 # "internet" network mode — the disks also need /dev/loop-control, which
 # `privileged` gives), and what sandboxes run: they see this image's /usr
 # read-only (worker/sandbox/rootfs.c), so the "python" and "node" runtimes of
@@ -50,7 +51,7 @@ RUN apt-get update \
       e2fsprogs slirp4netns nftables \
       tar zstd \
       python3 nodejs \
-      chromium-headless-shell \
+      chromium-headless-shell tinyproxy \
  && rm -rf /var/lib/apt/lists/*
 # sandq-init (when the build makes it) sits beside sandq-worker, where the
 # worker looks for it (worker/sandbox/initbin.c).

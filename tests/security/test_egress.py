@@ -48,6 +48,28 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
 """
 
+# A forward proxy that answers wrong credentials as RFC 9110 says (and Squid
+# does): 407 with a Proxy-Authenticate challenge. (tinyproxy answers wrong
+# credentials with a 401, which a browser cannot tell from the site's own.)
+STRICT_PROXY = r"""
+import base64, http.server, sys, urllib.request
+want = "Basic " + base64.b64encode(open(sys.argv[3]).read().encode()).decode()
+direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.headers.get("Proxy-Authorization") != want:
+            body = b"<html><body>proxy authentication required</body></html>"
+            self.send_response(407); self.send_header("Proxy-Authenticate", 'Basic realm="strict"')
+            self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+            return
+        with direct.open(self.path, timeout=10) as r:
+            body = r.read()
+        self.send_response(r.status); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+"""
+
 UDP_ECHO = r"""
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
@@ -102,10 +124,11 @@ def run_sh(*a: str) -> None:
 @pytest.fixture(scope="module")
 def outside():
     """The namespace standing in for the internet: tinyproxy without auth on
-    .2:8888 and with auth on .2:8889, a banner on .2:8999, HTTP targets on
+    .2:8888 and with auth on .2:8889, a strict proxy (407 on wrong
+    credentials) on .2:8890, a banner on .2:8999, HTTP targets on
     .3:8080 and .4:8080, a UDP echo on .3:5353."""
     if not shutil.which("tinyproxy"):
-        pytest.fail("tinyproxy is missing: scripts/setup --test installs it")
+        pytest.fail("tinyproxy is missing: scripts/setup installs it")
     tag = os.getpid() % 10000
     ns, host_if, ns_if = f"sqeg{tag}", f"sqeh{tag}", f"sqen{tag}"
     net = f"10.214.{tag % 250}"
@@ -139,6 +162,8 @@ def outside():
                   str(d / f"target{last}.log"))
         spawn(sys.executable, "-c", UDP_ECHO, f"{net}.3", "5353")
         spawn(sys.executable, "-c", BANNER, f"{net}.2", "8999")
+        (d / "strict.auth").write_text(f"user:{PASSWORD}")  # a file: no secret on a command line
+        spawn(sys.executable, "-c", STRICT_PROXY, f"{net}.2", "8890", str(d / "strict.auth"))
         time.sleep(1.0)
         assert all(p.poll() is None for p in procs), (d / "servers.err").read_text()
         hosts = d / "hosts"
@@ -205,6 +230,42 @@ class Sbx:
         self.s.close()
 
 
+def assert_password_nowhere(sb: "Sbx", pg, rds, worker: Worker) -> None:
+    """The proxy's password is in no event of the sandbox, no row of any
+    PostgreSQL table, no Redis key of the sandbox and no worker log line."""
+    events = json.dumps(sb.s.seen)
+    assert PASSWORD not in events and "user:***@" in events
+    tables = [t for (t,) in pg.execute("SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'").fetchall()]
+    assert "sandboxes" in tables and "events" in tables
+    for table in tables:
+        (n,) = pg.execute(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s', (f"%{PASSWORD}%",)).fetchone()
+        assert n == 0, f"the proxy password is in {table}"
+    for key in rds.scan_iter(f"*{sb.id}*"):
+        kind = rds.type(key)
+        value = {"string": lambda: rds.get(key), "hash": lambda: rds.hgetall(key),
+                 "list": lambda: rds.lrange(key, 0, -1), "set": lambda: rds.smembers(key),
+                 "zset": lambda: rds.zrange(key, 0, -1),
+                 "stream": lambda: rds.xrange(key)}.get(kind, lambda: "")()
+        assert PASSWORD not in json.dumps(value, default=str), key
+    assert PASSWORD not in worker.log_text()
+
+
+def host_cmdlines_with(secret: str) -> list[str]:
+    """Every process on the host whose command line holds secret (what `ps`
+    shows anyone on the host)."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue  # gone meanwhile
+            if secret.encode() in cmd:
+                found.append(proc.name + ": " + cmd.replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
 def test_without_a_proxy_the_targets_are_reachable_directly(egress):
     """The control: the other tests' "direct fails" means something."""
     net = egress["net"]
@@ -259,26 +320,11 @@ def test_with_a_proxy_only_the_proxy_is_reachable(egress, pg, rds):
     finally:
         sb.kill()
     # The password is in no event, no PostgreSQL row and no log line.
-    events = json.dumps(sb.s.seen)
-    assert PASSWORD not in events and "user:***@" in events
+    assert_password_nowhere(sb, pg, rds, egress["worker"])
     row = pg.execute("SELECT capabilities FROM sandboxes WHERE id = %s", (sb.id,)).fetchone()
     assert row and row[0]["proxy"]["url"] == f"http://user:***@{net}.2:8889", row
     # sealed with the worker key (AES-256-GCM, sq_wh_box_seal), not in clear
     assert row[0]["proxy"]["credentialsSealed"].startswith("v1:"), row
-    tables = [t for (t,) in pg.execute("SELECT table_name FROM information_schema.tables "
-                                       "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'").fetchall()]
-    assert "sandboxes" in tables and "events" in tables
-    for table in tables:
-        (n,) = pg.execute(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s', (f"%{PASSWORD}%",)).fetchone()
-        assert n == 0, f"the proxy password is in {table}"
-    for key in rds.scan_iter(f"*{sb.id}*"):
-        kind = rds.type(key)
-        value = {"string": lambda: rds.get(key), "hash": lambda: rds.hgetall(key),
-                 "list": lambda: rds.lrange(key, 0, -1), "set": lambda: rds.smembers(key),
-                 "zset": lambda: rds.zrange(key, 0, -1),
-                 "stream": lambda: rds.xrange(key)}.get(kind, lambda: "")()
-        assert PASSWORD not in json.dumps(value, default=str), key
-    assert PASSWORD not in egress["worker"].log_text()
 
 
 def test_a_proxy_named_by_a_host_name_works_without_dns(egress):
@@ -318,15 +364,156 @@ def test_the_browser_goes_through_the_proxy(egress):
         sb.kill()
 
 
-def test_a_browser_with_a_credentialed_proxy_is_refused(egress):
+def browse(egress, sb: Sbx, actions: list[dict]) -> dict:
+    req = egress["client"].send(egress["client"].envelope("task.browser", sb.id, {"actions": actions}))
+    return sb.s.for_request(req["requestId"], TERMINAL | {"request.rejected"}, timeout=120)
+
+
+RELAY_PORT = 39128  # worker/src/caps/browser/relay.h, on the sandbox's own 127.0.0.1
+# The relay's supervising loops (the sh that restarts tinyproxy).
+RELAY_LOOPS = ("import os\n"
+               "print(sum(1 for p in os.listdir('/proc') if p.isdigit() and "
+               "open(f'/proc/{p}/cmdline', 'rb').read().startswith(b'/bin/sh\\0-c\\0while :')))")
+RELAY_PIDS = ("import os\n"
+              "print(' '.join(p for p in os.listdir('/proc') if p.isdigit() and "
+              "open(f'/proc/{p}/comm').read().strip() == 'tinyproxy'))")
+
+
+def test_the_browser_goes_through_a_proxy_with_credentials(egress, pg, rds):
+    """Chromium takes no credentials: a relay in the sandbox (tinyproxy on
+    127.0.0.1) adds them. The page comes through the proxy that wants them;
+    direct stays closed; the password is on no host command line and in no
+    event, row, key or log line; a relay that dies is started again; commands
+    keep using the proxy themselves."""
+    net, d = egress["net"], egress["dir"]
+    url = f"http://user:{PASSWORD}@{net}.2:8889"
+    sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
+                                "capabilities": {"browser": {}, "proxy": {"url": url},
+                                                 "recording": {"enabled": True}}})
+    try:
+        assert sb.first["data"]["proxy"] == f"http://user:***@{net}.2:8889", sb.first["data"]
+        before = (d / "target4.log").read_text()
+        end = browse(egress, sb, [{"op": "goto", "url": f"http://{net}.4:8080/cred-browser"},
+                                  {"op": "evaluate", "expression": "document.getElementById('t').textContent"}])
+        assert end["type"] == "sandbox.task.completed", end
+        assert end["data"]["result"]["actions"][1]["value"] == "target-4"
+        # The target saw the proxy (so the proxy took the credentials), not the sandbox.
+        assert f"{net}.2 /cred-browser" in (d / "target4.log").read_text()[len(before):]
+        # Nothing on the host shows the password on a command line: not the
+        # browser, not the relay, not the steps that started them.
+        assert host_cmdlines_with(PASSWORD) == []
+        # Direct is still closed, for the browser's sandbox as for any.
+        assert sb.probe({"direct": ["tcp", f"{net}.4", 8080]})["direct"] == "ConnectionRefusedError"
+        # Kill the relay: its loop starts it again, and the browser goes on.
+        code, pids = sb.exec("python3", ["-c", RELAY_PIDS])
+        assert code == 0 and len(pids.split()) == 1, pids
+        code, out = sb.exec("sh", ["-c", f"kill -KILL {pids.strip()}; i=0; "
+                                         f"until grep -q ':{RELAY_PORT:04X} 00000000:0000 0A' /proc/net/tcp; do "
+                                         "i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done"])
+        if code != 0:
+            _, diag = sb.exec("sh", ["-c", "cd /tmp/.sandq-relay; ls -la; cat restarts.log relay.log pid; "
+                                           "for p in /proc/[0-9]*; do echo $p $(tr '\\0' ' ' <$p/cmdline); done"])
+            pytest.fail("the relay did not come back:\n" + diag)
+        code, again = sb.exec("python3", ["-c", RELAY_PIDS])
+        assert code == 0 and len(again.split()) == 1 and again.split() != pids.split(), (pids, again)
+        end = browse(egress, sb, [{"op": "goto", "url": f"http://{net}.4:8080/after-restart"},
+                                  {"op": "evaluate", "expression": "document.getElementById('t').textContent"}])
+        assert end["type"] == "sandbox.task.completed", end
+        assert end["data"]["result"]["actions"][1]["value"] == "target-4"
+        # The restart action stops the relay with the browser and starts a
+        # new one: one relay, not two.
+        end = browse(egress, sb, [{"op": "restart"}, {"op": "goto", "url": f"http://{net}.4:8080/after-action"},
+                                  {"op": "evaluate", "expression": "document.getElementById('t').textContent"}])
+        assert end["type"] == "sandbox.task.completed", end
+        assert end["data"]["result"]["actions"][2]["value"] == "target-4"
+        code, third = sb.exec("python3", ["-c", RELAY_PIDS])
+        assert code == 0 and len(third.split()) == 1 and third.split() != again.split(), (again, third)
+        code, loops = sb.exec("python3", ["-c", RELAY_LOOPS])
+        assert code == 0 and loops.strip() == "1", loops  # the old loop went with its relay
+        # Commands are unaffected: curl still authenticates by itself.
+        code, out = sb.exec("curl", ["-sS", "--max-time", "20", f"http://{net}.3:8080/cred-curl"])
+        assert code == 0 and "target-3" in out, out
+        assert host_cmdlines_with(PASSWORD) == []
+        assert_password_nowhere(sb, pg, rds, egress["worker"])  # Redis while the sandbox lives, too
+    finally:
+        sb.kill()
+    assert_password_nowhere(sb, pg, rds, egress["worker"])
+
+
+def test_the_browser_with_a_wrong_proxy_password_fails_cleanly(egress):
+    """A proxy that refuses the relay's credentials with a 407 challenge: the
+    goto fails navigation_failed (Chromium would show the 407 as the page),
+    the right password through the same proxy works, and the sandbox stays
+    usable."""
+    net, d = egress["net"], egress["dir"]
+    wrong = "not-" + PASSWORD
     sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
                                 "capabilities": {"browser": {},
-                                                 "proxy": {"url": f"http://user:{PASSWORD}@{egress['net']}.2:8889"}}},
+                                                 "proxy": {"url": f"http://user:{wrong}@{net}.2:8890"}}})
+    try:
+        before = (d / "target4.log").read_text()
+        end = browse(egress, sb, [{"op": "goto", "url": f"http://{net}.4:8080/wrong"}])
+        assert end["type"] == "sandbox.task.failed", end
+        assert (end["data"]["reason"], end["data"]["code"]) == ("navigation_failed", "invalid_request"), end
+        assert "the proxy refused the sandbox's proxy credentials" in end["data"]["message"], end
+        assert "/wrong" not in (d / "target4.log").read_text()[len(before):]
+        assert host_cmdlines_with(wrong) == []
+        # Still usable, and a page that is no refusal is no failure.
+        code, out = sb.exec("echo", ["alive"])
+        assert code == 0 and out.strip() == "alive"
+        end = browse(egress, sb, [{"op": "goto", "url": "about:blank"}])
+        assert end["type"] == "sandbox.task.completed", end
+    finally:
+        sb.kill()
+    assert wrong not in json.dumps(sb.s.seen)
+    # The control: the right password through the same strict proxy.
+    sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
+                                "capabilities": {"browser": {},
+                                                 "proxy": {"url": f"http://user:{PASSWORD}@{net}.2:8890"}}})
+    try:
+        end = browse(egress, sb, [{"op": "goto", "url": f"http://{net}.4:8080/strict-ok"},
+                                  {"op": "evaluate", "expression": "document.getElementById('t').textContent"}])
+        assert end["type"] == "sandbox.task.completed", end
+        assert end["data"]["result"]["actions"][1]["value"] == "target-4"
+    finally:
+        sb.kill()
+
+
+def test_https_pages_tunnel_through_the_relay_with_credentials(egress):
+    """https:// goes as CONNECT through the relay, credentials added: with the
+    right password the tunnel to the target opens (and TLS then fails: the
+    target speaks plain HTTP), with a wrong one the tunnel is refused and the
+    goto fails at once, with Chromium's own reason."""
+    net = egress["net"]
+    outcome = {}
+    for name, pw in (("right", PASSWORD), ("wrong", "not-" + PASSWORD)):
+        sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
+                                    "capabilities": {"browser": {},
+                                                     "proxy": {"url": f"http://user:{pw}@{net}.2:8889"}}})
+        try:
+            end = browse(egress, sb, [{"op": "goto", "url": f"https://{net}.4:8080/tls"}])
+        finally:
+            sb.kill()
+        assert end["type"] == "sandbox.task.failed" and end["data"]["reason"] == "navigation_failed", end
+        outcome[name] = end["data"]["message"]
+    assert "net::ERR_SSL_PROTOCOL_ERROR" in outcome["right"], outcome
+    assert "net::ERR_TUNNEL_CONNECTION_FAILED" in outcome["wrong"], outcome
+
+
+@pytest.mark.parametrize("url, why", [
+    ("socks5h://user:{pw}@{net}.2:8889", "http:// proxies only"),
+    ("http://user:a%40{pw}@{net}.2:8889", "'@'"),
+])
+def test_a_browser_with_credentials_the_relay_cannot_carry_is_refused(egress, url, why):
+    sb = Sbx(egress["client"], {"network": "internet", "limits": {"memoryMb": 1024},
+                                "capabilities": {"browser": {},
+                                                 "proxy": {"url": url.format(pw=PASSWORD, net=egress["net"])}}},
              expect_ready=False)
     sb.kill()
     assert sb.first["type"] == "request.rejected", sb.first
     assert sb.first["data"]["code"] == "capability_unavailable"
     assert sb.first["data"]["field"] == "body.capabilities.proxy.url"
+    assert why in sb.first["data"]["message"], sb.first
     assert PASSWORD not in json.dumps(sb.s.seen)
 
 

@@ -1,6 +1,8 @@
 /* test_proxy_url.c — capabilities.proxy.url taken apart (worker/src/lifecycle/
  * proxy_url.c): scheme, credentials, host and port; the redacted form that
- * events and PostgreSQL show; the bare form the browser gets; and refusals. */
+ * events and PostgreSQL show; the bare form the browser gets; refusals; and
+ * the configuration of the browser's relay to a proxy with credentials
+ * (worker/src/caps/browser/relay.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "caps/browser/relay.h"
 #include "lifecycle/proxy_url.h"
 
 static void test_parse_and_redact(void **state)
@@ -56,11 +59,50 @@ static void test_refused(void **state)
     }
 }
 
+static const char *relay_of(const char *url, char *out, size_t size)
+{
+    sq_proxy_url p;
+    const char *why = NULL;
+    assert_int_equal(sq_proxy_url_parse(url, &p, &why), 0);
+    if (sq_relay_conf(url, &p, 0x0a000203u, out, size, &why) < 0) {
+        assert_non_null(why);
+        assert_string_equal(out, ""); /* nothing half-written is left behind */
+        return why;
+    }
+    return NULL;
+}
+
+static void test_relay_conf(void **state)
+{
+    (void)state;
+    char out[SQ_RELAY_CONF_MAX];
+    /* percent-decoded as curl decodes HTTP_PROXY; the pinned address, not the name */
+    assert_null(relay_of("http://al%20ice:p%3Ass%23w%zz!@proxy.example:3128/", out, sizeof out));
+    assert_non_null(strstr(out, "\nUpstream http al ice:p:ss#w%zz!@10.0.2.3:3128\n"));
+    assert_non_null(strstr(out, "\nPort 39128\n"));
+    assert_non_null(strstr(out, "\nListen 127.0.0.1\n"));
+    assert_non_null(strstr(out, "\nDisableViaHeader Yes\n"));
+    assert_null(relay_of("http://token@10.0.2.3", out, sizeof out)); /* a user alone: "token:", as curl sends */
+    assert_non_null(strstr(out, "\nUpstream http token:@10.0.2.3:1080\n"));
+
+    /* what tinyproxy cannot carry, or the relay does not speak to */
+    const char *refused[] = {"http://u:a%0Ab@h:1",   /* a line break would be a line of the user's own */
+                             "http://u:a%00b@h:1",   "http://u%3Ax:p@h:1", "http://u:x@y@h:1",
+                             "https://u:p@h:1",      "socks5h://u:p@h:1",  "socks5://u:p@h:1",
+                             NULL};
+    for (const char **r = refused; *r; r++)
+        if (!relay_of(*r, out, sizeof out))
+            fail_msg("relay accepted %s", *r);
+    char small[64];
+    assert_non_null(relay_of("http://u:p@h:1", small, sizeof small));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_and_redact),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_relay_conf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

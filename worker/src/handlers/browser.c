@@ -82,6 +82,7 @@ void sq_browser_release(sq_live_sandbox *sb)
      * workspace (the profile) removed: a clean Browser.close would only cost
      * time, and the sandbox may be frozen. Our ends of the pipe close. */
     sq_browser_stop(sb->browser, NULL);
+    explicit_bzero(&sb->browser->opts, sizeof sb->browser->opts); /* the relay's credentials */
     free(sb->browser);
     sb->browser = NULL;
 }

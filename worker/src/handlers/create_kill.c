@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "caps/browser/recording.h"
+#include "caps/browser/relay.h"
+#include "caps/browser/relay_proc.h"
 #include "caps/documents/convert.h"
 #include "caps/documents/formats.h"
 #include "lifecycle/create_opts.h"
@@ -85,6 +87,13 @@ static void egress_cleanup(sq_egress *e)
     sq_egress_free(e);
 }
 
+/* The relay's configuration holds the proxy's credentials: not left on the
+ * stack once the browser has its own copy. */
+static void browser_opts_wipe(sq_browser_opts *o)
+{
+    explicit_bzero(o->relay_conf, sizeof o->relay_conf);
+}
+
 int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
     const json_t *body = req->body;
@@ -112,7 +121,8 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return sq_emit_rejected(w, &bare, req, &why, err);
     }
     const json_t *rec = json_object_get(json_object_get(body, "capabilities"), "recording");
-    sq_browser_opts browser; /* issue 11: the binary and the memory floor, before anything exists */
+    /* issue 11: the binary and the memory floor, before anything exists */
+    __attribute__((cleanup(browser_opts_wipe))) sq_browser_opts browser;
     sq_browser_opts_from(body, &browser);
     bool record_browser = json_is_true(json_object_get(rec, "browser"));
     if (record_browser && !sq_brec_binary()) {
@@ -140,14 +150,22 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
     if (sq_egress_resolve(&w->cfg, body, &egress, &why) < 0)
         return sq_emit_rejected(w, &bare, req, &why, err);
     if (browser.wanted && egress.has_proxy) {
-        /* Chromium takes no credentials in --proxy-server and would meet a
-         * 407 on every page: refused rather than half-working (docs/egress.md). */
+        /* Chromium takes no credentials in --proxy-server: with them, it
+         * goes through a relay in the sandbox that adds them (caps/browser/
+         * relay.h, docs/egress.md). */
         if (egress.proxy.has_user) {
-            sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.proxy.url",
-                         "the browser cannot use a proxy with credentials yet; commands can (docs/egress.md)");
-            return sq_emit_rejected(w, &bare, req, &why, err);
+            const char *relay_why = "this worker has no tinyproxy (the browser's relay to a proxy with "
+                                    "credentials); commands can use the proxy (docs/egress.md)";
+            if (!sq_relay_binary() || sq_relay_conf(egress.proxy_text, &egress.proxy, egress.proxy_addr,
+                                                    browser.relay_conf, sizeof browser.relay_conf, &relay_why) < 0) {
+                explicit_bzero(browser.relay_conf, sizeof browser.relay_conf);
+                sq_err_field(&why, SQ_CAPABILITY_UNAVAILABLE, "body.capabilities.proxy.url", "%s", relay_why);
+                return sq_emit_rejected(w, &bare, req, &why, err);
+            }
+            snprintf(browser.proxy_server, sizeof browser.proxy_server, "%s", SQ_RELAY_SERVER);
+        } else {
+            sq_proxy_url_bare(&egress.proxy, browser.proxy_server, sizeof browser.proxy_server);
         }
-        sq_proxy_url_bare(&egress.proxy, browser.proxy_server, sizeof browser.proxy_server);
     }
 
     snprintf(sb->tenant, sizeof sb->tenant, "%s", req->tenant);

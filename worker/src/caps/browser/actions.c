@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "caps/browser/keys.h"
@@ -119,6 +120,34 @@ static bool loaded(const json_t *events, const char *loader)
     return false;
 }
 
+/* Through a proxy, whether the document the navigation loaded (its loader's
+ * Document response) is the proxy's refusal: a 407, or any answer carrying
+ * a Proxy-Authenticate challenge (tinyproxy refuses with a 401 and one).
+ * found: that response is among the events yet. */
+static bool proxy_challenge(const json_t *events, const char *loader, bool *found)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        const json_t *p = json_object_get(e, "params");
+        if (strcmp(json_string_value(json_object_get(p, "loaderId")) ?: "", loader) != 0 ||
+            strcmp(json_string_value(json_object_get(p, "type")) ?: "", "Document") != 0)
+            continue;
+        *found = true;
+        const json_t *resp = json_object_get(p, "response");
+        if (json_integer_value(json_object_get(resp, "status")) == 407)
+            return true;
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)json_object_get(resp, "headers"), k, v)
+        if (strcasecmp(k, "Proxy-Authenticate") == 0)
+            return true;
+        return false;
+    }
+    return false;
+}
+
 static int op_goto(act *x, sq_err *err)
 {
     const char *url = json_string_value(json_object_get(x->a, "url"));
@@ -130,22 +159,37 @@ static int op_goto(act *x, sq_err *err)
     int slot = sq_cdp_collect(c, "Page.lifecycleEvent", session(x), err);
     if (slot < 0)
         return -1;
-    json_t *res = NULL;
-    if (call(x, "Page.navigate", json_pack("{s:s}", "url", url), x->r->deadline, &res, err) < 0) {
+    /* Through a proxy, Chromium shows the proxy's refusal of its credentials
+     * as the page: the document's response tells. Collected only until that
+     * response is seen (a bounded handful of events), then not at all. */
+    int nslot = -1;
+    bool proxied = x->r->b->opts.proxy_server[0] != '\0', found = false, refused = false;
+    if (proxied && (call(x, "Network.enable", NULL, x->r->deadline, NULL, err) < 0 ||
+                    (nslot = sq_cdp_collect(c, "Network.responseReceived", session(x), err)) < 0)) {
         sq_cdp_forget(c, slot);
         return -1;
     }
-    const char *etext = json_string_value(json_object_get(res, "errorText"));
+    json_t *res = NULL;
+    int rc = call(x, "Page.navigate", json_pack("{s:s}", "url", url), x->r->deadline, &res, err);
+    const char *etext = rc == 0 ? json_string_value(json_object_get(res, "errorText")) : NULL;
     char loader[SQ_CDP_NAME_MAX];
     snprintf(loader, sizeof loader, "%s", json_string_value(json_object_get(res, "loaderId")) ?: "");
-    int rc = 0;
-    if (etext && etext[0]) {
+    if (rc == 0 && etext && etext[0]) {
         rc = sq_err_set(err, SQ_INVALID_REQUEST, "navigation to %s failed: %s", url, etext);
         x->reason = "navigation_failed";
     }
     json_decref(res);
     /* A same-document navigation (#fragment) makes no new loader and fires no load. */
-    while (rc == 0 && loader[0] && !loaded(sq_cdp_collected(&c->ws, slot), loader)) {
+    while (rc == 0 && loader[0]) {
+        if (nslot >= 0) {
+            refused = proxy_challenge(sq_cdp_collected(&c->ws, nslot), loader, &found);
+            if (found) {
+                sq_cdp_forget(c, nslot);
+                nslot = -1;
+            }
+        }
+        if (loaded(sq_cdp_collected(&c->ws, slot), loader))
+            break;
         if (sq_cdp_pump(c, x->r->deadline, "the page's load", err) < 0) {
             if (err->code == SQ_TIMED_OUT) {
                 x->reason = "action_timeout";
@@ -155,6 +199,19 @@ static int op_goto(act *x, sq_err *err)
         }
     }
     sq_cdp_forget(c, slot);
+    if (nslot >= 0)
+        sq_cdp_forget(c, nslot);
+    if (proxied) {
+        sq_err ignore; /* it only stops events nobody reads */
+        (void)call(x, "Network.disable", NULL, x->r->deadline, NULL, &ignore);
+    }
+    if (rc == 0 && refused) {
+        x->reason = "navigation_failed";
+        rc = sq_err_set(err, SQ_INVALID_REQUEST,
+                        "navigation to %s failed: the proxy refused the sandbox's proxy credentials "
+                        "(it answered with an authentication challenge)",
+                        url);
+    }
     if (rc == 0)
         json_object_set_new(x->result, "url", json_string(url));
     return rc;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caps/browser/relay_proc.h"
 #include "handlers/ws_fs.h"
 #include "sq/clock.h"
 
@@ -280,7 +281,10 @@ int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, in
         return -1;
     sq_cdp_set_control(&b->cdp, ctl);
     b->running = true;
-    if (launch(rt, o, err) < 0 || handshake(b, sq_cdp_clock(&b->cdp) + HANDSHAKE_TIMEOUT_MS, err) < 0) {
+    /* With proxy credentials, the relay the browser's --proxy-server names
+     * (relay.h) listens before the browser starts. */
+    if ((o->relay_conf[0] && sq_relay_start(rt, o->relay_conf, err) < 0) || launch(rt, o, err) < 0 ||
+        handshake(b, sq_cdp_clock(&b->cdp) + HANDSHAKE_TIMEOUT_MS, err) < 0) {
         sq_err keep = *err;
         sq_browser_stop(b, rt);
         *err = keep;
@@ -315,6 +319,8 @@ bool sq_browser_stop(sq_browser *b, sq_sandbox *rt)
     }
     if (rt && !b->cdp.gone)
         kill_in_sandbox(rt);
+    if (rt && b->opts.relay_conf[0]) /* without rt the sandbox's cgroup goes, the relay with it */
+        sq_relay_stop(rt);
     sq_cdp_close(&b->cdp);
     b->running = false;
     b->session[0] = '\0';

@@ -9,6 +9,7 @@ void sq_browser_opts_from(const json_t *body, sq_browser_opts *o)
     o->height = SQ_BROWSER_DEFAULT_HEIGHT;
     o->persistent = true;
     o->proxy_server[0] = '\0';
+    o->relay_conf[0] = '\0';
     if (!o->wanted)
         return;
     const json_t *vp = json_object_get(b, "viewport");

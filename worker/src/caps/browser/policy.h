@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "caps/browser/relay.h"
 #include "sq/err.h"
 
 /* Below this a browser crawls or fails (a cold start alone charges 260–360
@@ -21,7 +22,10 @@ typedef struct sq_browser_opts {
     int width, height;  /* viewport */
     bool persistent;    /* profile in /workspace/.browser (default) or in the sandbox's /tmp */
     char proxy_server[320]; /* --proxy-server (scheme://host:port, no credentials), "" = none; set by
-                             * the create handler from lifecycle/egress.h */
+                             * the create handler from lifecycle/egress.h; with credentials,
+                             * SQ_RELAY_SERVER */
+    char relay_conf[SQ_RELAY_CONF_MAX]; /* the relay's configuration (credentials included: memory
+                                         * only, wiped when the browser goes), "" = no relay (relay.h) */
 } sq_browser_opts;
 
 /* Read capabilities.browser from a create body (already schema-checked). */
