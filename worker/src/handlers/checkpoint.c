@@ -32,6 +32,7 @@
 
 #include "artifacts/store.h"
 #include "handlers/browser.h"
+#include "handlers/checkpoint.h"
 #include "handlers/handlers.h"
 #include "lifecycle/control.h"
 #include "lifecycle/task.h"
@@ -255,12 +256,10 @@ static json_t *expire(sq_worker *w, sq_live_sandbox *sb)
 
 /* ---- checkpoint.create -------------------------------------------------- */
 
-static void create_body(sq_task *t, sq_task_outcome *out)
+void sq_checkpoint_take(sq_task *t, const char *id, const char *label, bool reopen_browser, sq_task_outcome *out)
 {
     sq_worker *w = t->w;
     sq_live_sandbox *sb = t->sb;
-    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
-    const char *label = json_string_value(json_object_get(t->req->body, "label"));
     int64_t start = sq_mono_ms();
     sq_err err;
     char key[SQ_ART_KEY_MAX];
@@ -291,7 +290,7 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes};
     run_tar_frozen(t, argv, -1, 0, &s, out);
     int64_t tar_done = sq_mono_ms();
-    if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
+    if (browser && reopen_browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
         sq_warn(NULL, "%s: browser event after a checkpoint: %s", sb->id, err.msg);
     char sha[65] = "";
     if (out->failure.code == SQ_OK) {
@@ -308,7 +307,8 @@ static void create_body(sq_task *t, sq_task_outcome *out)
     char size_s[24], dur_s[24];
     snprintf(size_s, sizeof size_s, "%llu", (unsigned long long)s.bytes);
     snprintf(dur_s, sizeof dur_s, "%lld", (long long)duration);
-    const char *p[] = {id, sb->id, label, size_s, key, sb->tenant, w->artifacts->url, t->req->task_id, sha, dur_s};
+    const char *p[] = {id, sb->id, label, size_s, key, sb->tenant, w->artifacts->url,
+                       t->req->task_id[0] ? t->req->task_id : NULL, sha, dur_s};
     if (pg_run(w, SQL_CKPT_INSERT, 10, p, &r, &out->failure) < 0)
         return;
     PQclear(r);
@@ -317,7 +317,7 @@ static void create_body(sq_task *t, sq_task_outcome *out)
                           (json_int_t)s.bytes, "durationMs", (json_int_t)duration, "sha256", sha, "storeUrl",
                           w->artifacts->url, "expired", expired);
     sq_emit_target target = sq_target_of(sb);
-    if (sq_emit(w, &target, t->req, t->req->task_id, "sandbox.checkpoint.created", json_deep_copy(d), &err) < 0)
+    if (sq_emit(w, &target, t->req, t->req->task_id[0] ? t->req->task_id : NULL, "sandbox.checkpoint.created", json_deep_copy(d), &err) < 0)
         sq_err_set(&out->failure, SQ_INTERNAL, "%s", err.msg);
     json_decref(expired);
     out->result = d;
@@ -327,13 +327,18 @@ static void create_body(sq_task *t, sq_task_outcome *out)
             (long long)(stored - tar_done));
 }
 
+static void create_body(sq_task *t, sq_task_outcome *out)
+{
+    sq_checkpoint_take(t, json_string_value(json_object_get(t->req->body, "checkpointId")),
+                       json_string_value(json_object_get(t->req->body, "label")), true, out);
+}
+
 /* ---- checkpoint.restore ------------------------------------------------- */
 
-static void restore_body(sq_task *t, sq_task_outcome *out)
+void sq_checkpoint_restore_into(sq_task *t, const char *id, sq_task_outcome *out)
 {
     sq_worker *w = t->w;
     sq_live_sandbox *sb = t->sb;
-    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
     int64_t start = sq_mono_ms();
     sq_err err;
     const char *p[] = {id, sb->id};
@@ -399,9 +404,14 @@ static void restore_body(sq_task *t, sq_task_outcome *out)
                           "sizeBytes", (json_int_t)size, "durationMs", (json_int_t)duration, "storeUrl",
                           w->artifacts->url);
     sq_emit_target target = sq_target_of(sb);
-    if (sq_emit(w, &target, t->req, t->req->task_id, "sandbox.checkpoint.restored", json_deep_copy(d), &err) < 0)
+    if (sq_emit(w, &target, t->req, t->req->task_id[0] ? t->req->task_id : NULL, "sandbox.checkpoint.restored", json_deep_copy(d), &err) < 0)
         sq_err_set(&out->failure, SQ_INTERNAL, "%s", err.msg);
     out->result = d;
+}
+
+static void restore_body(sq_task *t, sq_task_outcome *out)
+{
+    sq_checkpoint_restore_into(t, json_string_value(json_object_get(t->req->body, "checkpointId")), out);
 }
 
 /* ---- checkpoints.list --------------------------------------------------- */

@@ -202,6 +202,24 @@ static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
     sb->state = SQ_STATE_FAILED; /* not live here any more: route asks Redis */
 }
 
+/* A persisted sandbox (lifecycle/persist.h) needs no thread here: the actor
+ * leaves once nothing is queued for it. The check and the removal happen
+ * under registry_mu, which the dispatcher holds to queue a job, so no
+ * request lands in an actor that is leaving; a later one starts a new actor
+ * (a resume brings it up there). */
+static void close_if_persisted_idle(sq_worker *w, sq_live_sandbox *sb)
+{
+    pthread_mutex_lock(&w->registry_mu);
+    pthread_mutex_lock(&sb->mu);
+    bool idle = sb->q_head == NULL;
+    pthread_mutex_unlock(&sb->mu);
+    if (idle && !sb->closing) {
+        sq_registry_remove(w, sb->id);
+        sb->closing = true;
+    }
+    pthread_mutex_unlock(&w->registry_mu);
+}
+
 static void *actor_main(void *arg)
 {
     sq_live_sandbox *sb = arg;
@@ -260,12 +278,14 @@ static void *actor_main(void *arg)
                 close_actor(w, sb);
             continue;
         }
+        if (!job && sb->persisted && !sb->closing)
+            close_if_persisted_idle(w, sb);
         if (sb->closing)
             break; /* queue drained after leaving the registry */
         if (atomic_load(&w->stopping)) {
             close_actor(w, sb);
             sq_err ferr;
-            if ((sb->runtime || sb->state != SQ_STATE_NONE) &&
+            if (!sb->persisted && (sb->runtime || sb->state != SQ_STATE_NONE) &&
                 sq_live_fail(w, sb, NULL, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it",
                              &ferr) < 0)
                 sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", ferr.msg);
