@@ -187,6 +187,8 @@ INVALID_EXPECT = {
     "events/handoff-unknown-control-mode": ("data.controlMode", "'robot' is not one of"),
     "events/checkpoint-negative-size": ("data.sizeBytes", "less than the minimum of 0"),
     "events/checkpoint-created-without-duration": ("data", "'durationMs' is a required property"),
+    "events/paused-persisted-without-checkpoint": ("data", "'checkpointId' is a dependency of 'persisted'"),
+    "events/resumed-restored-false": ("data.restored", "True was expected"),
     "requests/checkpoints-list-with-a-body-field": ("body", "Additional properties are not allowed"),
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
     "events/artifacts-skipped-bad-code": ("data.skipped[0].code", "is not one of"),
