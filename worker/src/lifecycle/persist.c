@@ -2,6 +2,7 @@
 #include "lifecycle/persist.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 #include "lifecycle/task.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
-#include "notify/webhook_delivery.h"
 #include "store/pool.h"
 #include "store/redis_store.h"
 #include "sq/clock.h"
@@ -52,10 +52,25 @@ static int pg_one(sq_worker *w, const char *sql, int n, const char *const *p, PG
     return 0;
 }
 
+/* The worker key, as egress.c reads it for proxy credentials: from the
+ * environment, whether webhook delivery runs on this worker or not. */
+static sq_wh_box key_box;
+static bool key_ok;
+
+static void init_box(void)
+{
+    sq_err err;
+    key_ok = sq_wh_box_init(&key_box, getenv("SANDQ_WEBHOOK_SECRET_KEY"), &err) == 0;
+    if (!key_ok)
+        sq_warn(NULL, "persist: %s; sandbox.pause {persist: true} is refused", err.msg);
+}
+
 static const sq_wh_box *worker_box(sq_worker *w)
 {
-    const sq_wh_box *box = sq_webhooks_box(w);
-    return box && box->has_key ? box : NULL;
+    (void)w;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_box);
+    return key_ok && key_box.has_key ? &key_box : NULL;
 }
 
 /* ---- persist -------------------------------------------------------------- */

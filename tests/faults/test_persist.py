@@ -1,0 +1,254 @@
+"""Sandboxes that outlive their worker (issue 13, docs/persistence.md).
+
+sandbox.pause {persist: true} on worker A checkpoints the workspace, seals the
+create spec (env included) into PostgreSQL, ends the processes and gives the
+sandbox up. A then stops; B owns the partition and brings the sandbox up at
+its resume: same files byte for byte, the env still visible to a command, the
+env never in clear in PostgreSQL or Redis. A persisted sandbox is killed from
+any worker. Both workers share one artifact store (a directory) and the
+worker key, as a deployment's workers do."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+
+from harness import Worker, pg_eventually, private_prefix
+from mixed_load import FAST, both_hold_partitions, place
+from sandbox_host import procs_of
+from sandq_client import Sandq, new_id
+
+TERMINAL = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
+KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+# Small files, a 4 MiB file of random bytes, a mode and a symlink.
+MAKE = ("set -e; cd /workspace; mkdir -p tree/a tree/b; for f in $(seq 0 49); do echo \"f$f $RANDOM\" > tree/a/$f; "
+        "done; head -c 4194304 /dev/urandom > blob.bin; echo secretfile > mode.txt; chmod 0640 mode.txt; "
+        "ln -s tree/a/1 link")
+# The env as a command sees it, hashed: the output (an event, a PostgreSQL row)
+# must not hold the value itself, or the "never in clear" check below would
+# find the test's own echo.
+ENV_SHA = 'printf %s "$API_TOKEN" | sha256sum'
+MANIFEST = ("cd /workspace && find . -printf '%y %m %p %l\\n' | LC_ALL=C sort && "
+            "find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum")
+
+
+class Pair:
+    """Two workers on topics of their own, sharing a store and the worker key."""
+
+    def __init__(self, stack_env, name: str):
+        self.store = tempfile.mkdtemp(prefix="sandq-persist-store-")
+        self.prefix = private_prefix(stack_env["brokers"], name, partitions=6)
+        self.client = Sandq(stack_env["brokers"], self.prefix)
+        env = {"SANDQ_TOPIC_PREFIX": self.prefix, "SANDQ_GROUP_ID": self.prefix, **FAST,
+               "SANDQ_ARTIFACT_STORE": f"file://{self.store}", "SANDQ_WEBHOOK_SECRET_KEY": KEY}
+        self.a = Worker(f"w-{name}-a", {**env, "SANDQ_UID_BASE": "2500000000"}).start()
+        self.b = Worker(f"w-{name}-b", {**env, "SANDQ_UID_BASE": "2600000000"}).start()
+        self.owned = both_hold_partitions(stack_env["brokers"], self.prefix, self.prefix, self.a.worker_id,
+                                          self.b.worker_id)
+
+    def create_on(self, worker: Worker, body: dict) -> tuple[str, str, object]:
+        (sbx, topic), = place(self.owned, worker.worker_id, 1)
+        stream = self.client.stream(sbx)
+        self.client.send(self.client.envelope("sandbox.create", sbx, body, tenant="acme"), topic=topic)
+        ready = stream.wait_for(lambda e: e["type"] in {"sandbox.ready", "sandbox.failed", "request.rejected"},
+                                timeout=120)
+        assert ready["type"] == "sandbox.ready" and ready["workerId"] == worker.worker_id, ready
+        return sbx, topic, stream
+
+    def close(self) -> None:
+        for w in (self.a, self.b):
+            w.stop(signal.SIGKILL)
+        shutil.rmtree(self.store, ignore_errors=True)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest() + "  -\n"
+
+
+def request(client, stream, sbx, topic, type_, body, timeout=120):
+    req = client.send(client.envelope(type_, sbx, body, tenant="acme"), topic=topic)
+    done = stream.for_request(req["requestId"], TERMINAL | {"sandbox.paused", "sandbox.resumed", "sandbox.ended",
+                                                            "sandbox.failed", "sandbox.ready"}, timeout=timeout)
+    return req, done
+
+
+def sh(client, stream, sbx, topic, script) -> str:
+    req, done = request(client, stream, sbx, topic, "task.exec", {"command": "sh", "args": ["-c", script]})
+    assert done["type"] == "sandbox.task.completed" and done["data"]["exitCode"] == 0, done
+    return "".join(e["data"].get("data", "") for e in stream.seen
+                   if e.get("requestId") == req["requestId"] and e["type"] == "sandbox.task.output"
+                   and e["data"]["stream"] == "stdout")
+
+
+def mine(stream, req) -> list[dict]:
+    return [e for e in stream.seen if e.get("requestId") == req["requestId"]]
+
+
+def redis_dump(rds, sbx) -> str:
+    """Every value Redis keeps of the sandbox, as text."""
+    out = []
+    for k in rds.scan_iter(f"sandq:{{{sbx}}}*"):
+        t = rds.type(k)
+        if t == "hash":
+            out.append(repr(rds.hgetall(k)))
+        elif t == "string":
+            out.append(repr(rds.get(k)))
+        elif t == "list":
+            out.append(repr(rds.lrange(k, 0, -1)))
+        elif t == "zset":
+            out.append(repr(rds.zrange(k, 0, -1)))
+        elif t == "set":
+            out.append(repr(rds.smembers(k)))
+    return "\n".join(out)
+
+
+def pg_holds(pg, needle: str) -> list[str]:
+    """The tables whose rows contain needle anywhere (as text)."""
+    tables = [r[0] for r in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]
+    return [t for t in tables
+            if pg.execute(f"SELECT count(*) FROM {t} AS x WHERE x::text LIKE %s", (f"%{needle}%",)).fetchone()[0]]
+
+
+def test_pause_persist_on_a_resume_on_b(stack_env, pg, rds):
+    pair = Pair(stack_env, "persist")
+    client = pair.client
+    token = f"tok-{secrets.token_hex(12)}"
+    try:
+        sbx, topic, stream = pair.create_on(pair.a, {"env": {"API_TOKEN": token}, "limits": {"memoryMb": 256}})
+        sh(client, stream, sbx, topic, MAKE)
+        before = sh(client, stream, sbx, topic, MANIFEST)
+        assert "./blob.bin" in before and "f 640 ./mode.txt" in before, before[:1000]
+        assert sh(client, stream, sbx, topic, ENV_SHA) == sha(token)
+        # A background process: it ends with the persist (no CRIU).
+        sh(client, stream, sbx, topic, "nohup sleep 1000 >/dev/null 2>&1 &")
+        assert procs_of(sbx)
+
+        pause, done = request(client, stream, sbx, topic, "sandbox.pause", {"persist": True})
+        assert done["type"] == "sandbox.paused", done
+        assert [e["type"] for e in mine(stream, pause)] == ["sandbox.pausing", "sandbox.checkpoint.created",
+                                                             "sandbox.paused"]
+        cid = done["data"]["checkpointId"]
+        assert done["data"]["persisted"] is True and mine(stream, pause)[1]["data"]["checkpointId"] == cid
+        assert "taskId" not in mine(stream, pause)[1] or mine(stream, pause)[1]["taskId"] is None
+        # Nothing of it runs on A any more; no worker holds it.
+        assert procs_of(sbx) == []
+        assert not os.path.exists(os.path.join(pair.a.dir, "workspaces", sbx))
+        h = rds.hgetall(f"sandq:{{{sbx}}}:sandbox")
+        assert (h["state"], h["persisted"], h["checkpointId"], h["workerId"]) == ("paused", "1", cid, ""), h
+        assert not rds.sismember(f"sandq:worker:{{{pair.a.worker_id}}}:sandboxes", sbx)
+        spec, ck = pg.execute("SELECT spec_sealed, checkpoint_id FROM sandbox_specs WHERE sandbox_id = %s",
+                              (sbx,)).fetchone()
+        assert spec.startswith("v1:") and ck == cid and token not in spec and "API_TOKEN" not in spec
+        assert pg_eventually(pg, "SELECT state FROM sandboxes WHERE id = %s", (sbx,), ("paused",)) == ("paused",)
+        assert pg.execute("SELECT sandbox_id FROM checkpoints WHERE id = %s", (cid,)).fetchone() == (sbx,)
+
+        # While persisted, a task is refused as for a frozen pause.
+        _, done = request(client, stream, sbx, topic, "task.exec", {"command": "true"})
+        assert done["type"] == "request.rejected" and done["data"]["code"] == "invalid_state", done
+
+        # A goes away; B takes the partition and brings the sandbox up at its resume.
+        assert pair.a.stop() == 0
+        resume, done = request(client, stream, sbx, topic, "sandbox.resume", {}, timeout=180)
+        assert done["type"] == "sandbox.resumed", done
+        assert [e["type"] for e in mine(stream, resume)] == ["sandbox.assigned", "sandbox.checkpoint.restored",
+                                                              "sandbox.resumed"]
+        assigned = mine(stream, resume)[0]
+        assert assigned["data"]["workerId"] == pair.b.worker_id and assigned["data"]["previous"] == "paused"
+        assert done["workerId"] == pair.b.worker_id
+        assert done["data"]["restored"] is True and done["data"]["checkpointId"] == cid
+        assert done["data"]["capabilities"]["exec"] is True
+
+        after = sh(client, stream, sbx, topic, MANIFEST)
+        assert after == before  # byte for byte, modes and links
+        assert sh(client, stream, sbx, topic, ENV_SHA) == sha(token)
+        assert "sleep 1000" not in sh(client, stream, sbx, topic, "ps -eo args")
+
+        h = rds.hgetall(f"sandq:{{{sbx}}}:sandbox")
+        assert (h["state"], h["persisted"], h["workerId"]) == ("ready", "0", pair.b.worker_id), h
+        assert rds.sismember(f"sandq:worker:{{{pair.b.worker_id}}}:sandboxes", sbx)
+        assert pg_eventually(pg, "SELECT state, worker_id FROM sandboxes WHERE id = %s", (sbx,),
+                             ("ready", pair.b.worker_id))[0] == "ready"
+
+        # The env never at rest in clear: not in any table, not in Redis.
+        assert pg_holds(pg, token) == []
+        assert token not in redis_dump(rds, sbx)
+
+        kill, done = request(client, stream, sbx, topic, "sandbox.kill", {})
+        assert done["type"] == "sandbox.ended", done
+        assert [e["seq"] for e in stream.seen] == list(range(1, len(stream.seen) + 1))
+        stream.close()
+    finally:
+        pair.close()
+
+
+def test_persisted_sandbox_killed_from_another_worker(stack_env, pg, rds):
+    pair = Pair(stack_env, "pkill")
+    client = pair.client
+    try:
+        sbx, topic, stream = pair.create_on(pair.a, {"env": {"K": "v"}})
+        sh(client, stream, sbx, topic, "echo keep > /workspace/f")
+        _, done = request(client, stream, sbx, topic, "sandbox.pause", {"persist": True})
+        assert done["type"] == "sandbox.paused" and done["data"]["persisted"] is True, done
+        cid = done["data"]["checkpointId"]
+        assert pair.a.stop() == 0
+        kill, done = request(client, stream, sbx, topic, "sandbox.kill", {}, timeout=180)
+        assert done["type"] == "sandbox.ended", done
+        assert [e["type"] for e in mine(stream, kill)] == ["sandbox.ending", "sandbox.ended"]
+        assert done["workerId"] == pair.b.worker_id and done["data"]["reason"] == "killed"
+        assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ended"
+        # The checkpoint stays (the user's); the sealed spec goes.
+        assert pg.execute("SELECT count(*) FROM checkpoints WHERE id = %s", (cid,)).fetchone()[0] == 1
+        assert pg.execute("SELECT count(*) FROM sandbox_specs WHERE sandbox_id = %s", (sbx,)).fetchone()[0] == 0
+        _, done = request(client, stream, sbx, topic, "sandbox.resume", {})
+        assert done["type"] == "request.rejected" and done["data"]["code"] == "invalid_state", done
+        stream.close()
+    finally:
+        pair.close()
+
+
+def test_persist_resume_on_the_same_worker_and_without_a_key(stack_env, pg, rds):
+    """The worker that persisted it also brings it up (a new actor); a worker
+    without the key refuses persist: true and keeps the sandbox running."""
+    prefix = private_prefix(stack_env["brokers"], "pself")
+    client = Sandq(stack_env["brokers"], prefix)
+    store = tempfile.mkdtemp(prefix="sandq-persist-store-")
+    base = {"SANDQ_TOPIC_PREFIX": prefix, "SANDQ_GROUP_ID": prefix, "SANDQ_ARTIFACT_STORE": f"file://{store}",
+            "SANDQ_UID_BASE": "2700000000"}
+    w = Worker("w-pself", {**base, "SANDQ_WEBHOOK_SECRET_KEY": KEY}).start()
+    try:
+        sbx = new_id("sbx")
+        stream = client.stream(sbx)
+        client.send(client.envelope("sandbox.create", sbx, {"env": {"X": "1"}}, tenant="acme"))
+        stream.wait_type("sandbox.ready", timeout=120)
+        sh(client, stream, sbx, None, "echo same > /workspace/s")
+        _, done = request(client, stream, sbx, None, "sandbox.pause", {"persist": True})
+        assert done["type"] == "sandbox.paused" and done["data"]["persisted"] is True, done
+        for _ in range(2):  # a second resume is invalid_state (it is ready)
+            resume, done = request(client, stream, sbx, None, "sandbox.resume", {})
+        assert done["type"] == "request.rejected" and done["data"]["code"] == "invalid_state", done
+        resumed = [e for e in stream.seen if e["type"] == "sandbox.resumed"]
+        assert len(resumed) == 1 and resumed[0]["data"]["restored"] is True
+        assert sh(client, stream, sbx, None, "cat /workspace/s; echo $X") == "same\n1\n"
+        _, done = request(client, stream, sbx, None, "sandbox.kill", {})
+        assert done["type"] == "sandbox.ended"
+        assert w.stop() == 0
+
+        # No key: refused, and the sandbox stays ready.
+        w = Worker("w-pself2", base).start()
+        sbx = new_id("sbx")
+        stream = client.stream(sbx)
+        client.send(client.envelope("sandbox.create", sbx, {}, tenant="acme"))
+        stream.wait_type("sandbox.ready", timeout=120)
+        _, done = request(client, stream, sbx, None, "sandbox.pause", {"persist": True})
+        assert done["type"] == "request.rejected", done
+        assert done["data"]["code"] == "capability_unavailable" and done["data"]["field"] == "body.persist"
+        assert sh(client, stream, sbx, None, "echo up") == "up\n"
+        _, done = request(client, stream, sbx, None, "sandbox.kill", {})
+        assert done["type"] == "sandbox.ended"
+    finally:
+        w.stop(signal.SIGKILL)
+        shutil.rmtree(store, ignore_errors=True)
