@@ -76,12 +76,16 @@ static const field_spec network_fields[] = {ENUM("mode", true, networks), STRS("
 static const field_spec webhook_fields[] = {NESTR("url", true, 2048), NESTR("secret", true, 256),
                                             STRS("eventTypes", false, 64), END};
 
+/* issue 13: periodic checkpoints (the auto-checkpoint branch builds the timer;
+ * a crashed worker's sandbox with auto: true is restored from its latest one). */
+static const field_spec ckpt_auto_fields[] = {BOOL("auto"), INT("intervalMs", false, 1000, DAY_MS), END};
 static const field_spec create_fields[] = {
     STR("region", false, 3),          ENUM("runtime", false, runtimes),
     MAP("env", 256),                  OBJ("capabilities", false, capabilities_fields),
     OBJ("limits", false, limits_fields), {"network", K_ANY, false, 0, 0, NULL, NULL, NULL},
     INT("timeoutMs", false, 1, MAX_TIMEOUT_MS), INT("idleTimeoutMs", false, 1, MAX_TIMEOUT_MS),
-    ENUM("onTimeout", false, on_timeouts), OBJ("webhook", false, webhook_fields), END};
+    ENUM("onTimeout", false, on_timeouts), OBJ("webhook", false, webhook_fields),
+    OBJ("checkpoint", false, ckpt_auto_fields), END};
 static const field_spec pause_fields[] = {BOOL("persist"), END};
 static const field_spec empty_fields[] = {END};
 static const field_spec set_timeout_fields[] = {INT("timeoutMs", true, 1, MAX_TIMEOUT_MS), END};

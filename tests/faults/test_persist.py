@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import time
 
 from harness import Worker, pg_eventually, private_prefix
 from mixed_load import FAST, both_hold_partitions, place
@@ -39,13 +40,13 @@ MANIFEST = ("cd /workspace && find . -printf '%y %m %p %l\\n' | LC_ALL=C sort &&
 class Pair:
     """Two workers on topics of their own, sharing a store and the worker key."""
 
-    def __init__(self, stack_env, name: str):
+    def __init__(self, stack_env, name: str, a_env: dict | None = None):
         self.store = tempfile.mkdtemp(prefix="sandq-persist-store-")
         self.prefix = private_prefix(stack_env["brokers"], name, partitions=6)
         self.client = Sandq(stack_env["brokers"], self.prefix)
         env = {"SANDQ_TOPIC_PREFIX": self.prefix, "SANDQ_GROUP_ID": self.prefix, **FAST,
                "SANDQ_ARTIFACT_STORE": f"file://{self.store}", "SANDQ_WEBHOOK_SECRET_KEY": KEY}
-        self.a = Worker(f"w-{name}-a", {**env, "SANDQ_UID_BASE": "2500000000"}).start()
+        self.a = Worker(f"w-{name}-a", {**env, "SANDQ_UID_BASE": "2500000000", **(a_env or {})}).start()
         self.b = Worker(f"w-{name}-b", {**env, "SANDQ_UID_BASE": "2600000000"}).start()
         self.owned = both_hold_partitions(stack_env["brokers"], self.prefix, self.prefix, self.a.worker_id,
                                           self.b.worker_id)
@@ -70,9 +71,11 @@ def sha(text: str) -> str:
 
 
 def request(client, stream, sbx, topic, type_, body, timeout=120):
+    """Send a request; its first outcome: a task's, or the lifecycle event that answers a pause, resume or kill."""
     req = client.send(client.envelope(type_, sbx, body, tenant="acme"), topic=topic)
-    done = stream.for_request(req["requestId"], TERMINAL | {"sandbox.paused", "sandbox.resumed", "sandbox.ended",
-                                                            "sandbox.failed", "sandbox.ready"}, timeout=timeout)
+    lifecycle = {"sandbox.paused", "sandbox.resumed", "sandbox.ended", "sandbox.failed", "sandbox.ready"}
+    done = stream.for_request(req["requestId"], TERMINAL | (set() if type_.startswith(("task.", "checkpoint."))
+                                                            else lifecycle), timeout=timeout)
     return req, done
 
 
@@ -252,3 +255,120 @@ def test_persist_resume_on_the_same_worker_and_without_a_key(stack_env, pg, rds)
     finally:
         w.stop(signal.SIGKILL)
         shutil.rmtree(store, ignore_errors=True)
+
+
+OUTCOMES = {"sandbox.task.completed", "sandbox.task.failed", "request.rejected"}
+
+
+def test_sigterm_persists_its_sandboxes_and_they_resume_on_the_other(stack_env, pg, rds):
+    """SIGTERM of A under a load of execs: the running tasks finish within the
+    drain's task grace (or fail worker_draining: a `sleep 60`), A persists
+    every sandbox it hosts (browser closed cleanly), and B brings each up at
+    its next request (sandbox.assigned → sandbox.resumed, reason
+    worker_drained) and serves it: every request answered once, no exec run
+    twice, the files there."""
+    pair = Pair(stack_env, "pdrain", {"SANDQ_DRAIN_TASK_GRACE_MS": "3000"})
+    client = pair.client
+    try:
+        boxes = [pair.create_on(pair.a, {"env": {"N": str(i)}}) for i in range(3)]
+        for i, (sbx, topic, stream) in enumerate(boxes):
+            sh(client, stream, sbx, topic, f"echo box{i} > /workspace/mine; : > /workspace/log")
+        long_sbx, long_topic, long_stream = boxes[2]
+        long_req = client.send(client.envelope("task.exec", long_sbx, {"command": "sleep", "args": ["60"]},
+                                               tenant="acme"), topic=long_topic)
+        long_stream.wait_for(lambda e: e.get("requestId") == long_req["requestId"]
+                             and e["type"] == "sandbox.task.started", timeout=60)
+        sent = {}
+        for n in range(6):
+            for sbx, topic, stream in boxes[:2]:
+                tid = new_id("tsk")
+                r = client.send(client.envelope("task.exec", sbx, {"command": "sh", "args": [
+                    "-c", 'echo "$0" >> /workspace/log; sleep 0.3', tid]}, task_id=tid, tenant="acme"), topic=topic)
+                sent[r["requestId"]] = sbx
+        assert pair.a.stop() == 0  # SIGTERM: drained within the shutdown grace
+
+        # The long task did not finish in the grace: worker_draining, retriable.
+        failed = long_stream.for_request(long_req["requestId"], OUTCOMES, timeout=60)
+        assert failed["type"] == "sandbox.task.failed" and failed["data"]["code"] == "worker_draining", failed
+        streams = {sbx: stream for sbx, _, stream in boxes}
+        for i, (sbx, topic, stream) in enumerate(boxes):
+            paused = stream.wait_type("sandbox.paused", timeout=60)
+            assert paused["workerId"] == pair.a.worker_id and paused["data"]["persisted"] is True
+            assert paused["data"]["reason"] == "worker_drained"
+        # Every exec of the load gets exactly one outcome (those A did not run
+        # are served by B after it brings the sandbox up).
+        outcome = {}
+        for rid, sbx in sent.items():
+            outcome[rid] = streams[sbx].for_request(rid, OUTCOMES, timeout=240)
+        for rid, ev in outcome.items():
+            assert ev["type"] == "sandbox.task.completed" or ev["data"]["code"] == "worker_draining", ev
+        for sbx, stream in streams.items():
+            for rid in (r for r, s in sent.items() if s == sbx):
+                assert sum(1 for e in stream.seen if e.get("requestId") == rid and e["type"] in OUTCOMES) == 1
+        for i, (sbx, topic, stream) in enumerate(boxes):
+            out = sh(client, stream, sbx, topic, "cat /workspace/mine; echo $N; sort /workspace/log | uniq -d")
+            assert out == f"box{i}\n{i}\n", out  # the file, the env, no exec line twice
+            assigned = [e for e in stream.seen if e["type"] == "sandbox.assigned"][-1]
+            resumed = [e for e in stream.seen if e["type"] == "sandbox.resumed"][-1]
+            assert assigned["data"]["workerId"] == pair.b.worker_id and assigned["data"]["reason"] == "worker_drained"
+            assert resumed["data"]["reason"] == "worker_drained" and resumed["data"]["restored"] is True
+            assert [e["seq"] for e in stream.seen] == list(range(1, len(stream.seen) + 1))
+            assert not [e for e in stream.seen if e["type"] == "sandbox.failed"]
+            h = rds.hgetall(f"sandq:{{{sbx}}}:sandbox")
+            assert (h["state"], h["workerId"], h["persisted"]) == ("ready", pair.b.worker_id, "0"), h
+        # The completed execs each left one line, on whichever worker ran them.
+        for sbx, topic, stream in boxes[:2]:
+            done = sum(1 for r, s in sent.items() if s == sbx and outcome[r]["type"] == "sandbox.task.completed")
+            assert sh(client, stream, sbx, topic, "wc -l < /workspace/log").strip() == str(done)
+        for sbx, topic, stream in boxes:
+            _, done = request(client, stream, sbx, topic, "sandbox.kill", {})
+            assert done["type"] == "sandbox.ended"
+            stream.close()
+    finally:
+        pair.close()
+
+
+def test_kill9_auto_checkpointed_sandbox_is_restored_others_fail(stack_env, pg, rds):
+    pair = Pair(stack_env, "pcrash")
+    client = pair.client
+    try:
+        auto, auto_topic, auto_stream = pair.create_on(pair.a, {"checkpoint": {"auto": True, "intervalMs": 600000},
+                                                                "env": {"TOKEN": "crash-env"}})
+        plain, plain_topic, plain_stream = pair.create_on(pair.a, {})
+        spec = pg.execute("SELECT spec_sealed FROM sandbox_specs WHERE sandbox_id = %s", (auto,)).fetchone()[0]
+        assert spec.startswith("v1:") and "crash-env" not in spec
+        assert rds.hget(f"sandq:{{{auto}}}:sandbox", "autoCheckpoint") == "1"
+        sh(client, auto_stream, auto, auto_topic, "echo kept > /workspace/kept")
+        cid = new_id("chk")
+        _, done = request(client, auto_stream, auto, auto_topic, "checkpoint.create", {"checkpointId": cid})
+        assert done["type"] == "sandbox.task.completed", done
+        sh(client, auto_stream, auto, auto_topic, "echo late > /workspace/late")  # after the latest checkpoint
+
+        pair.a.stop(signal.SIGKILL)
+        lost = plain_stream.wait_type("sandbox.failed", timeout=60)
+        assert lost["data"]["reason"] == "worker_lost"
+        # The auto-checkpointed one is not failed: persisted for the next owner.
+        deadline = time.monotonic() + 60
+        while rds.hget(f"sandq:{{{auto}}}:sandbox", "persisted") != "1" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        h = rds.hgetall(f"sandq:{{{auto}}}:sandbox")
+        assert (h["persisted"], h["persistReason"], h["checkpointId"], h["workerId"]) == (
+            "1", "restored_from_checkpoint", cid, ""), h
+
+        out = sh(client, auto_stream, auto, auto_topic, "cat /workspace/kept; ls /workspace; echo $TOKEN")
+        assert out == "kept\nkept\ncrash-env\n", out  # the late file is gone: the latest checkpoint's workspace
+        assigned = [e for e in auto_stream.seen if e["type"] == "sandbox.assigned"][-1]
+        resumed = [e for e in auto_stream.seen if e["type"] == "sandbox.resumed"][-1]
+        assert assigned["data"]["workerId"] == pair.b.worker_id
+        assert assigned["data"]["reason"] == resumed["data"]["reason"] == "restored_from_checkpoint"
+        assert resumed["data"]["checkpointId"] == cid and resumed["data"]["restored"] is True
+        assert not [e for e in auto_stream.seen if e["type"] == "sandbox.failed"]
+        assert [e["seq"] for e in auto_stream.seen] == list(range(1, len(auto_stream.seen) + 1))
+
+        ex = client.send(client.envelope("task.exec", plain, {"command": "true"}, tenant="acme"), topic=plain_topic)
+        ev = plain_stream.for_request(ex["requestId"], OUTCOMES, timeout=60)
+        assert ev["type"] == "request.rejected" and ev["data"]["code"] == "invalid_state"
+        _, done = request(client, auto_stream, auto, auto_topic, "sandbox.kill", {})
+        assert done["type"] == "sandbox.ended"
+    finally:
+        pair.close()

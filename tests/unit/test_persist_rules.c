@@ -11,36 +11,79 @@
 #include "lifecycle/persist_rules.h"
 #include "sq/seal_blob.h"
 
+static const sq_persist_facts paused_by_user = {.state = SQ_STATE_PAUSED, .persisted = true, .reason = ""};
+static const sq_persist_facts drained = {.state = SQ_STATE_PAUSED, .persisted = true, .reason = SQ_PERSIST_DRAINED};
+static const sq_persist_facts crashed = {.state = SQ_STATE_READY, .persisted = true, .reason = SQ_PERSIST_CRASHED};
+
 static void resume_brings_it_up_and_kill_ends_it(void **state)
 {
     (void)state;
-    assert_int_equal(sq_persist_decide(SQ_STATE_PAUSED, true, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_BRING_UP);
-    assert_int_equal(sq_persist_decide(SQ_STATE_PAUSED, true, SQ_REQ_SANDBOX_KILL), SQ_PERSIST_END);
-    assert_true(sq_persist_wants_actor(SQ_STATE_PAUSED, true, SQ_REQ_SANDBOX_RESUME));
-    assert_true(sq_persist_wants_actor(SQ_STATE_PAUSED, true, SQ_REQ_SANDBOX_KILL));
+    assert_int_equal(sq_persist_decide(&paused_by_user, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_BRING_UP);
+    assert_int_equal(sq_persist_decide(&paused_by_user, SQ_REQ_SANDBOX_KILL), SQ_PERSIST_END);
+    assert_true(sq_persist_wants_actor(&paused_by_user, SQ_REQ_SANDBOX_RESUME));
+    assert_true(sq_persist_wants_actor(&paused_by_user, SQ_REQ_SANDBOX_KILL));
+    sq_persist_facts null_reason = paused_by_user;
+    null_reason.reason = NULL;
+    assert_int_equal(sq_persist_decide(&null_reason, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_BRING_UP);
 }
 
-static void other_requests_are_refused_without_an_actor(void **state)
+static void other_requests_to_a_user_pause_are_refused_without_an_actor(void **state)
 {
     (void)state;
     sq_req_type others[] = {SQ_REQ_TASK_EXEC, SQ_REQ_FILES_READ, SQ_REQ_SANDBOX_SET_TIMEOUT, SQ_REQ_PREVIEW_URL,
                             SQ_REQ_SANDBOX_PAUSE, SQ_REQ_CHECKPOINT_CREATE};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-        assert_int_equal(sq_persist_decide(SQ_STATE_PAUSED, true, others[i]), SQ_PERSIST_REFUSE);
-        assert_false(sq_persist_wants_actor(SQ_STATE_PAUSED, true, others[i]));
+        assert_int_equal(sq_persist_decide(&paused_by_user, others[i]), SQ_PERSIST_REFUSE);
+        assert_false(sq_persist_wants_actor(&paused_by_user, others[i]));
     }
+    assert_int_equal(sq_persist_decide(&paused_by_user, SQ_REQ_SANDBOX_CREATE), SQ_PERSIST_NOT);
+}
+
+static void drained_and_crashed_come_up_at_their_next_request(void **state)
+{
+    (void)state;
+    sq_req_type any[] = {SQ_REQ_TASK_EXEC, SQ_REQ_FILES_READ, SQ_REQ_SANDBOX_SET_TIMEOUT, SQ_REQ_SANDBOX_PAUSE,
+                         SQ_REQ_CHECKPOINT_CREATE, SQ_REQ_TASK_CODE};
+    for (size_t i = 0; i < sizeof any / sizeof any[0]; i++) {
+        assert_int_equal(sq_persist_decide(&drained, any[i]), SQ_PERSIST_BRING_UP_SERVE);
+        assert_int_equal(sq_persist_decide(&crashed, any[i]), SQ_PERSIST_BRING_UP_SERVE);
+        assert_true(sq_persist_wants_actor(&drained, any[i]));
+    }
+    /* a resume of a drained (paused) one is the bring-up itself; of a crashed
+     * (still "ready") one, it is served after, as any request (invalid_state) */
+    assert_int_equal(sq_persist_decide(&drained, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_BRING_UP);
+    assert_int_equal(sq_persist_decide(&crashed, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_BRING_UP_SERVE);
+    assert_int_equal(sq_persist_decide(&drained, SQ_REQ_SANDBOX_KILL), SQ_PERSIST_END);
+    assert_int_equal(sq_persist_decide(&crashed, SQ_REQ_SANDBOX_KILL), SQ_PERSIST_END);
 }
 
 static void not_persisted_is_the_usual_path(void **state)
 {
     (void)state;
-    /* a frozen pause (persisted 0), or a persisted flag left on a record in another state */
-    assert_int_equal(sq_persist_decide(SQ_STATE_PAUSED, false, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_NOT);
-    assert_int_equal(sq_persist_decide(SQ_STATE_READY, true, SQ_REQ_SANDBOX_KILL), SQ_PERSIST_NOT);
-    assert_int_equal(sq_persist_decide(SQ_STATE_ENDED, true, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_NOT);
-    assert_false(sq_persist_wants_actor(SQ_STATE_PAUSED, false, SQ_REQ_SANDBOX_RESUME));
-    assert_false(sq_persist_wants_actor(SQ_STATE_NONE, false, SQ_REQ_TASK_EXEC));
-    assert_true(sq_persist_wants_actor(SQ_STATE_NONE, false, SQ_REQ_SANDBOX_CREATE));
+    sq_persist_facts frozen = {.state = SQ_STATE_PAUSED};
+    assert_int_equal(sq_persist_decide(&frozen, SQ_REQ_SANDBOX_RESUME), SQ_PERSIST_NOT);
+    assert_false(sq_persist_wants_actor(&frozen, SQ_REQ_SANDBOX_RESUME));
+    sq_persist_facts ended = {.state = SQ_STATE_ENDED, .persisted = true, .reason = SQ_PERSIST_DRAINED};
+    assert_int_equal(sq_persist_decide(&ended, SQ_REQ_TASK_EXEC), SQ_PERSIST_NOT);
+    assert_false(sq_persist_wants_actor(&ended, SQ_REQ_TASK_EXEC));
+    sq_persist_facts none = {.state = SQ_STATE_NONE};
+    assert_false(sq_persist_wants_actor(&none, SQ_REQ_TASK_EXEC));
+    assert_true(sq_persist_wants_actor(&none, SQ_REQ_SANDBOX_CREATE));
+}
+
+static void a_lost_auto_checkpointed_sandbox_gets_an_actor(void **state)
+{
+    (void)state;
+    sq_persist_facts lost = {.state = SQ_STATE_READY, .auto_checkpoint = true, .owner_here_or_lost = true};
+    assert_true(sq_persist_wants_actor(&lost, SQ_REQ_TASK_EXEC));
+    lost.auto_checkpoint = false; /* worker_lost, answered without an actor, as before */
+    assert_false(sq_persist_wants_actor(&lost, SQ_REQ_TASK_EXEC));
+    lost.auto_checkpoint = true;
+    lost.owner_here_or_lost = false; /* a live owner serves it (forwarded) */
+    assert_false(sq_persist_wants_actor(&lost, SQ_REQ_TASK_EXEC));
+    lost.owner_here_or_lost = true;
+    lost.state = SQ_STATE_FAILED;
+    assert_false(sq_persist_wants_actor(&lost, SQ_REQ_TASK_EXEC));
 }
 
 static void spec_auto_checkpoint(void **state)
@@ -124,8 +167,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resume_brings_it_up_and_kill_ends_it),
-        cmocka_unit_test(other_requests_are_refused_without_an_actor),
+        cmocka_unit_test(other_requests_to_a_user_pause_are_refused_without_an_actor),
+        cmocka_unit_test(drained_and_crashed_come_up_at_their_next_request),
         cmocka_unit_test(not_persisted_is_the_usual_path),
+        cmocka_unit_test(a_lost_auto_checkpointed_sandbox_gets_an_actor),
         cmocka_unit_test(spec_auto_checkpoint),
         cmocka_unit_test(sealed_spec_round_trips_and_hides_the_env),
         cmocka_unit_test(no_key_seals_nothing),

@@ -180,7 +180,7 @@ static void run_tar(sq_task *t, const char *const *argv, int in_fd, uint64_t in_
     else if (s->write_failed)
         sq_err_set(&out->failure, SQ_INTERNAL, "spooling the archive on the worker failed");
     else if (res.canceled)
-        sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+        sq_err_set(&out->failure, sq_control_stop_code(t->sb), "%s", sq_control_why_stopped(t->sb, t->req->task_id));
     else if (res.timed_out)
         sq_err_set(&out->failure, SQ_TIMED_OUT, "tar ran longer than SANDQ_CHECKPOINT_TIMEOUT_MS (%lld ms)",
                    (long long)t->w->artifacts->ckpt_timeout_ms);

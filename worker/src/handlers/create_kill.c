@@ -14,6 +14,7 @@
 #include "lifecycle/create_opts.h"
 #include "lifecycle/egress.h"
 #include "lifecycle/live.h"
+#include "lifecycle/persist.h"
 #include "lifecycle/mailbox.h"
 #include "lifecycle/transition.h"
 #include "pipeline/completer.h"
@@ -299,7 +300,7 @@ int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, s
         return 0; /* failed (setup_failed), said so */
     int64_t now = sq_now_ms();
     sq_lifetime_start(&sb->lifetime, p.limits.timeout_ms, p.limits.idle_timeout_ms, now);
-    if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0) {
+    if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0 || sq_persist_record_spec(w, sb, err) < 0) {
         json_decref(ready);
         return -1;
     }

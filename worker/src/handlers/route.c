@@ -70,17 +70,41 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
             return -1;
         state = known.state;
         owner_tenant = known.tenant;
-        pv = sq_persist_decide(state, known.persisted, req->type);
+        sq_persist_facts pf = {.state = state, .persisted = known.persisted, .reason = known.persist_reason};
+        pv = sq_persist_decide(&pf, req->type);
         if (pv == SQ_PERSIST_NOT && state != SQ_STATE_NONE && !sq_state_is_terminal(state) &&
             strcmp(known.tenant, req->tenant) == 0 && req->type != SQ_REQ_SANDBOX_CREATE) {
-            if (mark_lost(w, req, &known, err) < 0)
+            /* Its worker is gone: failed worker_lost, or, created with
+             * checkpoint {auto: true} and checkpointed, persisted from its
+             * latest checkpoint (lifecycle/persist.h) and brought up below. */
+            bool restorable = false;
+            if (sq_persist_after_crash(w, req->sandbox_id, &known, &restorable, err) < 0)
                 return -1;
-            state = SQ_STATE_FAILED;
+            if (!restorable && mark_lost(w, req, &known, err) < 0)
+                return -1;
+            if (sq_redis_sandbox_lookup(w, req->sandbox_id, &known, err) < 0)
+                return -1;
+            state = known.state;
+            pf = (sq_persist_facts){.state = state, .persisted = known.persisted, .reason = known.persist_reason};
+            pv = sq_persist_decide(&pf, req->type);
         }
     }
     if (state != SQ_STATE_NONE && req->type != SQ_REQ_SANDBOX_CREATE && strcmp(owner_tenant, req->tenant) != 0) {
         sq_err_field(&why, SQ_FORBIDDEN, "tenant", "this sandbox belongs to another tenant");
         return sq_route_reject(w, sb, req, &why, err);
+    }
+    if (pv == SQ_PERSIST_BRING_UP_SERVE) {
+        /* Drained or crashed: up first (sandbox.assigned → sandbox.resumed
+         * {reason}), then the request is served as on a live sandbox. */
+        if (!sb) {
+            sq_err_set(&why, SQ_INTERNAL, "no actor could be started to bring the persisted sandbox up");
+            return sq_route_reject(w, NULL, req, &why, err);
+        }
+        if (sq_persist_bring_up(w, sb, req, known.persist_reason, err) < 0)
+            return -1;
+        if (sb->state == SQ_STATE_NONE || sb->persisted) /* not free any more: answered */
+            return 0;
+        return sq_route(w, sb, req, err);
     }
     if (sq_sm_check(state, req->type, &why) < 0)
         return sq_route_reject(w, sb, req, &why, err);
@@ -97,7 +121,8 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
             sq_err_set(&why, SQ_INTERNAL, "no actor could be started to bring the persisted sandbox up");
             return sq_route_reject(w, NULL, req, &why, err);
         }
-        return pv == SQ_PERSIST_BRING_UP ? sq_persist_bring_up(w, sb, req, NULL, err) : sq_persist_end(w, sb, req, err);
+        return pv == SQ_PERSIST_BRING_UP ? sq_persist_bring_up(w, sb, req, known.persist_reason[0] ? known.persist_reason : NULL, err)
+                                         : sq_persist_end(w, sb, req, err);
     default:
         break;
     }

@@ -14,6 +14,7 @@
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
+#include "lifecycle/persist.h"
 #include "lifecycle/registry.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
@@ -285,7 +286,14 @@ static void *actor_main(void *arg)
         if (atomic_load(&w->stopping)) {
             close_actor(w, sb);
             sq_err ferr;
-            if (!sb->persisted && (sb->runtime || sb->state != SQ_STATE_NONE) &&
+            /* Drained (issue 13): a ready sandbox is persisted (reason
+             * worker_drained) and comes up on the partition's next owner at
+             * its next request; one that cannot be fails as before. */
+            int drained = 1;
+            if (!sb->persisted && !sb->fenced && !sb->handed_over &&
+                (drained = sq_persist_drain(w, sb, &ferr)) < 0)
+                sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not persist on drain: %s", ferr.msg);
+            if (drained != 0 && !sb->persisted && (sb->runtime || sb->state != SQ_STATE_NONE) &&
                 sq_live_fail(w, sb, NULL, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it",
                              &ferr) < 0)
                 sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", ferr.msg);

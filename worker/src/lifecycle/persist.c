@@ -13,6 +13,7 @@
 #include "handlers/handlers.h"
 #include "handlers/route.h"
 #include "lifecycle/live.h"
+#include "lifecycle/persist_rules.h"
 #include "lifecycle/task.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
@@ -35,21 +36,29 @@
  * row before it goes on). *out: the result, to PQclear. */
 static int pg_one(sq_worker *w, const char *sql, int n, const char *const *p, PGresult **out, sq_err *err)
 {
-    sq_store_conn *c = sq_pool_acquire(&w->pool);
-    if (sq_pool_pg(&w->pool, c, err) < 0) {
+    for (int attempt = 0;; attempt++) {
+        sq_store_conn *c = sq_pool_acquire(&w->pool);
+        if (sq_pool_pg(&w->pool, c, err) < 0) {
+            sq_pool_release(&w->pool, c);
+            return -1;
+        }
+        PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
         sq_pool_release(&w->pool, c);
-        return -1;
-    }
-    PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    sq_pool_release(&w->pool, c);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            *out = r;
+            return 0;
+        }
+        /* The sandbox row may still be in the history writer's queue (a
+         * spec recorded at create): retried for a few seconds. */
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        bool fk = state && strcmp(state, "23503") == 0;
         sq_err_set(err, SQ_INTERNAL, "sandbox_specs: %s", PQresultErrorMessage(r));
         PQclear(r);
-        return -1;
+        if (!fk || attempt >= 50)
+            return -1;
+        usleep(100 * 1000);
     }
-    *out = r;
-    return 0;
 }
 
 /* The worker key, as egress.c reads it for proxy credentials: from the
@@ -71,6 +80,48 @@ static const sq_wh_box *worker_box(sq_worker *w)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_box);
     return key_ok && key_box.has_key ? &key_box : NULL;
+}
+
+/* Seal {"body": spec, "usedMs": used} and upsert it with the checkpoint id
+ * (NULL: none yet) and why. */
+static int put_spec(sq_worker *w, const sq_wh_box *box, sq_live_sandbox *sb, int64_t used, const char *ckpt,
+                    const char *reason, sq_err *err)
+{
+    json_t *wrap = json_pack("{s:O, s:I}", "body", sb->spec, "usedMs", (json_int_t)used);
+    char *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
+    json_decref(wrap);
+    if (!text)
+        return sq_err_set(err, SQ_INTERNAL, "out of memory");
+    char *sealed = NULL;
+    int rc = sq_seal_blob(box, sb->id, text, strlen(text), &sealed, err);
+    memset(text, 0, strlen(text)); /* the env in clear goes from the heap at once */
+    free(text);
+    if (rc < 0)
+        return -1;
+    const char *p[] = {sb->id, sealed, ckpt, reason};
+    PGresult *r = NULL;
+    rc = pg_one(w, SQL_SPEC_PUT, 4, p, &r, err);
+    free(sealed);
+    if (rc < 0)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+int sq_persist_record_spec(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
+{
+    if (!sq_persist_spec_auto(sb->spec))
+        return 0;
+    const sq_wh_box *box = worker_box(w);
+    if (!box) {
+        sq_warn(&(sq_log_ctx){.sandbox_id = sb->id},
+                "checkpoint.auto: no worker key (SANDQ_WEBHOOK_SECRET_KEY) to seal the spec; after a crash this "
+                "sandbox fails worker_lost");
+        return 0;
+    }
+    if (put_spec(w, box, sb, 0, NULL, "auto", err) < 0)
+        return -1;
+    return sq_redis_sandbox_mark_auto(w, sb->id, err);
 }
 
 /* ---- persist -------------------------------------------------------------- */
@@ -95,7 +146,9 @@ int sq_persist_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, c
     sq_request none = {0};
     sq_task t = {.w = w, .sb = sb, .req = req ? req : &none, .kind = "checkpoint", .started_mono = sq_mono_ms()};
     sq_task_outcome out = {.exit_code = -1};
+    sb->persisting = true; /* the drain's task grace is for tasks, not for this snapshot */
     sq_checkpoint_take(&t, ckpt, reason ? reason : "persist", false, &out);
+    sb->persisting = false;
     json_decref(out.result);
     if (out.failure.code != SQ_OK) {
         /* Nothing was ended: it is ready again where it is, its browser back. */
@@ -106,24 +159,8 @@ int sq_persist_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, c
                              json_pack("{s:O}", "capabilities", sb->capabilities), err);
     }
     int64_t now = sq_now_ms();
-    json_t *wrap = json_pack("{s:O, s:I}", "body", sb->spec, "usedMs", (json_int_t)sq_lifetime_used(&sb->lifetime, now));
-    char *text = json_dumps(wrap, JSON_COMPACT);
-    json_decref(wrap);
-    char *sealed = NULL;
-    int rc = text ? sq_seal_blob(box, sb->id, text, strlen(text), &sealed, err) : sq_err_set(err, SQ_INTERNAL, "oom");
-    if (text) {
-        memset(text, 0, strlen(text)); /* the env in clear goes from the heap at once */
-        free(text);
-    }
-    if (rc < 0)
+    if (put_spec(w, box, sb, sq_lifetime_used(&sb->lifetime, now), ckpt, reason ? reason : "paused", err) < 0)
         return -1;
-    const char *p[] = {sb->id, sealed, ckpt, reason ? reason : "paused"};
-    PGresult *r = NULL;
-    rc = pg_one(w, SQL_SPEC_PUT, 4, p, &r, err);
-    free(sealed);
-    if (rc < 0)
-        return -1;
-    PQclear(r);
     sq_lifetime_pause(&sb->lifetime, now);
     if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0)
         return -1;
@@ -135,7 +172,7 @@ int sq_persist_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, c
                       json_pack("{s:b, s:s}", "persisted", 1, "checkpointId", ckpt), err) < 0)
         return -1;
     /* Last: the lease is given up, so any worker may adopt it from now on. */
-    if (sq_redis_sandbox_persisted(w, sb->id, sb->epoch, true, ckpt, err) < 0)
+    if (sq_redis_sandbox_persisted(w, sb->id, sb->epoch, true, ckpt, reason, err) < 0)
         return -1;
     sq_info(&lc, "persisted (checkpoint %s); no worker holds it now", ckpt);
     return 0;
@@ -246,6 +283,8 @@ int sq_persist_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req
     int ls = load_spec(w, sb->id, &wrap, ckpt, &why, err);
     if (ls < 0)
         return -1;
+    if (known.checkpoint_id[0]) /* Redis names the one to restore (a crash: the latest) */
+        snprintf(ckpt, sizeof ckpt, "%s", known.checkpoint_id);
     if (sq_transition(w, sb, req, SQ_STATE_ASSIGNING, reason, NULL,
                       json_pack("{s:s, s:s}", "workerId", w->cfg.worker_id, "region", sb->region), err) < 0) {
         json_decref(wrap);
@@ -274,7 +313,7 @@ int sq_persist_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req
     int64_t now = sq_now_ms();
     sq_lifetime_start(&sb->lifetime, sb->limits.timeout_ms, sb->limits.idle_timeout_ms, now - used);
     if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0 ||
-        sq_redis_sandbox_persisted(w, sb->id, sb->epoch, false, NULL, err) < 0) {
+        sq_redis_sandbox_persisted(w, sb->id, sb->epoch, false, NULL, NULL, err) < 0) {
         json_decref(ready);
         return -1;
     }
@@ -307,4 +346,48 @@ int sq_persist_end(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_
         return -1;
     PQclear(r);
     return sq_live_end(w, sb, req, "killed", NULL, err);
+}
+
+/* ---- drain and crash ------------------------------------------------------ */
+
+int sq_persist_drain(sq_worker *w, sq_live_sandbox *sb, sq_err *err)
+{
+    if (sb->state != SQ_STATE_READY || !sb->runtime || !sb->spec || !worker_box(w))
+        return 1;
+    if (sq_persist_pause(w, sb, NULL, SQ_PERSIST_DRAINED, err) < 0)
+        return -1;
+    return sb->persisted ? 0 : 1;
+}
+
+#define SQL_LATEST_CKPT                                                                                         \
+    "SELECT c.id FROM checkpoints c JOIN sandbox_specs s ON s.sandbox_id = c.sandbox_id "                      \
+    "WHERE c.sandbox_id = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT 1"
+
+int sq_persist_after_crash(sq_worker *w, const char *sandbox_id, const sq_redis_sandbox *known, bool *restorable,
+                           sq_err *err)
+{
+    *restorable = false;
+    if (!known->auto_checkpoint)
+        return 0;
+    const char *p[] = {sandbox_id};
+    PGresult *r = NULL;
+    if (pg_one(w, SQL_LATEST_CKPT, 1, p, &r, err) < 0)
+        return -1;
+    char ckpt[64] = "";
+    if (PQntuples(r) == 1)
+        snprintf(ckpt, sizeof ckpt, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    sq_log_ctx lc = {.sandbox_id = sandbox_id};
+    if (!ckpt[0]) {
+        sq_warn(&lc, "checkpoint.auto, but no checkpoint (or no sealed spec) yet: it fails worker_lost");
+        return 0;
+    }
+    bool done = false;
+    if (sq_redis_sandbox_crash_persist(w, sandbox_id, known->worker_id, ckpt, &done, err) < 0)
+        return -1;
+    if (done)
+        sq_warn(&lc, "its worker %s is gone: it comes up from checkpoint %s at its next request", known->worker_id,
+                ckpt);
+    *restorable = done;
+    return 0;
 }

@@ -17,7 +17,11 @@
 #ifndef SQ_PERSIST_H
 #define SQ_PERSIST_H
 
+#include <stdbool.h>
+
 #include "worker.h"
+
+struct sq_redis_sandbox;
 
 /* sandbox.pause {persist: true} on the actor of a ready sandbox. reason:
  * NULL for a request, else the lifecycle reason. */
@@ -31,5 +35,23 @@ int sq_persist_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req
 /* sandbox.kill of a persisted sandbox: ending → ended (reason killed), the
  * lease adopted first; its checkpoints and artifacts stay (retention). */
 int sq_persist_end(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+
+/* A create with checkpoint {auto: true}: its spec sealed into PostgreSQL now
+ * and `autoCheckpoint` 1 in Redis, so that a crash of this worker can be
+ * recovered from (no-op for other sandboxes). */
+int sq_persist_record_spec(sq_worker *w, sq_live_sandbox *sb, sq_err *err);
+
+/* SIGTERM: persist a ready sandbox (reason worker_drained), on its actor.
+ * 0 persisted; 1 it cannot be (no key, not ready, the snapshot failed):
+ * the caller fails it as before; -1 a store failure. */
+int sq_persist_drain(sq_worker *w, sq_live_sandbox *sb, sq_err *err);
+
+/* A sandbox whose worker is gone (reaper, or a request finding it): created
+ * with checkpoint {auto: true} and checkpointed at least once, it becomes a
+ * persisted sandbox (reason restored_from_checkpoint, its latest
+ * checkpoint), brought up at its next request; *restorable says so. Else the
+ * caller fails it worker_lost. */
+int sq_persist_after_crash(sq_worker *w, const char *sandbox_id, const struct sq_redis_sandbox *known,
+                           bool *restorable, sq_err *err);
 
 #endif

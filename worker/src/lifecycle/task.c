@@ -248,7 +248,7 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     json_t *artifacts = NULL;
     const json_t *outputs = json_object_get(req->body, "outputs");
     if ((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) &&
-        out.failure.code != SQ_CANCELED) {
+        out.failure.code != SQ_CANCELED && out.failure.code != SQ_WORKER_DRAINING) {
         sq_art_batch b;
         sq_art_batch_init(&b, w, sb, req);
         size_t i;
