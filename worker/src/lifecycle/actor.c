@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "handlers/browser.h"
 #include "handlers/route.h"
 #include "handoff/handoff_live.h"
 #include "lifecycle/control.h"
@@ -293,6 +294,8 @@ static void *actor_main(void *arg)
             if (!sb->persisted && !sb->fenced && !sb->handed_over &&
                 (drained = sq_persist_drain(w, sb, &ferr)) < 0)
                 sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not persist on drain: %s", ferr.msg);
+            if (drained != 0 && sb->browser && sb->runtime)
+                sq_browser_close_for_checkpoint(sb); /* its profile flushed before the processes are killed */
             if (drained != 0 && !sb->persisted && (sb->runtime || sb->state != SQ_STATE_NONE) &&
                 sq_live_fail(w, sb, NULL, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it",
                              &ferr) < 0)
