@@ -87,7 +87,9 @@ static const sq_wh_box *worker_box(sq_worker *w)
 static int put_spec(sq_worker *w, const sq_wh_box *box, sq_live_sandbox *sb, int64_t used, const char *ckpt,
                     const char *reason, sq_err *err)
 {
-    json_t *wrap = json_pack("{s:O, s:I}", "body", sb->spec, "usedMs", (json_int_t)used);
+    /* timeoutMs: the budget as sandbox.setTimeout may have moved it. */
+    json_t *wrap = json_pack("{s:O, s:I, s:I}", "body", sb->spec, "usedMs", (json_int_t)used, "timeoutMs",
+                             (json_int_t)sb->lifetime.timeout_ms);
     char *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
     json_decref(wrap);
     if (!text)
@@ -304,14 +306,19 @@ int sq_persist_bring_up(sq_worker *w, sq_live_sandbox *sb, const sq_request *req
     sb->persisted = false; /* live again from here: a failure fails it (route no longer asks Redis) */
     int rc = sq_create_up_from_spec(w, sb, &spec_req, spec, restore_hook, &rc_, &ready, err);
     int64_t used = json_integer_value(json_object_get(wrap, "usedMs"));
+    int64_t budget = json_integer_value(json_object_get(wrap, "timeoutMs"));
     json_decref(wrap);
     if (rc < 0 || !ready) {
         json_decref(ready);
         return rc;
     }
-    /* The lifetime budget goes on from what was used before the persist. */
+    /* The lifetime budget goes on from what was used before the persist; the
+     * idle clock starts afresh (it measures time since the last task here). */
     int64_t now = sq_now_ms();
-    sq_lifetime_start(&sb->lifetime, sb->limits.timeout_ms, sb->limits.idle_timeout_ms, now - used);
+    sq_lifetime_start(&sb->lifetime, sb->limits.timeout_ms, sb->limits.idle_timeout_ms, now);
+    sb->lifetime.used_ms = used > 0 ? used : 0;
+    if (budget > 0)
+        sb->lifetime.timeout_ms = budget;
     if (sq_redis_sandbox_lifetime(w, sb, now, err) < 0 ||
         sq_redis_sandbox_persisted(w, sb->id, sb->epoch, false, NULL, NULL, err) < 0) {
         json_decref(ready);
