@@ -372,3 +372,47 @@ def test_kill9_auto_checkpointed_sandbox_is_restored_others_fail(stack_env, pg, 
         assert done["type"] == "sandbox.ended"
     finally:
         pair.close()
+
+
+SERVER = ("mkdir -p /tmp/site && cd /tmp/site && echo '<html><body>served</body></html>' > p.html && "
+          "(python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &) && "
+          "for i in $(seq 50); do python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8765/p.html\")' "
+          "2>/dev/null && exit 0; sleep 0.2; done; exit 1")
+
+
+def test_sigterm_closes_the_browser_cleanly_and_its_profile_comes_back(stack_env):
+    """A drained browser sandbox: Chromium is closed cleanly before the snapshot
+    (it flushes its cookie store and localStorage only then), and the browser
+    that starts on B finds them."""
+    pair = Pair(stack_env, "pbrdrain")
+    client = pair.client
+    site = "http://127.0.0.1:8765/p.html"
+    try:
+        sbx, topic, stream = pair.create_on(pair.a, {"capabilities": {"browser": {"viewport": {"width": 800,
+                                                                                             "height": 600}}},
+                                                     "limits": {"memoryMb": 1024}})
+
+        def browse(*actions):
+            _, done = request(client, stream, sbx, topic, "task.browser",
+                              {"actions": [{"op": "goto", "url": site}, *actions]})
+            assert done["type"] == "sandbox.task.completed", done
+            return done["data"]["result"]["actions"][-1].get("value")
+
+        sh(client, stream, sbx, topic, SERVER)
+        browse({"op": "evaluate", "expression": "document.cookie = 'k=v1; max-age=3600'; "
+                                                "localStorage.setItem('k', 'v2'); 1"})
+        assert pair.a.stop() == 0
+        paused = stream.wait_type("sandbox.paused", timeout=60)
+        assert paused["data"]["persisted"] is True and paused["data"]["reason"] == "worker_drained"
+        i = stream.seen.index(paused)
+        # Closed for the snapshot and not started again on A.
+        assert "sandbox.browser.ready" not in [e["type"] for e in stream.seen[i - 3:i]]
+        sh(client, stream, sbx, topic, SERVER)  # its processes start afresh on B
+        resumed = [e for e in stream.seen if e["type"] == "sandbox.resumed"][-1]
+        assert resumed["workerId"] == pair.b.worker_id and resumed["data"]["capabilities"]["browser"] is True
+        assert browse({"op": "evaluate", "expression": "[document.cookie, localStorage.getItem('k')]"}) == [
+            "k=v1", "v2"]
+        _, done = request(client, stream, sbx, topic, "sandbox.kill", {})
+        assert done["type"] == "sandbox.ended"
+    finally:
+        pair.close()
