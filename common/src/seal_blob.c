@@ -12,7 +12,7 @@
 #define NONCE 12
 #define TAG 16
 
-static int fill_random(void *buf, size_t n, sq_err *err)
+int sq_random_bytes(void *buf, size_t n, sq_err *err)
 {
     unsigned char *p = buf;
     while (n) {
@@ -40,7 +40,7 @@ int sq_seal_blob(const sq_wh_box *box, const char *aad, const char *text, size_t
         return sq_err_set(err, SQ_INTERNAL, "out of memory");
     }
     int l = 0, fin = 0;
-    int ok = fill_random(buf, NONCE, err) == 0;
+    int ok = sq_random_bytes(buf, NONCE, err) == 0;
     EVP_CIPHER_CTX *c = ok ? EVP_CIPHER_CTX_new() : NULL;
     ok = ok && c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, box->key, buf) == 1 &&
          EVP_EncryptUpdate(c, NULL, &l, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&

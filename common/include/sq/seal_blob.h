@@ -24,4 +24,7 @@ int sq_seal_blob(const sq_wh_box *box, const char *aad, const char *text, size_t
  * Fails on tampering, a wrong key or aad, or no key. */
 int sq_open_blob(const sq_wh_box *box, const char *aad, const char *sealed, char **out, size_t *len, sq_err *err);
 
+/* n random bytes (getrandom(2)). */
+int sq_random_bytes(void *buf, size_t n, sq_err *err);
+
 #endif
