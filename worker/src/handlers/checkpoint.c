@@ -39,10 +39,9 @@
 #include "notify/emit.h"
 #include "sq/clock.h"
 #include "sq/log.h"
-#include "store/pool.h"
+#include "store/pg_now.h"
 
 #define STDERR_KEEP 2048
-#define PG_TRIES 50 /* a sandbox row the history writer has not committed yet: 50 × 100 ms */
 
 #define SQL_CKPT_INSERT                                                                                         \
     "INSERT INTO checkpoints (id, sandbox_id, label, size_bytes, storage_key, tenant, store_url, task_id, "     \
@@ -61,33 +60,9 @@
 
 /* ---- PostgreSQL, synchronous on a pool connection ---------------------- */
 
-/* Run one statement; *out gets the result when it returned rows (or the
- * command succeeded). A foreign-key miss (the sandbox row still in the
- * history writer's queue) is retried for a few seconds. */
 static int pg_run(sq_worker *w, const char *sql, int n, const char *const *p, PGresult **out, sq_err *err)
 {
-    for (int attempt = 0;; attempt++) {
-        sq_store_conn *c = sq_pool_acquire(&w->pool);
-        if (sq_pool_pg(&w->pool, c, err) < 0) {
-            sq_pool_release(&w->pool, c);
-            return -1;
-        }
-        PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            sq_pool_release(&w->pool, c);
-            *out = r;
-            return 0;
-        }
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        bool fk = state && strcmp(state, "23503") == 0;
-        sq_err_set(err, SQ_INTERNAL, "checkpoints: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        sq_pool_release(&w->pool, c);
-        if (!fk || attempt + 1 >= PG_TRIES)
-            return -1;
-        usleep(100 * 1000);
-    }
+    return sq_pg_now(w, "checkpoints", sql, n, p, out, err);
 }
 
 /* ---- spooling tar's output ---------------------------------------------- */

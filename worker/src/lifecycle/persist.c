@@ -17,7 +17,7 @@
 #include "lifecycle/task.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
-#include "store/pool.h"
+#include "store/pg_now.h"
 #include "store/redis_store.h"
 #include "sq/clock.h"
 #include "sq/ids.h"
@@ -32,33 +32,9 @@
 #define SQL_SPEC_DROP "DELETE FROM sandbox_specs WHERE sandbox_id = $1"
 #define SQL_SPEC_UP "UPDATE sandbox_specs SET persisted_at = NULL, updated_at = now() WHERE sandbox_id = $1"
 
-/* One statement on a pool connection, synchronously (the actor needs the
- * row before it goes on). *out: the result, to PQclear. */
 static int pg_one(sq_worker *w, const char *sql, int n, const char *const *p, PGresult **out, sq_err *err)
 {
-    for (int attempt = 0;; attempt++) {
-        sq_store_conn *c = sq_pool_acquire(&w->pool);
-        if (sq_pool_pg(&w->pool, c, err) < 0) {
-            sq_pool_release(&w->pool, c);
-            return -1;
-        }
-        PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(r);
-        sq_pool_release(&w->pool, c);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            *out = r;
-            return 0;
-        }
-        /* The sandbox row may still be in the history writer's queue (a
-         * spec recorded at create): retried for a few seconds. */
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        bool fk = state && strcmp(state, "23503") == 0;
-        sq_err_set(err, SQ_INTERNAL, "sandbox_specs: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        if (!fk || attempt >= 50)
-            return -1;
-        usleep(100 * 1000);
-    }
+    return sq_pg_now(w, "sandbox_specs", sql, n, p, out, err);
 }
 
 /* The worker key, as egress.c reads it for proxy credentials: from the
