@@ -26,6 +26,7 @@ static const char *const code_names[SQ_CODE__COUNT] = {
     [SQ_CAPABILITY_UNAVAILABLE] = "capability_unavailable",
     [SQ_CHECKPOINT_NOT_FOUND] = "checkpoint_not_found",
     [SQ_HANDOFF_NOT_FOUND] = "handoff_not_found",
+    [SQ_WORKER_DRAINING] = "worker_draining",
 };
 
 const char *sq_code_name(sq_code code)

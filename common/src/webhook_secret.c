@@ -2,29 +2,16 @@
 #include "sq/webhook_secret.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "sq/codec.h"
+#include "sq/seal_blob.h"
 
 #define NONCE 12
 #define TAG 16
 #define PLAIN_MAX 256
-
-static int fill_random(void *buf, size_t n, sq_err *err)
-{
-    unsigned char *p = buf;
-    while (n) {
-        ssize_t got = getrandom(p, n, 0);
-        if (got < 0)
-            return sq_err_errno(err, "getrandom");
-        p += got;
-        n -= (size_t)got;
-    }
-    return 0;
-}
 
 int sq_wh_box_init(sq_wh_box *box, const char *key_b64, sq_err *err)
 {
@@ -44,6 +31,8 @@ int sq_wh_box_init(sq_wh_box *box, const char *key_b64, sq_err *err)
     return 0;
 }
 
+/* Sealed text has one format, "v1:" base64(nonce | ciphertext | tag) with the
+ * aad bound in (sq/seal_blob.h); a secret is a short one, in a fixed buffer. */
 int sq_wh_box_seal(const sq_wh_box *box, const char *aad, const char *secret, char out[SQ_WH_SEALED_MAX],
                    sq_err *err)
 {
@@ -54,20 +43,11 @@ int sq_wh_box_seal(const sq_wh_box *box, const char *aad, const char *secret, ch
         snprintf(out, SQ_WH_SEALED_MAX, "plain:%s", secret);
         return 0;
     }
-    unsigned char buf[NONCE + PLAIN_MAX + TAG];
-    if (fill_random(buf, NONCE, err) < 0)
-        return -1;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int len = 0, fin = 0, ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, box->key, buf) == 1 &&
-                               EVP_EncryptUpdate(c, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
-                               EVP_EncryptUpdate(c, buf + NONCE, &len, (const unsigned char *)secret, (int)n) == 1 &&
-                               EVP_EncryptFinal_ex(c, buf + NONCE + len, &fin) == 1 &&
-                               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, buf + NONCE + len + fin) == 1;
-    EVP_CIPHER_CTX_free(c);
-    if (!ok)
+    char *sealed = NULL;
+    if (sq_seal_blob(box, aad, secret, n, &sealed, err) < 0)
         return sq_err_set(err, SQ_INTERNAL, "sealing a webhook secret failed");
-    memcpy(out, "v1:", 3);
-    sq_b64_encode(buf, (size_t)(NONCE + len + fin + TAG), out + 3);
+    snprintf(out, SQ_WH_SEALED_MAX, "%s", sealed); /* 3 + b64(12 + 256 + 16) < SQ_WH_SEALED_MAX */
+    free(sealed);
     return 0;
 }
 
@@ -84,27 +64,20 @@ int sq_wh_box_open(const sq_wh_box *box, const char *aad, const char *sealed, ch
         return sq_err_set(err, SQ_INTERNAL, "stored webhook secret has an unknown format");
     if (!box->has_key)
         return sq_err_set(err, SQ_INTERNAL, "a sealed webhook secret needs SANDQ_WEBHOOK_SECRET_KEY");
-    unsigned char buf[NONCE + PLAIN_MAX + TAG + 4];
-    size_t bl = strlen(sealed + 3);
-    if (bl > sq_b64_encoded_size(sizeof buf - 4) - 1)
+    if (strlen(sealed + 3) > sq_b64_encoded_size(NONCE + PLAIN_MAX + TAG) - 1)
         return sq_err_set(err, SQ_INTERNAL, "stored webhook secret too long");
-    long n = sq_b64_decode(sealed + 3, bl, buf);
-    if (n < NONCE + TAG + 1 || (size_t)(n - NONCE - TAG) >= outsz)
-        return sq_err_set(err, SQ_INTERNAL, "stored webhook secret is malformed");
-    int ct = (int)(n - NONCE - TAG), len = 0, fin = 0;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, box->key, buf) == 1 &&
-             EVP_DecryptUpdate(c, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
-             EVP_DecryptUpdate(c, (unsigned char *)out, &len, buf + NONCE, ct) == 1 &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG, buf + NONCE + ct) == 1 &&
-             EVP_DecryptFinal_ex(c, (unsigned char *)out + len, &fin) == 1;
-    EVP_CIPHER_CTX_free(c);
-    if (!ok) {
-        OPENSSL_cleanse(out, outsz);
+    char *plain = NULL;
+    size_t n = 0;
+    if (sq_open_blob(box, aad, sealed, &plain, &n, err) < 0)
         return sq_err_set(err, SQ_INTERNAL, "a stored webhook secret does not open (wrong SANDQ_WEBHOOK_SECRET_KEY?)");
-    }
-    out[len + fin] = '\0';
-    return 0;
+    int rc = 0;
+    if (n >= outsz)
+        rc = sq_err_set(err, SQ_INTERNAL, "stored webhook secret is malformed");
+    else
+        memcpy(out, plain, n + 1);
+    OPENSSL_cleanse(plain, n);
+    free(plain);
+    return rc;
 }
 
 int sq_wh_secret_generate(char *out, size_t outsz, sq_err *err)
@@ -112,7 +85,7 @@ int sq_wh_secret_generate(char *out, size_t outsz, sq_err *err)
     unsigned char k[24];
     if (outsz < 6 + sq_b64_encoded_size(sizeof k))
         return sq_err_set(err, SQ_INTERNAL, "buffer too small");
-    if (fill_random(k, sizeof k, err) < 0)
+    if (sq_random_bytes(k, sizeof k, err) < 0)
         return -1;
     memcpy(out, "whsec_", 6);
     sq_b64_encode(k, sizeof k, out + 6);

@@ -80,6 +80,7 @@ typedef enum sandq_code {
     SANDQ_E_CAPABILITY_UNAVAILABLE = 16, /* capability_unavailable: the worker lacks what the capability needs */
     SANDQ_E_CHECKPOINT_NOT_FOUND = 17,   /* checkpoint_not_found: checkpoint.restore of an unknown id */
     SANDQ_E_HANDOFF_NOT_FOUND = 18,      /* handoff_not_found: no hand-off with that handoffId on the sandbox */
+    SANDQ_E_WORKER_DRAINING = 19,        /* worker_draining: the worker drained under the task; it did not finish, retry */
 
     /* Client-side codes: never on the wire. */
     SANDQ_E_WAIT_TIMEOUT = 100,   /* wait_timeout: no answer before the call's deadline (the request

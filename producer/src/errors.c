@@ -34,6 +34,7 @@ static const code_info codes[] = {
     {SANDQ_E_CAPABILITY_UNAVAILABLE, "capability_unavailable", "capability unavailable on this worker"},
     {SANDQ_E_CHECKPOINT_NOT_FOUND, "checkpoint_not_found", "no such checkpoint"},
     {SANDQ_E_HANDOFF_NOT_FOUND, "handoff_not_found", "no such hand-off on this sandbox"},
+    {SANDQ_E_WORKER_DRAINING, "worker_draining", "the worker drained under the task; send it again"},
     {SANDQ_E_WAIT_TIMEOUT, "wait_timeout", "timed out waiting for an answer"},
     {SANDQ_E_KAFKA, "kafka_error", "Kafka error"},
     {SANDQ_E_REDIS, "redis_error", "Redis error"},
@@ -109,7 +110,7 @@ sandq_code sqp_code_from_wire(const char *name)
 {
     if (!name)
         return SANDQ_E_INTERNAL;
-    for (int c = SANDQ_E_INVALID_REQUEST; c <= SANDQ_E_HANDOFF_NOT_FOUND; c++)
+    for (int c = SANDQ_E_INVALID_REQUEST; c <= SANDQ_E_WORKER_DRAINING; c++)
         if (strcmp(name, sq_code_name((sq_code)c)) == 0)
             return (sandq_code)c;
     return SANDQ_E_INTERNAL;

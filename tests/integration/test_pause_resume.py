@@ -1,7 +1,8 @@
 """sandbox.pause / sandbox.resume through the worker: the lifecycle events,
 Redis and PostgreSQL state, requests refused while paused, processes, memory
 and open files surviving (a background counter keeps its value and does not
-advance while paused), persist refused, and killing a paused sandbox."""
+advance while paused), persist refused by a worker without the key (persist
+itself: tests/faults/test_persist.py), and killing a paused sandbox."""
 from __future__ import annotations
 
 import time
@@ -76,13 +77,14 @@ def test_pause_freezes_and_resume_continues(client, worker, rds, pg):
     kill(client, s, sbx)
 
 
-def test_persist_is_refused_and_resume_needs_a_pause(client, worker, rds):
+def test_persist_without_a_worker_key_is_refused_and_resume_needs_a_pause(client, worker, rds):
+    # The session worker has no SANDQ_WEBHOOK_SECRET_KEY: the env could not be sealed.
     sbx, s, _ = create(client, {})
     p = client.send(client.envelope("sandbox.pause", sbx, {"persist": True}))
     rej = s.for_request(p["requestId"], {"request.rejected", "sandbox.pausing"})
     assert rej["type"] == "request.rejected", rej
-    assert rej["data"]["code"] == "capability_disabled" and rej["data"]["field"] == "body.persist"
-    assert "checkpoint" in rej["data"]["message"]
+    assert rej["data"]["code"] == "capability_unavailable" and rej["data"]["field"] == "body.persist"
+    assert "SANDQ_WEBHOOK_SECRET_KEY" in rej["data"]["message"]
     assert rds.hget(f"sandq:{{{sbx}}}:sandbox", "state") == "ready"
 
     r = client.send(client.envelope("sandbox.resume", sbx))

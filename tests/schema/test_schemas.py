@@ -76,6 +76,9 @@ ERROR_CODES = [
 ]
 # PROTOCOL.md's "Additions for the capability round", taken so far (docs/protocol.md lists them).
 ADDED_ERROR_CODES = ["capability_unavailable", "checkpoint_not_found", "handoff_not_found"]
+# The project's own codes beyond PROTOCOL.md (docs/protocol.md documents them):
+# worker_draining, issue 13's drain (docs/persistence.md).
+PROJECT_ERROR_CODES = ["worker_draining"]
 TASK_KINDS = ["exec", "code", "agent", "browser", "document", "files", "checkpoint"]
 # Files under schema/events/ that are shared pieces rather than one event type's data.
 SHARED_EVENT_SCHEMAS = {"lifecycle.json", "handoff.json", "results/files.json", "results/files.write.json",
@@ -190,6 +193,8 @@ INVALID_EXPECT = {
     "events/handoff-unknown-control-mode": ("data.controlMode", "'robot' is not one of"),
     "events/checkpoint-negative-size": ("data.sizeBytes", "less than the minimum of 0"),
     "events/checkpoint-created-without-duration": ("data", "'durationMs' is a required property"),
+    "events/paused-persisted-without-checkpoint": ("data", "'checkpointId' is a dependency of 'persisted'"),
+    "events/resumed-restored-false": ("data.restored", "True was expected"),
     "requests/checkpoints-list-with-a-body-field": ("body", "Additional properties are not allowed"),
     "events/artifacts-missing-url": ("data.artifacts[0]", "'url' is a required property"),
     "events/browser-recorded-bad-path": ("data.path", "does not match"),
@@ -277,7 +282,7 @@ def test_enums_match_the_protocol():
     assert _common_enum("requestType") == ALL_REQUEST_TYPES
     assert _common_enum("eventType") == ALL_EVENT_TYPES
     assert _common_enum("state") == STATES
-    assert _common_enum("errorCode") == ERROR_CODES + ADDED_ERROR_CODES
+    assert _common_enum("errorCode") == ERROR_CODES + ADDED_ERROR_CODES + PROJECT_ERROR_CODES
     assert _common_enum("taskKind") == TASK_KINDS
     assert len(REQUEST_TYPES) == 21 and len(set(REQUEST_TYPES)) == 21
     assert len(EVENT_TYPES) == 30 and len(set(EVENT_TYPES)) == 30
@@ -519,7 +524,7 @@ def test_rejection_seq_rules():
 
 
 def test_every_error_code_is_accepted_in_rejections_and_task_failures():
-    for code in ERROR_CODES + ADDED_ERROR_CODES:
+    for code in ERROR_CODES + ADDED_ERROR_CODES + PROJECT_ERROR_CODES:
         assert schemas.event_errors(_ev("request.rejected", {"code": code, "message": "m"})) == []
         assert schemas.event_errors(_ev("sandbox.task.failed", {"kind": "exec", "code": code, "message": "m",
                                                                 "durationMs": 1}, taskId="tsk_" + ULID)) == []
@@ -561,7 +566,7 @@ def docs_md() -> str:
 
 
 def test_docs_mention_every_type_and_code(docs_md):
-    for name in ALL_REQUEST_TYPES + ALL_EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES:
+    for name in ALL_REQUEST_TYPES + ALL_EVENT_TYPES + ERROR_CODES + ADDED_ERROR_CODES + PROJECT_ERROR_CODES:
         assert f"`{name}`" in docs_md, f"docs/protocol.md does not mention `{name}`"
 
 

@@ -153,7 +153,7 @@ static void test_error_code_names(void **state)
                                         "canceled",
                                         "internal",
                                         "capability_unavailable", "checkpoint_not_found",
-                                        "handoff_not_found"};
+                                        "handoff_not_found", "worker_draining"};
     assert_int_equal(sizeof names / sizeof names[0], SQ_CODE__COUNT - 1);
     for (int c = 1; c < SQ_CODE__COUNT; c++) {
         assert_string_equal(sq_code_name((sq_code)c), names[c - 1]);

@@ -55,6 +55,7 @@ int sq_worker_config_from_env(sq_worker_config *cfg, sq_err *err)
         sq_env_int("SANDQ_STORE_RETRY_MS", 60000, 0, 3600000, &cfg->store_retry_ms, err) < 0 ||
         sq_env_int("SANDQ_HISTORY_QUEUE", 10000, 16, 10000000, &cfg->history_queue, err) < 0 ||
         sq_env_int("SANDQ_SHUTDOWN_GRACE_MS", 20000, 0, 600000, &cfg->shutdown_grace_ms, err) < 0 ||
+        sq_env_int("SANDQ_DRAIN_TASK_GRACE_MS", 10000, 0, 600000, &cfg->drain_task_grace_ms, err) < 0 ||
         sq_env_int("SANDQ_HTTP_PORT", 9464, 0, 65535, &cfg->http_port, err) < 0 ||
         sq_env_int("SANDQ_HEARTBEAT_TTL_S", 10, 2, 3600, &cfg->heartbeat_ttl_s, err) < 0 ||
         sq_env_int("SANDQ_SESSION_TIMEOUT_MS", 10000, 6000, 300000, &cfg->session_timeout_ms, err) < 0 ||

@@ -32,6 +32,8 @@ typedef struct sq_worker_config {
     int64_t store_retry_ms;       /* SANDQ_STORE_RETRY_MS: how long a Redis command keeps retrying an outage, default 60000 */
     int64_t store_pool;           /* SANDQ_STORE_POOL: Redis+PostgreSQL connections, default 32 */
     int64_t shutdown_grace_ms;    /* SANDQ_SHUTDOWN_GRACE_MS: how long SIGTERM waits for busy sandboxes, default 20000 */
+    int64_t drain_task_grace_ms;  /* SANDQ_DRAIN_TASK_GRACE_MS: how long a running task may finish after SIGTERM
+                                     before it is stopped (worker_draining), default 10000 (issue 13) */
     int64_t session_timeout_ms;   /* SANDQ_SESSION_TIMEOUT_MS: Kafka group session timeout, default 10000 */
     int64_t heartbeat_ttl_s;      /* SANDQ_HEARTBEAT_TTL_S, default 10 */
     int64_t reaper_interval_ms;   /* SANDQ_REAPER_INTERVAL_MS, default 2000 */

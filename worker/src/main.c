@@ -263,7 +263,9 @@ int main(int argc, char **argv)
     }
     sq_info(NULL, "worker %s ready (region %s)", w.cfg.worker_id, w.cfg.region);
     wait_for_stop(&w);
-    sq_info(NULL, "shutting down");
+    atomic_store(&w.drain_at, sq_mono_ms());
+    sq_info(NULL, "shutting down: running tasks have %lld ms to finish, then every sandbox is persisted",
+            (long long)w.cfg.drain_task_grace_ms);
     shutdown_worker(&w);
     sq_http_stop();
     sq_webhooks_stop(&w);

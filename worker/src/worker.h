@@ -47,6 +47,9 @@ typedef struct sq_live_sandbox {
     sq_limits limits;          /* resolved at create (sbx_limits.h) */
     sq_lifetime lifetime;      /* timeoutMs / idleTimeoutMs clocks (lifecycle/lifetime.h, lifetime_tick.c) */
     json_t *env;               /* create-time env: secret, memory only */
+    json_t *spec;              /* issue 13: the create body (env included), memory only; sealed when persisted */
+    bool persisted;            /* issue 13: persisted (no processes, no worker): route asks Redis (lifecycle/persist.h) */
+    bool persisting;           /* issue 13: its persist snapshot runs: the drain's task grace does not stop it */
     json_t *capabilities;      /* what is actually ready */
     struct sq_browser *browser; /* issue 11: its browser (caps/browser/browser.h), NULL without one */
     bool recording;            /* capabilities.recording.enabled: audit rows, asciicasts (caps/recording/) */
@@ -130,6 +133,7 @@ typedef struct sq_worker {
     sq_offsets *offsets;
 
     atomic_int stopping;
+    _Atomic int64_t drain_at;    /* monotonic ms when SIGTERM was seen (0: running); issue 13's drain */
     pthread_t producer_poller;
     atomic_int producer_done;    /* tells the producer poller to finish */
     pthread_t heartbeat;

@@ -30,6 +30,7 @@ typedef enum sq_code {
     SQ_CAPABILITY_UNAVAILABLE, /* the capability round's addition: the worker lacks what it needs */
     SQ_CHECKPOINT_NOT_FOUND,   /* issue 13: checkpoint.restore of an id this sandbox does not have */
     SQ_HANDOFF_NOT_FOUND,      /* the capability round's addition: no such hand-off on this sandbox */
+    SQ_WORKER_DRAINING,        /* issue 13: the worker drained (SIGTERM) under a running task: retry it */
     SQ_CODE__COUNT
 } sq_code;
 

@@ -178,7 +178,7 @@ static int restart(sq_task *t, size_t index, json_t **result, const char **reaso
 static void stopped(sq_task *t, sq_task_outcome *out)
 {
     sq_browser *b = t->sb->browser;
-    sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+    sq_err_set(&out->failure, sq_control_stop_code(t->sb), "%s", sq_control_why_stopped(t->sb, t->req->task_id));
     out->reason = NULL;
     sq_cdp_set_control(&b->cdp, NULL);
     if (!sq_control_kill_pending(t->sb) && !t->sb->fenced && sq_browser_alive(b)) {

@@ -34,6 +34,7 @@
 #include "artifacts/ckpt_rules.h"
 #include "artifacts/store.h"
 #include "handlers/browser.h"
+#include "handlers/checkpoint.h"
 #include "handlers/handlers.h"
 #include "lifecycle/control.h"
 #include "lifecycle/lifetime.h"
@@ -44,9 +45,9 @@
 #include "sq/log.h"
 #include "store/pool.h"
 #include "store/redis_store.h"
+#include "store/pg_now.h"
 
 #define STDERR_KEEP 2048
-#define PG_TRIES 50 /* a sandbox row the history writer has not committed yet: 50 × 100 ms */
 
 #define SQL_CKPT_INSERT                                                                                         \
     "INSERT INTO checkpoints (id, sandbox_id, label, size_bytes, storage_key, tenant, store_url, task_id, "     \
@@ -70,33 +71,9 @@
 
 /* ---- PostgreSQL, synchronous on a pool connection ---------------------- */
 
-/* Run one statement; *out gets the result when it returned rows (or the
- * command succeeded). A foreign-key miss (the sandbox row still in the
- * history writer's queue) is retried for a few seconds. */
 static int pg_run(sq_worker *w, const char *sql, int n, const char *const *p, PGresult **out, sq_err *err)
 {
-    for (int attempt = 0;; attempt++) {
-        sq_store_conn *c = sq_pool_acquire(&w->pool);
-        if (sq_pool_pg(&w->pool, c, err) < 0) {
-            sq_pool_release(&w->pool, c);
-            return -1;
-        }
-        PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            sq_pool_release(&w->pool, c);
-            *out = r;
-            return 0;
-        }
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        bool fk = state && strcmp(state, "23503") == 0;
-        sq_err_set(err, SQ_INTERNAL, "checkpoints: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        sq_pool_release(&w->pool, c);
-        if (!fk || attempt + 1 >= PG_TRIES)
-            return -1;
-        usleep(100 * 1000);
-    }
+    return sq_pg_now(w, "checkpoints", sql, n, p, out, err);
 }
 
 /* ---- spooling tar's output ---------------------------------------------- */
@@ -212,7 +189,7 @@ static void run_tar(sq_task *t, const char *const *argv, int in_fd, uint64_t in_
     else if (s->write_failed)
         sq_err_set(&out->failure, SQ_INTERNAL, "spooling the archive on the worker failed");
     else if (res.canceled)
-        sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+        sq_err_set(&out->failure, sq_control_stop_code(t->sb), "%s", sq_control_why_stopped(t->sb, t->req->task_id));
     else if (res.timed_out)
         sq_err_set(&out->failure, SQ_TIMED_OUT, "tar ran longer than SANDQ_CHECKPOINT_TIMEOUT_MS (%lld ms)",
                    (long long)t->w->artifacts->ckpt_timeout_ms);
@@ -385,9 +362,11 @@ static bool same_as_last_auto(sq_worker *w, sq_live_sandbox *sb, int fd, uint64_
  * tar, store, row, retention, sandbox.checkpoint.created. For an automatic
  * one (automatic: t->req is the worker's own, without a request or task id),
  * an archive identical to the latest automatic one is not stored
- * (*skipped). out->result gets the event's data. */
-static void make_checkpoint(sq_task *t, const char *id, const char *label, bool automatic, bool *skipped,
-                            sq_task_outcome *out)
+ * (*skipped). reopen_browser false: a browser closed for the snapshot stays
+ * closed (the sandbox is going away: a persist). out->result gets the
+ * event's data. */
+static void make_checkpoint(sq_task *t, const char *id, const char *label, bool automatic, bool reopen_browser,
+                            bool *skipped, sq_task_outcome *out)
 {
     sq_worker *w = t->w;
     sq_live_sandbox *sb = t->sb;
@@ -424,7 +403,7 @@ static void make_checkpoint(sq_task *t, const char *id, const char *label, bool 
     spool s = {.t = t, .fd = fd, .max = (uint64_t)w->artifacts->ckpt_max_bytes, .automatic = automatic};
     run_tar_frozen(t, argv, -1, 0, &s, out);
     int64_t tar_done = sq_mono_ms();
-    if (browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
+    if (browser && reopen_browser && !sq_control_kill_pending(sb) && sq_browser_reopen(w, sb, t->req, &err) < 0)
         sq_warn(NULL, "%s: browser event after a checkpoint: %s", sb->id, err.msg);
     if (automatic && out->failure.code == SQ_OK && same_as_last_auto(w, sb, fd, s.bytes)) {
         close(fd);
@@ -475,21 +454,24 @@ static void make_checkpoint(sq_task *t, const char *id, const char *label, bool 
             (long long)(stored - tar_done));
 }
 
+void sq_checkpoint_take(sq_task *t, const char *id, const char *label, bool reopen_browser, sq_task_outcome *out)
+{
+    bool skipped = false;
+    make_checkpoint(t, id, label, false, reopen_browser, &skipped, out);
+}
+
 static void create_body(sq_task *t, sq_task_outcome *out)
 {
-    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
-    const char *label = json_string_value(json_object_get(t->req->body, "label"));
-    bool skipped = false;
-    make_checkpoint(t, id, label, false, &skipped, out);
+    sq_checkpoint_take(t, json_string_value(json_object_get(t->req->body, "checkpointId")),
+                       json_string_value(json_object_get(t->req->body, "label")), true, out);
 }
 
 /* ---- checkpoint.restore ------------------------------------------------- */
 
-static void restore_body(sq_task *t, sq_task_outcome *out)
+void sq_checkpoint_restore_into(sq_task *t, const char *id, sq_task_outcome *out)
 {
     sq_worker *w = t->w;
     sq_live_sandbox *sb = t->sb;
-    const char *id = json_string_value(json_object_get(t->req->body, "checkpointId"));
     int64_t start = sq_mono_ms();
     sq_err err;
     const char *p[] = {id, sb->id};
@@ -555,9 +537,14 @@ static void restore_body(sq_task *t, sq_task_outcome *out)
                           "sizeBytes", (json_int_t)size, "durationMs", (json_int_t)duration, "storeUrl",
                           w->artifacts->url);
     sq_emit_target target = sq_target_of(sb);
-    if (sq_emit(w, &target, t->req, t->req->task_id, "sandbox.checkpoint.restored", json_deep_copy(d), &err) < 0)
+    if (sq_emit(w, &target, t->req, t->req->task_id[0] ? t->req->task_id : NULL, "sandbox.checkpoint.restored", json_deep_copy(d), &err) < 0)
         sq_err_set(&out->failure, SQ_INTERNAL, "%s", err.msg);
     out->result = d;
+}
+
+static void restore_body(sq_task *t, sq_task_outcome *out)
+{
+    sq_checkpoint_restore_into(t, json_string_value(json_object_get(t->req->body, "checkpointId")), out);
 }
 
 /* ---- checkpoints.list --------------------------------------------------- */
@@ -611,7 +598,7 @@ void sq_checkpoint_auto_tick(sq_worker *w, sq_live_sandbox *sb, int *wait_ms)
     sq_task t = {.w = w, .sb = sb, .req = &req, .kind = "checkpoint", .started_mono = now};
     sq_task_outcome out = {.exit_code = -1};
     bool skipped = false;
-    make_checkpoint(&t, id, NULL, true, &skipped, &out);
+    make_checkpoint(&t, id, NULL, true, true, &skipped, &out);
     json_decref(out.result);
     sq_log_ctx lc = {.sandbox_id = sb->id};
     if (out.failure.code == SQ_CANCELED)

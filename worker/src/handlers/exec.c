@@ -137,7 +137,7 @@ void sq_task_exec_command(sq_task *t, const sq_task_command *c, sq_task_outcome 
     }
     out->exit_code = res.exit_code;
     if (res.canceled) {
-        sq_err_set(&out->failure, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+        sq_err_set(&out->failure, sq_control_stop_code(t->sb), "%s", sq_control_why_stopped(t->sb, t->req->task_id));
     } else if (res.timed_out && by_sandbox) {
         sq_err_set(&out->failure, SQ_TIMED_OUT,
                    "the sandbox reached its timeoutMs (%lld ms of running time) while the command ran; the command "

@@ -104,7 +104,7 @@ static int stop_check(void *user, sq_err *err)
     sq_task *t = user;
     if (!sq_control_stop_task(t->w, t->sb))
         return 0;
-    return sq_err_set(err, SQ_CANCELED, "%s", sq_control_why_stopped(t->sb, t->req->task_id));
+    return sq_err_set(err, sq_control_stop_code(t->sb), "%s", sq_control_why_stopped(t->sb, t->req->task_id));
 }
 
 static void hex_digest(EVP_MD_CTX *md, char out[65])

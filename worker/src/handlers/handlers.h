@@ -11,6 +11,19 @@
 
 int sq_handle_create(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_kill(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
+
+/* Runs after a brought-up runtime starts and before its services do (a
+ * persisted sandbox's restore). 0 ok; 1: failed, *why says why (the sandbox
+ * fails); -1: a store failure. */
+typedef int (*sq_up_hook)(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, void *user, sq_err *why,
+                          sq_err *err);
+/* A persisted sandbox's runtime brought up again from its create spec
+ * (create_kill.c, shared with sandbox.create): slot, workspace, runtime, hook,
+ * browser, agent. *ready: the resumed event's data (capabilities); NULL when
+ * it failed and the sandbox was failed. Its tenant, region, replyTo and epoch
+ * are set by the caller; its lifetime too. */
+int sq_create_up_from_spec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, const json_t *spec,
+                           sq_up_hook hook, void *user, json_t **ready, sq_err *err);
 int sq_handle_exec(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_code(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);
 int sq_handle_cancel(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err);       /* cancel.c */

@@ -6,15 +6,14 @@
  * (paused → assigning → ready, the last as sandbox.resumed), following the
  * lifecycle's resume path through assigning.
  *
- * `persist: true` (checkpoint the workspace, end the processes, resume on any
- * worker) is not built yet: workspace checkpoints exist (checkpoint.c), but a
- * resume of a sandbox no worker runs needs the pipeline to start an actor for
- * it. It is refused with capability_disabled rather than quietly treated as a
- * plain pause. */
+ * `persist: true` checkpoints the workspace, ends the processes and gives
+ * the sandbox up so any worker can resume it (lifecycle/persist.h); its
+ * resume is routed to sq_persist_bring_up by route.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "lifecycle/live.h"
+#include "lifecycle/persist.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
 #include "store/redis_store.h"
@@ -24,15 +23,8 @@
 
 int sq_handle_pause(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *err)
 {
-    if (json_is_true(json_object_get(req->body, "persist"))) {
-        sq_err why;
-        sq_err_field(&why, SQ_CAPABILITY_DISABLED, "body.persist",
-                     "persist: true (end the processes, resume on any worker) is not available yet; "
-                     "without persist, pause freezes the sandbox in place on this worker, and "
-                     "checkpoint.create keeps its workspace");
-        sq_emit_target t = sq_target_of(sb);
-        return sq_emit_rejected(w, &t, req, &why, err);
-    }
+    if (json_is_true(json_object_get(req->body, "persist")))
+        return sq_persist_pause(w, sb, req, NULL, err);
     return sq_live_pause(w, sb, req, NULL, NULL, err);
 }
 

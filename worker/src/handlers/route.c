@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
+#include "lifecycle/persist.h"
+#include "lifecycle/persist_rules.h"
 #include "lifecycle/state_machine.h"
 #include "notify/emit.h"
 #include "pipeline/ownership.h"
@@ -56,28 +58,74 @@ int sq_route(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, sq_err *e
 {
     sq_err why;
     /* A record that is not (or no longer) a running sandbox: Redis knows. */
-    bool live = sb && sb->state != SQ_STATE_NONE && !sq_state_is_terminal(sb->state);
+    /* A persisted sandbox (no processes, no worker) is Redis's too, even on
+     * the actor that persisted it (lifecycle/persist.h). */
+    bool live = sb && !sb->persisted && sb->state != SQ_STATE_NONE && !sq_state_is_terminal(sb->state);
     sq_state state = live ? sb->state : SQ_STATE_NONE;
     const char *owner_tenant = live ? sb->tenant : NULL;
     sq_redis_sandbox known;
+    sq_persist_verdict pv = SQ_PERSIST_NOT;
     if (!live) {
         if (sq_redis_sandbox_lookup(w, req->sandbox_id, &known, err) < 0)
             return -1;
         state = known.state;
         owner_tenant = known.tenant;
-        if (state != SQ_STATE_NONE && !sq_state_is_terminal(state) && strcmp(known.tenant, req->tenant) == 0 &&
-            req->type != SQ_REQ_SANDBOX_CREATE) {
-            if (mark_lost(w, req, &known, err) < 0)
+        sq_persist_facts pf = {.state = state, .persisted = known.persisted, .reason = known.persist_reason};
+        pv = sq_persist_decide(&pf, req->type);
+        if (pv == SQ_PERSIST_NOT && state != SQ_STATE_NONE && !sq_state_is_terminal(state) &&
+            strcmp(known.tenant, req->tenant) == 0 && req->type != SQ_REQ_SANDBOX_CREATE) {
+            /* Its worker is gone: failed worker_lost, or, created with
+             * checkpoint {auto: true} and checkpointed, persisted from its
+             * latest checkpoint (lifecycle/persist.h) and brought up below. */
+            bool restorable = false;
+            if (sq_persist_after_crash(w, req->sandbox_id, &known, &restorable, err) < 0)
                 return -1;
-            state = SQ_STATE_FAILED;
+            if (!restorable && mark_lost(w, req, &known, err) < 0)
+                return -1;
+            if (sq_redis_sandbox_lookup(w, req->sandbox_id, &known, err) < 0)
+                return -1;
+            state = known.state;
+            pf = (sq_persist_facts){.state = state, .persisted = known.persisted, .reason = known.persist_reason};
+            pv = sq_persist_decide(&pf, req->type);
         }
     }
     if (state != SQ_STATE_NONE && req->type != SQ_REQ_SANDBOX_CREATE && strcmp(owner_tenant, req->tenant) != 0) {
         sq_err_field(&why, SQ_FORBIDDEN, "tenant", "this sandbox belongs to another tenant");
         return sq_route_reject(w, sb, req, &why, err);
     }
+    if (pv == SQ_PERSIST_BRING_UP_SERVE) {
+        /* Drained or crashed: up first (sandbox.assigned → sandbox.resumed
+         * {reason}), then the request is served as on a live sandbox. */
+        if (!sb) {
+            sq_err_set(&why, SQ_INTERNAL, "no actor could be started to bring the persisted sandbox up");
+            return sq_route_reject(w, NULL, req, &why, err);
+        }
+        if (sq_persist_bring_up(w, sb, req, known.persist_reason, err) < 0)
+            return -1;
+        if (sb->state == SQ_STATE_NONE || sb->persisted) /* not free any more: answered */
+            return 0;
+        return sq_route(w, sb, req, err);
+    }
     if (sq_sm_check(state, req->type, &why) < 0)
         return sq_route_reject(w, sb, req, &why, err);
+    switch (pv) {
+    case SQ_PERSIST_REFUSE:
+        sq_err_set(&why, SQ_INVALID_STATE,
+                   "%s is not allowed while the sandbox is paused and persisted (no processes run); "
+                   "sandbox.resume brings it up",
+                   req->type_name);
+        return sq_route_reject(w, NULL, req, &why, err);
+    case SQ_PERSIST_BRING_UP:
+    case SQ_PERSIST_END:
+        if (!sb) { /* the dispatcher starts an actor for these; none could be started */
+            sq_err_set(&why, SQ_INTERNAL, "no actor could be started to bring the persisted sandbox up");
+            return sq_route_reject(w, NULL, req, &why, err);
+        }
+        return pv == SQ_PERSIST_BRING_UP ? sq_persist_bring_up(w, sb, req, known.persist_reason[0] ? known.persist_reason : NULL, err)
+                                         : sq_persist_end(w, sb, req, err);
+    default:
+        break;
+    }
 
     switch (req->type) {
     case SQ_REQ_SANDBOX_CREATE:

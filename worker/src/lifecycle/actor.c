@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "handlers/handlers.h"
+#include "handlers/browser.h"
 #include "handlers/route.h"
 #include "handoff/handoff_live.h"
 #include "lifecycle/control.h"
 #include "lifecycle/lifetime_tick.h"
 #include "lifecycle/live.h"
 #include "lifecycle/mailbox.h"
+#include "lifecycle/persist.h"
 #include "lifecycle/registry.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
@@ -203,6 +205,24 @@ static void give_up_fenced(sq_worker *w, sq_live_sandbox *sb)
     sb->state = SQ_STATE_FAILED; /* not live here any more: route asks Redis */
 }
 
+/* A persisted sandbox (lifecycle/persist.h) needs no thread here: the actor
+ * leaves once nothing is queued for it. The check and the removal happen
+ * under registry_mu, which the dispatcher holds to queue a job, so no
+ * request lands in an actor that is leaving; a later one starts a new actor
+ * (a resume brings it up there). */
+static void close_if_persisted_idle(sq_worker *w, sq_live_sandbox *sb)
+{
+    pthread_mutex_lock(&w->registry_mu);
+    pthread_mutex_lock(&sb->mu);
+    bool idle = sb->q_head == NULL;
+    pthread_mutex_unlock(&sb->mu);
+    if (idle && !sb->closing) {
+        sq_registry_remove(w, sb->id);
+        sb->closing = true;
+    }
+    pthread_mutex_unlock(&w->registry_mu);
+}
+
 static void *actor_main(void *arg)
 {
     sq_live_sandbox *sb = arg;
@@ -265,12 +285,23 @@ static void *actor_main(void *arg)
                 close_actor(w, sb);
             continue;
         }
+        if (!job && sb->persisted && !sb->closing)
+            close_if_persisted_idle(w, sb);
         if (sb->closing)
             break; /* queue drained after leaving the registry */
         if (atomic_load(&w->stopping)) {
             close_actor(w, sb);
             sq_err ferr;
-            if ((sb->runtime || sb->state != SQ_STATE_NONE) &&
+            /* Drained (issue 13): a ready sandbox is persisted (reason
+             * worker_drained) and comes up on the partition's next owner at
+             * its next request; one that cannot be fails as before. */
+            int drained = 1;
+            if (!sb->persisted && !sb->fenced && !sb->handed_over &&
+                (drained = sq_persist_drain(w, sb, &ferr)) < 0)
+                sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not persist on drain: %s", ferr.msg);
+            if (drained != 0 && sb->browser && sb->runtime)
+                sq_browser_close_for_checkpoint(sb); /* its profile flushed before the processes are killed */
+            if (drained != 0 && !sb->persisted && (sb->runtime || sb->state != SQ_STATE_NONE) &&
                 sq_live_fail(w, sb, NULL, "worker_shutdown", "the worker shut down; its sandboxes cannot outlive it",
                              &ferr) < 0)
                 sq_error(&(sq_log_ctx){.sandbox_id = sb->id}, "could not record the failure: %s", ferr.msg);

@@ -117,6 +117,23 @@ bool sq_control_take_canceled(sq_live_sandbox *sb, const char *task_id)
     return found;
 }
 
+/* SIGTERM (issue 13): a running task has SANDQ_DRAIN_TASK_GRACE_MS to
+ * finish; past it, it is stopped and fails worker_draining, so that the
+ * sandbox can be persisted within the shutdown grace. */
+static bool drain_over(const sq_worker *w)
+{
+    int64_t at = atomic_load(&((sq_worker *)w)->drain_at);
+    return at > 0 && sq_mono_ms() >= at + w->cfg.drain_task_grace_ms;
+}
+
+sq_code sq_control_stop_code(sq_live_sandbox *sb)
+{
+    pthread_mutex_lock(&sb->mu);
+    bool asked = sb->kill_pending || sb->cancel_running;
+    pthread_mutex_unlock(&sb->mu);
+    return !asked && drain_over(sb->worker) && !sb->persisting ? SQ_WORKER_DRAINING : SQ_CANCELED;
+}
+
 const char *sq_control_why_stopped(sq_live_sandbox *sb, const char *task_id)
 {
     const char *why;
@@ -126,6 +143,9 @@ const char *sq_control_why_stopped(sq_live_sandbox *sb, const char *task_id)
     } else if (sb->cancel_running) {
         why = "the task was canceled (task.cancel) while it ran";
         remember_canceled(sb, task_id);
+    } else if (drain_over(sb->worker)) {
+        why = "the worker was drained (SIGTERM) and the task did not finish within SANDQ_DRAIN_TASK_GRACE_MS; "
+              "the sandbox is persisted: send the task again";
     } else if (atomic_load(&sb->worker->stopping)) {
         why = "the worker shut down while the task was paused under it";
     } else {
@@ -213,7 +233,7 @@ static bool stop_asked(sq_live_sandbox *sb)
     pthread_mutex_lock(&sb->mu);
     bool stop = sb->kill_pending || sb->cancel_running;
     pthread_mutex_unlock(&sb->mu);
-    return stop;
+    return stop || (drain_over(sb->worker) && !sb->persisting);
 }
 
 static void set_frozen(sq_live_sandbox *sb, bool frozen)
@@ -385,5 +405,7 @@ bool sq_control_on_exec(void *user, int64_t *control_at)
     if (sb->limits.pause_on_timeout && sq_lifetime_check(&sb->lifetime, sq_now_ms()) == SQ_LIFETIME_EXPIRED)
         return pause_under_task(t, control_at);
     *control_at = sq_control_first_at(sb);
+    if (atomic_load(&t->w->drain_at) > 0 && *control_at > sq_mono_ms() + 200)
+        *control_at = sq_mono_ms() + 200; /* draining: the task grace is checked here */
     return false;
 }

@@ -78,4 +78,8 @@ bool sq_control_take_canceled(sq_live_sandbox *sb, const char *task_id);
  * such job is queued. */
 bool sq_control_cancel_queued(sq_live_sandbox *sb, const char *task_id);
 
+/* The code of a task stopped by the control lane: worker_draining when the
+ * drain's task grace ran out (issue 13), else canceled. */
+sq_code sq_control_stop_code(sq_live_sandbox *sb);
+
 #endif

@@ -56,6 +56,8 @@ void sq_live_teardown(sq_worker *w, sq_live_sandbox *sb)
     sq_slot_release(sb);
     json_decref(sb->env);
     sb->env = NULL;
+    json_decref(sb->spec);
+    sb->spec = NULL;
     json_decref(sb->capabilities);
     sb->capabilities = NULL;
     sq_handoff_book_free(&sb->handoffs);

@@ -228,7 +228,8 @@ int sq_task_run(sq_worker *w, sq_live_sandbox *sb, const sq_request *req, json_t
     json_t *artifacts = NULL;
     int artifact_parts = 0;
     const json_t *outputs = json_object_get(req->body, "outputs");
-    bool canceled = out.failure.code == SQ_CANCELED;
+    /* A task the drain stopped (worker_draining) is canceled too: no uploads. */
+    bool canceled = out.failure.code == SQ_CANCELED || out.failure.code == SQ_WORKER_DRAINING;
     if (((json_array_size(outputs) > 0 || json_array_size(out.produced) > 0 || rec.on) && !canceled) ||
         out.recorded_fd >= 0) {
         sq_art_batch b;

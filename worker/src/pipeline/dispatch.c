@@ -9,6 +9,7 @@
 #include "handlers/route.h"
 #include "lifecycle/actor.h"
 #include "lifecycle/mailbox.h"
+#include "lifecycle/persist_rules.h"
 #include "lifecycle/registry.h"
 #include "metrics.h"
 #include "notify/emit.h"
@@ -148,9 +149,26 @@ void sq_dispatch(sq_worker *w, rd_kafka_message_t *m)
     }
     sq_debug(&lc, "handling %s", job->req.type_name);
 
+    /* A persisted sandbox (issue 13) is brought up (or ended) by an actor of
+     * this worker, the partition's owner, as a create is. */
+    bool wants_actor = job->req.type == SQ_REQ_SANDBOX_CREATE;
+    if (!wants_actor) {
+        pthread_mutex_lock(&w->registry_mu);
+        bool hosted = sq_registry_get(w, job->req.sandbox_id) != NULL;
+        pthread_mutex_unlock(&w->registry_mu);
+        sq_redis_sandbox known;
+        if (!hosted && sq_redis_sandbox_lookup(w, job->req.sandbox_id, &known, &err) == 0) {
+            /* A live owner would have had it forwarded above: a live record
+             * here is this worker's from before a restart, or a dead one's. */
+            sq_persist_facts pf = {.state = known.state, .persisted = known.persisted,
+                                   .reason = known.persist_reason, .auto_checkpoint = known.auto_checkpoint,
+                                   .owner_here_or_lost = true};
+            wants_actor = sq_persist_wants_actor(&pf, job->req.type);
+        }
+    }
     pthread_mutex_lock(&w->registry_mu);
     sq_live_sandbox *sb = sq_registry_get(w, job->req.sandbox_id);
-    if (!sb && job->req.type == SQ_REQ_SANDBOX_CREATE) {
+    if (!sb && wants_actor) {
         sb = sq_actor_new(w, job->req.sandbox_id);
         if (sb) {
             snprintf(sb->req_topic, sizeof sb->req_topic, "%s", job->topic);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 
+#include "lifecycle/persist.h"
 #include "lifecycle/transition.h"
 #include "notify/emit.h"
 #include "sq/clock.h"
@@ -63,9 +64,15 @@ static void reap(sq_worker *w, redisContext *r)
                 continue;
             }
             if (known.state != SQ_STATE_NONE && !sq_state_is_terminal(known.state) &&
-                strcmp(known.worker_id, id) == 0 && sq_fail_lost(w, NULL, sbx, &known, &err) < 0) {
-                left++;
-                continue;
+                strcmp(known.worker_id, id) == 0) {
+                /* checkpoint {auto: true}: persisted from its latest
+                 * checkpoint for the next owner rather than failed (issue 13). */
+                bool restorable = false;
+                if (sq_persist_after_crash(w, sbx, &known, &restorable, &err) < 0 ||
+                    (!restorable && sq_fail_lost(w, NULL, sbx, &known, &err) < 0)) {
+                    left++;
+                    continue;
+                }
             }
             freeReplyObject(redisCommand(r, "SREM sandq:worker:{%s}:sandboxes %s", id, sbx));
         }

@@ -153,10 +153,17 @@ static int simple(redisReply *r)
 int sq_redis_sandbox_lookup(sq_worker *w, const char *sandbox_id, sq_redis_sandbox *out, sq_err *err)
 {
     memset(out, 0, sizeof *out);
-    redisReply *r = cmd(w, err, "HMGET sandq:{%s}:sandbox state tenant region replyTo workerId epoch", sandbox_id);
+    redisReply *r = cmd(w, err, "HMGET sandq:{%s}:sandbox state tenant region replyTo workerId epoch persisted "
+                                "checkpointId persistReason autoCheckpoint", sandbox_id);
     if (!r)
         return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 6) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 10) {
+        if (r->element[8]->type == REDIS_REPLY_STRING)
+            snprintf(out->persist_reason, sizeof out->persist_reason, "%s", r->element[8]->str);
+        out->auto_checkpoint = r->element[9]->type == REDIS_REPLY_STRING && strcmp(r->element[9]->str, "1") == 0;
+        out->persisted = r->element[6]->type == REDIS_REPLY_STRING && strcmp(r->element[6]->str, "1") == 0;
+        if (r->element[7]->type == REDIS_REPLY_STRING)
+            snprintf(out->checkpoint_id, sizeof out->checkpoint_id, "%s", r->element[7]->str);
         if (r->element[5]->type == REDIS_REPLY_STRING)
             out->epoch = strtoll(r->element[5]->str, NULL, 10);
         if (r->element[0]->type == REDIS_REPLY_STRING)
@@ -250,6 +257,90 @@ int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *exp
     char key[128];
     snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
     redisReply *r = cmd(w, err, "EVAL %s 1 %s %s %s", claim_lua, key, expected_worker, w->cfg.worker_id);
+    if (!r)
+        return -1;
+    *epoch = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return 0;
+}
+
+static const char persisted_lua[] =
+    "if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return redis.error_reply('FENCED') end\n"
+    "if ARGV[2] == '1' then\n"
+    "  redis.call('HSET', KEYS[1], 'persisted', '1', 'checkpointId', ARGV[3], 'workerId', '', 'persistReason', ARGV[5])\n"
+    "  redis.call('SREM', KEYS[2], ARGV[4])\n"
+    "else\n"
+    "  redis.call('HSET', KEYS[1], 'persisted', '0')\n"
+    "end\n"
+    "return 1\n";
+
+int sq_redis_sandbox_persisted(sq_worker *w, const char *sandbox_id, int64_t epoch, bool persisted,
+                               const char *checkpoint_id, const char *reason, sq_err *err)
+{
+    char key[128], owned[200], ep[32];
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    snprintf(owned, sizeof owned, "sandq:worker:{%s}:sandboxes", w->cfg.worker_id);
+    snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    redisReply *r = cmd(w, err, "EVAL %s 2 %s %s %s %s %s %s %s", persisted_lua, key, owned, ep, persisted ? "1" : "0",
+                        checkpoint_id ? checkpoint_id : "", sandbox_id, reason ? reason : "");
+    if (!r) {
+        if (strstr(err->msg, "FENCED"))
+            err->sys_errno = ESTALE;
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* A crashed worker's auto-checkpointed sandbox: still that worker's and
+ * live, it becomes a persisted sandbox no worker holds (epoch bumped, so a
+ * late write of the dead worker is fenced). */
+static const char crash_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if not st or st == 'ended' or st == 'failed' then return 0 end\n"
+    "if redis.call('HGET', KEYS[1], 'workerId') ~= ARGV[1] then return 0 end\n"
+    "redis.call('HINCRBY', KEYS[1], 'epoch', 1)\n"
+    "redis.call('HSET', KEYS[1], 'workerId', '', 'persisted', '1', 'checkpointId', ARGV[2], "
+    "'persistReason', 'restored_from_checkpoint')\n"
+    "return 1\n";
+
+int sq_redis_sandbox_crash_persist(sq_worker *w, const char *sandbox_id, const char *expected_worker,
+                                   const char *checkpoint_id, bool *done, sq_err *err)
+{
+    char key[128];
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    redisReply *r = cmd(w, err, "EVAL %s 1 %s %s %s", crash_lua, key, expected_worker, checkpoint_id);
+    if (!r)
+        return -1;
+    *done = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int sq_redis_sandbox_mark_auto(sq_worker *w, const char *sandbox_id, sq_err *err)
+{
+    return simple(cmd(w, err, "HSET sandq:{%s}:sandbox autoCheckpoint 1", sandbox_id));
+}
+
+/* A persisted sandbox is free when paused, persisted and unowned; the one
+ * that takes it bumps the epoch (fencing any late write of the last owner). */
+static const char adopt_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if not st or st == 'ended' or st == 'failed' then return 0 end\n"
+    "if redis.call('HGET', KEYS[1], 'persisted') ~= '1' then return 0 end\n"
+    "local o = redis.call('HGET', KEYS[1], 'workerId')\n"
+    "if o and o ~= '' then return 0 end\n"
+    "local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)\n"
+    "redis.call('HSET', KEYS[1], 'workerId', ARGV[1])\n"
+    "redis.call('SADD', KEYS[2], ARGV[2])\n"
+    "return e\n";
+
+int sq_redis_sandbox_adopt(sq_worker *w, const char *sandbox_id, int64_t *epoch, sq_err *err)
+{
+    char key[128], owned[200];
+    snprintf(key, sizeof key, "sandq:{%s}:sandbox", sandbox_id);
+    snprintf(owned, sizeof owned, "sandq:worker:{%s}:sandboxes", w->cfg.worker_id);
+    redisReply *r = cmd(w, err, "EVAL %s 2 %s %s %s %s", adopt_lua, key, owned, w->cfg.worker_id, sandbox_id);
     if (!r)
         return -1;
     *epoch = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;

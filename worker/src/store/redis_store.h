@@ -19,6 +19,11 @@ typedef struct sq_redis_sandbox {
     char reply_to[SQ_TOPIC_MAX];
     char worker_id[128];
     int64_t epoch;
+    bool persisted;            /* `persisted` 1: paused with no processes and no worker (docs/persistence.md) */
+    char checkpoint_id[64];    /* `checkpointId`: the checkpoint a persisted sandbox is brought up from */
+    char persist_reason[32];   /* `persistReason`: why it was persisted ("" a pause; worker_drained;
+                                  restored_from_checkpoint after a crash) */
+    bool auto_checkpoint;      /* `autoCheckpoint` 1: created with checkpoint {auto: true} */
 } sq_redis_sandbox;
 
 /* The sandbox's limits and deadlines (lifetime.h), so they are visible to
@@ -45,6 +50,22 @@ int sq_redis_sandbox_set_state(sq_worker *w, const char *sandbox_id, int64_t epo
  * new epoch, or 0 if it was not (any longer) that worker's to take. */
 int sq_redis_sandbox_claim(sq_worker *w, const char *sandbox_id, const char *expected_worker, int64_t *epoch,
                            sq_err *err);
+/* Persist (fenced by epoch): `persisted` 1, `checkpointId`, and the owner
+ * lease given up (`workerId` "", out of this worker's set) so that any
+ * worker can bring it up. persisted false: `persisted` 0 (it is up again). */
+int sq_redis_sandbox_persisted(sq_worker *w, const char *sandbox_id, int64_t epoch, bool persisted,
+                               const char *checkpoint_id, const char *reason, sq_err *err);
+/* A dead worker's sandbox created with checkpoint {auto: true}: recorded as
+ * persisted from checkpoint_id (reason restored_from_checkpoint), the lease
+ * given up, if still expected_worker's and live. *done false: it was not. */
+int sq_redis_sandbox_crash_persist(sq_worker *w, const char *sandbox_id, const char *expected_worker,
+                                   const char *checkpoint_id, bool *done, sq_err *err);
+/* `autoCheckpoint` 1 on the sandbox's hash (deferred with the create's writes). */
+int sq_redis_sandbox_mark_auto(sq_worker *w, const char *sandbox_id, sq_err *err);
+/* Take a persisted sandbox no worker holds (paused, `persisted` 1, `workerId`
+ * ""): epoch bumped, this worker as owner, in this worker's set. *epoch 0:
+ * not (any longer) free to take (another worker took it, or it ended). */
+int sq_redis_sandbox_adopt(sq_worker *w, const char *sandbox_id, int64_t *epoch, sq_err *err);
 /* Next event seq for a sandbox (1, 2, 3 …), atomically. */
 int sq_redis_next_seq(sq_worker *w, const char *sandbox_id, int64_t *seq, sq_err *err);
 /* Deferred (see sq_redis_flush): goes with the seq of the event announcing it. */

@@ -238,7 +238,7 @@ static call_rc ask(run *r, bool summarizing, sq_chat_reply *reply, sq_task_outco
         r->http_status = res.status;
         if (res.outcome == SQ_MODEL_STOPPED) {
             sq_chat_reply_free(&res.reply);
-            fail_with(out, SQ_CANCELED, NULL, sq_control_why_stopped(r->t->sb, r->t->req->task_id));
+            fail_with(out, sq_control_stop_code(r->t->sb), NULL, sq_control_why_stopped(r->t->sb, r->t->req->task_id));
             break;
         }
         if (res.outcome == SQ_MODEL_TIMED_OUT) {
@@ -283,7 +283,7 @@ static call_rc ask(run *r, bool summarizing, sq_chat_reply *reply, sq_task_outco
         sq_warn(&lc, "agent: %s; retrying in %lld ms", msg, (long long)delay);
         if (!wait_retry(r, delay)) {
             if (stop_asked(r))
-                fail_with(out, SQ_CANCELED, NULL, sq_control_why_stopped(r->t->sb, r->t->req->task_id));
+                fail_with(out, sq_control_stop_code(r->t->sb), NULL, sq_control_why_stopped(r->t->sb, r->t->req->task_id));
             else
                 fail_with(out, SQ_TIMED_OUT, NULL, "the agent's timeoutMs ran out while it waited to retry the model");
             break;
@@ -422,7 +422,7 @@ static bool run_calls(run *r, sq_chat_reply *reply, char *tools, size_t tools_si
                 json_decref(args);
                 free(text);
                 if (st == SQ_TOOL_STOPPED)
-                    fail_with(out, SQ_CANCELED, NULL, sq_control_why_stopped(r->t->sb, r->t->req->task_id));
+                    fail_with(out, sq_control_stop_code(r->t->sb), NULL, sq_control_why_stopped(r->t->sb, r->t->req->task_id));
                 else if (st == SQ_TOOL_TIMED_OUT)
                     fail_with(out, SQ_TIMED_OUT, NULL, "the agent ran longer than its timeoutMs; the running tool "
                                                        "was killed");
@@ -561,7 +561,7 @@ void sq_agent_body(sq_task *t, sq_task_outcome *out)
     const char *stop_reason = "completed";
     for (;;) {
         if (stop_asked(&r)) {
-            fail_with(out, SQ_CANCELED, NULL, sq_control_why_stopped(t->sb, t->req->task_id));
+            fail_with(out, sq_control_stop_code(t->sb), NULL, sq_control_why_stopped(t->sb, t->req->task_id));
             break;
         }
         bool summarizing = sq_agent_before_call(&r.budget) == SQ_AGENT_SUMMARIZE;
