@@ -256,6 +256,19 @@ def test_schema_is_valid_draft_2020_12(path):
 
 
 @pytest.mark.parametrize("path", _schema_files(), ids=_rel)
+def test_no_object_repeats_a_key(path):
+    # json.load keeps the last of two equal keys silently: a merge that
+    # leaves two "checkpoint" properties would validate against only one.
+    def no_repeats(pairs):
+        keys = [k for k, _ in pairs]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        assert not repeated, f"{_rel(path)}: keys given twice in one object: {repeated}"
+        return dict(pairs)
+
+    json.loads(path.read_text(), object_pairs_hook=no_repeats)
+
+
+@pytest.mark.parametrize("path", _schema_files(), ids=_rel)
 def test_every_ref_resolves(path):
     doc = _load(path)
     resolver = schemas.registry().resolver(base_uri=doc["$id"])
