@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "caps/browser/relay_proc.h"
+#include "caps/host_binary.h"
+#include "caps/sandbox_step.h"
 #include "handlers/ws_fs.h"
 #include "sq/clock.h"
 
@@ -38,40 +40,13 @@ static char found_bin[512];
 
 const char *sq_browser_detect(char *why, size_t why_size)
 {
-    const char *bin = getenv("SANDQ_BROWSER_BIN");
-    if (!bin || !bin[0])
-        bin = default_bin;
-    found_bin[0] = '\0';
-    /* The sandbox sees the host's /usr read-only and nothing else of it. */
-    if (strncmp(bin, "/usr/", 5) != 0) {
-        snprintf(why, why_size, "%s is not under /usr, which is all of the host a sandbox sees", bin);
-        return NULL;
-    }
-    if (access(bin, X_OK) < 0) {
-        snprintf(why, why_size, "%s: %s (install chromium-headless-shell)", bin, strerror(errno));
-        return NULL;
-    }
-    snprintf(found_bin, sizeof found_bin, "%s", bin);
-    return found_bin;
+    return sq_host_binary_find("SANDQ_BROWSER_BIN", default_bin, "chromium-headless-shell", found_bin,
+                               sizeof found_bin, why, why_size);
 }
 
 const char *sq_browser_binary(void)
 {
     return found_bin[0] ? found_bin : NULL;
-}
-
-/* Run a short shell script in the sandbox and fail unless it exits 0. */
-static int run_in_sandbox(sq_sandbox *rt, const char *step, const char *const *argv, sq_err *err)
-{
-    sq_exec_opts o = {.argv = argv, .timeout_ms = STEP_TIMEOUT_MS};
-    sq_exec_result r;
-    if (sq_sandbox_exec(rt, &o, &r, err) < 0)
-        return sq_err_wrap(err, "%s", step);
-    if (r.timed_out)
-        return sq_err_set(err, SQ_INTERNAL, "%s: took longer than %d ms", step, STEP_TIMEOUT_MS);
-    if (r.exit_code != 0)
-        return sq_err_set(err, SQ_INTERNAL, "%s: exited %d", step, r.exit_code);
-    return 0;
 }
 
 static const char *profile_dir(const sq_browser_opts *o)
@@ -92,7 +67,7 @@ static int prepare_dir(sq_sandbox *rt, const sq_browser_opts *o, sq_err *err)
                                  "rm -f .cdp-in .cdp-out .pid\n"
                                  "mkfifo -m 600 .cdp-in .cdp-out\n";
     const char *argv[] = {"/bin/sh", "-c", script, "sh", profile_dir(o), NULL};
-    return run_in_sandbox(rt, "preparing " SQ_BROWSER_DIR, argv, err);
+    return sq_sandbox_step(rt, "preparing " SQ_BROWSER_DIR, argv, NULL, STEP_TIMEOUT_MS, NULL, err);
 }
 
 static int open_fifo(int workspace_fd, const char *name, int flags, sq_err *err)
@@ -145,7 +120,7 @@ static int launch(sq_sandbox *rt, const sq_browser_opts *o, sq_err *err)
     /* $5: the enforced proxy (docs/egress.md), or "" */
     const char *argv[] = {"/bin/sh", "-c", script, "sh", sq_browser_binary(), profile_dir(o), w, h,
                           o->proxy_server, NULL};
-    return run_in_sandbox(rt, "launching the browser", argv, err);
+    return sq_sandbox_step(rt, "launching the browser", argv, NULL, STEP_TIMEOUT_MS, NULL, err);
 }
 
 /* Attach to the current page once (a flattened session, kept with the page
@@ -262,7 +237,7 @@ static void kill_in_sandbox(sq_sandbox *rt)
                                  "kill -KILL \"$p\" 2>/dev/null; exit 0\n";
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     sq_err ignore;
-    (void)run_in_sandbox(rt, "killing the browser", argv, &ignore);
+    (void)sq_sandbox_step(rt, "killing the browser", argv, NULL, STEP_TIMEOUT_MS, NULL, &ignore);
 }
 
 int sq_browser_start(sq_browser *b, const sq_browser_opts *o, sq_sandbox *rt, int workspace_fd, sq_err *err)

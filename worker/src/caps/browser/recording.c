@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "handlers/ws_fs.h"
+#include "caps/host_binary.h"
+#include "caps/sandbox_step.h"
 #include "sq/clock.h"
 
 #define STEP_TIMEOUT_MS 15000   /* each short command we run in the sandbox */
@@ -30,40 +32,13 @@ static char found_bin[512];
 
 const char *sq_brec_detect(char *why, size_t why_size)
 {
-    const char *bin = getenv("SANDQ_FFMPEG_BIN");
-    if (!bin || !bin[0])
-        bin = "/usr/bin/ffmpeg";
-    found_bin[0] = '\0';
-    if (strncmp(bin, "/usr/", 5) != 0) {
-        snprintf(why, why_size, "%s is not under /usr, which is all of the host a sandbox sees", bin);
-        return NULL;
-    }
-    if (access(bin, X_OK) < 0) {
-        snprintf(why, why_size, "%s: %s (install ffmpeg)", bin, strerror(errno));
-        return NULL;
-    }
-    snprintf(found_bin, sizeof found_bin, "%s", bin);
-    return found_bin;
+    return sq_host_binary_find("SANDQ_FFMPEG_BIN", "/usr/bin/ffmpeg", "ffmpeg", found_bin, sizeof found_bin, why,
+                               why_size);
 }
 
 const char *sq_brec_binary(void)
 {
     return found_bin[0] ? found_bin : NULL;
-}
-
-/* A short script in the sandbox, with the default environment: nothing of
- * the sandbox's or a task's env reaches ffmpeg or its files. */
-static int run_in_sandbox(sq_sandbox *rt, const char *step, const char *const *argv, sq_err *err)
-{
-    sq_exec_opts o = {.argv = argv, .timeout_ms = STEP_TIMEOUT_MS};
-    sq_exec_result r;
-    if (sq_sandbox_exec(rt, &o, &r, err) < 0)
-        return sq_err_wrap(err, "%s", step);
-    if (r.timed_out)
-        return sq_err_set(err, SQ_INTERNAL, "%s: took longer than %d ms", step, STEP_TIMEOUT_MS);
-    if (r.exit_code != 0)
-        return sq_err_set(err, SQ_INTERNAL, "%s: exited %d", step, r.exit_code);
-    return 0;
 }
 
 static ssize_t fd_write(void *user, const void *buf, size_t len)
@@ -77,7 +52,7 @@ static void kill_ffmpeg(sq_sandbox *rt)
                                  "kill -KILL \"$p\" 2>/dev/null; exit 0\n";
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     sq_err ignore;
-    (void)run_in_sandbox(rt, "killing ffmpeg", argv, &ignore);
+    (void)sq_sandbox_step(rt, "killing ffmpeg", argv, NULL, STEP_TIMEOUT_MS, NULL, &ignore);
 }
 
 int sq_brec_start(sq_brec *r, sq_sandbox *rt, int workspace_fd, int width, int height, sq_err *err)
@@ -96,7 +71,7 @@ int sq_brec_start(sq_brec *r, sq_sandbox *rt, int workspace_fd, int width, int h
                                   "rm -f in done pid out.mp4 ffmpeg.log\n"
                                   "mkfifo -m 600 in\n";
     const char *pargv[] = {"/bin/sh", "-c", prepare, NULL};
-    if (run_in_sandbox(rt, "preparing " SQ_BREC_DIR, pargv, err) < 0)
+    if (sq_sandbox_step(rt, "preparing " SQ_BREC_DIR, pargv, NULL, STEP_TIMEOUT_MS, NULL, err) < 0)
         return -1;
     int fd = sq_ws_open(workspace_fd, SQ_BREC_DIR_REL "/in", O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0, err);
     if (fd < 0)
@@ -130,7 +105,7 @@ int sq_brec_start(sq_brec *r, sq_sandbox *rt, int workspace_fd, int width, int h
     snprintf(w, sizeof w, "%d", r->width);
     snprintf(h, sizeof h, "%d", r->height);
     const char *largv[] = {"/bin/sh", "-c", launch, "sh", sq_brec_binary(), w, h, NULL};
-    if (run_in_sandbox(rt, "launching ffmpeg", largv, err) < 0) {
+    if (sq_sandbox_step(rt, "launching ffmpeg", largv, NULL, STEP_TIMEOUT_MS, NULL, err) < 0) {
         close(fd);
         return -1;
     }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "caps/browser/relay.h"
+#include "caps/sandbox_step.h"
 
 #define STEP_TIMEOUT_MS 15000
 
@@ -27,20 +28,6 @@ static const char stop_script[] = "d=" SQ_RELAY_DIR "\n"
                                   "p=$(cat \"$d/pid\" 2>/dev/null) && [ -n \"$p\" ] && kill -KILL -\"$p\" 2>/dev/null\n"
                                   "rm -f \"$d/pid\"\n"
                                   "exit 0\n";
-
-static int run(sq_sandbox *rt, const char *step, const char *const *argv, const char *in, sq_err *err)
-{
-    sq_exec_opts o = {.argv = argv, .timeout_ms = STEP_TIMEOUT_MS, .stdin_data = in, .stdin_len = in ? strlen(in) : 0};
-    sq_exec_result r;
-    if (sq_sandbox_exec(rt, &o, &r, err) < 0)
-        return sq_err_wrap(err, "%s", step);
-    if (r.timed_out)
-        return sq_err_set(err, SQ_INTERNAL, "%s: took longer than %d ms", step, STEP_TIMEOUT_MS);
-    if (r.exit_code != 0)
-        return sq_err_set(err, SQ_INTERNAL, "%s: exited %d (see " SQ_RELAY_DIR "/relay.log in the sandbox)", step,
-                          r.exit_code);
-    return 0;
-}
 
 int sq_relay_start(sq_sandbox *rt, const char *conf, sq_err *err)
 {
@@ -73,12 +60,13 @@ int sq_relay_start(sq_sandbox *rt, const char *conf, sq_err *err)
     char port[8];
     snprintf(port, sizeof port, "%04X", SQ_RELAY_PORT);
     const char *argv[] = {"/bin/sh", "-c", script, "sh", relay_bin, port, NULL};
-    return run(rt, "starting the browser's proxy relay", argv, conf, err);
+    return sq_sandbox_step(rt, "starting the browser's proxy relay", argv, conf, STEP_TIMEOUT_MS,
+                           "(see " SQ_RELAY_DIR "/relay.log in the sandbox)", err);
 }
 
 void sq_relay_stop(sq_sandbox *rt)
 {
     const char *argv[] = {"/bin/sh", "-c", stop_script, NULL};
     sq_err ignore;
-    (void)run(rt, "stopping the browser's proxy relay", argv, NULL, &ignore);
+    (void)sq_sandbox_step(rt, "stopping the browser's proxy relay", argv, NULL, STEP_TIMEOUT_MS, NULL, &ignore);
 }

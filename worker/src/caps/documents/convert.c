@@ -10,33 +10,23 @@
 #include <unistd.h>
 
 #include "handlers/ws_fs.h"
+#include "caps/host_binary.h"
 #include "sq/cleanup.h"
 
 static char found_bin[512];
 
 const char *sq_doc_detect(char *why, size_t why_size)
 {
-    const char *bin = getenv("SANDQ_SOFFICE_BIN");
-    if (!bin || !bin[0])
-        bin = "/usr/bin/soffice";
-    found_bin[0] = '\0';
-    /* The sandbox sees the host's /usr read-only (and /etc/libreoffice,
-     * sandbox/rootfs.c), nothing else of it: what the worker finds there is
-     * what runs inside. */
-    if (strncmp(bin, "/usr/", 5) != 0) {
-        snprintf(why, why_size, "%s is not under /usr, which is all of the host a sandbox sees", bin);
+    /* The sandbox also sees /etc/libreoffice (sandbox/rootfs.c). */
+    if (!sq_host_binary_find("SANDQ_SOFFICE_BIN", "/usr/bin/soffice",
+                             "libreoffice-writer-nogui and the other -nogui packages", found_bin, sizeof found_bin, why,
+                             why_size))
         return NULL;
-    }
-    if (access(bin, X_OK) < 0) {
-        snprintf(why, why_size, "%s: %s (install libreoffice-writer-nogui and the other -nogui packages)", bin,
-                 strerror(errno));
-        return NULL;
-    }
     if (access("/usr/bin/pdftotext", X_OK) < 0) {
+        found_bin[0] = '\0';
         snprintf(why, why_size, "/usr/bin/pdftotext: %s (install poppler-utils)", strerror(errno));
         return NULL;
     }
-    snprintf(found_bin, sizeof found_bin, "%s", bin);
     return found_bin;
 }
 
