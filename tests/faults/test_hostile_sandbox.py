@@ -71,6 +71,10 @@ def kill_and_check(h: Hostile, sbx: str, s, busy: dict | None = None, allowed: d
     assert ending["seq"] < ended["seq"]
     outcome = None
     if busy is not None:
+        # A request still queued behind the kill (a loaded machine consumed
+        # it late) is answered after the sandbox ended, request.rejected
+        # invalid_state: wait for its outcome, bounded, then count them.
+        s.for_request(busy["requestId"], TASK_END | {"request.rejected"}, timeout=KILL_BOUND_S)
         ends = [e for e in s.seen if e.get("requestId") == busy["requestId"]
                 and e["type"] in TASK_END | {"request.rejected"}]
         assert len(ends) == 1, ends  # one outcome, published once
