@@ -24,6 +24,22 @@ static void copy_env(char *dst, size_t n, const char *name, const char *fallback
     snprintf(dst, n, "%s", v ? v : dflt);
 }
 
+/* The folder that holds the workspace root: where the worker keeps what must
+ * be beside the workspaces, never inside them (the workspace sweep owns that,
+ * and a sandbox must not see it). /var/lib/sandq when the root has no parent. */
+static void workspace_parent(const char *workspace_root, char *out, size_t size)
+{
+    snprintf(out, size, "%s", workspace_root);
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/')
+        out[--n] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash && slash != out)
+        *slash = '\0';
+    else
+        snprintf(out, size, "/var/lib/sandq");
+}
+
 int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const char *http_addr, int64_t http_port,
                           sq_err *err)
 {
@@ -34,15 +50,7 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
     } else {
         /* Beside the workspaces, never inside: the workspace sweep owns that. */
         char root[1024];
-        snprintf(root, sizeof root, "%s", workspace_root);
-        size_t n = strlen(root);
-        while (n > 1 && root[n - 1] == '/')
-            root[--n] = '\0';
-        char *slash = strrchr(root, '/');
-        if (slash && slash != root)
-            *slash = '\0';
-        else
-            snprintf(root, sizeof root, "/var/lib/sandq");
+        workspace_parent(workspace_root, root, sizeof root);
         snprintf(s->url, sizeof s->url, "file://%s/artifacts", root);
     }
     if (sq_store_loc_parse(s->url, "SANDQ_ARTIFACT_STORE", &s->loc, err) < 0)
@@ -67,15 +75,7 @@ int sq_art_store_from_env(sq_art_store *s, const char *workspace_root, const cha
     { /* Archives are spooled beside the workspaces (never inside: the sweep
        * owns that, and the sandbox must not see them) as unnamed O_TMPFILEs. */
         char root[1024];
-        snprintf(root, sizeof root, "%s", workspace_root);
-        size_t n = strlen(root);
-        while (n > 1 && root[n - 1] == '/')
-            root[--n] = '\0';
-        char *slash = strrchr(root, '/');
-        if (slash && slash != root)
-            *slash = '\0';
-        else
-            snprintf(root, sizeof root, "/var/lib/sandq");
+        workspace_parent(workspace_root, root, sizeof root);
         snprintf(s->ckpt_tmp, sizeof s->ckpt_tmp, "%s/checkpoint-tmp", root);
         if (sq_mkdir_p(s->ckpt_tmp, 0700) < 0)
             return sq_err_errno(err, "checkpoints: mkdir %s", s->ckpt_tmp);
